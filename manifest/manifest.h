@@ -1,0 +1,114 @@
+// The release manifest: the one signed document of a release.
+//
+// Format: docs/release-format.md. Canonical JSON (keys sorted, no whitespace,
+// integers only, hashes in lower-case hex, times as RFC 3339 UTC "…Z").
+// serialize() is the only writer; parse_manifest() is strict: unknown fields,
+// unknown format versions, duplicate keys, trailing bytes, wrong types and sizes
+// that do not add up are errors naming the field (manifest::Errc).
+//
+// The chunk table holds one entry per *unique* non-zero chunk, sorted by hash;
+// entry i is stored as chunks/<aa>/<hash>.zst and is piece i (file i) of the
+// release torrent. Each entry lists every image offset that holds its bytes.
+// Chunk offsets and zero ranges together tile [0, image_size) exactly.
+//
+// Thread safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "manifest/errc.h"
+#include "manifest/hash.h"
+
+namespace ironstone::manifest {
+
+inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint32_t kMinChunkSize = 64 * 1024;
+inline constexpr std::uint32_t kMaxChunkSize = 64 * 1024 * 1024;
+inline constexpr std::uint32_t kDefaultChunkSize = 4 * 1024 * 1024;
+inline constexpr std::size_t kMaxManifestBytes = 64 * 1024 * 1024;
+
+enum class Compression { kRaw, kZstd };
+std::string_view to_string(Compression c);
+
+struct Chunk {
+  Hash256 hash;                        // BLAKE2b-256 of the uncompressed bytes
+  std::uint32_t length = 0;            // uncompressed bytes (chunk_size, or less for the image's tail)
+  std::uint32_t stored_size = 0;       // bytes of the stored file (<= length when raw, < length when zstd)
+  Compression compression = Compression::kZstd;
+  std::vector<std::uint64_t> offsets;  // ascending image offsets holding these bytes, each chunk-aligned
+};
+
+struct ZeroRange {
+  std::uint64_t offset = 0;  // chunk-aligned
+  std::uint64_t length = 0;  // a multiple of chunk_size, except at the image's end
+  auto operator<=>(const ZeroRange&) const = default;
+};
+
+// A firmware payload carried by a release (e.g. a Pi 5 EEPROM image, a Rock 5B SPI
+// bootloader), stored in the release directory as firmware/<name>.
+struct Firmware {
+  std::string name;  // file name, [A-Za-z0-9._-]+
+  std::string kind;  // e.g. "rpi-eeprom", "spi-nor"
+  std::uint64_t size = 0;
+  Hash256 hash;      // BLAKE2b-256
+};
+
+struct Provenance {
+  std::string source_name;   // file name of the image given to publish ("-" for stdin)
+  Hash256 source_hash;       // BLAKE2b-256 of the source file as read (compressed, if it was)
+  std::string git_commit;    // empty when unknown
+  std::string ci_run;        // e.g. "github:1234567"; empty when unknown
+  std::string builder_host;
+  std::string tool_version;
+};
+
+struct Manifest {
+  std::uint32_t format_version = kFormatVersion;
+  std::string board;    // [a-z0-9-]+
+  std::string version;  // [A-Za-z0-9._+-]+
+  std::uint64_t sequence = 0;
+  std::string channel;  // [a-z0-9-]+
+  std::int64_t created = 0;  // unix seconds
+  std::int64_t expires = 0;  // unix seconds
+  std::uint64_t image_size = 0;
+  Hash256 image_hash;
+  std::uint32_t chunk_size = kDefaultChunkSize;
+  std::vector<Chunk> chunks;
+  std::vector<ZeroRange> zero_ranges;
+  std::string info_hash_v2;  // 64 hex chars: SHA-256 info-hash of release.torrent
+  std::vector<Firmware> firmware;
+  Provenance provenance;
+
+  // Sum of stored_size over the chunk table: what a flasher downloads at most.
+  std::uint64_t stored_bytes() const;
+  // Bytes of the image covered by non-zero chunks.
+  std::uint64_t data_bytes() const;
+};
+
+// Canonical JSON bytes of m. Deterministic: equal manifests give equal bytes.
+std::string serialize(const Manifest& m);
+
+// Strict parser. `source` names the input in messages ("manifest.json").
+// Throws Error(manifest::Errc) naming the field, e.g.
+//   "manifest.json: field 'chunks[3].stored_size': 5000000 exceeds length 4194304".
+Manifest parse_manifest(std::span<const std::uint8_t> bytes, std::string_view source);
+Manifest parse_manifest(std::string_view bytes, std::string_view source);
+
+// Checks that the fields add up (chunk sizes, alignment, tiling, ordering, names).
+// parse_manifest() calls it; builders call it before signing.
+void validate(const Manifest& m, std::string_view source);
+
+// Time helpers: RFC 3339 UTC ("2026-11-24T01:40:00Z") <-> unix seconds.
+std::string format_time(std::int64_t unix_seconds);
+std::optional<std::int64_t> parse_time(std::string_view text);
+
+// Name rules shared by manifests, channel pointers and store paths.
+bool valid_board_name(std::string_view s);    // also used for channels
+bool valid_version_name(std::string_view s);  // never "." or "..", no '/'
+
+}  // namespace ironstone::manifest

@@ -1,0 +1,43 @@
+// Shared test helpers: temporary directories, file I/O, deterministic data.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ironstone::testing {
+
+// A fresh directory under $TMPDIR, removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::vector<std::uint8_t> read_file(const std::filesystem::path& path);
+std::string read_text(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::vector<std::uint8_t>& data);
+void write_text(const std::filesystem::path& path, const std::string& text);
+
+// Deterministic pseudo-random bytes (xorshift), compressible when `compressible`.
+std::vector<std::uint8_t> pseudo_random(std::size_t size, std::uint64_t seed, bool compressible = false);
+
+// Runs a shell command, returns its exit status; output captured into *output when given.
+int run_command(const std::string& command, std::string* output = nullptr);
+
+// Path of a built binary, e.g. binary("ironstone-build").
+std::filesystem::path binary(const std::string& name);
+
+// True when the process runs as root (loop devices, namespaces): tests that need
+// it call GTEST_SKIP() with a reason otherwise.
+bool is_root();
+
+}  // namespace ironstone::testing
