@@ -1,0 +1,245 @@
+#include "builder/chunk_pipeline.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "builder/errc.h"
+#include "builder/store.h"
+#include "manifest/chunk_codec.h"
+#include "manifest/layout.h"
+
+namespace ironstone::builder {
+
+namespace fs = std::filesystem;
+using manifest::Chunk;
+using manifest::Compression;
+
+void remove_created_chunks(const std::vector<fs::path>& files) {
+  std::error_code ec;
+  for (const auto& p : files) {
+    fs::remove(p, ec);
+    if (fs::is_empty(p.parent_path(), ec)) fs::remove(p.parent_path(), ec);  // chunks/<aa>/ made for it
+  }
+}
+
+Hash256 image_hash_from_block_hashes(const std::vector<Hash256>& block_hashes) {
+  Blake2b256 h;
+  for (const auto& b : block_hashes) h.update(b.bytes);
+  return h.final();
+}
+
+namespace {
+
+struct Job {
+  std::uint64_t position = 0;  // block index
+  std::vector<std::uint8_t> data;
+  std::size_t length = 0;
+  bool hole = false;
+};
+
+// State shared by the workers; every member is guarded by `mu` unless noted.
+class Pipeline {
+ public:
+  explicit Pipeline(const PipelineOptions& o) : opt_(o) {}
+
+  PipelineResult run(ImageReader& reader);
+
+ private:
+  void worker();
+  void process(Job& job, manifest::ChunkEncoder& enc, manifest::ChunkDecoder& dec, std::vector<std::uint8_t>& tmp);
+  // Writes or reuses the store file of a new unique chunk; fills stored_size/compression.
+  void store_chunk(Chunk& c, std::span<const std::uint8_t> data, manifest::ChunkEncoder& enc,
+                   manifest::ChunkDecoder& dec, std::vector<std::uint8_t>& tmp);
+  const Hash256& zero_hash(std::size_t length);
+
+  const PipelineOptions& opt_;
+  std::mutex mu_;
+  std::condition_variable job_ready_, slot_free_;
+  std::deque<Job> queue_;
+  std::vector<std::vector<std::uint8_t>> free_buffers_;
+  bool done_reading_ = false;
+  std::exception_ptr failure_;
+  std::vector<Hash256> block_hashes_;
+  std::vector<bool> zero_blocks_;
+  std::map<Hash256, Chunk> unique_;
+  std::map<std::size_t, Hash256> zero_hashes_;
+  std::vector<fs::path> created_;
+  std::uint64_t reused_ = 0;
+};
+
+const Hash256& Pipeline::zero_hash(std::size_t length) {
+  auto it = zero_hashes_.find(length);
+  if (it == zero_hashes_.end()) {
+    std::vector<std::uint8_t> zeros(length, 0);
+    it = zero_hashes_.emplace(length, blake2b256(zeros)).first;
+  }
+  return it->second;
+}
+
+void Pipeline::store_chunk(Chunk& c, std::span<const std::uint8_t> data, manifest::ChunkEncoder& enc,
+                           manifest::ChunkDecoder& dec, std::vector<std::uint8_t>& tmp) {
+  fs::path path = opt_.store / manifest::layout::chunk_relpath(c.hash);
+  std::error_code ec;
+  auto existing = fs::file_size(path, ec);
+  if (!ec && existing > 0 && existing <= c.length) {
+    // Reuse only what provably holds these bytes (raw iff its size is the length).
+    c.stored_size = static_cast<std::uint32_t>(existing);
+    c.compression = existing == c.length ? Compression::kRaw : Compression::kZstd;
+    try {
+      std::string bytes = read_text_file(path, c.length);
+      dec.decode({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, c, &tmp);
+      std::lock_guard lock(mu_);
+      ++reused_;
+      return;
+    } catch (const Error&) {
+      // Corrupt leftover: replaced below by a fresh copy (rename is atomic).
+    }
+  }
+  c.compression = enc.encode(data, &tmp);
+  c.stored_size = static_cast<std::uint32_t>(tmp.size());
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) throw error(Errc::kStore, path.parent_path().string() + ": cannot create: " + ec.message());
+  write_file_atomic(path, tmp);
+  std::lock_guard lock(mu_);
+  created_.push_back(path);
+}
+
+void Pipeline::process(Job& job, manifest::ChunkEncoder& enc, manifest::ChunkDecoder& dec,
+                       std::vector<std::uint8_t>& tmp) {
+  std::span<const std::uint8_t> data(job.data.data(), job.length);
+  const std::uint64_t offset = job.position * opt_.chunk_size;
+  if (job.hole || manifest::is_all_zero(data)) {
+    std::lock_guard lock(mu_);
+    block_hashes_[job.position] = zero_hash(job.length);
+    zero_blocks_[job.position] = true;
+    return;
+  }
+  Hash256 h = blake2b256(data);
+  {
+    std::lock_guard lock(mu_);
+    block_hashes_[job.position] = h;
+    auto [it, inserted] = unique_.try_emplace(h);
+    it->second.offsets.push_back(offset);
+    if (!inserted) return;  // another block with these bytes stores the file
+    it->second.hash = h;
+    it->second.length = static_cast<std::uint32_t>(job.length);
+  }
+  Chunk c;
+  c.hash = h;
+  c.length = static_cast<std::uint32_t>(job.length);
+  store_chunk(c, data, enc, dec, tmp);
+  std::lock_guard lock(mu_);
+  Chunk& slot = unique_[h];
+  slot.stored_size = c.stored_size;
+  slot.compression = c.compression;
+}
+
+void Pipeline::worker() {
+  manifest::ChunkEncoder enc(opt_.level);
+  manifest::ChunkDecoder dec;
+  std::vector<std::uint8_t> tmp;
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mu_);
+      job_ready_.wait(lock, [&] { return !queue_.empty() || done_reading_ || failure_; });
+      if (failure_ || queue_.empty()) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    try {
+      process(job, enc, dec, tmp);
+    } catch (...) {
+      std::lock_guard lock(mu_);
+      if (!failure_) failure_ = std::current_exception();
+      slot_free_.notify_all();
+      job_ready_.notify_all();
+      return;
+    }
+    std::lock_guard lock(mu_);
+    free_buffers_.push_back(std::move(job.data));
+    slot_free_.notify_one();
+  }
+}
+
+PipelineResult Pipeline::run(ImageReader& reader) {
+  const int threads = opt_.threads > 0 ? opt_.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (int i = 0; i < 2 * threads + 1; ++i) free_buffers_.emplace_back(opt_.chunk_size);
+  std::vector<std::thread> workers;
+  for (int i = 0; i < threads; ++i) workers.emplace_back([this] { worker(); });
+  std::uint64_t position = 0, image_size = 0;
+  auto stop = [&] {
+    {
+      std::lock_guard lock(mu_);
+      done_reading_ = true;
+    }
+    job_ready_.notify_all();
+    for (auto& t : workers) t.join();
+    workers.clear();
+  };
+  try {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock lock(mu_);
+        slot_free_.wait(lock, [&] { return !free_buffers_.empty() || failure_; });
+        if (failure_) break;
+        job.data = std::move(free_buffers_.back());
+        free_buffers_.pop_back();
+      }
+      job.length = reader.read(job.data, &job.hole);
+      if (job.length == 0) break;
+      job.position = position++;
+      image_size += job.length;
+      if (opt_.progress && position % 16 == 0) opt_.progress(reader.input_position(), reader.input_size());
+      std::lock_guard lock(mu_);
+      block_hashes_.resize(position);
+      zero_blocks_.resize(position);
+      queue_.push_back(std::move(job));
+      job_ready_.notify_one();
+    }
+  } catch (...) {
+    std::lock_guard lock(mu_);
+    if (!failure_) failure_ = std::current_exception();
+  }
+  stop();
+  if (failure_) {
+    remove_created_chunks(created_);
+    std::rethrow_exception(failure_);
+  }
+  if (opt_.progress) opt_.progress(reader.input_position(), reader.input_size());
+
+  PipelineResult out;
+  out.image_size = image_size;
+  out.image_hash = image_hash_from_block_hashes(block_hashes_);
+  for (auto& [hash, c] : unique_) {
+    std::sort(c.offsets.begin(), c.offsets.end());
+    out.chunks.push_back(std::move(c));
+  }
+  for (std::uint64_t p = 0; p < zero_blocks_.size(); ++p) {
+    if (!zero_blocks_[p]) continue;
+    std::uint64_t off = p * opt_.chunk_size;
+    std::uint64_t len = std::min<std::uint64_t>(opt_.chunk_size, image_size - off);
+    if (!out.zero_ranges.empty() && out.zero_ranges.back().offset + out.zero_ranges.back().length == off)
+      out.zero_ranges.back().length += len;
+    else
+      out.zero_ranges.push_back({off, len});
+  }
+  out.created_files = std::move(created_);
+  out.reused_chunks = reused_;
+  return out;
+}
+
+}  // namespace
+
+PipelineResult chunk_image(ImageReader& reader, const PipelineOptions& options) {
+  Pipeline p(options);
+  return p.run(reader);
+}
+
+}  // namespace ironstone::builder

@@ -1,0 +1,52 @@
+// Cuts an image into chunks and fills the store's chunk files, on every core.
+//
+// The calling thread reads fixed-size blocks (holes of sparse files are not
+// read); worker threads detect all-zero blocks, hash (BLAKE2b-256), deduplicate,
+// compress (zstd, raw when that does not shrink) and write each new unique chunk
+// as chunks/<aa>/<hex>.zst (temp file + rename). A chunk file already in the store
+// is reused after its contents were checked against its hash.
+//
+// On any error the chunk files this run created are removed again before the
+// error is rethrown, so a failed publish leaves the store exactly as it was.
+// Precondition: the caller holds the StoreLock.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "builder/image_reader.h"
+#include "manifest/manifest.h"
+
+namespace ironstone::builder {
+
+struct PipelineOptions {
+  std::filesystem::path store;
+  std::uint32_t chunk_size = manifest::kDefaultChunkSize;
+  int level = 3;
+  int threads = 0;  // 0 = every core
+  // Called from the reading thread now and then: (input bytes consumed, input size if known).
+  std::function<void(std::uint64_t, std::optional<std::uint64_t>)> progress;
+};
+
+struct PipelineResult {
+  std::vector<manifest::Chunk> chunks;  // sorted by hash, offsets ascending
+  std::vector<manifest::ZeroRange> zero_ranges;
+  std::uint64_t image_size = 0;
+  Hash256 image_hash;  // docs/release-format.md "Image hash"
+  std::vector<std::filesystem::path> created_files;
+  std::uint64_t reused_chunks = 0;
+};
+
+PipelineResult chunk_image(ImageReader& reader, const PipelineOptions& options);
+
+// Removes chunk files (and their then-empty chunks/<aa>/ directories): rollback.
+void remove_created_chunks(const std::vector<std::filesystem::path>& files);
+
+// The image hash: BLAKE2b-256 over the BLAKE2b-256 of every chunk-sized block of
+// the image in order (zero blocks included). The flasher recomputes it from the target.
+Hash256 image_hash_from_block_hashes(const std::vector<Hash256>& block_hashes);
+
+}  // namespace ironstone::builder

@@ -1,0 +1,112 @@
+#include "builder/commands.h"
+
+#include <chrono>
+#include <iostream>
+
+#include "builder/cli_support.h"
+#include "builder/errc.h"
+#include "builder/inspect.h"
+#include "builder/keys.h"
+#include "builder/verify.h"
+
+namespace ironstone::builder {
+
+template <typename F>
+static int guarded(const char* cmd, F&& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    std::cerr << "ironstone-build " << cmd << ": " << e.what() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "ironstone-build " << cmd << ": " << e.what() << "\n";
+  }
+  return 1;
+}
+
+int run_keygen(const KeygenArgs& a) {
+  return guarded("keygen", [&] {
+    auto pk = keygen(a.secret_key, a.public_key);
+    std::cout << "key " << pk.id.hex() << "\n  secret key: " << a.secret_key << " (mode 0600: keep it secret)\n"
+              << "  public key: " << a.public_key << " (give this to flashers and seeders)\n";
+    return 0;
+  });
+}
+
+int run_publish(const PublishArgs& a) {
+  return guarded("publish", [&] {
+    const auto start = std::chrono::steady_clock::now();
+    PublishOptions o;
+    o.store = a.store;
+    o.board = a.board;
+    o.version = a.version;
+    o.channel = a.channel;
+    o.level = a.level;
+    o.threads = a.threads;
+    o.sequence = a.sequence;
+    o.web_seeds = a.web_seeds;
+    std::uint64_t cs = parse_size(a.chunk_size, "--chunk-size");
+    o.chunk_size = cs > UINT32_MAX ? 0 : static_cast<std::uint32_t>(cs);
+    o.now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    if (a.expires) o.expires = parse_expiry(*a.expires, o.now);
+    for (const auto& f : a.firmware) {
+      auto colon = f.find(':');
+      if (colon == std::string::npos) o.firmware.push_back({f, a.board == "rpi5" ? "rpi-eeprom" : "spi-nor"});
+      else o.firmware.push_back({f.substr(colon + 1), f.substr(0, colon)});
+    }
+    o.provenance.git_commit = a.git_commit;
+    o.provenance.ci_run = a.ci_run;
+    auto key = load_secret_key(a.secret_key);
+    ProgressPrinter progress("publish " + a.board + "/" + a.version);
+    if (!a.quiet) o.progress = [&](std::uint64_t done, std::optional<std::uint64_t> total) { progress.update(done, total); };
+    PublishResult r = publish(a.image, key, o);
+    if (!a.quiet) progress.finish();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto& m = r.manifest;
+    std::cout << "published " << m.board << "/" << m.version << " (channel " << m.channel << ", sequence " << m.sequence
+              << ") in " << secs << " s\n"
+              << "  image " << m.image_size << " bytes, " << m.chunks.size() << " unique chunks, "
+              << m.zero_ranges.size() << " zero ranges, stored " << m.stored_bytes() << " bytes ("
+              << r.new_chunk_files << " new chunk files, " << r.reused_chunk_files << " reused)\n"
+              << "  " << r.release_dir.string() << "\n  info-hash v2 " << m.info_hash_v2 << "\n";
+    return 0;
+  });
+}
+
+int run_verify(const VerifyArgs& a) {
+  return guarded("verify", [&] {
+    VerifyOptions o;
+    o.store = a.store;
+    std::vector<std::filesystem::path> paths(a.public_keys.begin(), a.public_keys.end());
+    o.keys = load_public_keys(paths);
+    o.board = a.board;
+    o.version = a.version;
+    VerifyReport r = verify_store(o);
+    for (const auto& w : r.warnings) std::cout << "warning: " << w << "\n";
+    for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
+    std::cout << (r.ok() ? "OK" : "FAILED") << ": " << r.releases_checked << " releases, " << r.chunks_checked
+              << " chunks checked, " << r.problems.size() << " problems\n";
+    return r.ok() ? 0 : 1;
+  });
+}
+
+int run_inspect(const InspectArgs& a) {
+  return guarded("inspect", [&] {
+    if (a.board && a.version) inspect_release(a.store, *a.board, *a.version, std::cout);
+    else list_releases(a.store, std::cout);
+    return 0;
+  });
+}
+
+int run_gc(const GcArgs& a) {
+  return guarded("gc", [&] {
+    GcResult r = gc({a.store, a.keep, a.dry_run});
+    const char* verb = a.dry_run ? "would remove" : "removed";
+    for (const auto& rel : r.removed_releases) std::cout << verb << " release " << rel << "\n";
+    for (const auto& c : r.removed_chunks) std::cout << verb << " " << c << "\n";
+    std::cout << verb << " " << r.removed_releases.size() << " releases, " << r.removed_chunks.size()
+              << " chunk files, " << r.freed_bytes << " bytes\n";
+    return 0;
+  });
+}
+
+}  // namespace ironstone::builder

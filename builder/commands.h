@@ -1,0 +1,54 @@
+// The `ironstone-build` subcommands as library calls: each takes its parsed flags,
+// prints what a user needs, and returns the process exit status (0 = success).
+// Errors are caught here and printed as "ironstone-build <cmd>: <message>".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/publish.h"
+
+namespace ironstone::builder {
+
+struct KeygenArgs {
+  std::string secret_key, public_key;
+};
+int run_keygen(const KeygenArgs& a);
+
+struct PublishArgs {
+  std::string store, board, version, channel = "stable", secret_key, image;
+  std::string chunk_size = "4M";
+  std::optional<std::string> expires;
+  std::optional<std::uint64_t> sequence;
+  int level = 3;
+  int threads = 0;
+  std::vector<std::string> web_seeds;
+  std::vector<std::string> firmware;  // "FILE" or "KIND:FILE"
+  std::string git_commit, ci_run;
+  bool quiet = false;
+};
+int run_publish(const PublishArgs& a);
+
+struct VerifyArgs {
+  std::string store;
+  std::vector<std::string> public_keys;
+  std::optional<std::string> board, version;
+};
+int run_verify(const VerifyArgs& a);
+
+struct InspectArgs {
+  std::string store;
+  std::optional<std::string> board, version;
+};
+int run_inspect(const InspectArgs& a);
+
+struct GcArgs {
+  std::string store;
+  int keep = 3;
+  bool dry_run = false;
+};
+int run_gc(const GcArgs& a);
+
+}  // namespace ironstone::builder

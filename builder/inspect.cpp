@@ -1,0 +1,133 @@
+#include "builder/inspect.h"
+
+#include <algorithm>
+#include <iomanip>
+#include <map>
+#include <set>
+
+#include "builder/errc.h"
+#include "builder/store.h"
+#include "manifest/channel.h"
+#include "manifest/layout.h"
+#include "manifest/minisign.h"
+
+namespace ironstone::builder {
+
+namespace fs = std::filesystem;
+
+static std::string human(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, ++u;
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(u ? 1 : 0) << v << " " << units[u];
+  return s.str();
+}
+
+static double percent(std::uint64_t part, std::uint64_t whole) {
+  return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+}
+
+void inspect_release(const fs::path& store_root, const std::string& board, const std::string& version,
+                     std::ostream& out) {
+  Store store(store_root);
+  ReleaseRef ref{board, version, manifest::layout::release_dir(store_root, board, version)};
+  if (!fs::is_directory(ref.dir)) throw error(Errc::kNotFound, ref.dir.string() + ": no such release");
+  auto m = store.read_manifest(ref);
+  std::uint64_t positions = 0, zero = 0;
+  for (const auto& c : m.chunks) positions += c.offsets.size();
+  for (const auto& z : m.zero_ranges) zero += z.length;
+  std::string key_id = "(no signature)";
+  fs::path sig = ref.dir / (std::string(manifest::layout::kManifestFile) + manifest::layout::kSignatureSuffix);
+  if (fs::exists(sig)) {
+    try {
+      key_id = manifest::parse_signature(read_text_file(sig, 4096), sig.string()).key_id.hex();
+    } catch (const Error& e) {
+      key_id = std::string("(unreadable: ") + e.what() + ")";
+    }
+  }
+  const auto& p = m.provenance;
+  out << "release     " << m.board << "/" << m.version << "  (channel " << m.channel << ", sequence " << m.sequence
+      << ")\n"
+      << "created     " << manifest::format_time(m.created) << "   expires " << manifest::format_time(m.expires) << "\n"
+      << "image       " << human(m.image_size) << " (" << m.image_size << " bytes), hash " << m.image_hash.hex() << "\n"
+      << "data        " << human(m.data_bytes()) << " in " << positions << " chunks of " << human(m.chunk_size)
+      << "; zero " << human(zero) << " (" << std::fixed << std::setprecision(1) << percent(zero, m.image_size)
+      << "% of the image, never stored or sent)\n"
+      << "stored      " << human(m.stored_bytes()) << " in " << m.chunks.size() << " unique chunks ("
+      << positions - m.chunks.size() << " duplicates deduplicated); " << std::setprecision(1)
+      << percent(m.stored_bytes(), m.data_bytes()) << "% of data\n"
+      << "torrent     v2 info-hash " << m.info_hash_v2 << "\n"
+      << "signed by   key " << key_id << "  (not verified here: run `ironstone-build verify`)\n"
+      << "provenance  source " << p.source_name << " (" << p.source_hash.hex() << ")\n"
+      << "            git " << (p.git_commit.empty() ? "-" : p.git_commit) << ", ci "
+      << (p.ci_run.empty() ? "-" : p.ci_run) << ", host " << p.builder_host << ", " << p.tool_version << "\n";
+  for (const auto& fw : m.firmware)
+    out << "firmware    " << fw.name << " (" << fw.kind << ", " << human(fw.size) << ", " << fw.hash.hex() << ")\n";
+}
+
+void list_releases(const fs::path& store_root, std::ostream& out) {
+  Store store(store_root);
+  for (const auto& r : store.releases()) {
+    auto m = store.read_manifest(r);
+    out << std::left << std::setw(10) << r.board << std::setw(20) << r.version << std::setw(10) << m.channel
+        << "seq " << std::setw(6) << m.sequence << human(m.image_size) << " image, " << human(m.stored_bytes())
+        << " stored\n";
+  }
+}
+
+GcResult gc(const GcOptions& opt) {
+  if (opt.keep < 1) throw error(Errc::kUsage, "--keep " + std::to_string(opt.keep) + ": must keep at least 1");
+  Store store(opt.store);
+  StoreLock lock(opt.store);
+  // Group releases by (board, channel), newest sequence first.
+  std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::uint64_t, ReleaseRef>>> groups;
+  std::map<std::string, manifest::Manifest> manifests;
+  for (const auto& r : store.releases()) {
+    auto m = store.read_manifest(r);
+    groups[{r.board, m.channel}].push_back({m.sequence, r});
+    manifests[r.dir.string()] = std::move(m);
+  }
+  std::set<std::string> pinned;  // releases named by a channel pointer
+  for (const auto& [key, list] : groups) {
+    fs::path ch = manifest::layout::channel_file(opt.store, key.first, key.second);
+    std::error_code ec;
+    if (fs::exists(ch, ec)) {
+      auto p = manifest::parse_channel_pointer(read_text_file(ch, 65536), ch.string());
+      pinned.insert(manifest::layout::release_dir(opt.store, p.board, p.version).string());
+    }
+  }
+  GcResult result;
+  std::set<std::string> live_chunks;
+  for (auto& [key, list] : groups) {
+    std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const ReleaseRef& r = list[i].second;
+      if (i < static_cast<std::size_t>(opt.keep) || pinned.count(r.dir.string())) {
+        for (const auto& c : manifests[r.dir.string()].chunks) live_chunks.insert(manifest::layout::chunk_relpath(c.hash));
+        continue;
+      }
+      result.removed_releases.push_back(r.board + "/" + r.version);
+      if (!opt.dry_run) fs::remove_all(r.dir);
+    }
+  }
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(opt.store / "chunks", ec); it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    std::string rel = fs::relative(it->path(), opt.store).string();
+    if (live_chunks.count(rel)) continue;
+    result.removed_chunks.push_back(rel);
+    result.freed_bytes += it->file_size();
+  }
+  if (!opt.dry_run)
+    for (const auto& rel : result.removed_chunks) fs::remove(opt.store / rel, ec);
+  // Temporaries of crashed publishers (we hold the lock: nobody is writing them).
+  for (const auto& board : fs::directory_iterator(opt.store / "releases", ec))
+    for (const auto& e : fs::directory_iterator(board.path(), ec))
+      if (e.path().filename().string().rfind(".tmp-", 0) == 0 && !opt.dry_run) fs::remove_all(e.path(), ec);
+  return result;
+}
+
+}  // namespace ironstone::builder

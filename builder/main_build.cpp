@@ -1,0 +1,63 @@
+// ironstone-build: flags only; the work is in builder/commands.h.
+#include <CLI/CLI.hpp>
+
+#include "builder/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace ironstone::builder;
+  CLI::App app{"ironstone-build: publish, verify, inspect and prune signed Ironstone releases"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version-info", std::string("ironstone-build ") + IRONSTONE_VERSION);
+  int status = 0;
+
+  KeygenArgs kg;
+  auto* keygen = app.add_subcommand("keygen", "create a minisign key pair for signing releases");
+  keygen->add_option("--secret-key", kg.secret_key, "secret key file to create (mode 0600)")->required();
+  keygen->add_option("--public-key", kg.public_key, "public key file to create")->required();
+  keygen->callback([&] { status = run_keygen(kg); });
+
+  PublishArgs pa;
+  auto* pub = app.add_subcommand("publish", "turn a disk image into a signed release in a store");
+  pub->add_option("--store", pa.store, "release store directory")->required();
+  pub->add_option("--board", pa.board, "board name (e.g. rpi5, rock5b)")->required();
+  pub->add_option("--version", pa.version, "release version string")->required();
+  pub->add_option("--secret-key", pa.secret_key, "minisign secret key (password: $IRONSTONE_KEY_PASSWORD)")->required();
+  pub->add_option("IMAGE", pa.image, "raw image, .img.zst, .img.xz, or - for standard input")->required();
+  pub->add_option("--channel", pa.channel, "release channel")->capture_default_str();
+  pub->add_option("--chunk-size", pa.chunk_size, "chunk size, a power of two (64K..64M)")->capture_default_str();
+  pub->add_option("--expires", pa.expires, "expiry: duration (90d, 12h) or UTC time; default 180d");
+  pub->add_option("--sequence", pa.sequence, "monotonic sequence; default: highest in store + 1");
+  pub->add_option("--level", pa.level, "zstd level (1..19)")->capture_default_str();
+  pub->add_option("--threads", pa.threads, "worker threads (0 = every core)")->capture_default_str();
+  pub->add_option("--web-seed", pa.web_seeds, "web seed URL to put into the torrent");
+  pub->add_option("--firmware", pa.firmware, "firmware payload to ship, [KIND:]FILE");
+  pub->add_option("--git-commit", pa.git_commit, "provenance: git commit (default from CI environment)");
+  pub->add_option("--ci-run", pa.ci_run, "provenance: CI run id (default from CI environment)");
+  pub->add_flag("--quiet", pa.quiet, "no progress output");
+  pub->callback([&] { status = run_publish(pa); });
+
+  VerifyArgs va;
+  auto* ver = app.add_subcommand("verify", "check signatures, chunks and torrents of a store");
+  ver->add_option("--store", va.store, "release store directory")->required();
+  ver->add_option("--public-key", va.public_keys, "trusted public key file(s)")->required();
+  ver->add_option("--board", va.board, "only this board");
+  ver->add_option("--version", va.version, "only this version");
+  ver->callback([&] { status = run_verify(va); });
+
+  InspectArgs ia;
+  auto* ins = app.add_subcommand("inspect", "summarise a release (or list all releases)");
+  ins->add_option("--store", ia.store, "release store directory")->required();
+  ins->add_option("--board", ia.board, "board");
+  ins->add_option("--version", ia.version, "version");
+  ins->callback([&] { status = run_inspect(ia); });
+
+  GcArgs ga;
+  auto* gcc = app.add_subcommand("gc", "remove old releases and unreferenced chunks");
+  gcc->add_option("--store", ga.store, "release store directory")->required();
+  gcc->add_option("--keep", ga.keep, "newest releases to keep per board and channel")->capture_default_str();
+  gcc->add_flag("--dry-run", ga.dry_run, "only print what would be removed");
+  gcc->callback([&] { status = run_gc(ga); });
+
+  CLI11_PARSE(app, argc, argv);
+  return status;
+}

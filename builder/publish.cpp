@@ -1,0 +1,204 @@
+#include "builder/publish.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <cstdlib>
+
+#include "builder/chunk_pipeline.h"
+#include "builder/errc.h"
+#include "builder/image_reader.h"
+#include "builder/store.h"
+#include "manifest/channel.h"
+#include "manifest/layout.h"
+#include "manifest/torrent.h"
+#include "manifest/trust.h"
+
+namespace ironstone::builder {
+
+namespace fs = std::filesystem;
+using manifest::Manifest;
+
+static std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+manifest::Provenance provenance_from_environment() {
+  manifest::Provenance p;
+  for (const char* var : {"GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT"})
+    if (p.git_commit.empty()) p.git_commit = env(var);
+  if (!env("GITHUB_RUN_ID").empty())
+    p.ci_run = "github:" + (env("GITHUB_REPOSITORY").empty() ? "" : env("GITHUB_REPOSITORY") + "/") +
+               env("GITHUB_RUN_ID");
+  else if (!env("CI_PIPELINE_ID").empty())
+    p.ci_run = "gitlab:" + env("CI_PIPELINE_ID");
+  else if (!env("BUILD_TAG").empty())
+    p.ci_run = "jenkins:" + env("BUILD_TAG");
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) == 0) p.builder_host = host;
+  p.tool_version = std::string("ironstone-build ") + IRONSTONE_VERSION;
+  return p;
+}
+
+namespace {
+
+void check_options(const PublishOptions& o) {
+  if (!manifest::valid_board_name(o.board))
+    throw error(Errc::kUsage, "--board '" + o.board + "': expected [a-z0-9-]{1,64}");
+  if (!manifest::valid_board_name(o.channel))
+    throw error(Errc::kUsage, "--channel '" + o.channel + "': expected [a-z0-9-]{1,64}");
+  if (!manifest::valid_version_name(o.version))
+    throw error(Errc::kUsage, "--version '" + o.version + "': expected [A-Za-z0-9._+-]{1,64}, not starting with '.'");
+  const std::uint64_t cs = o.chunk_size;
+  if (cs < manifest::kMinChunkSize || cs > manifest::kMaxChunkSize || (cs & (cs - 1)) != 0)
+    throw error(Errc::kUsage, "--chunk-size " + std::to_string(cs) + ": expected a power of two from 64 KiB to 64 MiB");
+  if (o.level < 1 || o.level > 19) throw error(Errc::kUsage, "--level " + std::to_string(o.level) + ": expected 1..19");
+}
+
+// Copies firmware payloads into the temporary release directory and lists them.
+std::vector<manifest::Firmware> stage_firmware(const std::vector<FirmwareInput>& inputs, const fs::path& dir) {
+  std::vector<manifest::Firmware> out;
+  for (const auto& in : inputs) {
+    std::string bytes;
+    try {
+      bytes = read_text_file(in.path, 64ull << 20);
+    } catch (const Error& e) {
+      throw error(Errc::kInput, std::string("--firmware: ") + e.what());
+    }
+    if (bytes.empty()) throw error(Errc::kInput, in.path.string() + ": firmware file is empty");
+    manifest::Firmware fw;
+    fw.name = in.path.filename().string();
+    fw.kind = in.kind;
+    fw.size = bytes.size();
+    fw.hash = blake2b256({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+    fs::create_directories(dir / "firmware");
+    write_file_atomic(dir / "firmware" / fw.name, bytes);
+    out.push_back(fw);
+  }
+  return out;
+}
+
+void write_channel(const fs::path& store, const Manifest& m, const std::string& manifest_bytes,
+                   const manifest::SecretKey& key) {
+  manifest::ChannelPointer p;
+  p.board = m.board;
+  p.channel = m.channel;
+  p.version = m.version;
+  p.sequence = m.sequence;
+  p.expires = m.expires;
+  p.manifest_hash = blake2b256({reinterpret_cast<const std::uint8_t*>(manifest_bytes.data()), manifest_bytes.size()});
+  std::string text = manifest::serialize(p);
+  std::string sig = manifest::sign(key, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
+                                   manifest::channel_trusted_comment(p));
+  fs::path file = manifest::layout::channel_file(store, m.board, m.channel);
+  fs::create_directories(file.parent_path());
+  // Signature first: a reader that catches the moment in between sees a mismatch and retries.
+  write_file_atomic(fs::path(file.string() + ".minisig"), sig);
+  write_file_atomic(file, text);
+}
+
+}  // namespace
+
+PublishResult publish(const std::string& image, const manifest::SecretKey& key, const PublishOptions& opt) {
+  init_crypto();
+  check_options(opt);
+  Store store(opt.store);
+  store.create_layout();
+  StoreLock lock(opt.store);
+
+  const fs::path final_dir = manifest::layout::release_dir(opt.store, opt.board, opt.version);
+  if (fs::exists(final_dir))
+    throw error(Errc::kExists, final_dir.string() + ": release " + opt.board + "/" + opt.version + " already exists");
+  const auto highest = store.highest_sequence(opt.board, opt.channel);
+  const std::uint64_t sequence = opt.sequence.value_or(highest ? *highest + 1 : 1);
+  if (highest && sequence <= *highest)
+    throw error(Errc::kUsage, "--sequence " + std::to_string(sequence) + " is not above the highest published for " +
+                                  opt.board + "/" + opt.channel + " (" + std::to_string(*highest) +
+                                  "): flashers would refuse it as a rollback");
+  const std::int64_t now =
+      opt.now ? opt.now : std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::int64_t expires = opt.expires ? opt.expires : now + opt.default_validity;
+  if (expires <= now) throw error(Errc::kUsage, "--expires " + manifest::format_time(expires) + " is not in the future");
+
+  auto reader = open_image(image);
+  PipelineOptions po{opt.store, opt.chunk_size, opt.level, opt.threads, opt.progress};
+  PipelineResult chunks = chunk_image(*reader, po);
+  const fs::path tmp_dir = final_dir.parent_path() / (".tmp-" + opt.version + "-" + std::to_string(::getpid()));
+  auto rollback = [&] {
+    std::error_code ec;
+    fs::remove_all(tmp_dir, ec);
+    remove_created_chunks(chunks.created_files);
+  };
+  try {
+    if (chunks.image_size == 0) throw error(Errc::kInput, image + ": image is empty");
+    if (chunks.chunks.empty()) throw error(Errc::kInput, image + ": image is all zeros: nothing to publish");
+    Manifest m;
+    m.board = opt.board;
+    m.version = opt.version;
+    m.channel = opt.channel;
+    m.sequence = sequence;
+    m.created = now;
+    m.expires = expires;
+    m.image_size = chunks.image_size;
+    m.image_hash = chunks.image_hash;
+    m.chunk_size = opt.chunk_size;
+    m.chunks = std::move(chunks.chunks);
+    m.zero_ranges = std::move(chunks.zero_ranges);
+    m.provenance = provenance_from_environment();
+    const auto& given = opt.provenance;
+    if (!given.git_commit.empty()) m.provenance.git_commit = given.git_commit;
+    if (!given.ci_run.empty()) m.provenance.ci_run = given.ci_run;
+    m.provenance.source_name = image == "-" ? "-" : fs::path(image).filename().string();
+    m.provenance.source_hash = reader->source_hash().value_or(m.image_hash);
+
+    fs::create_directories(tmp_dir);
+    m.firmware = stage_firmware(opt.firmware, tmp_dir);
+    manifest::TorrentOptions to;
+    to.web_seeds = opt.web_seeds;
+    to.hashing_threads = opt.threads > 0 ? opt.threads : 2;
+    m.info_hash_v2 = std::string(64, '0');
+    manifest::validate(m, "new manifest");
+    std::vector<char> torrent = manifest::make_torrent(m, opt.store, to);
+    {
+      // The info-hash is part of the signed manifest: load it back to read it.
+      lt::load_torrent_limits limits;
+      lt::torrent_info ti(lt::span<const char>(torrent.data(), static_cast<long>(torrent.size())), limits,
+                          lt::from_span);
+      m.info_hash_v2 = manifest::info_hash_v2(ti);
+    }
+    manifest::check_torrent(m, torrent, "new torrent");
+    const std::string text = manifest::serialize(m);
+    manifest::parse_manifest(text, "new manifest");  // what we sign must read back
+    const std::string sig = manifest::sign(key, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
+                                           manifest::manifest_trusted_comment(m));
+    write_file_atomic(tmp_dir / manifest::layout::kManifestFile, text);
+    write_file_atomic(tmp_dir / (std::string(manifest::layout::kManifestFile) + manifest::layout::kSignatureSuffix), sig);
+    write_file_atomic(tmp_dir / manifest::layout::kTorrentFile,
+                      std::string_view(torrent.data(), torrent.size()));
+    fsync_dir(tmp_dir);
+    if (::rename(tmp_dir.c_str(), final_dir.c_str()) != 0)
+      throw error(Errc::kStore, final_dir.string() + ": cannot commit the release: " + std::strerror(errno));
+    fsync_dir(final_dir.parent_path());
+
+    PublishResult result;
+    result.release_dir = final_dir;
+    result.new_chunk_files = chunks.created_files.size();
+    result.reused_chunk_files = chunks.reused_chunks;
+    try {
+      write_channel(opt.store, m, text, key);
+      result.channel_updated = true;
+    } catch (const Error& e) {
+      // The release is committed and valid; only the pointer failed. Say so precisely.
+      throw e.with_context("release " + opt.board + "/" + opt.version + " was published, but the channel pointer was not updated");
+    }
+    result.manifest = std::move(m);
+    return result;
+  } catch (...) {
+    if (!fs::exists(final_dir)) rollback();
+    throw;
+  }
+}
+
+}  // namespace ironstone::builder

@@ -1,0 +1,60 @@
+// `ironstone-build publish`: turns a disk image into a signed release in a store.
+//
+// Steps: lock the store → chunk, hash, compress and store chunks (chunk_pipeline.h)
+// → build and validate the manifest → create the v2 torrent → sign → write the
+// release into releases/<board>/.tmp-… and rename it to releases/<board>/<version>
+// → update the signed channel pointer when this release has the highest sequence.
+// Any failure leaves the store as it was (chunk files created are removed, the
+// temporary release directory is deleted). Format: docs/release-format.md.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "manifest/manifest.h"
+#include "manifest/minisign.h"
+
+namespace ironstone::builder {
+
+struct FirmwareInput {
+  std::filesystem::path path;
+  std::string kind;  // e.g. "rpi-eeprom", "spi-nor"
+};
+
+struct PublishOptions {
+  std::filesystem::path store;
+  std::string board;
+  std::string version;
+  std::string channel = "stable";
+  std::uint32_t chunk_size = manifest::kDefaultChunkSize;
+  int level = 3;
+  int threads = 0;                         // 0 = every core
+  std::int64_t now = 0;                    // 0 = current time
+  std::int64_t expires = 0;                // unix seconds; 0 = now + default_validity
+  std::int64_t default_validity = 180 * 86400;
+  std::optional<std::uint64_t> sequence;   // default: highest in store for board+channel, plus one
+  std::vector<std::string> web_seeds;      // put into the torrent (the seeder adds its own anyway)
+  std::vector<FirmwareInput> firmware;
+  manifest::Provenance provenance;         // empty fields are filled from the environment
+  std::function<void(std::uint64_t, std::optional<std::uint64_t>)> progress;
+};
+
+struct PublishResult {
+  manifest::Manifest manifest;
+  std::filesystem::path release_dir;
+  std::uint64_t new_chunk_files = 0;
+  std::uint64_t reused_chunk_files = 0;
+  bool channel_updated = false;
+};
+
+PublishResult publish(const std::string& image, const manifest::SecretKey& key, const PublishOptions& options);
+
+// Provenance from the environment: GITHUB_SHA / CI_COMMIT_SHA / GIT_COMMIT,
+// GITHUB_RUN_ID (+GITHUB_REPOSITORY) / CI_PIPELINE_ID / BUILD_TAG, host name, tool version.
+manifest::Provenance provenance_from_environment();
+
+}  // namespace ironstone::builder

@@ -1,0 +1,147 @@
+#include "builder/verify.h"
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "builder/store.h"
+#include "manifest/chunk_codec.h"
+#include "manifest/layout.h"
+#include "manifest/torrent.h"
+#include "manifest/trust.h"
+
+namespace ironstone::builder {
+
+namespace fs = std::filesystem;
+using manifest::Manifest;
+
+namespace {
+
+std::string read_or_empty(const fs::path& p, std::size_t max) {
+  std::error_code ec;
+  if (!fs::exists(p, ec)) return "";
+  return read_text_file(p, max);
+}
+
+std::span<const std::uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+// Checks every chunk file of m on `threads` threads; appends problems.
+void check_chunks(const fs::path& store, const Manifest& m, const std::string& name, int threads,
+                  VerifyReport& report) {
+  std::atomic<std::size_t> next{0};
+  std::mutex mu;
+  auto work = [&] {
+    manifest::ChunkDecoder dec;
+    std::vector<std::uint8_t> out;
+    for (std::size_t i; (i = next++) < m.chunks.size();) {
+      const auto& c = m.chunks[i];
+      const std::string rel = manifest::layout::chunk_relpath(c.hash);
+      std::string problem;
+      try {
+        std::string stored = read_text_file(store / rel, c.length);
+        dec.decode(bytes_of(stored), c, &out);
+      } catch (const Error& e) {
+        problem = e.what();
+      }
+      std::lock_guard lock(mu);
+      ++report.chunks_checked;
+      if (!problem.empty())
+        report.problems.push_back(name + ": chunk " + std::to_string(i) + " (" + rel + ") @ " +
+                                  hex_offset(c.offsets.front()) + ": " + problem);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back(work);
+  for (auto& t : pool) t.join();
+}
+
+void check_release(const Store& store, const ReleaseRef& r, const VerifyOptions& opt, VerifyReport& report) {
+  const std::string name = "releases/" + r.board + "/" + r.version;
+  ++report.releases_checked;
+  const fs::path mf = r.dir / manifest::layout::kManifestFile;
+  Manifest m;
+  try {
+    std::string bytes = read_text_file(mf, manifest::kMaxManifestBytes);
+    std::string sig = read_or_empty(fs::path(mf.string() + ".minisig"), 4096);
+    manifest::TrustPolicy policy;
+    policy.trusted_keys = opt.keys;
+    // Verify signature and comment; board/channel taken from the document itself.
+    m = manifest::parse_manifest(bytes, name + "/manifest.json");
+    policy.board = m.board;
+    policy.channel = m.channel;
+    policy.now = m.created;  // expiry reported separately below
+    manifest::verify_manifest(manifest::UnverifiedManifest(bytes, sig, name + "/manifest.json"), policy);
+    if (m.board != r.board || m.version != r.version)
+      report.problems.push_back(name + ": manifest is for " + m.board + "/" + m.version);
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    if (m.expires <= now) report.warnings.push_back(name + ": expired at " + manifest::format_time(m.expires));
+  } catch (const Error& e) {
+    report.problems.push_back(e.what());
+    if (m.chunks.empty()) return;  // nothing trustworthy to check chunks against
+  }
+  try {
+    std::string torrent = read_text_file(r.dir / manifest::layout::kTorrentFile, 16 << 20);
+    manifest::check_torrent(m, std::span<const char>(torrent.data(), torrent.size()), name + "/release.torrent");
+  } catch (const Error& e) {
+    report.problems.push_back(e.what());
+  }
+  for (const auto& fw : m.firmware) {
+    try {
+      std::string bytes = read_text_file(r.dir / "firmware" / fw.name, fw.size);
+      if (bytes.size() != fw.size || blake2b256(bytes_of(bytes)) != fw.hash)
+        report.problems.push_back(name + "/firmware/" + fw.name + ": size or hash does not match the manifest");
+    } catch (const Error& e) {
+      report.problems.push_back(e.what());
+    }
+  }
+  check_chunks(store.root(), m, name, opt.threads, report);
+}
+
+void check_channels(const Store& store, const VerifyOptions& opt, VerifyReport& report) {
+  std::error_code ec;
+  for (const auto& board : fs::directory_iterator(store.root() / "channels", ec)) {
+    if (opt.board && board.path().filename() != *opt.board) continue;
+    for (const auto& f : fs::directory_iterator(board.path(), ec)) {
+      if (f.path().extension() != ".json") continue;
+      const std::string name = "channels/" + board.path().filename().string() + "/" + f.path().filename().string();
+      try {
+        std::string bytes = read_text_file(f.path(), 65536);
+        std::string sig = read_or_empty(fs::path(f.path().string() + ".minisig"), 4096);
+        auto p = manifest::parse_channel_pointer(bytes, name);
+        manifest::TrustPolicy policy{opt.keys, p.board, p.channel, 0, std::nullopt, false};
+        auto verified = manifest::verify_channel(bytes, sig, name, policy);
+        fs::path mf = manifest::layout::release_dir(store.root(), p.board, p.version) / manifest::layout::kManifestFile;
+        manifest::check_manifest_matches_channel(verified, read_text_file(mf, manifest::kMaxManifestBytes), name);
+      } catch (const Error& e) {
+        report.problems.push_back(e.what());
+      }
+    }
+  }
+}
+
+}  // namespace
+
+VerifyReport verify_store(const VerifyOptions& opt) {
+  init_crypto();
+  Store store(opt.store);
+  VerifyReport report;
+  int threads = opt.threads > 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
+  VerifyOptions o = opt;
+  o.threads = threads;
+  if (opt.keys.empty()) report.problems.push_back("no trusted public key given (--public-key)");
+  for (const auto& r : store.releases()) {
+    if (opt.board && r.board != *opt.board) continue;
+    if (opt.version && r.version != *opt.version) continue;
+    check_release(store, r, o, report);
+  }
+  if (!opt.version) check_channels(store, o, report);
+  if (report.releases_checked == 0)
+    report.problems.push_back(opt.store.string() + ": no release matches" + (opt.board ? " board " + *opt.board : "") +
+                              (opt.version ? " version " + *opt.version : ""));
+  return report;
+}
+
+}  // namespace ironstone::builder

@@ -1,0 +1,37 @@
+// `ironstone-build verify`: checks a store the way a flasher would, and more.
+// For each selected release: the manifest signature by a trusted key, the trusted
+// comment, every chunk file (decompressed with the signed length, BLAKE2b), the
+// torrent against the manifest, the firmware payloads; and each channel pointer's
+// signature and the manifest hash it pins. Expiry is reported, not enforced (an
+// expired release is a warning here). Every problem is collected, not just the first.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "manifest/minisign.h"
+
+namespace ironstone::builder {
+
+struct VerifyOptions {
+  std::filesystem::path store;
+  std::vector<manifest::PublicKey> keys;
+  std::optional<std::string> board;
+  std::optional<std::string> version;
+  int threads = 0;
+};
+
+struct VerifyReport {
+  int releases_checked = 0;
+  int chunks_checked = 0;
+  std::vector<std::string> problems;  // "releases/rpi5/1.0: chunk 3 (chunks/ab/….zst) @ 0x400000: hash mismatch"
+  std::vector<std::string> warnings;
+  bool ok() const { return problems.empty() && releases_checked > 0; }
+};
+
+VerifyReport verify_store(const VerifyOptions& options);
+
+}  // namespace ironstone::builder

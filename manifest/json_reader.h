@@ -1,0 +1,55 @@
+// Strict reading of JSON documents from outside (manifests, channel pointers,
+// status events, board profiles): duplicate keys, excessive nesting, unknown
+// fields and wrong types are errors that name the field path.
+// Thread safety: ObjectReader is a short-lived, single-threaded view.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "manifest/error.h"
+
+namespace ironstone::strict_json {
+
+// Parses `text` as one JSON value. Rejects duplicate keys, nesting deeper than
+// max_depth, trailing bytes and invalid UTF-8. `make_error` builds the error thrown
+// (so each module keeps its own error codes); messages look like
+//   "<source>: duplicate key 'board' at byte 57".
+using ErrorFactory = Error (*)(const std::string& message);
+nlohmann::json parse_strict(std::string_view text, std::string_view source, ErrorFactory make_error,
+                            int max_depth = 16);
+
+// Reads an object's fields one by one; finish() rejects fields never read.
+class ObjectReader {
+ public:
+  ObjectReader(const nlohmann::json& object, std::string path, std::string_view source, ErrorFactory make_error);
+
+  bool has(const char* key) const;
+  const nlohmann::json& value(const char* key);  // required, any type
+  std::string string(const char* key);
+  std::uint64_t uint(const char* key, std::uint64_t max = UINT64_MAX);
+  bool boolean(const char* key);
+  double number(const char* key);
+  const nlohmann::json& array(const char* key);
+  ObjectReader object(const char* key);
+  void finish();  // throws for every field not read
+
+  std::string field(const char* key) const;  // "chunks[3].length"
+  [[noreturn]] void fail(const char* key, const std::string& problem) const;
+
+ private:
+  const nlohmann::json& object_;
+  std::string path_;
+  std::string source_;
+  ErrorFactory make_error_;
+  std::set<std::string> read_;
+};
+
+// "chunks[3]" style element path.
+std::string element(const std::string& path, std::size_t index);
+
+}  // namespace ironstone::strict_json

@@ -1,0 +1,218 @@
+#include "manifest/manifest.h"
+
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "manifest/json_reader.h"
+
+namespace ironstone::manifest {
+
+using nlohmann::json;
+
+std::string_view to_string(Compression c) { return c == Compression::kZstd ? "zstd" : "raw"; }
+
+std::uint64_t Manifest::stored_bytes() const {
+  std::uint64_t total = 0;
+  for (const auto& c : chunks) total += c.stored_size;
+  return total;
+}
+
+std::uint64_t Manifest::data_bytes() const {
+  std::uint64_t total = 0;
+  for (const auto& c : chunks) total += std::uint64_t{c.length} * c.offsets.size();
+  return total;
+}
+
+std::string format_time(std::int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::optional<std::int64_t> parse_time(std::string_view text) {
+  // Exactly "YYYY-MM-DDTHH:MM:SSZ".
+  if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':' || text[19] != 'Z')
+    return std::nullopt;
+  auto num = [&](std::size_t pos, std::size_t len, int lo, int hi) -> std::optional<int> {
+    int v = 0;
+    for (std::size_t i = pos; i < pos + len; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      v = v * 10 + (text[i] - '0');
+    }
+    if (v < lo || v > hi) return std::nullopt;
+    return v;
+  };
+  auto y = num(0, 4, 1970, 9999), mo = num(5, 2, 1, 12), d = num(8, 2, 1, 31), h = num(11, 2, 0, 23),
+       mi = num(14, 2, 0, 59), s = num(17, 2, 0, 59);
+  if (!y || !mo || !d || !h || !mi || !s) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = *y - 1900;
+  tm.tm_mon = *mo - 1;
+  tm.tm_mday = *d;
+  tm.tm_hour = *h;
+  tm.tm_min = *mi;
+  tm.tm_sec = *s;
+  std::int64_t t = timegm(&tm);
+  if (format_time(t) != text) return std::nullopt;  // e.g. February 30th
+  return t;
+}
+
+static bool all_of_chars(std::string_view s, bool (*ok)(char)) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!ok(c)) return false;
+  return true;
+}
+
+bool valid_board_name(std::string_view s) {
+  return all_of_chars(s, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+bool valid_version_name(std::string_view s) {
+  if (s == "." || s == ".." || s.front() == '.') return false;
+  return all_of_chars(s, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '+' || c == '-';
+  });
+}
+
+std::string serialize(const Manifest& m) {
+  json chunks = json::array();
+  for (const auto& c : m.chunks) {
+    chunks.push_back({{"hash", c.hash.hex()},
+                      {"length", c.length},
+                      {"stored_size", c.stored_size},
+                      {"compression", to_string(c.compression)},
+                      {"offsets", c.offsets}});
+  }
+  json zeros = json::array();
+  for (const auto& z : m.zero_ranges) zeros.push_back({{"offset", z.offset}, {"length", z.length}});
+  json firmware = json::array();
+  for (const auto& f : m.firmware)
+    firmware.push_back({{"name", f.name}, {"kind", f.kind}, {"size", f.size}, {"hash", f.hash.hex()}});
+  const auto& p = m.provenance;
+  json doc = {
+      {"format_version", m.format_version},
+      {"board", m.board},
+      {"version", m.version},
+      {"sequence", m.sequence},
+      {"channel", m.channel},
+      {"created", format_time(m.created)},
+      {"expires", format_time(m.expires)},
+      {"image_size", m.image_size},
+      {"image_hash", m.image_hash.hex()},
+      {"chunk_size", m.chunk_size},
+      {"chunks", chunks},
+      {"zero_ranges", zeros},
+      {"info_hash_v2", m.info_hash_v2},
+      {"firmware", firmware},
+      {"provenance",
+       {{"source_name", p.source_name},
+        {"source_hash", p.source_hash.hex()},
+        {"git_commit", p.git_commit},
+        {"ci_run", p.ci_run},
+        {"builder_host", p.builder_host},
+        {"tool_version", p.tool_version}}},
+  };
+  return doc.dump(-1, ' ', /*ensure_ascii=*/true) + "\n";
+}
+
+namespace {
+
+Error field_error(const std::string& message) { return error(Errc::kField, message); }
+Error parse_error(const std::string& message) { return error(Errc::kParse, message); }
+
+Hash256 read_hash(strict_json::ObjectReader& r, const char* key) {
+  auto h = Hash256::from_hex(r.string(key));
+  if (!h) r.fail(key, "expected 64 hex digits");
+  return *h;
+}
+
+std::int64_t read_time(strict_json::ObjectReader& r, const char* key) {
+  auto t = parse_time(r.string(key));
+  if (!t) r.fail(key, "expected a UTC time like 2026-01-31T12:00:00Z");
+  return *t;
+}
+
+Chunk read_chunk(const json& value, const std::string& path, std::string_view source) {
+  strict_json::ObjectReader r(value, path, source, field_error);
+  Chunk c;
+  c.hash = read_hash(r, "hash");
+  c.length = static_cast<std::uint32_t>(r.uint("length", kMaxChunkSize));
+  c.stored_size = static_cast<std::uint32_t>(r.uint("stored_size", kMaxChunkSize));
+  std::string comp = r.string("compression");
+  if (comp == "zstd") {
+    c.compression = Compression::kZstd;
+  } else if (comp == "raw") {
+    c.compression = Compression::kRaw;
+  } else {
+    r.fail("compression", "expected \"zstd\" or \"raw\", got \"" + comp + "\"");
+  }
+  const auto& offsets = r.array("offsets");
+  c.offsets.reserve(offsets.size());
+  for (std::size_t i = 0; i < offsets.size(); ++i) {
+    if (!offsets[i].is_number_unsigned()) r.fail("offsets", "element " + std::to_string(i) + " is not an offset");
+    c.offsets.push_back(offsets[i].get<std::uint64_t>());
+  }
+  r.finish();
+  return c;
+}
+
+}  // namespace
+
+Manifest parse_manifest(std::string_view bytes, std::string_view source) {
+  if (bytes.size() > kMaxManifestBytes)
+    throw error(Errc::kTooLarge, std::string(source) + ": " + std::to_string(bytes.size()) +
+                                     " bytes exceeds the manifest limit of " + std::to_string(kMaxManifestBytes));
+  json doc = strict_json::parse_strict(bytes, source, parse_error);
+  strict_json::ObjectReader r(doc, "", source, field_error);
+  Manifest m;
+  m.format_version = static_cast<std::uint32_t>(r.uint("format_version", UINT32_MAX));
+  if (m.format_version != kFormatVersion)
+    r.fail("format_version", "unsupported version " + std::to_string(m.format_version) + " (this build reads " +
+                                 std::to_string(kFormatVersion) + ")");
+  m.board = r.string("board");
+  m.version = r.string("version");
+  m.sequence = r.uint("sequence");
+  m.channel = r.string("channel");
+  m.created = read_time(r, "created");
+  m.expires = read_time(r, "expires");
+  m.image_size = r.uint("image_size");
+  m.image_hash = read_hash(r, "image_hash");
+  m.chunk_size = static_cast<std::uint32_t>(r.uint("chunk_size", kMaxChunkSize));
+  const auto& chunks = r.array("chunks");
+  m.chunks.reserve(chunks.size());
+  for (std::size_t i = 0; i < chunks.size(); ++i)
+    m.chunks.push_back(read_chunk(chunks[i], strict_json::element("chunks", i), source));
+  const auto& zeros = r.array("zero_ranges");
+  for (std::size_t i = 0; i < zeros.size(); ++i) {
+    strict_json::ObjectReader z(zeros[i], strict_json::element("zero_ranges", i), source, field_error);
+    m.zero_ranges.push_back({z.uint("offset"), z.uint("length")});
+    z.finish();
+  }
+  m.info_hash_v2 = r.string("info_hash_v2");
+  const auto& firmware = r.array("firmware");
+  for (std::size_t i = 0; i < firmware.size(); ++i) {
+    strict_json::ObjectReader f(firmware[i], strict_json::element("firmware", i), source, field_error);
+    m.firmware.push_back({f.string("name"), f.string("kind"), f.uint("size"), read_hash(f, "hash")});
+    f.finish();
+  }
+  auto p = r.object("provenance");
+  m.provenance = {p.string("source_name"),  read_hash(p, "source_hash"), p.string("git_commit"),
+                  p.string("ci_run"),       p.string("builder_host"),    p.string("tool_version")};
+  p.finish();
+  r.finish();
+  validate(m, source);
+  return m;
+}
+
+Manifest parse_manifest(std::span<const std::uint8_t> bytes, std::string_view source) {
+  return parse_manifest(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), source);
+}
+
+}  // namespace ironstone::manifest

@@ -1,0 +1,92 @@
+#include "manifest/torrent.h"
+
+#include <libtorrent/create_torrent.hpp>
+#include <libtorrent/load_torrent.hpp>
+#include <libtorrent/settings_pack.hpp>
+#include <libtorrent/file_storage.hpp>
+
+#include "manifest/layout.h"
+
+namespace ironstone::manifest {
+
+namespace fs = std::filesystem;
+
+static constexpr std::size_t kMaxTorrentBytes = 16 * 1024 * 1024;
+
+std::vector<char> make_torrent(const Manifest& m, const fs::path& store, const TorrentOptions& options) {
+  if (m.chunks.empty()) throw error(Errc::kTorrent, "release has no non-zero chunks: nothing to put in a torrent");
+  lt::file_storage files;
+  for (const Chunk& c : m.chunks) files.add_file(layout::chunk_relpath(c.hash), c.stored_size);
+  lt::create_torrent ct(files, static_cast<int>(m.chunk_size), lt::create_torrent::v2_only);
+  ct.set_priv(true);
+  for (const auto& url : options.web_seeds) ct.add_url_seed(url);
+  int tier = 0;
+  for (const auto& url : options.trackers) ct.add_tracker(url, tier++);
+  lt::settings_pack settings;
+  settings.set_int(lt::settings_pack::hashing_threads, std::max(1, options.hashing_threads));
+  lt::error_code ec;
+  lt::set_piece_hashes(ct, store.string(), settings, [](lt::piece_index_t) {}, ec);
+  if (ec) throw error(Errc::kIo, store.string() + ": hashing chunk files for the torrent: " + ec.message());
+  if (ct.num_pieces() != static_cast<int>(m.chunks.size()))
+    throw error(Errc::kTorrent, "torrent has " + std::to_string(ct.num_pieces()) + " pieces for " +
+                                    std::to_string(m.chunks.size()) + " chunks");
+  return ct.generate_buf();
+}
+
+std::vector<lt::file_index_t> chunk_files(const lt::torrent_info& ti) {
+  std::vector<lt::file_index_t> out;
+  const lt::file_storage& fs = ti.files();
+  for (auto f : fs.file_range())
+    if (!fs.pad_file_at(f)) out.push_back(f);
+  return out;
+}
+
+std::string info_hash_v2(const lt::torrent_info& ti) {
+  const auto& h = ti.info_hashes().v2;
+  return to_hex({reinterpret_cast<const std::uint8_t*>(h.data()), h.size()});
+}
+
+std::shared_ptr<const lt::torrent_info> check_torrent(const Manifest& m, std::span<const char> bytes,
+                                                      std::string_view source) {
+  const std::string src(source);
+  auto fail = [&](const std::string& problem) -> Error { return error(Errc::kTorrent, src + ": " + problem); };
+  if (bytes.size() > kMaxTorrentBytes) throw fail("larger than 16 MiB");
+  lt::load_torrent_limits limits;
+  limits.max_buffer_size = static_cast<int>(kMaxTorrentBytes);
+  std::shared_ptr<lt::torrent_info> ti;
+  try {
+    ti = std::make_shared<lt::torrent_info>(lt::span<const char>(bytes.data(), static_cast<long>(bytes.size())),
+                                            limits, lt::from_span);
+  } catch (const std::exception& e) {
+    throw fail(std::string("not a valid torrent: ") + e.what());
+  }
+  if (!ti->is_valid()) throw fail("not a valid torrent");
+  if (info_hash_v2(*ti) != m.info_hash_v2)
+    throw fail("v2 info-hash " + info_hash_v2(*ti) + " is not the signed " + m.info_hash_v2);
+  // The info-hash pins the info dictionary; the checks below keep a signed but
+  // wrongly built torrent from mapping pieces to the wrong chunks.
+  if (ti->info_hashes().has_v1()) throw fail("has v1 metadata (expected v2 only)");
+  if (!ti->priv()) throw fail("not private");
+  if (ti->piece_length() != static_cast<int>(m.chunk_size))
+    throw fail("piece size " + std::to_string(ti->piece_length()) + " is not the chunk size " +
+               std::to_string(m.chunk_size));
+  const lt::file_storage& fs = ti->files();
+  std::vector<lt::file_index_t> files = chunk_files(*ti);
+  if (files.size() != m.chunks.size() || ti->num_pieces() != static_cast<int>(m.chunks.size()))
+    throw fail(std::to_string(files.size()) + " files / " + std::to_string(ti->num_pieces()) + " pieces for " +
+               std::to_string(m.chunks.size()) + " chunks");
+  for (std::size_t i = 0; i < m.chunks.size(); ++i) {
+    lt::file_index_t f = files[i];
+    const Chunk& c = m.chunks[i];
+    std::string want = layout::chunk_relpath(c.hash);
+    if (fs.file_path(f) != want) throw fail("file " + std::to_string(i) + " is " + fs.file_path(f) + ", expected " + want);
+    if (fs.file_size(f) != static_cast<std::int64_t>(c.stored_size))
+      throw fail("file " + want + " has size " + std::to_string(fs.file_size(f)) + ", signed stored size " +
+                 std::to_string(c.stored_size));
+    if (static_cast<int>(fs.piece_index_at_file(f)) != static_cast<int>(i))
+      throw fail("chunk " + std::to_string(i) + " does not start piece " + std::to_string(i));
+  }
+  return ti;
+}
+
+}  // namespace ironstone::manifest
