@@ -11,6 +11,7 @@
 #include "builder/errc.h"
 #include "builder/store.h"
 #include "manifest/chunk_codec.h"
+#include "manifest/image_hash.h"
 #include "manifest/layout.h"
 
 namespace ironstone::builder {
@@ -25,12 +26,6 @@ void remove_created_chunks(const std::vector<fs::path>& files) {
     fs::remove(p, ec);
     if (fs::is_empty(p.parent_path(), ec)) fs::remove(p.parent_path(), ec);  // chunks/<aa>/ made for it
   }
-}
-
-Hash256 image_hash_from_block_hashes(const std::vector<Hash256>& block_hashes) {
-  Blake2b256 h;
-  for (const auto& b : block_hashes) h.update(b.bytes);
-  return h.final();
 }
 
 namespace {
@@ -69,6 +64,7 @@ class Pipeline {
   std::map<Hash256, Chunk> unique_;
   std::map<std::size_t, Hash256> zero_hashes_;
   std::vector<fs::path> created_;
+  std::vector<fs::path> created_dirs_;  // chunks/<aa>/ directories this run made
   std::uint64_t reused_ = 0;
 };
 
@@ -102,8 +98,14 @@ void Pipeline::store_chunk(Chunk& c, std::span<const std::uint8_t> data, manifes
   }
   c.compression = enc.encode(data, &tmp);
   c.stored_size = static_cast<std::uint32_t>(tmp.size());
-  fs::create_directories(path.parent_path(), ec);
+  const bool made_dir = fs::create_directories(path.parent_path(), ec);
   if (ec) throw error(Errc::kStore, path.parent_path().string() + ": cannot create: " + ec.message());
+  if (made_dir) {
+    // Recorded before writing: if the write fails (full disk), the rollback removes the
+    // directory again, so a failed publish leaves no empty chunks/<aa>/ behind.
+    std::lock_guard lock(mu_);
+    created_dirs_.push_back(path.parent_path());
+  }
   write_file_atomic(path, tmp);
   std::lock_guard lock(mu_);
   created_.push_back(path);
@@ -210,13 +212,15 @@ PipelineResult Pipeline::run(ImageReader& reader) {
   stop();
   if (failure_) {
     remove_created_chunks(created_);
+    std::error_code ec;
+    for (const auto& dir : created_dirs_) fs::remove(dir, ec);  // only removes it when empty
     std::rethrow_exception(failure_);
   }
   if (opt_.progress) opt_.progress(reader.input_position(), reader.input_size());
 
   PipelineResult out;
   out.image_size = image_size;
-  out.image_hash = image_hash_from_block_hashes(block_hashes_);
+  out.image_hash = manifest::image_hash_from_block_hashes(block_hashes_);
   for (auto& [hash, c] : unique_) {
     std::sort(c.offsets.begin(), c.offsets.end());
     out.chunks.push_back(std::move(c));

@@ -35,7 +35,7 @@ struct PipelineResult {
   std::vector<manifest::Chunk> chunks;  // sorted by hash, offsets ascending
   std::vector<manifest::ZeroRange> zero_ranges;
   std::uint64_t image_size = 0;
-  Hash256 image_hash;  // docs/release-format.md "Image hash"
+  Hash256 image_hash;  // manifest/image_hash.h
   std::vector<std::filesystem::path> created_files;
   std::uint64_t reused_chunks = 0;
 };
@@ -44,9 +44,5 @@ PipelineResult chunk_image(ImageReader& reader, const PipelineOptions& options);
 
 // Removes chunk files (and their then-empty chunks/<aa>/ directories): rollback.
 void remove_created_chunks(const std::vector<std::filesystem::path>& files);
-
-// The image hash: BLAKE2b-256 over the BLAKE2b-256 of every chunk-sized block of
-// the image in order (zero blocks included). The flasher recomputes it from the target.
-Hash256 image_hash_from_block_hashes(const std::vector<Hash256>& block_hashes);
 
 }  // namespace ironstone::builder

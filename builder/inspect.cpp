@@ -42,7 +42,7 @@ void inspect_release(const fs::path& store_root, const std::string& board, const
   fs::path sig = ref.dir / (std::string(manifest::layout::kManifestFile) + manifest::layout::kSignatureSuffix);
   if (fs::exists(sig)) {
     try {
-      key_id = manifest::parse_signature(read_text_file(sig, 4096), sig.string()).key_id.hex();
+      key_id = manifest::parse_signature(read_text_file(sig, manifest::kMaxMinisignFileBytes), sig.string()).key_id.hex();
     } catch (const Error& e) {
       key_id = std::string("(unreadable: ") + e.what() + ")";
     }

@@ -65,15 +65,29 @@ void check_release(const Store& store, const ReleaseRef& r, const VerifyOptions&
   Manifest m;
   try {
     std::string bytes = read_text_file(mf, manifest::kMaxManifestBytes);
-    std::string sig = read_or_empty(fs::path(mf.string() + ".minisig"), 4096);
-    manifest::TrustPolicy policy;
-    policy.trusted_keys = opt.keys;
-    // Verify signature and comment; board/channel taken from the document itself.
-    m = manifest::parse_manifest(bytes, name + "/manifest.json");
-    policy.board = m.board;
-    policy.channel = m.channel;
-    policy.now = m.created;  // expiry reported separately below
-    manifest::verify_manifest(manifest::UnverifiedManifest(bytes, sig, name + "/manifest.json"), policy);
+    std::string sig = read_or_empty(fs::path(mf.string() + ".minisig"), manifest::kMaxMinisignFileBytes);
+    const std::string source = name + "/manifest.json";
+    // The signature first, as a flasher checks it: a tampered manifest is reported as a
+    // bad signature even when the change also breaks its JSON.
+    bool signature_ok = false;
+    try {
+      if (sig.empty()) throw manifest::error(manifest::Errc::kSignature, source + ": no signature (" + source + ".minisig)");
+      manifest::verify(opt.keys, bytes_of(bytes), manifest::parse_signature(sig, source + ".minisig"),
+                       source + ".minisig");
+      signature_ok = true;
+    } catch (const Error& e) {
+      report.problems.push_back(e.what());
+    }
+    m = manifest::parse_manifest(bytes, source);
+    if (signature_ok) {
+      // Trusted comment and fields; board/channel taken from the document itself.
+      manifest::TrustPolicy policy;
+      policy.trusted_keys = opt.keys;
+      policy.board = m.board;
+      policy.channel = m.channel;
+      policy.now = m.created;  // expiry reported separately below
+      manifest::verify_manifest(manifest::UnverifiedManifest(bytes, sig, source), policy);
+    }
     if (m.board != r.board || m.version != r.version)
       report.problems.push_back(name + ": manifest is for " + m.board + "/" + m.version);
     auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -109,7 +123,7 @@ void check_channels(const Store& store, const VerifyOptions& opt, VerifyReport& 
       const std::string name = "channels/" + board.path().filename().string() + "/" + f.path().filename().string();
       try {
         std::string bytes = read_text_file(f.path(), 65536);
-        std::string sig = read_or_empty(fs::path(f.path().string() + ".minisig"), 4096);
+        std::string sig = read_or_empty(fs::path(f.path().string() + ".minisig"), manifest::kMaxMinisignFileBytes);
         auto p = manifest::parse_channel_pointer(bytes, name);
         manifest::TrustPolicy policy{opt.keys, p.board, p.channel, 0, std::nullopt, false};
         auto verified = manifest::verify_channel(bytes, sig, name, policy);

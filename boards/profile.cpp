@@ -1,0 +1,204 @@
+#include "boards/profile.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <map>
+
+#include "boards/errc.h"
+#include "boards/firmware.h"
+#include "boards/json_fields.h"
+#include "manifest/manifest.h"
+
+namespace ironstone::boards {
+
+namespace fs = std::filesystem;
+
+std::string_view to_string(LedMode m) {
+  switch (m) {
+    case LedMode::kOff: return "off";
+    case LedMode::kOn: return "on";
+    case LedMode::kBlink: return "blink";
+    case LedMode::kHeartbeat: return "heartbeat";
+    case LedMode::kCode: return "code";
+  }
+  return "?";
+}
+
+std::string_view to_string(PowerAction a) {
+  switch (a) {
+    case PowerAction::kPowerOff: return "poweroff";
+    case PowerAction::kReboot: return "reboot";
+    case PowerAction::kStayUp: return "stay-up";
+  }
+  return "?";
+}
+
+std::optional<PowerAction> parse_power_action(std::string_view s) {
+  for (auto a : {PowerAction::kPowerOff, PowerAction::kReboot, PowerAction::kStayUp}) {
+    if (to_string(a) == s) return a;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+constexpr std::size_t kMaxName = 64;
+constexpr std::size_t kMaxText = 256;
+
+bool valid_led_name(std::string_view s) {
+  // sysfs names such as "ACT", "blue:status", "rgb:status-1"; never a path.
+  return s != "." && s != ".." && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '-' || c == '_' || c == '.';
+  });
+}
+
+LedPattern parse_pattern(const Fields& leds, std::string_view key) {
+  Fields f = leds.object(key, {"mode", "on_ms", "off_ms", "pause_ms"});
+  static const std::map<std::string, LedMode, std::less<>> modes = {
+      {"off", LedMode::kOff}, {"on", LedMode::kOn}, {"blink", LedMode::kBlink},
+      {"heartbeat", LedMode::kHeartbeat}, {"code", LedMode::kCode}};
+  std::string mode = f.string("mode", kMaxName);
+  auto it = modes.find(mode);
+  if (it == modes.end()) f.fail("mode", "'" + mode + "' is not one of off, on, blink, heartbeat, code");
+  LedPattern p{.mode = it->second};
+  bool timed = p.mode == LedMode::kBlink || p.mode == LedMode::kCode;
+  for (auto k : {"on_ms", "off_ms", "pause_ms"}) {
+    bool wanted = timed && (std::string_view(k) != "pause_ms" || p.mode == LedMode::kCode);
+    if (!wanted && f.has(k)) f.fail(k, "not allowed with mode '" + mode + "'");
+  }
+  if (timed) {
+    p.on_ms = static_cast<std::uint32_t>(f.uint("on_ms", 20, 5000));
+    p.off_ms = static_cast<std::uint32_t>(f.uint("off_ms", 20, 5000));
+  }
+  if (p.mode == LedMode::kCode) p.pause_ms = static_cast<std::uint32_t>(f.uint("pause_ms", 200, 10000));
+  return p;
+}
+
+LedSpec parse_leds(const Fields& root) {
+  Fields leds = root.object("leds", {"status", "fault", "working", "done", "failed"});
+  LedSpec spec;
+  auto led_name = [&](std::string_view key) {
+    Fields led = leds.object(key, {"name"});
+    std::string name = led.string("name", kMaxName);
+    if (!valid_led_name(name)) led.fail("name", "'" + name + "' is not a valid LED name");
+    return name;
+  };
+  spec.status = led_name("status");
+  if (leds.has("fault")) spec.fault = led_name("fault");
+  if (spec.fault == spec.status) leds.fail("fault", "must differ from 'leds.status'");
+  spec.working = parse_pattern(leds, "working");
+  spec.done = parse_pattern(leds, "done");
+  spec.failed = parse_pattern(leds, "failed");
+  if (spec.working.mode == LedMode::kCode) leds.fail("working", "mode 'code' is reserved for 'failed'");
+  if (spec.done.mode == LedMode::kCode) leds.fail("done", "mode 'code' is reserved for 'failed'");
+  if (spec.failed.mode != LedMode::kCode) leds.fail("failed", "mode must be 'code' (N blinks, then a pause)");
+  if (spec.working == spec.done) leds.fail("done", "must differ from 'leds.working'");
+  return spec;
+}
+
+FirmwareSpec parse_firmware(const Fields& root) {
+  Fields fw = root.object("firmware", {"method", "params"});
+  FirmwareSpec spec;
+  spec.method = fw.string("method", kMaxName);
+  const FirmwareMethod* method = find_firmware_method(spec.method);
+  if (!method) {
+    std::string known;
+    for (const auto& m : firmware_methods()) known += (known.empty() ? "" : ", ") + std::string(m.name);
+    fw.fail("method", "unknown method '" + spec.method + "' (known: " + known + ")");
+  }
+  spec.params = method->parse_params(fw);
+  return spec;
+}
+
+PowerSpec parse_power(const Fields& root) {
+  Fields f = root.object("power", {"action", "method"});
+  PowerSpec spec;
+  std::string action = f.string("action", kMaxName);
+  auto a = parse_power_action(action);
+  if (!a) f.fail("action", "'" + action + "' is not one of poweroff, reboot, stay-up");
+  spec.action = *a;
+  if (auto m = f.optional_string("method", kMaxName)) {
+    if (*m == "systemd") spec.method = PowerMethod::kSystemd;
+    else if (*m == "syscall") spec.method = PowerMethod::kSyscall;
+    else f.fail("method", "'" + *m + "' is not one of systemd, syscall");
+  }
+  return spec;
+}
+
+}  // namespace
+
+BoardProfile parse_profile(std::string_view text, std::string_view source) {
+  nlohmann::json doc = parse_json_strict(text, source, kMaxProfileBytes);
+  Fields root(doc, source, "",
+              {"format", "name", "description", "compatible", "target_device", "firmware", "leds", "power"});
+  BoardProfile p;
+  root.uint("format", kProfileFormat, kProfileFormat);
+  p.name = root.string("name", kMaxName);
+  if (!manifest::valid_board_name(p.name)) root.fail("name", "'" + p.name + "' must match [a-z0-9-]+");
+  p.description = root.string("description", kMaxText);
+  p.compatible = root.strings("compatible", 16, 128);
+  for (std::size_t i = 0; i < p.compatible.size(); ++i) {
+    if (std::find(p.compatible.begin(), p.compatible.begin() + i, p.compatible[i]) != p.compatible.begin() + i) {
+      root.fail("compatible[" + std::to_string(i) + "]", "duplicate '" + p.compatible[i] + "'");
+    }
+  }
+  p.target_device = root.string("target_device", kMaxText);
+  if (!p.target_device.starts_with("/dev/") || p.target_device.find("/..") != std::string::npos) {
+    root.fail("target_device", "'" + p.target_device + "' must be an absolute path under /dev/");
+  }
+  p.firmware = parse_firmware(root);
+  p.leds = parse_leds(root);
+  p.power = parse_power(root);
+  return p;
+}
+
+BoardProfile load_profile(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw error(Errc::kIo, file.string() + ": cannot open");
+  std::string text;
+  text.resize(kMaxProfileBytes + 1);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw error(Errc::kIo, file.string() + ": read failed");
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  BoardProfile p = parse_profile(text, file.string());
+  if (p.name != file.stem().string()) {
+    throw error(Errc::kField, file.string() + ": field 'name': '" + p.name + "' does not match the file name '" +
+                                  file.stem().string() + "'");
+  }
+  return p;
+}
+
+std::vector<BoardProfile> load_profiles(const fs::path& dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == ".json") files.push_back(it->path());
+  }
+  if (ec) throw error(Errc::kIo, dir.string() + ": cannot list: " + ec.message());
+  if (files.size() > kMaxProfiles) {
+    throw error(Errc::kTooLarge, dir.string() + ": more than " + std::to_string(kMaxProfiles) + " profiles");
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<BoardProfile> out;
+  std::map<std::string, std::string> owner;  // compatible string -> profile name
+  for (const auto& f : files) {
+    out.push_back(load_profile(f));
+    for (const auto& c : out.back().compatible) {
+      auto [it, fresh] = owner.emplace(c, out.back().name);
+      if (!fresh) {
+        throw error(Errc::kField, f.string() + ": field 'compatible': '" + c + "' is already claimed by board '" +
+                                      it->second + "'");
+      }
+    }
+  }
+  return out;
+}
+
+fs::path source_profiles_dir() { return IRONSTONE_BOARDS_DIR; }
+
+fs::path under_root(const fs::path& root, std::string_view absolute) {
+  return root / fs::path(absolute).relative_path();
+}
+
+}  // namespace ironstone::boards
