@@ -1,1 +1,36 @@
-int main() { return 1; }  // placeholder, replaced by the component owner
+// ironstone-flasher: flags only; the run is flasher/flash.h.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "flasher/cli.h"
+
+int main(int argc, char** argv) {
+  using namespace ironstone::flasher;
+  CLI::App app{"ironstone-flasher: flash this node from an Ironstone seeder, verified chunk by chunk"};
+  app.set_config("--config", "", "read options from a config file (key = value, as on the command line)");
+  CliArgs a;
+  app.add_option("--seeder", a.options.seeder_url, "seeder base URL, e.g. http://nas:8080")->required();
+  app.add_option("--board", a.options.board, "board name, or auto to detect it from the device tree")
+      ->capture_default_str();
+  app.add_option("--channel", a.options.channel, "release channel")->capture_default_str();
+  app.add_option("--target", a.target, "block device or image file to flash (default: the board's)");
+  app.add_option("--public-key", a.public_keys, "trusted minisign public key file(s)")->required();
+  app.add_option("--state-file", a.state_file, "where the highest sequence seen is kept")->capture_default_str();
+  app.add_flag("--allow-older", a.options.allow_older, "accept a release older than the highest seen (logged)");
+  app.add_option("--root", a.root, "filesystem root holding proc/, sys/, dev/ (for tests)")->capture_default_str();
+  app.add_option("--profiles", a.profiles_dir, "directory of board profiles (*.json)");
+  app.add_flag("--skip-firmware", a.options.skip_firmware, "do not touch the board firmware");
+  app.add_option("--power", a.power, "after success: poweroff, reboot or stay-up (default: the board's)");
+  app.add_option("--node-id", a.options.node_id, "node id reported to the seeder (default: from the MAC)");
+  app.add_option("--bt-listen", a.options.bt_listen, "BitTorrent listen ADDR:PORT")->capture_default_str();
+  app.add_option("--cache-dir", a.cache_dir, "where downloaded chunks are kept for seeding")->capture_default_str();
+  app.add_option("--linger", a.linger_seconds, "seconds to keep seeding after the flash")->capture_default_str();
+  app.add_option("--threads", a.options.threads, "verify/write threads")->capture_default_str();
+  app.add_option("--peer", a.options.peers, "extra peer ADDR:PORT to connect to");
+  app.add_option("--retries", a.options.retry.attempts, "attempts per seeder request")->capture_default_str();
+  app.add_option("--stall-timeout", a.stall_seconds, "give up after this many seconds without data")
+      ->capture_default_str();
+  app.add_option("--log-level", a.log_level, "trace, debug, info, warn, error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  return run_cli(a);
+}

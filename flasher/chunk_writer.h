@@ -1,0 +1,83 @@
+// ChunkWriter: verify-then-write of downloaded chunks (DESIGN.md trust rule 2).
+//
+// submit() takes a chunk's stored bytes as they came through libtorrent's piece
+// hash; worker threads decompress them with the signed length as the hard limit,
+// check BLAKE2b-256 against the signed hash, and only then write the result at
+// every offset of that chunk that the target does not already hold. Nothing that
+// fails verification is ever written.
+//
+// The first chunk of the image is written last (finish()), so a half-flashed disk
+// never boots: begin() first overwrites offset 0 with zeros when anything will be
+// written, because the old partition table may be valid and point into new data.
+//
+// Thread safety: submit(), done() and stats are for one producer thread;
+// workers are internal. finish() rethrows the first worker error, with context
+// ("flash: chunk 1832 @ 0x1CA00000: hash mismatch …").
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "flasher/target.h"
+#include "manifest/manifest.h"
+
+namespace ironstone::flasher {
+
+class ChunkWriter {
+ public:
+  // pending[i]: offsets of chunk i to write (those the scan did not find right).
+  ChunkWriter(Target& target, const manifest::Manifest& m, std::vector<std::vector<std::uint64_t>> pending,
+              unsigned threads);
+  ~ChunkWriter();
+  ChunkWriter(const ChunkWriter&) = delete;
+  ChunkWriter& operator=(const ChunkWriter&) = delete;
+
+  // True when chunk i has offsets to write.
+  bool wanted(std::size_t i) const { return !pending_[i].empty(); }
+  // Invalidates the first chunk on the target if anything will be written.
+  void begin();
+  // Queues chunk i's stored bytes; blocks while the queue is full. Idempotent per
+  // chunk (a second delivery of the same chunk is ignored). Throws the first worker
+  // error early so the producer stops.
+  void submit(std::size_t i, std::vector<std::uint8_t> stored);
+  // Chunks verified and written (or queued to be written last) so far.
+  std::size_t chunks_done() const;
+  std::size_t chunks_wanted() const { return wanted_count_; }
+  std::uint64_t bytes_written() const;
+  // Waits for the queue, writes the deferred first chunk, rethrows the first error.
+  void finish();
+
+ private:
+  struct Item {
+    std::size_t chunk;
+    std::vector<std::uint8_t> stored;
+  };
+  void worker();
+  void process(Item& item, class ChunkDecoderHolder& dec);
+  void throw_if_failed();
+
+  Target& target_;
+  const manifest::Manifest& m_;
+  std::vector<std::vector<std::uint64_t>> pending_;
+  std::size_t wanted_count_ = 0;
+  std::size_t queue_limit_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_item_, cv_space_, cv_idle_;
+  std::deque<Item> queue_;
+  std::vector<bool> accepted_;
+  std::size_t done_ = 0;
+  std::size_t busy_ = 0;
+  std::uint64_t written_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr failure_;
+  std::vector<std::uint8_t> first_chunk_;  // decoded bytes for offset 0, written last
+  bool first_pending_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace ironstone::flasher

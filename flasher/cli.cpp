@@ -1,0 +1,46 @@
+#include "flasher/cli.h"
+
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+#include "manifest/error.h"
+
+namespace ironstone::flasher {
+
+int run_cli(CliArgs a) {
+  spdlog::set_level(spdlog::level::from_str(a.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  FlashOptions& o = a.options;
+  o.target = a.target;
+  o.state_file = a.state_file;
+  o.root = a.root;
+  o.profiles_dir = a.profiles_dir;
+  o.cache_dir = a.cache_dir;
+  o.linger = std::chrono::seconds(std::max(0, a.linger_seconds));
+  o.stall_timeout = std::chrono::seconds(std::max(1, a.stall_seconds));
+  for (const auto& k : a.public_keys) o.public_keys.emplace_back(k);
+  if (!a.power.empty()) {
+    o.power = boards::parse_power_action(a.power);
+    if (!o.power) {
+      std::cerr << "ironstone-flasher: --power " << a.power << ": expected poweroff, reboot or stay-up\n";
+      return 2;
+    }
+  }
+  try {
+    FlashResult r = run_flash(o);
+    std::cout << "ironstone-flasher: " << r.board << "/" << r.version << " (sequence " << r.sequence << ") "
+              << (r.already_current ? "was already on the target" : "flashed and verified") << " in " << r.seconds
+              << " s: " << r.chunks_downloaded << " of " << r.chunks_total << " chunks downloaded, "
+              << r.bytes_written << " bytes written, " << r.from_seeder << " bytes from the seeder, " << r.from_peers
+              << " from peers" << (r.web_seed_used ? " (web seed used)" : "")
+              << (r.banned_peers ? ", " + std::to_string(r.banned_peers) + " peers banned" : "") << "\n";
+    return 0;
+  } catch (const Error& e) {
+    std::cerr << "ironstone-flasher: " << e.what() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "ironstone-flasher: " << e.what() << "\n";
+  }
+  return 1;
+}
+
+}  // namespace ironstone::flasher

@@ -1,0 +1,25 @@
+// What `ironstone-flasher`'s main() hands to the library: parsed flags, and the
+// function that runs the flash and turns the outcome into an exit status
+// (0 only when the target verifiably holds the release).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "flasher/flash.h"
+
+namespace ironstone::flasher {
+
+struct CliArgs {
+  FlashOptions options;
+  std::string target, state_file = "/var/lib/ironstone/state.json", root = "/", profiles_dir, power;
+  std::string cache_dir = "/var/cache/ironstone";
+  std::vector<std::string> public_keys;
+  int linger_seconds = 300;
+  int stall_seconds = 120;
+  std::string log_level = "info";
+};
+
+int run_cli(CliArgs args);
+
+}  // namespace ironstone::flasher

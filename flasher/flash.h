@@ -1,0 +1,69 @@
+// The flasher's run (DESIGN.md, "The flasher's run"):
+//
+//   board → LED working → seeder → channel pointer + manifest, verified (trust.h)
+//   → release torrent, checked → firmware step → open + scan target → swarm
+//   download, verify, write (first chunk last) → zero ranges → flush → final
+//   verification against the signed image hash → state file → report done
+//   → linger seeding → LED done → power action.
+//
+// Nothing is written to the target before the release passed every trust rule.
+// Every step is reported to the seeder and logged; a failure reports its reason,
+// sets the LED "failed" pattern for its step, and is thrown as an Error with
+// context ("write: flash: chunk 12 @ 0x3000000: hash mismatch …").
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "boards/board.h"
+#include "flasher/seeder_client.h"
+
+namespace ironstone::flasher {
+
+struct FlashOptions {
+  std::string seeder_url;                      // http://nas:8080
+  std::string board = "auto";                  // "auto": detect from the device tree under root
+  std::string channel = "stable";
+  std::filesystem::path target;                // empty: the board profile's default device
+  std::vector<std::filesystem::path> public_keys;
+  std::filesystem::path state_file = "/var/lib/ironstone/state.json";
+  bool allow_older = false;                    // operator flag: accept a lower sequence (logged)
+  std::filesystem::path root = "/";            // where /proc, /sys and /dev are (tests: a fake tree)
+  std::filesystem::path profiles_dir;          // board profiles; empty: installed or source location
+  bool skip_firmware = false;
+  std::optional<boards::PowerAction> power;    // default: the profile's
+  std::string node_id;                         // default: from the MAC
+  std::string bt_listen = "0.0.0.0:6881";
+  std::filesystem::path cache_dir = "/var/cache/ironstone";
+  std::chrono::seconds linger{300};
+  unsigned threads = 2;
+  std::vector<std::string> peers;              // extra peers "ip:port"
+  RetryPolicy retry;
+  std::chrono::milliseconds web_seed_after{3000};
+  std::chrono::milliseconds stall_timeout{120000};
+  // Tests inject simulated firmware / power parts here.
+  std::function<boards::BoardParts()> board_parts;
+};
+
+struct FlashResult {
+  std::string board, version;
+  std::uint64_t sequence = 0;
+  bool already_current = false;       // the target held the release: nothing downloaded or written
+  std::size_t chunks_total = 0;       // unique chunks in the release
+  std::size_t chunks_downloaded = 0;
+  std::uint64_t bytes_written = 0;
+  std::uint64_t from_seeder = 0, from_peers = 0, uploaded = 0;
+  int hash_failures = 0, banned_peers = 0;
+  bool web_seed_used = false;
+  std::string firmware;               // outcome line of the firmware step
+  double seconds = 0;
+};
+
+FlashResult run_flash(const FlashOptions& options);
+
+}  // namespace ironstone::flasher

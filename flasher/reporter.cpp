@@ -1,0 +1,97 @@
+#include "flasher/reporter.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace ironstone::flasher {
+
+Reporter::Reporter(const SeederClient* seeder, std::string node_id, std::string mac)
+    : seeder_(seeder), node_id_(std::move(node_id)), mac_(std::move(mac)) {}
+
+void Reporter::step(const std::string& step, const std::string& message) {
+  step_ = step;
+  last_ = {};
+  spdlog::info("[{}] {}", step, message);
+  send("working", "", true);
+}
+
+void Reporter::progress(const Progress& p, bool force) {
+  last_ = p;
+  send("working", "", force);
+}
+
+void Reporter::done(const std::string& message) {
+  step_ = "done";
+  last_.fraction = 1;
+  spdlog::info("[done] {}", message);
+  send("done", "", true);
+}
+
+void Reporter::failed(const std::string& error) {
+  spdlog::error("[{}] failed: {}", step_, error);
+  send("failed", error.substr(0, 1024), true);
+}
+
+void Reporter::send(const std::string& state, const std::string& error, bool force) {
+  auto now = std::chrono::steady_clock::now();
+  if (!force && now - last_sent_ < std::chrono::milliseconds(1000)) return;
+  last_sent_ = now;
+  if (!seeder_) return;
+  nlohmann::json doc = {{"mac", mac_},
+                        {"board", board_},
+                        {"release", release_},
+                        {"step", step_},
+                        {"state", state},
+                        {"progress", std::clamp(last_.fraction, 0.0, 1.0)},
+                        {"bytes_done", last_.bytes_done},
+                        {"bytes_total", last_.bytes_total},
+                        {"bytes_from_seeder", last_.from_seeder},
+                        {"bytes_from_peers", last_.from_peers},
+                        {"rate", last_.rate},
+                        {"error", error}};
+  std::string why;
+  if (!seeder_->post_event(node_id_, doc.dump(), &why) && !warned_) {
+    spdlog::warn("status report to the seeder failed ({}); flashing goes on", why);
+    warned_ = true;
+  }
+}
+
+std::string primary_mac(const std::string& root) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<fs::path> ifaces;
+  for (const auto& e : fs::directory_iterator(fs::path(root) / "sys/class/net", ec)) ifaces.push_back(e.path());
+  std::sort(ifaces.begin(), ifaces.end());
+  for (const auto& p : ifaces) {
+    if (p.filename() == "lo") continue;
+    std::ifstream in(p / "address");
+    std::string mac;
+    if (in >> mac && mac.size() == 17 && mac != "00:00:00:00:00:00") {
+      std::transform(mac.begin(), mac.end(), mac.begin(), ::tolower);
+      return mac;
+    }
+  }
+  return "";
+}
+
+std::string default_node_id(const std::string& mac) {
+  if (!mac.empty()) {
+    std::string id = "node-";
+    for (char c : mac)
+      if (c != ':') id += c;
+    return id;
+  }
+  char host[64] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::string id;
+  for (char c : std::string(host))
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_') id += c;
+  return id.empty() ? "node" : id.substr(0, 64);
+}
+
+}  // namespace ironstone::flasher

@@ -1,0 +1,100 @@
+#include "flasher/seeder_client.h"
+
+#include <nlohmann/json.hpp>
+
+#include "flasher/errc.h"
+#include "manifest/manifest.h"
+#include "manifest/minisign.h"
+#include "swarm/http_client.h"
+#include "swarm/url.h"
+
+namespace ironstone::flasher {
+
+SeederClient::SeederClient(std::string base, RetryPolicy retry) : retry_(retry) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  swarm::Url u = swarm::parse_url(base);
+  if (u.target != "/" && !u.target.empty())
+    throw error(Errc::kSeeder, "--seeder " + base + ": expected http://HOST[:PORT] without a path");
+  base_ = "http://" + u.host_header();
+  host_ = u.host;
+}
+
+std::string SeederClient::url(const std::string& path) const { return base_ + path; }
+
+std::string SeederClient::get(const std::string& path, std::size_t max_body) const {
+  swarm::RequestOptions o;
+  o.timeout = retry_.timeout;
+  o.max_body = max_body;
+  try {
+    return swarm::get_with_retry(url(path), retry_.attempts, retry_.initial_backoff, retry_.max_backoff, o).body;
+  } catch (const Error& e) {
+    throw error(Errc::kSeeder, e.what());
+  }
+}
+
+Fetched SeederClient::channel(const std::string& board, const std::string& channel) const {
+  const std::string path = "/v1/channels/" + board + "/" + channel + ".json";
+  return {get(path, 64 * 1024), get(path + ".minisig", manifest::kMaxMinisignFileBytes)};
+}
+
+Fetched SeederClient::manifest(const std::string& board, const std::string& version) const {
+  const std::string path = "/v1/releases/" + board + "/" + version + "/manifest.json";
+  return {get(path, manifest::kMaxManifestBytes), get(path + ".minisig", manifest::kMaxMinisignFileBytes)};
+}
+
+std::string SeederClient::torrent(const std::string& board, const std::string& version) const {
+  return get("/v1/releases/" + board + "/" + version + "/release.torrent", 16 << 20);
+}
+
+std::string SeederClient::firmware(const std::string& board, const std::string& version, const std::string& name,
+                                   std::size_t size) const {
+  return get("/v1/releases/" + board + "/" + version + "/firmware/" + name, size);
+}
+
+std::optional<int> SeederClient::bt_port() const {
+  try {
+    swarm::RequestOptions o;
+    o.timeout = std::chrono::milliseconds(3000);
+    o.max_body = 64 * 1024;
+    auto r = swarm::http_get(url("/v1/info"), o);
+    if (r.status != 200) return std::nullopt;
+    auto doc = nlohmann::json::parse(r.body);
+    if (doc.contains("bt_port") && doc["bt_port"].is_number_integer()) return doc["bt_port"].get<int>();
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+bool SeederClient::post_event(const std::string& node_id, const std::string& json, std::string* why) const {
+  try {
+    swarm::RequestOptions o;
+    o.timeout = std::chrono::milliseconds(2000);
+    o.max_body = 64 * 1024;
+    auto r = swarm::http_post_json(url("/v1/nodes/" + node_id + "/events"), json, o);
+    if (r.status / 100 == 2) return true;
+    if (why) *why = "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200);
+  } catch (const std::exception& e) {
+    if (why) *why = e.what();
+  }
+  return false;
+}
+
+bool SeederClient::rack_still_flashing(const std::string& self_node_id) const {
+  try {
+    swarm::RequestOptions o;
+    o.timeout = std::chrono::milliseconds(3000);
+    o.max_body = 16 << 20;
+    auto r = swarm::http_get(url("/v1/fleet"), o);
+    if (r.status != 200) return true;
+    auto doc = nlohmann::json::parse(r.body);
+    for (const auto& n : doc.value("nodes", nlohmann::json::array())) {
+      if (n.value("node_id", "") == self_node_id) continue;
+      if (n.value("state", "") == "working") return true;
+    }
+    return false;
+  } catch (const std::exception&) {
+    return true;
+  }
+}
+
+}  // namespace ironstone::flasher

@@ -1,0 +1,57 @@
+// The flasher's view of the seeder's HTTP API (docs/http-api.md).
+// Everything fetched here is untrusted until verified by manifest/trust.h.
+// Thread safety: const methods are reentrant (each request owns its connection).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ironstone::flasher {
+
+struct Fetched {
+  std::string body;
+  std::string signature;  // the .minisig beside it, when asked for
+};
+
+struct RetryPolicy {
+  int attempts = 8;
+  std::chrono::milliseconds initial_backoff{500};
+  std::chrono::milliseconds max_backoff{15000};
+  std::chrono::milliseconds timeout{30000};
+};
+
+class SeederClient {
+ public:
+  // base: "http://nas:8080" (a trailing '/' is fine). Throws swarm::Errc::kUrl when malformed.
+  SeederClient(std::string base, RetryPolicy retry = {});
+
+  const std::string& base() const { return base_; }
+  std::string url(const std::string& path) const;  // base + path (path starts with '/')
+  // Host part of the base URL (for telling the seeder's own peers apart).
+  const std::string& host() const { return host_; }
+
+  // GET with retry and back-off; throws flasher::Errc::kSeeder naming the URL.
+  std::string get(const std::string& path, std::size_t max_body) const;
+  Fetched channel(const std::string& board, const std::string& channel) const;
+  Fetched manifest(const std::string& board, const std::string& version) const;
+  std::string torrent(const std::string& board, const std::string& version) const;
+  std::string firmware(const std::string& board, const std::string& version, const std::string& name,
+                       std::size_t size) const;
+  // Seeder facts (BitTorrent port); nullopt when the seeder does not say.
+  std::optional<int> bt_port() const;
+
+  // Best effort, single attempt, short timeout: a status report never blocks a flash.
+  // Returns false (and the error text in *why) when it did not get through.
+  bool post_event(const std::string& node_id, const std::string& json, std::string* why = nullptr) const;
+  // Whether any node is still flashing (the fleet view); true when unknown.
+  bool rack_still_flashing(const std::string& self_node_id) const;
+
+ private:
+  std::string base_;
+  std::string host_;
+  RetryPolicy retry_;
+};
+
+}  // namespace ironstone::flasher

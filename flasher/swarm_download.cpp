@@ -1,0 +1,251 @@
+#include "flasher/swarm_download.h"
+
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/extensions/smart_ban.hpp>
+#include <libtorrent/load_torrent.hpp>
+#include <libtorrent/peer_info.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/session_params.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <libtorrent/torrent_status.hpp>
+
+#include <map>
+#include <set>
+#include <spdlog/spdlog.h>
+
+#include "flasher/errc.h"
+#include "manifest/torrent.h"
+#include "swarm/lan_settings.h"
+
+namespace ironstone::flasher {
+
+using Clock = std::chrono::steady_clock;
+
+struct SwarmDownload::Impl {
+  const manifest::Manifest& m;
+  SwarmOptions opt;
+  std::vector<bool> wanted;
+  std::vector<bool> delivered;
+  std::set<int> reading;  // pieces with a read_piece outstanding
+  std::unique_ptr<lt::session> session;
+  lt::torrent_handle handle;
+  SwarmStats stats;
+  std::set<std::string> seeder_endpoints;
+  std::map<std::string, std::int64_t> last_download;  // per connection, cumulative
+  Clock::time_point last_progress = Clock::now();
+  Clock::time_point last_report = Clock::now();
+  Clock::time_point started = Clock::now();
+  std::uint64_t last_rate_bytes = 0;
+  Clock::time_point last_rate_time = Clock::now();
+
+  Impl(const manifest::Manifest& manifest, SwarmOptions o, std::vector<bool> w)
+      : m(manifest), opt(std::move(o)), wanted(std::move(w)), delivered(manifest.chunks.size(), false) {}
+
+  void handle_alert(lt::alert* a, const ChunkSink& sink);
+  void poll_peers();
+  void request_have_pieces();
+  bool complete() const { return stats.chunks_received >= stats.chunks_wanted; }
+  void maybe_add_web_seed();
+  void pump(const ChunkSink* sink, std::chrono::milliseconds wait);
+};
+
+SwarmDownload::SwarmDownload(std::span<const char> torrent, const manifest::Manifest& m, std::vector<bool> wanted,
+                             SwarmOptions options)
+    : impl_(std::make_unique<Impl>(m, std::move(options), std::move(wanted))) {
+  Impl& s = *impl_;
+  s.wanted.resize(m.chunks.size(), false);
+  for (bool w : s.wanted) s.stats.chunks_wanted += w;
+  s.seeder_endpoints.insert(s.opt.seeder_endpoints.begin(), s.opt.seeder_endpoints.end());
+
+  swarm::LanOptions lan;
+  lan.listen_interfaces = s.opt.listen_interfaces;
+  lan.user_agent = std::string("ironstone-flasher/") + IRONSTONE_VERSION;
+  lan.alert_mask |= lt::alert_category::piece_progress | lt::alert_category::peer;
+  lt::session_params params(swarm::lan_settings(lan));
+  s.session = std::make_unique<lt::session>(std::move(params));
+  s.session->add_extension(&lt::create_smart_ban_plugin);
+  swarm::apply_lan_peer_classes(*s.session);
+
+  lt::load_torrent_limits limits;
+  lt::add_torrent_params atp = lt::load_torrent_buffer(lt::span<const char>(torrent.data(), static_cast<long>(torrent.size())), limits);
+  atp.save_path = s.opt.cache_dir.string();
+  atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
+  atp.url_seeds.clear();  // the web seed is the fallback, added when the swarm stalls
+  atp.trackers = s.opt.trackers;
+  const auto files = manifest::chunk_files(*atp.ti);
+  atp.file_priorities.assign(static_cast<std::size_t>(atp.ti->num_files()), lt::dont_download);
+  for (std::size_t i = 0; i < files.size() && i < s.wanted.size(); ++i)
+    if (s.wanted[i]) atp.file_priorities[static_cast<std::size_t>(static_cast<int>(files[i]))] = lt::default_priority;
+  for (const auto& p : s.opt.peers) {
+    auto colon = p.rfind(':');
+    if (colon == std::string::npos) continue;
+    lt::error_code ec;
+    auto addr = lt::make_address(p.substr(0, colon), ec);
+    if (!ec) atp.peers.emplace_back(addr, static_cast<std::uint16_t>(std::stoi(p.substr(colon + 1))));
+  }
+  lt::error_code ec;
+  s.handle = s.session->add_torrent(std::move(atp), ec);
+  if (ec) throw error(Errc::kSwarm, "swarm: cannot add the release torrent: " + ec.message());
+}
+
+SwarmDownload::~SwarmDownload() {
+  if (impl_ && impl_->session) {
+    impl_->session->remove_torrent(impl_->handle);
+    impl_->session.reset();
+  }
+}
+
+std::string SwarmDownload::listen_endpoint() const {
+  auto port = impl_->session->listen_port();
+  return "0.0.0.0:" + std::to_string(port);
+}
+
+SwarmStats SwarmDownload::stats() const { return impl_->stats; }
+
+void SwarmDownload::Impl::request_have_pieces() {
+  // Pieces already verified in the cache (a resumed run) never raise piece_finished.
+  lt::torrent_status st = handle.status(lt::torrent_handle::query_pieces);
+  for (int p = 0; p < static_cast<int>(wanted.size()); ++p) {
+    lt::piece_index_t pi(p);
+    if (wanted[p] && !delivered[p] && !reading.count(p) && st.pieces.size() > p && st.pieces.get_bit(pi)) {
+      reading.insert(p);
+      handle.read_piece(pi);
+    }
+  }
+}
+
+void SwarmDownload::Impl::maybe_add_web_seed() {
+  if (stats.web_seed_used || opt.web_seeds.empty()) return;
+  if (Clock::now() - last_progress < opt.web_seed_after) return;
+  for (const auto& url : opt.web_seeds) handle.add_url_seed(url);
+  stats.web_seed_used = true;
+  spdlog::info("swarm: no data from peers for {} ms, using the web seed {}", opt.web_seed_after.count(),
+               opt.web_seeds.front());
+}
+
+void SwarmDownload::Impl::poll_peers() {
+  std::vector<lt::peer_info> peers;
+  handle.get_peer_info(peers);
+  int bt_peers = 0;
+  for (const auto& p : peers) {
+    const bool web = (p.connection_type & (lt::peer_info::web_seed | lt::peer_info::http_seed)) != lt::connection_type_t{};
+    std::string ep = p.ip.address().to_string() + ":" + std::to_string(p.ip.port());
+    std::string key = (web ? "web:" : "bt:") + ep;
+    std::int64_t prev = last_download[key];
+    std::int64_t delta = p.total_download > prev ? p.total_download - prev : 0;
+    last_download[key] = std::max(prev, p.total_download);
+    if (web || seeder_endpoints.count(ep))
+      stats.from_seeder += static_cast<std::uint64_t>(delta);
+    else
+      stats.from_peers += static_cast<std::uint64_t>(delta);
+    bt_peers += !web;
+  }
+  stats.peers = bt_peers;
+  lt::torrent_status st = handle.status({});
+  stats.uploaded = static_cast<std::uint64_t>(st.total_payload_upload);
+  auto now = Clock::now();
+  double secs = std::chrono::duration<double>(now - last_rate_time).count();
+  std::uint64_t total = static_cast<std::uint64_t>(st.total_payload_download);
+  if (secs > 0.2) {
+    stats.download_rate = static_cast<double>(total - std::min(total, last_rate_bytes)) / secs;
+    last_rate_bytes = total;
+    last_rate_time = now;
+  }
+}
+
+void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
+  if (auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
+    int p = static_cast<int>(pf->piece_index);
+    last_progress = Clock::now();
+    if (p < static_cast<int>(wanted.size()) && wanted[p] && !delivered[p] && !reading.count(p)) {
+      reading.insert(p);
+      handle.read_piece(pf->piece_index);
+    }
+  } else if (auto* rp = lt::alert_cast<lt::read_piece_alert>(a)) {
+    int p = static_cast<int>(rp->piece);
+    reading.erase(p);
+    if (rp->error) {
+      spdlog::warn("swarm: reading back chunk {} failed: {}; retrying", p, rp->error.message());
+      return;  // request_have_pieces() asks again
+    }
+    if (p >= static_cast<int>(wanted.size()) || delivered[p]) return;  // a piece may pass twice (v2, <2.0.12)
+    const auto& c = m.chunks[static_cast<std::size_t>(p)];
+    if (rp->size < static_cast<int>(c.stored_size))
+      throw error(Errc::kSwarm, "swarm: chunk " + std::to_string(p) + " read back " + std::to_string(rp->size) +
+                                    " bytes, expected " + std::to_string(c.stored_size));
+    // The buffer is the whole piece, zero-padded: the chunk is its first stored_size bytes.
+    std::vector<std::uint8_t> stored(rp->buffer.get(), rp->buffer.get() + c.stored_size);
+    delivered[p] = true;
+    ++stats.chunks_received;
+    last_progress = Clock::now();
+    sink(static_cast<std::size_t>(p), std::move(stored));
+  } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
+    ++stats.hash_failures;
+    spdlog::warn("swarm: chunk {} failed the piece hash: discarded, asking other peers",
+                 static_cast<int>(hf->piece_index));
+  } else if (auto* ban = lt::alert_cast<lt::peer_ban_alert>(a)) {
+    ++stats.banned_peers;
+    spdlog::warn("swarm: banned peer {} for sending corrupt data", ban->endpoint.address().to_string() + ":" +
+                                                                      std::to_string(ban->endpoint.port()));
+  } else if (auto* te = lt::alert_cast<lt::torrent_error_alert>(a)) {
+    throw error(Errc::kSwarm, "swarm: torrent error: " + te->error.message() + " (" + te->filename() + ")");
+  } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
+    throw error(Errc::kSwarm, "swarm: cache file " + std::string(fe->filename()) + ": " + fe->error.message());
+  }
+}
+
+void SwarmDownload::Impl::pump(const ChunkSink* sink, std::chrono::milliseconds wait) {
+  session->wait_for_alert(wait);
+  std::vector<lt::alert*> alerts;
+  session->pop_alerts(&alerts);
+  static const ChunkSink ignore = [](std::size_t, std::vector<std::uint8_t>) {};
+  for (lt::alert* a : alerts) handle_alert(a, sink ? *sink : ignore);
+}
+
+void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
+  Impl& s = *impl_;
+  s.last_progress = Clock::now();
+  auto last_have_check = Clock::now();
+  while (!s.complete()) {
+    s.pump(&sink, std::chrono::milliseconds(100));
+    auto now = Clock::now();
+    if (now - last_have_check > std::chrono::seconds(1)) {
+      s.request_have_pieces();
+      last_have_check = now;
+    }
+    s.maybe_add_web_seed();
+    if (now - s.last_report >= s.opt.progress_interval) {
+      s.poll_peers();
+      if (progress) progress(s.stats);
+      s.last_report = now;
+    }
+    if (now - s.last_progress > s.opt.stall_timeout)
+      throw error(Errc::kSwarm, "swarm: no chunk arrived for " +
+                                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(s.opt.stall_timeout).count()) +
+                                    " s (" + std::to_string(s.stats.chunks_received) + " of " +
+                                    std::to_string(s.stats.chunks_wanted) + " received, " + std::to_string(s.stats.peers) +
+                                    " peers" + (s.stats.web_seed_used ? ", web seed tried" : ", no web seed") + ")");
+  }
+  s.poll_peers();
+  if (progress) progress(s.stats);
+}
+
+void SwarmDownload::linger(std::chrono::seconds max, const std::function<bool()>& still_needed,
+                           const ProgressSink& progress) {
+  Impl& s = *impl_;
+  const auto deadline = Clock::now() + max;
+  auto next_ask = Clock::now() + std::chrono::seconds(2);
+  while (Clock::now() < deadline) {
+    s.pump(nullptr, std::chrono::milliseconds(200));
+    if (Clock::now() >= next_ask) {
+      s.poll_peers();
+      if (progress) progress(s.stats);
+      if (still_needed && !still_needed()) return;
+      next_ask = Clock::now() + std::chrono::seconds(2);
+    }
+  }
+}
+
+}  // namespace ironstone::flasher

@@ -1,0 +1,84 @@
+// SwarmDownload: fetches the stored chunks a flasher needs over BitTorrent.
+//
+// One libtorrent session with the LAN settings (swarm/lan_settings.h). The
+// release torrent is added with every chunk the target already holds set to
+// dont_download; each piece that passes libtorrent's hash is read back through
+// libtorrent (read_piece) and handed to the sink — the ChunkWriter, which
+// verifies and writes it. The session seeds what it has while downloading and,
+// after run(), while linger() lasts.
+//
+// Web seed as fallback: the seeder's HTTP chunk store is added as a BEP 19 web
+// seed only when the swarm has delivered nothing for `web_seed_after` (no peer
+// connected, the seeder's BitTorrent port unreachable, ...), so flashing
+// degrades to HTTP and never stops. Peers that send data failing the piece hash
+// are banned (smart-ban plugin) and counted.
+//
+// Thread safety: one thread drives run()/linger(); stats() may be read from it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "manifest/manifest.h"
+
+namespace ironstone::flasher {
+
+struct SwarmOptions {
+  std::string listen_interfaces = "0.0.0.0:6881";
+  std::vector<std::string> trackers;           // e.g. "http://nas:8080/announce"
+  std::vector<std::string> web_seeds;          // e.g. "http://nas:8080/"
+  std::vector<std::string> peers;              // "ip:port" to connect to directly
+  std::vector<std::string> seeder_endpoints;   // "ip:port" of the seeder's BitTorrent side (for stats)
+  std::filesystem::path cache_dir;             // where libtorrent keeps the stored chunks it seeds
+  std::chrono::milliseconds web_seed_after{3000};
+  std::chrono::milliseconds stall_timeout{120000};  // no progress at all for this long: give up
+  std::chrono::milliseconds progress_interval{500};
+};
+
+struct SwarmStats {
+  std::uint64_t from_seeder = 0;  // payload bytes from the seeder (BitTorrent + web seed)
+  std::uint64_t from_peers = 0;   // payload bytes from other nodes
+  std::uint64_t uploaded = 0;     // payload bytes this node served
+  std::size_t chunks_received = 0;
+  std::size_t chunks_wanted = 0;
+  int peers = 0;
+  int hash_failures = 0;
+  int banned_peers = 0;
+  bool web_seed_used = false;
+  double download_rate = 0;       // bytes/s
+};
+
+class SwarmDownload {
+ public:
+  // torrent: bencoded bytes already checked against the verified manifest
+  // (manifest::check_torrent). wanted[i]: chunk i must be downloaded.
+  SwarmDownload(std::span<const char> torrent, const manifest::Manifest& m, std::vector<bool> wanted,
+                SwarmOptions options);
+  ~SwarmDownload();
+  SwarmDownload(const SwarmDownload&) = delete;
+  SwarmDownload& operator=(const SwarmDownload&) = delete;
+
+  using ChunkSink = std::function<void(std::size_t chunk, std::vector<std::uint8_t> stored)>;
+  using ProgressSink = std::function<void(const SwarmStats&)>;
+  // Returns once every wanted chunk went to `sink`. Throws flasher::Errc::kSwarm when
+  // nothing arrived for stall_timeout, or on a libtorrent storage/torrent error;
+  // rethrows what the sink throws.
+  void run(const ChunkSink& sink, const ProgressSink& progress);
+  // Keeps seeding until `max` passed or still_needed() (asked every few seconds) is false.
+  void linger(std::chrono::seconds max, const std::function<bool()>& still_needed, const ProgressSink& progress);
+  SwarmStats stats() const;
+  // "127.0.0.1:41234": where this node's BitTorrent side listens (after construction).
+  std::string listen_endpoint() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ironstone::flasher

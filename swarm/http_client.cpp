@@ -1,0 +1,184 @@
+#include "swarm/http_client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace ironstone::swarm {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// Failure of one exchange, message without the "GET <url>: " prefix.
+Error fail(Errc code, const std::string& message) { return error(code, message); }
+
+Error map_error(const beast::error_code& ec, const char* stage, const Url& url, const RequestOptions& o) {
+  if (ec == beast::error::timeout) {
+    return fail(Errc::kTimeout, std::string("timed out after ") + std::to_string(o.timeout.count()) +
+                                    " ms (during " + stage + ")");
+  }
+  if (ec == http::error::body_limit) {
+    return fail(Errc::kTooLarge, "response body exceeds the limit of " + std::to_string(o.max_body) + " bytes");
+  }
+  if (ec == http::error::header_limit) return fail(Errc::kTooLarge, "response header too large");
+  if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
+      ec != http::error::end_of_stream && ec != http::error::partial_message) {
+    return fail(Errc::kProtocol, std::string("malformed response: ") + ec.message());
+  }
+  std::string where = std::string(stage) + (std::string_view(stage) == "connect" ? " to " + url.host_header() : "");
+  return fail(Errc::kConnect, where + ": " + ec.message());
+}
+
+// Runs the io_context until the pending operation has completed.
+void run(net::io_context& ioc) {
+  ioc.restart();
+  ioc.run();
+}
+
+HttpResponse exchange(const Url& url, http::verb verb, std::string_view body, const RequestOptions& o) {
+  const auto deadline = Clock::now() + o.timeout;
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  beast::error_code ec;
+
+  std::vector<tcp::endpoint> endpoints;
+  if (auto addr = net::ip::make_address(url.host, ec); !ec) {
+    endpoints.emplace_back(addr, url.port);
+  } else {
+    tcp::resolver resolver(ioc);
+    auto results = resolver.resolve(url.host, std::to_string(url.port), ec);
+    if (ec) throw fail(Errc::kResolve, "resolve " + url.host + ": " + ec.message());
+    for (const auto& r : results) endpoints.push_back(r.endpoint());
+  }
+
+  stream.expires_at(deadline);
+  stream.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
+  run(ioc);
+  if (ec) throw map_error(ec, "connect", url, o);
+
+  http::request<http::string_body> req{verb, url.target, 11};
+  req.set(http::field::host, url.host_header());
+  req.set(http::field::user_agent, "ironstone/" IRONSTONE_VERSION);
+  req.set(http::field::connection, "close");
+  for (const auto& [name, value] : o.headers) req.set(name, value);
+  if (verb == http::verb::post) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = std::string(body);
+  }
+  req.prepare_payload();
+  stream.expires_at(deadline);
+  http::async_write(stream, req, [&](beast::error_code e, std::size_t) { ec = e; });
+  run(ioc);
+  if (ec) throw map_error(ec, "send", url, o);
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.header_limit(64 * 1024);
+  parser.body_limit(static_cast<std::uint64_t>(o.max_body));
+  stream.expires_at(deadline);
+  http::async_read(stream, buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; });
+  run(ioc);
+  if (ec) throw map_error(ec, "read", url, o);
+
+  auto& msg = parser.get();
+  HttpResponse r;
+  r.status = msg.result_int();
+  r.reason = std::string(msg.reason());
+  for (const auto& field : msg) r.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  r.body = std::move(msg.body());
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  return r;
+}
+
+std::string prefix(http::verb verb, const Url& url) { return std::string(http::to_string(verb)) + " " + url.text(); }
+
+HttpResponse request(const Url& url, http::verb verb, std::string_view body, const RequestOptions& o) {
+  try {
+    return exchange(url, verb, body, o);
+  } catch (const Error& e) {
+    throw e.with_context(prefix(verb, url));
+  }
+}
+
+// "HTTP 404 Not Found: no release for board 'x'" — the status and the body's first line.
+std::string describe_status(const HttpResponse& r) {
+  std::string s = "HTTP " + std::to_string(r.status) + (r.reason.empty() ? "" : " " + r.reason);
+  std::string line = r.body.substr(0, std::min<std::size_t>(r.body.find('\n'), 200));
+  bool printable = std::all_of(line.begin(), line.end(), [](char c) { return std::isprint(static_cast<unsigned char>(c)); });
+  if (!line.empty() && printable) s += ": " + line;
+  return s;
+}
+
+bool retryable(const std::error_code& code) {
+  return code == Errc::kResolve || code == Errc::kConnect || code == Errc::kTimeout;
+}
+
+}  // namespace
+
+std::optional<std::string> HttpResponse::header(std::string_view name) const {
+  for (const auto& [n, v] : headers) {
+    if (beast::iequals(beast::string_view(n.data(), n.size()), beast::string_view(name.data(), name.size()))) return v;
+  }
+  return std::nullopt;
+}
+
+HttpResponse http_get(const Url& url, const RequestOptions& options) {
+  return request(url, http::verb::get, {}, options);
+}
+
+HttpResponse http_get(std::string_view url, const RequestOptions& options) { return http_get(parse_url(url), options); }
+
+HttpResponse http_post_json(const Url& url, std::string_view json, const RequestOptions& options) {
+  return request(url, http::verb::post, json, options);
+}
+
+HttpResponse http_post_json(std::string_view url, std::string_view json, const RequestOptions& options) {
+  return http_post_json(parse_url(url), json, options);
+}
+
+HttpResponse get_with_retry(std::string_view url_text, int attempts, std::chrono::milliseconds initial_backoff,
+                            std::chrono::milliseconds max_backoff, const RequestOptions& options) {
+  const Url url = parse_url(url_text);
+  const std::string where = prefix(http::verb::get, url);
+  attempts = std::max(attempts, 1);
+  auto backoff = std::max(initial_backoff, std::chrono::milliseconds(0));
+  std::error_code last_code;
+  std::string last;
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
+    if (attempt > 1) {
+      spdlog::warn("{}: attempt {}/{} failed: {}; retrying in {} ms", where, attempt - 1, attempts, last,
+                   backoff.count());
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::max(max_backoff, initial_backoff));
+    }
+    HttpResponse r;
+    try {
+      r = exchange(url, http::verb::get, {}, options);
+    } catch (const Error& e) {
+      if (!retryable(e.code())) throw e.with_context(where);
+      last_code = e.code();
+      last = e.what();
+      continue;
+    }
+    if (r.status >= 200 && r.status < 300) return r;
+    if (r.status < 500) throw error(Errc::kHttpStatus, where + ": " + describe_status(r));
+    last_code = Errc::kServerError;
+    last = describe_status(r);
+  }
+  throw Error(last_code, where + ": failed after " + std::to_string(attempts) +
+                             (attempts == 1 ? " attempt" : " attempts") + "; last error: " + last);
+}
+
+}  // namespace ironstone::swarm

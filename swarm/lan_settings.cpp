@@ -1,0 +1,88 @@
+#include "swarm/lan_settings.h"
+
+#include <array>
+#include <utility>
+
+#include <boost/asio/ip/address_v4.hpp>
+#include <boost/asio/ip/address_v6.hpp>
+#include <libtorrent/ip_filter.hpp>
+#include <libtorrent/session_handle.hpp>
+
+namespace ironstone::swarm {
+
+lt::settings_pack lan_settings(const LanOptions& options) {
+  lt::settings_pack s = options.role == Role::kSeeder ? lt::high_performance_seed() : lt::settings_pack{};
+  using sp = lt::settings_pack;
+
+  s.set_str(sp::listen_interfaces, options.listen_interfaces);
+  s.set_str(sp::user_agent, options.user_agent);
+  s.set_int(sp::alert_mask, static_cast<int>(static_cast<std::uint32_t>(options.alert_mask)));
+  s.set_int(sp::alert_queue_size, options.alert_queue_size);
+
+  // TCP only.
+  s.set_bool(sp::enable_outgoing_utp, false);
+  s.set_bool(sp::enable_incoming_utp, false);
+  s.set_bool(sp::enable_outgoing_tcp, true);
+  s.set_bool(sp::enable_incoming_tcp, true);
+
+  // Nodes may share an address (tests, benchmarks, NAT); reconnect quickly and keep
+  // connections to finished peers, which may want more data later.
+  s.set_bool(sp::allow_multiple_connections_per_ip, true);
+  s.set_int(sp::min_reconnect_time, 1);
+  s.set_bool(sp::close_redundant_connections, false);
+  s.set_int(sp::peer_connect_timeout, 5);
+
+  // A private LAN swarm: no discovery, no port mapping.
+  s.set_bool(sp::enable_dht, false);
+  s.set_bool(sp::enable_lsd, false);
+  s.set_bool(sp::enable_upnp, false);
+  s.set_bool(sp::enable_natpmp, false);
+
+  // Throughput on a fast link.
+  s.set_int(sp::unchoke_slots_limit, -1);
+  s.set_int(sp::max_queued_disk_bytes, 64 * 1024 * 1024);
+  s.set_int(sp::send_buffer_watermark, 8 * 1024 * 1024);
+  s.set_int(sp::send_buffer_low_watermark, 1024 * 1024);
+  s.set_int(sp::send_buffer_watermark_factor, 150);
+  s.set_int(sp::max_out_request_queue, 1500);
+  s.set_int(sp::connections_limit, 2000);
+
+  // Trackers on the LAN answer fast; announce again soon after a change.
+  s.set_int(sp::min_announce_interval, 1);
+  s.set_bool(sp::announce_to_all_trackers, true);
+  s.set_bool(sp::announce_to_all_tiers, true);
+
+  if (options.role == Role::kSeeder) {
+    s.set_int(sp::active_seeds, -1);
+    s.set_int(sp::active_limit, -1);
+  }
+  return s;
+}
+
+void apply_lan_peer_classes(lt::session& session) {
+  using boost::asio::ip::make_address_v4;
+  using boost::asio::ip::make_address_v6;
+  static constexpr std::array<std::pair<const char*, const char*>, 6> kRanges = {{
+      {"10.0.0.0", "10.255.255.255"},
+      {"172.16.0.0", "172.31.255.255"},
+      {"192.168.0.0", "192.168.255.255"},
+      {"169.254.0.0", "169.254.255.255"},
+      {"127.0.0.0", "127.255.255.255"},
+      {"198.18.0.0", "198.19.255.255"},
+  }};
+  lt::ip_filter filter;
+  const std::uint32_t global = 1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
+  const std::uint32_t local = 1u << static_cast<std::uint32_t>(lt::session::local_peer_class_id);
+  // As libtorrent's default: everyone is global, then the local ranges override.
+  filter.add_rule(make_address_v4("0.0.0.0"), make_address_v4("255.255.255.255"), global);
+  filter.add_rule(make_address_v6("::"), make_address_v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), global);
+  filter.add_rule(make_address_v6("::1"), make_address_v6("::1"), local);
+  filter.add_rule(make_address_v6("fe80::"), make_address_v6("febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), local);
+  filter.add_rule(make_address_v6("fc00::"), make_address_v6("fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), local);
+  for (const auto& [first, last] : kRanges) {
+    filter.add_rule(make_address_v4(first), make_address_v4(last), local);
+  }
+  session.set_peer_class_filter(filter);
+}
+
+}  // namespace ironstone::swarm

@@ -1,0 +1,301 @@
+// The HTTP client against a tiny real server on 127.0.0.1 (ephemeral port), and URL parsing.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "swarm/http_client.h"
+
+namespace ironstone::swarm {
+namespace {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+// Replies the handler can give besides a raw HTTP response.
+const std::string kHang = "<hang>";    // keep the connection open, never answer
+const std::string kClose = "<close>";  // close the connection without answering
+
+// One-thread HTTP server: accepts connections one by one (hung ones are parked), reads a request (headers and
+// Content-Length body), answers with handler(request, n) where n counts requests from 1.
+class TestServer {
+ public:
+  using Handler = std::function<std::string(const std::string& request, int n)>;
+
+  explicit TestServer(Handler handler) : handler_(std::move(handler)), acceptor_(ioc_) {
+    tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
+    acceptor_.open(ep.protocol());
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.bind(ep);
+    acceptor_.listen();
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~TestServer() {
+    stop_ = true;
+    boost::system::error_code ec;
+    tcp::socket wake(ioc_);
+    wake.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+    thread_.join();
+  }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  int requests() const { return requests_; }
+  std::string last_request() const {
+    std::lock_guard lock(mutex_);
+    return last_;
+  }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      tcp::socket socket(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (ec || stop_) return;
+      net::streambuf buf;
+      std::size_t header_end = net::read_until(socket, buf, "\r\n\r\n", ec);
+      if (ec) continue;
+      std::string request(net::buffers_begin(buf.data()), net::buffers_end(buf.data()));
+      std::string head = request.substr(0, header_end);
+      std::size_t length = 0;
+      if (auto p = head.find("Content-Length: "); p != std::string::npos) length = std::stoul(head.substr(p + 16));
+      if (request.size() < header_end + length) {
+        net::read(socket, buf, net::transfer_exactly(header_end + length - request.size()), ec);
+        request.assign(net::buffers_begin(buf.data()), net::buffers_end(buf.data()));
+      }
+      int n = ++requests_;
+      {
+        std::lock_guard lock(mutex_);
+        last_ = request;
+      }
+      std::string reply = handler_(request, n);
+      if (reply == kHang) {
+        hung_.push_back(std::move(socket));  // kept open, unanswered, until the server stops
+      } else if (reply != kClose) {
+        net::write(socket, net::buffer(reply), ec);
+      }
+    }
+  }
+
+  Handler handler_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  mutable std::mutex mutex_;
+  std::string last_;
+  std::vector<tcp::socket> hung_;  // serve() thread only
+  std::thread thread_;
+};
+
+std::string response(int status, const std::string& reason, const std::string& body,
+                     const std::string& extra_headers = "") {
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n" + extra_headers + "Connection: close\r\n\r\n" + body;
+}
+
+// A port nobody listens on: bind an ephemeral port, then close it.
+std::uint16_t closed_port() {
+  net::io_context ioc;
+  tcp::acceptor a(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+template <typename F>
+std::string error_of(F&& f, Errc expected) {
+  try {
+    f();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(expected)) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "no error thrown";
+  return {};
+}
+
+TEST(Url, ParsesHostPortPathAndQuery) {
+  EXPECT_EQ(parse_url("http://seeder.lan:8080/api/v1/releases?board=rpi5"),
+            (Url{"seeder.lan", 8080, "/api/v1/releases?board=rpi5", false}));
+  EXPECT_EQ(parse_url("http://10.0.0.2"), (Url{"10.0.0.2", 80, "/", false}));
+  EXPECT_EQ(parse_url("HTTP://nas?x=1"), (Url{"nas", 80, "/?x=1", false}));
+  Url v6 = parse_url("http://[fe80:0::1]:9000/m");
+  EXPECT_EQ(v6, (Url{"fe80::1", 9000, "/m", true}));
+  EXPECT_EQ(v6.host_header(), "[fe80::1]:9000");
+  EXPECT_EQ(v6.text(), "http://[fe80::1]:9000/m");
+  EXPECT_EQ(parse_url("http://nas/").host_header(), "nas");
+}
+
+TEST(Url, UnsupportedOrMalformedUrlsAreClearErrors) {
+  auto bad = [](const std::string& text, const std::string& why) {
+    std::string msg = error_of([&] { parse_url(text); }, Errc::kUrl);
+    EXPECT_THAT(msg, HasSubstr("bad URL '" + text + "'"));
+    EXPECT_THAT(msg, HasSubstr(why)) << text;
+  };
+  bad("https://seeder/", "only http:// is supported");
+  bad("ftp://seeder/", "unsupported scheme 'ftp'");
+  bad("seeder:8080/x", "missing scheme");
+  bad("http://", "missing host");
+  bad("http://:8080/", "missing host");
+  bad("http://seeder:0/", "bad port '0'");
+  bad("http://seeder:65536/", "bad port");
+  bad("http://seeder:80x/", "bad port");
+  bad("http://seeder:/", "empty port");
+  bad("http://user:pw@seeder/", "user info");
+  bad("http://[::1/", "unterminated IPv6");
+  bad("http://[zz::1]/", "bad IPv6 literal");
+  bad("http://[::1]x/", "unexpected text");
+  bad("http://see der/", "space or control");
+  bad("http://seeder/a#b", "fragments");
+  bad("http://bad_host/", "bad host name 'bad_host'");
+  bad("http://-lead.lan/", "bad host name");
+  bad("http://999.1.1.1/", "bad IPv4 address");
+}
+
+TEST(HttpClient, GetReturnsStatusHeadersAndBody) {
+  TestServer server([](const std::string&, int) { return response(200, "OK", "hello", "X-Thing: 42\r\n"); });
+  HttpResponse r = http_get(server.url("/api/x?y=1"));
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.reason, "OK");
+  EXPECT_EQ(r.body, "hello");
+  EXPECT_EQ(r.header("x-thing"), "42");
+  EXPECT_FALSE(r.header("missing"));
+  EXPECT_THAT(server.last_request(), HasSubstr("GET /api/x?y=1 HTTP/1.1\r\n"));
+  EXPECT_THAT(server.last_request(), HasSubstr("Host: 127.0.0.1:"));
+}
+
+TEST(HttpClient, ErrorStatusIsReturnedNotThrownByPlainGet) {
+  TestServer server([](const std::string&, int) { return response(500, "Internal Server Error", "boom"); });
+  EXPECT_EQ(http_get(server.url("/")).status, 500u);
+}
+
+TEST(HttpClient, PostJsonSendsBodyAndContentType) {
+  TestServer server([](const std::string&, int) { return response(201, "Created", "{}"); });
+  RequestOptions o;
+  o.headers = {{"X-Node", "aa:bb"}};
+  HttpResponse r = http_post_json(server.url("/api/events"), R"({"step":"scan"})", o);
+  EXPECT_EQ(r.status, 201u);
+  std::string req = server.last_request();
+  EXPECT_THAT(req, HasSubstr("POST /api/events HTTP/1.1\r\n"));
+  EXPECT_THAT(req, HasSubstr("Content-Type: application/json\r\n"));
+  EXPECT_THAT(req, HasSubstr("X-Node: aa:bb\r\n"));
+  EXPECT_THAT(req, HasSubstr("\r\n\r\n{\"step\":\"scan\"}"));
+}
+
+TEST(HttpClient, BodyOverTheLimitIsRefusedFromContentLengthAlone) {
+  // Announces 1 GiB but sends nothing: refused on the header, before any allocation.
+  TestServer server([](const std::string&, int) {
+    return std::string("HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n");
+  });
+  RequestOptions o;
+  o.max_body = 1024;
+  auto msg = error_of([&] { http_get(server.url("/big"), o); }, Errc::kTooLarge);
+  EXPECT_EQ(msg, "GET " + server.url("/big") + ": response body exceeds the limit of 1024 bytes");
+}
+
+TEST(HttpClient, ChunkedBodyOverTheLimitIsRefusedWhileReading) {
+  TestServer server([](const std::string&, int) {
+    std::string r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 4; ++i) r += "200\r\n" + std::string(512, 'x') + "\r\n";
+    return r + "0\r\n\r\n";
+  });
+  RequestOptions o;
+  o.max_body = 1500;
+  error_of([&] { http_get(server.url("/"), o); }, Errc::kTooLarge);
+  o.max_body = 2048;
+  EXPECT_EQ(http_get(server.url("/"), o).body.size(), 2048u);
+}
+
+TEST(HttpClient, ServerThatNeverAnswersTimesOut) {
+  TestServer server([](const std::string&, int) { return kHang; });
+  RequestOptions o;
+  o.timeout = 300ms;
+  auto start = std::chrono::steady_clock::now();
+  auto msg = error_of([&] { http_get(server.url("/slow"), o); }, Errc::kTimeout);
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(elapsed, 290ms);
+  EXPECT_LT(elapsed, 5s);
+  EXPECT_EQ(msg, "GET " + server.url("/slow") + ": timed out after 300 ms (during read)");
+}
+
+TEST(HttpClient, RefusedConnectionNamesUrlAndErrno) {
+  std::string url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/x";
+  auto msg = error_of([&] { http_get(url); }, Errc::kConnect);
+  EXPECT_THAT(msg, HasSubstr("GET " + url + ": connect to 127.0.0.1:"));
+  EXPECT_THAT(msg, HasSubstr("refused"));
+}
+
+TEST(HttpClient, ServerClosingWithoutAnswerIsAConnectionError) {
+  TestServer server([](const std::string&, int) { return kClose; });
+  error_of([&] { http_get(server.url("/")); }, Errc::kConnect);
+}
+
+TEST(HttpClient, GarbageResponseIsAProtocolError) {
+  TestServer server([](const std::string&, int) { return std::string("SMTP ready\r\n\r\n"); });
+  error_of([&] { http_get(server.url("/")); }, Errc::kProtocol);
+}
+
+TEST(GetWithRetry, ServerErrorsAreRetriedUntilSuccess) {
+  TestServer server([](const std::string&, int n) {
+    return n < 3 ? response(503, "Service Unavailable", "busy") : response(200, "OK", "manifest");
+  });
+  HttpResponse r = get_with_retry(server.url("/m"), 5, 1ms, 5ms);
+  EXPECT_EQ(r.body, "manifest");
+  EXPECT_EQ(server.requests(), 3);
+}
+
+TEST(GetWithRetry, RetriesThenFailsNamingUrlAttemptsAndLastError) {
+  TestServer server([](const std::string&, int) { return response(503, "Service Unavailable", "busy\nmore"); });
+  auto msg = error_of([&] { get_with_retry(server.url("/m"), 3, 1ms, 5ms); }, Errc::kServerError);
+  EXPECT_EQ(msg, "GET " + server.url("/m") + ": failed after 3 attempts; last error: HTTP 503 Service Unavailable: busy");
+  EXPECT_EQ(server.requests(), 3);
+}
+
+TEST(GetWithRetry, NotFoundIsNotRetried) {
+  TestServer server([](const std::string&, int) { return response(404, "Not Found", "no release for board 'x'"); });
+  auto msg = error_of([&] { get_with_retry(server.url("/m"), 5, 1ms, 5ms); }, Errc::kHttpStatus);
+  EXPECT_EQ(msg, "GET " + server.url("/m") + ": HTTP 404 Not Found: no release for board 'x'");
+  EXPECT_EQ(server.requests(), 1);
+}
+
+TEST(GetWithRetry, RefusedConnectionsAreRetriedThenReported) {
+  std::string url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/m";
+  auto msg = error_of([&] { get_with_retry(url, 3, 1ms, 5ms); }, Errc::kConnect);
+  EXPECT_THAT(msg, HasSubstr("GET " + url + ": failed after 3 attempts; last error: connect to 127.0.0.1:"));
+}
+
+TEST(GetWithRetry, BackoffDoublesUpToTheMaximum) {
+  TestServer server([](const std::string&, int) { return response(500, "Internal Server Error", ""); });
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW(get_with_retry(server.url("/"), 4, 40ms, 70ms), Error);  // sleeps 40 + 70 + 70
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(elapsed, 180ms);
+  EXPECT_LT(elapsed, 3s);
+  EXPECT_EQ(server.requests(), 4);
+}
+
+TEST(GetWithRetry, TimeoutsAreRetried) {
+  TestServer server([](const std::string&, int n) { return n == 1 ? kHang : response(200, "OK", "late"); });
+  RequestOptions o;
+  o.timeout = 200ms;
+  EXPECT_EQ(get_with_retry(server.url("/"), 2, 1ms, 1ms, o).body, "late");
+  EXPECT_EQ(server.requests(), 2);
+}
+
+TEST(GetWithRetry, BadUrlIsNotRetried) {
+  error_of([] { get_with_retry("https://seeder/", 3, 1ms, 1ms); }, Errc::kUrl);
+}
+
+}  // namespace
+}  // namespace ironstone::swarm
