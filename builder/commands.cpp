@@ -6,6 +6,7 @@
 #include "builder/cli_support.h"
 #include "builder/errc.h"
 #include "builder/inspect.h"
+#include "builder/installer.h"
 #include "builder/keys.h"
 #include "builder/verify.h"
 
@@ -105,6 +106,50 @@ int run_gc(const GcArgs& a) {
     for (const auto& c : r.removed_chunks) std::cout << verb << " " << c << "\n";
     std::cout << verb << " " << r.removed_releases.size() << " releases, " << r.removed_chunks.size()
               << " chunk files, " << r.freed_bytes << " bytes\n";
+    return 0;
+  });
+}
+
+int run_installer(const InstallerArgs& a) {
+  return guarded("installer", [&] {
+    InstallerOptions o;
+    o.base = a.base;
+    o.out = a.out;
+    o.seeder = a.seeder;
+    o.public_key = a.public_key;
+    o.board = a.board;
+    o.channel = a.channel;
+    o.target = a.target;
+    o.copy_libraries = !a.no_libraries;
+    o.library_dirs.assign(a.library_dirs.begin(), a.library_dirs.end());
+    if (!a.flasher.empty()) {
+      o.flasher = a.flasher;
+    } else {
+      std::error_code ec;
+      auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+      auto found = default_flasher_path(exe);
+      if (!found)
+        throw error(Errc::kUsage, "no arm64 flasher: build it with tools/cross-arm64.sh (it writes "
+                                  "build-arm64/flasher/ironstone-flasher), or pass --flasher FILE");
+      o.flasher = *found;
+    }
+    ProgressPrinter progress("expand " + a.base);
+    if (!a.quiet) {
+      o.progress = [&](std::uint64_t done, std::optional<std::uint64_t> total) { progress.update(done, total); };
+      o.log = [](const std::string& line) { std::cerr << "installer: " << line << "\n"; };
+    }
+    InstallerResult r = make_installer(o);
+    if (!a.quiet) progress.finish();
+    for (const auto& w : r.warnings) std::cout << "warning: " << w << "\n";
+    std::cout << "installer image " << a.out << " (" << r.image_size << " bytes)\n"
+              << "  flasher " << o.flasher.string() << " -> " << kInstallerFlasherPath << " with " << r.libraries.size()
+              << " libraries in " << kInstallerLibDir << "\n"
+              << "  seeder " << a.seeder << ", channel " << a.channel << ", board "
+              << (a.board.empty() ? "detected at boot" : a.board) << "\n"
+              << "  root: partition " << r.root.number << "; boot: "
+              << (r.boot ? "partition " + std::to_string(r.boot->number) : std::string("none")) << "\n";
+    for (const auto& d : r.disabled) std::cout << "  first-boot wizard: " << d << "\n";
+    std::cout << "write it to an SD card, e.g.: dd if=" << a.out << " of=/dev/sdX bs=4M conv=fsync status=progress\n";
     return 0;
   });
 }

@@ -51,4 +51,14 @@ struct GcArgs {
 };
 int run_gc(const GcArgs& a);
 
+struct InstallerArgs {
+  std::string base, seeder, public_key, out;
+  std::string board, channel = "stable", target;
+  std::string flasher;                 // default: default_flasher_path() (builder/installer.h)
+  std::vector<std::string> library_dirs;
+  bool no_libraries = false;
+  bool quiet = false;
+};
+int run_installer(const InstallerArgs& a);
+
 }  // namespace ironstone::builder

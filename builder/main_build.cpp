@@ -58,6 +58,21 @@ int main(int argc, char** argv) {
   gcc->add_flag("--dry-run", ga.dry_run, "only print what would be removed");
   gcc->callback([&] { status = run_gc(ga); });
 
+  InstallerArgs ina;
+  auto* inst = app.add_subcommand("installer", "make the installer SD image from an upstream arm64 base image");
+  inst->add_option("--base", ina.base, "upstream arm64 image (raw, .img.xz or .img.zst)")->required();
+  inst->add_option("--seeder", ina.seeder, "seeder URL the flasher uses, http://HOST[:PORT]")->required();
+  inst->add_option("--public-key", ina.public_key, "public key trusted for releases (minisign)")->required();
+  inst->add_option("--out", ina.out, "installer image to write (raw)")->required();
+  inst->add_option("--board", ina.board, "board (rpi5, rock5b); default: detected at boot");
+  inst->add_option("--channel", ina.channel, "release channel")->capture_default_str();
+  inst->add_option("--target", ina.target, "target disk; default: the board profile's");
+  inst->add_option("--flasher", ina.flasher, "arm64 ironstone-flasher; default: build-arm64/flasher/ironstone-flasher");
+  inst->add_option("--library-dir", ina.library_dirs, "where the flasher's arm64 libraries are (default: /usr/lib/aarch64-linux-gnu ...)");
+  inst->add_flag("--no-libraries", ina.no_libraries, "do not copy the flasher's shared libraries (the base has them)");
+  inst->add_flag("--quiet", ina.quiet, "no progress output");
+  inst->callback([&] { status = run_installer(ina); });
+
   CLI11_PARSE(app, argc, argv);
   return status;
 }

@@ -1,0 +1,75 @@
+// Editing the filesystems inside a disk image without mounting it (no root, no loop devices):
+//  - Ext4Image drives e2fsprogs' debugfs on the ext2/3/4 filesystem at a byte offset of the
+//    image ("IMAGE?offset=N", the unix I/O manager's option), reading with `-R` and writing
+//    with `-w -f SCRIPT`.
+//  - FatImage drives mtools on the FAT filesystem at a byte offset ("-i IMAGE@@N").
+// debugfs exits 0 even when a command fails, so every call's stderr is checked (anything
+// but its version banner is an error) and writers verify what they wrote by reading it back.
+// Paths inside the image are absolute, without spaces, quotes or "..".
+// Thread safety: one object per thread; two objects must not write the same image at once.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ironstone::builder {
+
+struct Ext4Inode {
+  enum class Type { kRegular, kDirectory, kSymlink, kOther } type = Type::kOther;
+  unsigned mode = 0;           // permission bits (07777)
+  std::uint32_t uid = 0, gid = 0;
+  std::uint64_t size = 0;
+  std::string link_target;     // symlinks stored inline ("fast" links, < 60 bytes)
+};
+
+class Ext4Image {
+ public:
+  Ext4Image(std::filesystem::path image, std::uint64_t offset);
+
+  // nullopt when the path does not exist. Throws builder::Errc::kInput when debugfs cannot
+  // open the filesystem (or is not installed).
+  std::optional<Ext4Inode> stat(const std::string& path) const;
+  bool exists(const std::string& path) const { return stat(path).has_value(); }
+  // Contents of a regular file (throws when missing).
+  std::string cat(const std::string& path) const;
+  // Names in a directory (without "." and ".."); nullopt when it does not exist.
+  std::optional<std::vector<std::string>> list(const std::string& path) const;
+  // Free bytes (free blocks × block size).
+  std::uint64_t free_bytes() const;
+
+  // Runs debugfs commands (write, mkdir, symlink, rm, sif, ...) in one `debugfs -w` session.
+  // Throws builder::Errc::kStore with debugfs's complaint when any command fails.
+  void run_script(const std::vector<std::string>& commands);
+
+  // The "IMAGE?offset=N" device string debugfs and e2fsck accept.
+  std::string device() const;
+
+ private:
+  std::string request(const std::string& command, bool allow_not_found) const;
+
+  std::filesystem::path image_;
+  std::uint64_t offset_;
+};
+
+class FatImage {
+ public:
+  FatImage(std::filesystem::path image, std::uint64_t offset);
+  // nullopt when the file does not exist.
+  std::optional<std::string> read(const std::string& path) const;
+  // Creates or replaces a file.
+  void write(const std::string& path, const std::string& content);
+  // "IMAGE@@N" for mtools' -i.
+  std::string spec() const;
+
+ private:
+  std::filesystem::path image_;
+  std::uint64_t offset_;
+};
+
+// Rejects paths debugfs or mtools would misread: must be absolute, no whitespace, quotes, "..".
+void check_image_path(const std::string& path);
+
+}  // namespace ironstone::builder

@@ -1,0 +1,141 @@
+#include "builder/elf_info.h"
+
+#include <cstring>
+#include <fstream>
+
+#include "builder/errc.h"
+
+namespace ironstone::builder {
+
+namespace fs = std::filesystem;
+
+std::string elf_machine_name(std::uint16_t machine) {
+  switch (machine) {
+    case 3: return "x86 (i386)";
+    case 8: return "MIPS";
+    case 20: return "PowerPC";
+    case 21: return "PowerPC64";
+    case 40: return "ARM (32-bit)";
+    case 62: return "x86-64";
+    case 183: return "AArch64 (arm64)";
+    case 243: return "RISC-V";
+    default: return "machine " + std::to_string(machine);
+  }
+}
+
+namespace {
+
+class Reader {
+ public:
+  Reader(std::vector<std::uint8_t> data, bool big, std::string what) : d_(std::move(data)), big_(big), what_(std::move(what)) {}
+  std::uint64_t u(std::uint64_t off, unsigned n) const {
+    if (off > d_.size() || n > d_.size() - off) fail("offset " + hex_offset(off) + " is past the end of the file");
+    std::uint64_t v = 0;
+    for (unsigned i = 0; i < n; ++i) {
+      unsigned shift = big_ ? (n - 1 - i) * 8 : i * 8;
+      v |= static_cast<std::uint64_t>(d_[off + i]) << shift;
+    }
+    return v;
+  }
+  std::string str(std::uint64_t off) const {
+    if (off >= d_.size()) fail("string at " + hex_offset(off) + " is past the end of the file");
+    const char* p = reinterpret_cast<const char*>(d_.data() + off);
+    std::size_t n = strnlen(p, d_.size() - off);
+    if (n == d_.size() - off) fail("unterminated string at " + hex_offset(off));
+    return std::string(p, n);
+  }
+  [[noreturn]] void fail(const std::string& why) const { throw error(Errc::kInput, what_ + ": malformed ELF: " + why); }
+  std::size_t size() const { return d_.size(); }
+
+ private:
+  std::vector<std::uint8_t> d_;
+  bool big_;
+  std::string what_;
+};
+
+}  // namespace
+
+std::optional<ElfInfo> read_elf_info(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw error(Errc::kInput, path.string() + ": cannot open");
+  char magic[4] = {};
+  in.read(magic, 4);
+  if (in.gcount() != 4 || std::memcmp(magic, "\x7f" "ELF", 4) != 0) return std::nullopt;
+  std::error_code ec;
+  const auto fsize = fs::file_size(path, ec);
+  if (ec) throw error(Errc::kInput, path.string() + ": " + ec.message());
+  if (fsize > (std::uint64_t{1} << 31)) throw error(Errc::kInput, path.string() + ": ELF file larger than 2 GiB");
+  std::vector<std::uint8_t> data(static_cast<std::size_t>(fsize));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size()));
+  if (static_cast<std::uint64_t>(in.gcount()) != fsize) throw error(Errc::kInput, path.string() + ": short read");
+  if (data.size() < 52) throw error(Errc::kInput, path.string() + ": malformed ELF: header truncated");
+  const bool is64 = data[4] == 2;
+  const bool big = data[5] == 2;
+  if ((data[4] != 1 && data[4] != 2) || (data[5] != 1 && data[5] != 2))
+    throw error(Errc::kInput, path.string() + ": malformed ELF: bad class or data encoding");
+  Reader r(std::move(data), big, path.string());
+  ElfInfo info;
+  info.is_64 = is64;
+  info.machine = static_cast<std::uint16_t>(r.u(18, 2));
+  const std::uint64_t phoff = is64 ? r.u(32, 8) : r.u(28, 4);
+  const unsigned phentsize = static_cast<unsigned>(r.u(is64 ? 54 : 42, 2));
+  const unsigned phnum = static_cast<unsigned>(r.u(is64 ? 56 : 44, 2));
+  if (phnum > 0 && phentsize < (is64 ? 56u : 32u)) r.fail("program header entries too small");
+
+  struct Load { std::uint64_t vaddr, offset, filesz; };
+  std::vector<Load> loads;
+  std::uint64_t dyn_off = 0, dyn_size = 0;
+  for (unsigned i = 0; i < phnum; ++i) {
+    const std::uint64_t ph = phoff + static_cast<std::uint64_t>(i) * phentsize;
+    const auto type = r.u(ph, 4);
+    std::uint64_t offset, vaddr, filesz;
+    if (is64) {
+      offset = r.u(ph + 8, 8);
+      vaddr = r.u(ph + 16, 8);
+      filesz = r.u(ph + 32, 8);
+    } else {
+      offset = r.u(ph + 4, 4);
+      vaddr = r.u(ph + 8, 4);
+      filesz = r.u(ph + 16, 4);
+    }
+    if (type == 1) loads.push_back({vaddr, offset, filesz});  // PT_LOAD
+    if (type == 2) {                                          // PT_DYNAMIC
+      info.dynamic = true;
+      dyn_off = offset;
+      dyn_size = filesz;
+    }
+    if (type == 3) info.interpreter = r.str(offset);  // PT_INTERP
+  }
+  if (!info.dynamic) return info;
+
+  // Dynamic section: collect DT_NEEDED/DT_SONAME string offsets and DT_STRTAB (an address).
+  const unsigned entsize = is64 ? 16 : 8, word = is64 ? 8 : 4;
+  std::uint64_t strtab_addr = 0;
+  bool have_strtab = false;
+  std::vector<std::uint64_t> needed;
+  std::optional<std::uint64_t> soname;
+  for (std::uint64_t off = dyn_off; off + entsize <= dyn_off + dyn_size; off += entsize) {
+    const std::uint64_t tag = r.u(off, word), val = r.u(off + word, word);
+    if (tag == 0) break;  // DT_NULL
+    if (tag == 1) needed.push_back(val);
+    if (tag == 5) {
+      strtab_addr = val;
+      have_strtab = true;
+    }
+    if (tag == 14) soname = val;
+    if (needed.size() > 4096) r.fail("too many DT_NEEDED entries");
+  }
+  if (needed.empty() && !soname) return info;
+  if (!have_strtab) r.fail("dynamic section without DT_STRTAB");
+  std::optional<std::uint64_t> strtab_off;
+  for (const auto& l : loads) {
+    if (strtab_addr >= l.vaddr && strtab_addr - l.vaddr < l.filesz) strtab_off = l.offset + (strtab_addr - l.vaddr);
+  }
+  if (!strtab_off) r.fail("DT_STRTAB address is in no loaded segment");
+  for (auto n : needed) info.needed.push_back(r.str(*strtab_off + n));
+  if (soname) info.soname = r.str(*strtab_off + *soname);
+  return info;
+}
+
+}  // namespace ironstone::builder

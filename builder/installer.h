@@ -1,0 +1,84 @@
+// `ironstone-build installer`: turn an upstream arm64 base image (Raspberry Pi OS Lite, a
+// Debian or Armbian image for the Rock 5B; raw, .img.xz or .img.zst) into the installer SD
+// image that boots, starts ironstone-flasher and flashes the node with zero touch.
+//
+// Rootless: the base is decompressed into a sparse temporary file next to --out, its
+// partitions are found from the MBR/GPT and filesystem magic, the ext4 root is edited with
+// debugfs and the FAT boot partition with mtools (builder/debugfs.h), then the temporary file
+// is renamed to --out. On any error nothing is left at --out (an existing --out is kept).
+//
+// What goes into the root filesystem:
+//   /usr/local/bin/ironstone-flasher                 the arm64 flasher (0755)
+//   /usr/local/lib/ironstone/*.so*                   the shared libraries it needs beyond glibc (0644)
+//   /etc/ironstone/flasher.conf                      seeder, board, channel, key, target (0644)
+//   /etc/ironstone/trusted.pub                       the release signing public key (0644)
+//   /etc/systemd/system/ironstone-flasher.service    the unit (0644), enabled through
+//   /etc/systemd/system/multi-user.target.wants/ironstone-flasher.service -> ../ironstone-flasher.service
+// and the bases' interactive first-boot wizards are disabled: userconfig.service and
+// systemd-firstboot.service masked (-> /dev/null), Armbian's /root/.not_logged_in_yet removed,
+// Raspberry Pi OS's init=/usr/lib/raspberrypi-sys-mods/firstboot dropped from cmdline.txt.
+// Thread safety: one call at a time per output path.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/partition_table.h"
+
+namespace ironstone::builder {
+
+struct InstallerOptions {
+  std::filesystem::path base;        // upstream image: raw, .img.xz, .img.zst
+  std::filesystem::path out;         // installer image to write (raw)
+  std::string seeder;                // http(s)://host[:port]
+  std::filesystem::path public_key;  // minisign public key trusted for releases
+  std::string board;                 // optional: empty = the flasher detects it
+  std::string channel = "stable";
+  std::string target;                // optional: target device, e.g. /dev/nvme0n1
+  std::filesystem::path flasher;     // the arm64 ironstone-flasher (see default_flasher_path)
+  // Where the flasher's arm64 shared libraries are looked up (default: Debian's multiarch dirs).
+  std::vector<std::filesystem::path> library_dirs;
+  bool copy_libraries = true;        // false: the base image must provide them
+  std::function<void(std::uint64_t done, std::optional<std::uint64_t> total)> progress;
+  std::function<void(const std::string&)> log;  // one line per step
+};
+
+struct InstallerResult {
+  PartitionTable table;
+  Partition root;
+  std::optional<Partition> boot;
+  std::vector<std::string> files;        // paths written inside the root filesystem
+  std::vector<std::string> libraries;    // shared libraries copied (file names)
+  std::vector<std::string> disabled;     // first-boot wizards disabled, human-readable
+  std::vector<std::string> warnings;
+  std::uint64_t image_size = 0;
+};
+
+inline constexpr const char* kInstallerFlasherPath = "/usr/local/bin/ironstone-flasher";
+inline constexpr const char* kInstallerLibDir = "/usr/local/lib/ironstone";
+inline constexpr const char* kInstallerConfigPath = "/etc/ironstone/flasher.conf";
+inline constexpr const char* kInstallerKeyPath = "/etc/ironstone/trusted.pub";
+inline constexpr const char* kInstallerUnitPath = "/etc/systemd/system/ironstone-flasher.service";
+inline constexpr const char* kInstallerWantsLink = "/etc/systemd/system/multi-user.target.wants/ironstone-flasher.service";
+
+// Throws builder::Error: kUsage for bad options (seeder URL, board, flasher of the wrong
+// architecture), kKey for an unreadable key, kInput for an unreadable/truncated base or one
+// without an ext4 root, kStore when the output cannot be written or the root is full.
+InstallerResult make_installer(const InstallerOptions& options);
+
+// The arm64 flasher the cross build makes (tools/cross-arm64.sh: build-arm64/flasher/
+// ironstone-flasher), looked for in the source tree above `exe` (the running binary) and in an
+// installed layout (<prefix>/share/ironstone/arm64/ironstone-flasher); nullopt when none exists.
+std::optional<std::filesystem::path> default_flasher_path(const std::filesystem::path& exe);
+
+// The files' contents, for tests and docs.
+std::string installer_unit_text();
+std::string installer_config_text(const InstallerOptions& options);
+// Raspberry Pi OS's cmdline.txt without the firstboot init=; nullopt when nothing changes.
+std::optional<std::string> strip_firstboot_init(const std::string& cmdline);
+
+}  // namespace ironstone::builder
