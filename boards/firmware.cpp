@@ -5,13 +5,14 @@
 
 #include "boards/eeprom.h"
 #include "boards/errc.h"
-#include "boards/json_fields.h"
 #include "boards/mtd.h"
 #include "boards/spi_nor.h"
+#include "manifest/json_reader.h"
 
 namespace ironstone::boards {
 
 namespace fs = std::filesystem;
+using strict_json::ObjectReader;
 
 void check_payload(const FirmwarePayload& payload, std::string_view context) {
   Hash256 actual = blake2b256(payload.bytes);
@@ -39,7 +40,7 @@ class NoFirmware : public FirmwareUpdater {
   FirmwareResult apply(const FirmwarePayload*) override { return {FirmwareOutcome::kNotNeeded, "no firmware step"}; }
 };
 
-FirmwareParams parse_none(const Fields& fw) {
+FirmwareParams parse_none(ObjectReader& fw) {
   if (fw.has("params")) fw.fail("params", "not allowed with method 'none'");
   return NoFirmwareParams{};
 }
@@ -57,14 +58,15 @@ bool valid_boot_order(std::string_view s) {
   return true;
 }
 
-FirmwareParams parse_eeprom(const Fields& fw) {
-  Fields p = fw.object("params", {"boot_order", "pcie_probe"});
+FirmwareParams parse_eeprom(ObjectReader& fw) {
+  ObjectReader p = fw.object("params");
   EepromParams params;
-  params.boot_order = p.string("boot_order", 10);
+  params.boot_order = p.text("boot_order", 10);
   if (!valid_boot_order(params.boot_order)) {
     p.fail("boot_order", "'" + params.boot_order + "' must be 0x followed by 1 to 8 hex digits");
   }
-  params.pcie_probe = p.boolean("pcie_probe", false);
+  params.pcie_probe = p.has("pcie_probe") && p.boolean("pcie_probe");
+  p.finish();
   return params;
 }
 
@@ -73,13 +75,14 @@ std::unique_ptr<FirmwareUpdater> make_eeprom(const FirmwareParams& params, const
 }
 
 // --- "spi-nor" ---
-FirmwareParams parse_spi_nor(const Fields& fw) {
-  Fields p = fw.object("params", {"device"});
+FirmwareParams parse_spi_nor(ObjectReader& fw) {
+  ObjectReader p = fw.object("params");
   SpiNorParams params;
-  params.device = p.string("device", 128);
+  params.device = p.text("device", 128);
   if (!params.device.starts_with("/dev/mtd") || params.device.find("/..") != std::string::npos) {
     p.fail("device", "'" + params.device + "' must be an MTD device path (/dev/mtdN)");
   }
+  p.finish();
   return params;
 }
 

@@ -21,9 +21,11 @@
 #include "boards/profile.h"
 #include "manifest/hash.h"
 
-namespace ironstone::boards {
+namespace ironstone::strict_json {
+class ObjectReader;
+}  // namespace ironstone::strict_json
 
-class Fields;
+namespace ironstone::boards {
 
 struct FirmwarePayload {
   std::span<const std::uint8_t> bytes;  // not owned; must stay valid during apply()
@@ -54,7 +56,7 @@ struct FirmwareMethod {
   std::string_view name;    // profile "firmware.method" and manifest Firmware.kind
   bool requires_payload;    // apply(nullptr) is an error
   // Parses and validates "firmware.params" of the profile's "firmware" object.
-  FirmwareParams (*parse_params)(const Fields& firmware);
+  FirmwareParams (*parse_params)(strict_json::ObjectReader& firmware);
   // The implementation on real hardware, paths resolved under `root`.
   std::unique_ptr<FirmwareUpdater> (*make_real)(const FirmwareParams& params, const std::filesystem::path& root);
 };

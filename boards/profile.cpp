@@ -7,7 +7,7 @@
 
 #include "boards/errc.h"
 #include "boards/firmware.h"
-#include "boards/json_fields.h"
+#include "manifest/json_reader.h"
 #include "manifest/manifest.h"
 
 namespace ironstone::boards {
@@ -43,6 +43,9 @@ std::optional<PowerAction> parse_power_action(std::string_view s) {
 
 namespace {
 
+using strict_json::ObjectReader;
+
+constexpr int kMaxJsonDepth = 16;
 constexpr std::size_t kMaxName = 64;
 constexpr std::size_t kMaxText = 256;
 
@@ -53,12 +56,12 @@ bool valid_led_name(std::string_view s) {
   });
 }
 
-LedPattern parse_pattern(const Fields& leds, std::string_view key) {
-  Fields f = leds.object(key, {"mode", "on_ms", "off_ms", "pause_ms"});
+LedPattern parse_pattern(ObjectReader& leds, const char* key) {
+  ObjectReader f = leds.object(key);
   static const std::map<std::string, LedMode, std::less<>> modes = {
       {"off", LedMode::kOff}, {"on", LedMode::kOn}, {"blink", LedMode::kBlink},
       {"heartbeat", LedMode::kHeartbeat}, {"code", LedMode::kCode}};
-  std::string mode = f.string("mode", kMaxName);
+  std::string mode = f.text("mode", kMaxName);
   auto it = modes.find(mode);
   if (it == modes.end()) f.fail("mode", "'" + mode + "' is not one of off, on, blink, heartbeat, code");
   LedPattern p{.mode = it->second};
@@ -68,20 +71,22 @@ LedPattern parse_pattern(const Fields& leds, std::string_view key) {
     if (!wanted && f.has(k)) f.fail(k, "not allowed with mode '" + mode + "'");
   }
   if (timed) {
-    p.on_ms = static_cast<std::uint32_t>(f.uint("on_ms", 20, 5000));
-    p.off_ms = static_cast<std::uint32_t>(f.uint("off_ms", 20, 5000));
+    p.on_ms = static_cast<std::uint32_t>(f.uint_in_range("on_ms", 20, 5000));
+    p.off_ms = static_cast<std::uint32_t>(f.uint_in_range("off_ms", 20, 5000));
   }
-  if (p.mode == LedMode::kCode) p.pause_ms = static_cast<std::uint32_t>(f.uint("pause_ms", 200, 10000));
+  if (p.mode == LedMode::kCode) p.pause_ms = static_cast<std::uint32_t>(f.uint_in_range("pause_ms", 200, 10000));
+  f.finish();
   return p;
 }
 
-LedSpec parse_leds(const Fields& root) {
-  Fields leds = root.object("leds", {"status", "fault", "working", "done", "failed"});
+LedSpec parse_leds(ObjectReader& root) {
+  ObjectReader leds = root.object("leds");
   LedSpec spec;
-  auto led_name = [&](std::string_view key) {
-    Fields led = leds.object(key, {"name"});
-    std::string name = led.string("name", kMaxName);
+  auto led_name = [&](const char* key) {
+    ObjectReader led = leds.object(key);
+    std::string name = led.text("name", kMaxName);
     if (!valid_led_name(name)) led.fail("name", "'" + name + "' is not a valid LED name");
+    led.finish();
     return name;
   };
   spec.status = led_name("status");
@@ -94,13 +99,14 @@ LedSpec parse_leds(const Fields& root) {
   if (spec.done.mode == LedMode::kCode) leds.fail("done", "mode 'code' is reserved for 'failed'");
   if (spec.failed.mode != LedMode::kCode) leds.fail("failed", "mode must be 'code' (N blinks, then a pause)");
   if (spec.working == spec.done) leds.fail("done", "must differ from 'leds.working'");
+  leds.finish();
   return spec;
 }
 
-FirmwareSpec parse_firmware(const Fields& root) {
-  Fields fw = root.object("firmware", {"method", "params"});
+FirmwareSpec parse_firmware(ObjectReader& root) {
+  ObjectReader fw = root.object("firmware");
   FirmwareSpec spec;
-  spec.method = fw.string("method", kMaxName);
+  spec.method = fw.text("method", kMaxName);
   const FirmwareMethod* method = find_firmware_method(spec.method);
   if (!method) {
     std::string known;
@@ -108,48 +114,61 @@ FirmwareSpec parse_firmware(const Fields& root) {
     fw.fail("method", "unknown method '" + spec.method + "' (known: " + known + ")");
   }
   spec.params = method->parse_params(fw);
+  fw.finish();
   return spec;
 }
 
-PowerSpec parse_power(const Fields& root) {
-  Fields f = root.object("power", {"action", "method"});
+PowerSpec parse_power(ObjectReader& root) {
+  ObjectReader f = root.object("power");
   PowerSpec spec;
-  std::string action = f.string("action", kMaxName);
+  std::string action = f.text("action", kMaxName);
   auto a = parse_power_action(action);
   if (!a) f.fail("action", "'" + action + "' is not one of poweroff, reboot, stay-up");
   spec.action = *a;
-  if (auto m = f.optional_string("method", kMaxName)) {
-    if (*m == "systemd") spec.method = PowerMethod::kSystemd;
-    else if (*m == "syscall") spec.method = PowerMethod::kSyscall;
-    else f.fail("method", "'" + *m + "' is not one of systemd, syscall");
+  if (f.has("method")) {
+    std::string m = f.text("method", kMaxName);
+    if (m == "systemd") spec.method = PowerMethod::kSystemd;
+    else if (m == "syscall") spec.method = PowerMethod::kSyscall;
+    else f.fail("method", "'" + m + "' is not one of systemd, syscall");
   }
+  f.finish();
   return spec;
 }
+
+Error parse_error(const std::string& message) { return error(Errc::kParse, message); }
+Error field_error(const std::string& message) { return error(Errc::kField, message); }
 
 }  // namespace
 
 BoardProfile parse_profile(std::string_view text, std::string_view source) {
-  nlohmann::json doc = parse_json_strict(text, source, kMaxProfileBytes);
-  Fields root(doc, source, "",
-              {"format", "name", "description", "compatible", "target_device", "firmware", "leds", "power"});
+  if (text.size() > kMaxProfileBytes) {
+    throw error(Errc::kTooLarge, std::string(source) + ": " + std::to_string(text.size()) +
+                                     " bytes exceeds the limit of " + std::to_string(kMaxProfileBytes));
+  }
+  nlohmann::json doc = strict_json::parse_strict(text, source, parse_error, kMaxJsonDepth, "malformed JSON: ");
+  if (!doc.is_object()) {
+    throw error(Errc::kField, std::string(source) + ": top level: expected an object, got " + doc.type_name());
+  }
+  ObjectReader root(doc, "", source, field_error);
   BoardProfile p;
-  root.uint("format", kProfileFormat, kProfileFormat);
-  p.name = root.string("name", kMaxName);
+  root.uint_in_range("format", kProfileFormat, kProfileFormat);
+  p.name = root.text("name", kMaxName);
   if (!manifest::valid_board_name(p.name)) root.fail("name", "'" + p.name + "' must match [a-z0-9-]+");
-  p.description = root.string("description", kMaxText);
-  p.compatible = root.strings("compatible", 16, 128);
+  p.description = root.text("description", kMaxText);
+  p.compatible = root.text_list("compatible", 16, 128);
   for (std::size_t i = 0; i < p.compatible.size(); ++i) {
     if (std::find(p.compatible.begin(), p.compatible.begin() + i, p.compatible[i]) != p.compatible.begin() + i) {
-      root.fail("compatible[" + std::to_string(i) + "]", "duplicate '" + p.compatible[i] + "'");
+      root.fail(strict_json::element("compatible", i).c_str(), "duplicate '" + p.compatible[i] + "'");
     }
   }
-  p.target_device = root.string("target_device", kMaxText);
+  p.target_device = root.text("target_device", kMaxText);
   if (!p.target_device.starts_with("/dev/") || p.target_device.find("/..") != std::string::npos) {
     root.fail("target_device", "'" + p.target_device + "' must be an absolute path under /dev/");
   }
   p.firmware = parse_firmware(root);
   p.leds = parse_leds(root);
   p.power = parse_power(root);
+  root.finish();
   return p;
 }
 

@@ -80,6 +80,11 @@ SeenState parse_state(std::string_view text, std::string_view source) {
   auto join = [](const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; };
   json::parser_callback_t cb = [&](int, json::parse_event_t ev, json& parsed) {
     if (ev == json::parse_event_t::object_start || ev == json::parse_event_t::array_start) {
+      // The format nests 4 deep; without a bound, deep nesting costs quadratic memory (paths).
+      constexpr std::size_t kMaxDepth = 16;
+      if (stack.size() >= kMaxDepth) {
+        throw error(Errc::kStateParse, std::string(source) + ": nesting deeper than " + std::to_string(kMaxDepth));
+      }
       stack.push_back({{}, stack.empty() ? "" : join(stack.back().path, stack.back().last), ""});
     } else if (ev == json::parse_event_t::object_end || ev == json::parse_event_t::array_end) {
       if (!stack.empty()) stack.pop_back();

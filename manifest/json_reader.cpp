@@ -5,7 +5,11 @@
 namespace ironstone::strict_json {
 
 nlohmann::json parse_strict(std::string_view text, std::string_view source, ErrorFactory make_error,
-                            int max_depth) {
+                            int max_depth, std::string_view syntax_prefix) {
+  // nlohmann's lexer takes a NUL byte for the end of the input, so "{…}\0junk" would parse.
+  // JSON text never holds a raw NUL (not even inside strings): refuse it up front.
+  if (auto nul = text.find('\0'); nul != std::string_view::npos)
+    throw make_error(std::string(source) + ": NUL byte at byte " + std::to_string(nul));
   // Duplicate keys: nlohmann keeps the last one silently, so track keys per open object.
   std::vector<std::set<std::string>> keys;
   std::string problem;
@@ -37,7 +41,8 @@ nlohmann::json parse_strict(std::string_view text, std::string_view source, Erro
     std::string what = e.what();
     // "[json.exception.parse_error.101] parse error at line 1, column 3: ..." -> keep the part after ']'.
     auto pos = what.find("] ");
-    throw make_error(std::string(source) + ": " + (pos == std::string::npos ? what : what.substr(pos + 2)));
+    throw make_error(std::string(source) + ": " + std::string(syntax_prefix) +
+                     (pos == std::string::npos ? what : what.substr(pos + 2)));
   }
   if (!problem.empty()) throw make_error(std::string(source) + ": " + problem);
   return result;
@@ -110,6 +115,47 @@ void ObjectReader::finish() {
   for (const auto& [key, v] : object_.items()) {
     if (!read_.count(key)) fail(key.c_str(), "unknown field");
   }
+}
+
+void ObjectReader::check_text(const char* key, const nlohmann::json& v, std::size_t max_len) const {
+  if (!v.is_string()) fail(key, std::string("expected a string, got ") + v.type_name());
+  const auto& s = v.get_ref<const std::string&>();
+  if (s.empty()) fail(key, "empty string");
+  if (s.size() > max_len) fail(key, "longer than " + std::to_string(max_len) + " characters");
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) fail(key, "contains a control character");
+  }
+}
+
+std::string ObjectReader::text(const char* key, std::size_t max_len) {
+  const auto& v = value(key);
+  check_text(key, v, max_len);
+  return v.get<std::string>();
+}
+
+std::uint64_t ObjectReader::uint_in_range(const char* key, std::uint64_t min, std::uint64_t max) {
+  const auto& v = value(key);
+  if (v.is_number_integer() && !v.is_number_unsigned() && v.get<std::int64_t>() < 0)
+    fail(key, "expected an unsigned integer, got a negative number");
+  if (!v.is_number_integer()) fail(key, std::string("expected an unsigned integer, got ") + v.type_name());
+  auto n = v.get<std::uint64_t>();
+  if (n < min || n > max)
+    fail(key, std::to_string(n) + " is out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+  return n;
+}
+
+std::vector<std::string> ObjectReader::text_list(const char* key, std::size_t max_items, std::size_t max_len) {
+  const auto& v = value(key);
+  if (!v.is_array()) fail(key, std::string("expected an array, got ") + v.type_name());
+  if (v.empty()) fail(key, "empty array");
+  if (v.size() > max_items) fail(key, "more than " + std::to_string(max_items) + " entries");
+  std::vector<std::string> out;
+  out.reserve(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    check_text(element(key, i).c_str(), v[i], max_len);
+    out.push_back(v[i].get<std::string>());
+  }
+  return out;
 }
 
 std::string element(const std::string& path, std::size_t index) {

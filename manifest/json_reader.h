@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -19,9 +20,11 @@ namespace ironstone::strict_json {
 // max_depth, trailing bytes and invalid UTF-8. `make_error` builds the error thrown
 // (so each module keeps its own error codes); messages look like
 //   "<source>: duplicate key 'board' at byte 57".
+// `syntax_prefix` goes before the parser's own description of a syntax error, e.g.
+// "malformed JSON: " gives "<source>: malformed JSON: parse error at line 1, ...".
 using ErrorFactory = Error (*)(const std::string& message);
 nlohmann::json parse_strict(std::string_view text, std::string_view source, ErrorFactory make_error,
-                            int max_depth = 16);
+                            int max_depth = 16, std::string_view syntax_prefix = {});
 
 // Reads an object's fields one by one; finish() rejects fields never read.
 class ObjectReader {
@@ -38,10 +41,21 @@ class ObjectReader {
   ObjectReader object(const char* key);
   void finish();  // throws for every field not read
 
+  // Bounded readers for hand-written files (board profiles). Their type errors also
+  // name the JSON type found: "expected a string, got number".
+  // A non-empty string of at most max_len bytes without control characters.
+  std::string text(const char* key, std::size_t max_len);
+  // An unsigned integer in [min, max]: "7 is out of range [1, 5]".
+  std::uint64_t uint_in_range(const char* key, std::uint64_t min, std::uint64_t max);
+  // A non-empty array of at most max_items text() strings; items are named "key[i]".
+  std::vector<std::string> text_list(const char* key, std::size_t max_items, std::size_t max_len);
+
   std::string field(const char* key) const;  // "chunks[3].length"
   [[noreturn]] void fail(const char* key, const std::string& problem) const;
 
  private:
+  void check_text(const char* key, const nlohmann::json& v, std::size_t max_len) const;
+
   const nlohmann::json& object_;
   std::string path_;
   std::string source_;

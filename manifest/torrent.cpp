@@ -1,6 +1,9 @@
 #include "manifest/torrent.h"
 
+#include <cstring>
+
 #include <libtorrent/create_torrent.hpp>
+#include <libtorrent/hasher.hpp>
 #include <libtorrent/load_torrent.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/file_storage.hpp>
@@ -19,18 +22,57 @@ std::vector<char> make_torrent(const Manifest& m, const fs::path& store, const T
   for (const Chunk& c : m.chunks) files.add_file(layout::chunk_relpath(c.hash), c.stored_size);
   lt::create_torrent ct(files, static_cast<int>(m.chunk_size), lt::create_torrent::v2_only);
   ct.set_priv(true);
+  ct.set_creation_date(0);  // libtorrent stamps time(nullptr) by default: equal releases must give equal bytes
   for (const auto& url : options.web_seeds) ct.add_url_seed(url);
   int tier = 0;
   for (const auto& url : options.trackers) ct.add_tracker(url, tier++);
-  lt::settings_pack settings;
-  settings.set_int(lt::settings_pack::hashing_threads, std::max(1, options.hashing_threads));
-  lt::error_code ec;
-  lt::set_piece_hashes(ct, store.string(), settings, [](lt::piece_index_t) {}, ec);
-  if (ec) throw error(Errc::kIo, store.string() + ": hashing chunk files for the torrent: " + ec.message());
+  if (!options.piece_roots.empty()) {
+    // One chunk file is at most one piece: its piece hash is its pieces root.
+    if (options.piece_roots.size() != m.chunks.size())
+      throw error(Errc::kTorrent, std::to_string(options.piece_roots.size()) + " piece roots for " +
+                                      std::to_string(m.chunks.size()) + " chunks");
+    const lt::file_storage& fs = ct.files();
+    std::size_t i = 0;
+    for (auto f : fs.file_range()) {
+      if (fs.pad_file_at(f)) continue;
+      const auto& root = options.piece_roots.at(i++).bytes;
+      ct.set_hash2(f, 0, lt::sha256_hash(reinterpret_cast<const char*>(root.data())));
+    }
+  } else {
+    lt::settings_pack settings;
+    settings.set_int(lt::settings_pack::hashing_threads, std::max(1, options.hashing_threads));
+    lt::error_code ec;
+    lt::set_piece_hashes(ct, store.string(), settings, [](lt::piece_index_t) {}, ec);
+    if (ec) throw error(Errc::kIo, store.string() + ": hashing chunk files for the torrent: " + ec.message());
+  }
   if (ct.num_pieces() != static_cast<int>(m.chunks.size()))
     throw error(Errc::kTorrent, "torrent has " + std::to_string(ct.num_pieces()) + " pieces for " +
                                     std::to_string(m.chunks.size()) + " chunks");
   return ct.generate_buf();
+}
+
+Hash256 v2_piece_root(std::span<const std::uint8_t> data) {
+  constexpr std::size_t kBlock = 16 * 1024;
+  std::vector<lt::sha256_hash> layer;
+  for (std::size_t off = 0; off < data.size() || layer.empty(); off += kBlock) {
+    const std::size_t n = std::min(kBlock, data.size() - std::min(off, data.size()));
+    layer.push_back(lt::hasher256(reinterpret_cast<const char*>(data.data()) + off, static_cast<int>(n)).final());
+  }
+  std::size_t leaves = 1;
+  while (leaves < layer.size()) leaves *= 2;
+  layer.resize(leaves);  // zero hashes pad the tree
+  while (layer.size() > 1) {
+    for (std::size_t i = 0; i < layer.size() / 2; ++i) {
+      lt::hasher256 h;
+      h.update(layer[2 * i].data(), static_cast<int>(layer[2 * i].size()));
+      h.update(layer[2 * i + 1].data(), static_cast<int>(layer[2 * i + 1].size()));
+      layer[i] = h.final();
+    }
+    layer.resize(layer.size() / 2);
+  }
+  Hash256 out;
+  std::memcpy(out.bytes.data(), layer[0].data(), out.bytes.size());
+  return out;
 }
 
 std::vector<lt::file_index_t> chunk_files(const lt::torrent_info& ti) {
@@ -43,7 +85,7 @@ std::vector<lt::file_index_t> chunk_files(const lt::torrent_info& ti) {
 
 std::string info_hash_v2(const lt::torrent_info& ti) {
   const auto& h = ti.info_hashes().v2;
-  return to_hex({reinterpret_cast<const std::uint8_t*>(h.data()), h.size()});
+  return to_hex({reinterpret_cast<const std::uint8_t*>(h.data()), static_cast<std::size_t>(h.size())});
 }
 
 std::shared_ptr<const lt::torrent_info> check_torrent(const Manifest& m, std::span<const char> bytes,
