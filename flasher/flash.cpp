@@ -194,7 +194,7 @@ FlashResult run_flash(const FlashOptions& o) {
   if (download && o.linger.count() > 0) {
     spdlog::info("lingering up to {} s to seed the rest of the rack", o.linger.count());
     try {
-      download->linger(o.linger, [&] { return seeder.rack_still_flashing(rep.node_id()); }, {});
+      download->linger(o.linger, [&] { return seeder.rack_still_flashing(m.board + "/" + m.version); }, {});
     } catch (const Error& e) {
       spdlog::warn("seeding after the flash stopped: {}", e.what());
     }

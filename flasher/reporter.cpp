@@ -42,18 +42,20 @@ void Reporter::send(const std::string& state, const std::string& error, bool for
   if (!force && now - last_sent_ < std::chrono::milliseconds(1000)) return;
   last_sent_ = now;
   if (!seeder_) return;
-  nlohmann::json doc = {{"mac", mac_},
-                        {"board", board_},
-                        {"release", release_},
-                        {"step", step_},
+  const std::uint64_t total = last_.bytes_total;
+  nlohmann::json doc = {{"step", step_},
                         {"state", state},
                         {"progress", std::clamp(last_.fraction, 0.0, 1.0)},
-                        {"bytes_done", last_.bytes_done},
-                        {"bytes_total", last_.bytes_total},
+                        {"bytes_done", total ? std::min(last_.bytes_done, total) : last_.bytes_done},
+                        {"bytes_total", total},
                         {"bytes_from_seeder", last_.from_seeder},
                         {"bytes_from_peers", last_.from_peers},
-                        {"rate", last_.rate},
-                        {"error", error}};
+                        {"rate", std::max(0.0, last_.rate)}};
+  // Optional fields are left out rather than sent empty (the seeder validates their form).
+  if (!mac_.empty()) doc["mac"] = mac_;
+  if (!board_.empty()) doc["board"] = board_;
+  if (!release_.empty()) doc["release"] = release_;
+  if (!error.empty()) doc["error"] = error;
   std::string why;
   if (!seeder_->post_event(node_id_, doc.dump(), &why) && !warned_) {
     spdlog::warn("status report to the seeder failed ({}); flashing goes on", why);

@@ -79,21 +79,19 @@ bool SeederClient::post_event(const std::string& node_id, const std::string& jso
   return false;
 }
 
-bool SeederClient::rack_still_flashing(const std::string& self_node_id) const {
+bool SeederClient::rack_still_flashing(const std::string& release_key) const {
   try {
     swarm::RequestOptions o;
     o.timeout = std::chrono::milliseconds(3000);
-    o.max_body = 16 << 20;
-    auto r = swarm::http_get(url("/v1/fleet"), o);
+    o.max_body = 1 << 20;
+    auto r = swarm::http_get(url("/v1/fleet/summary"), o);
     if (r.status != 200) return true;
     auto doc = nlohmann::json::parse(r.body);
-    for (const auto& n : doc.value("nodes", nlohmann::json::array())) {
-      if (n.value("node_id", "") == self_node_id) continue;
-      if (n.value("state", "") == "working") return true;
-    }
-    return false;
+    const auto& releases = doc.at("releases");
+    if (releases.contains(release_key)) return releases.at(release_key).value("working", 0) > 0;
+    return doc.at("summary").value("still_flashing", true);
   } catch (const std::exception&) {
-    return true;
+    return true;  // unknown: keep seeding until the linger time ends
   }
 }
 

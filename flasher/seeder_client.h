@@ -45,8 +45,9 @@ class SeederClient {
   // Best effort, single attempt, short timeout: a status report never blocks a flash.
   // Returns false (and the error text in *why) when it did not get through.
   bool post_event(const std::string& node_id, const std::string& json, std::string* why = nullptr) const;
-  // Whether any node is still flashing (the fleet view); true when unknown.
-  bool rack_still_flashing(const std::string& self_node_id) const;
+  // Whether any node is still flashing release_key ("rpi5/2026.11.1"), from
+  // GET /v1/fleet/summary; true when unknown.
+  bool rack_still_flashing(const std::string& release_key) const;
 
  private:
   std::string base_;

@@ -1,12 +1,11 @@
 #include "swarm/lan_settings.h"
 
 #include <array>
-#include <utility>
-
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/ip/address_v6.hpp>
 #include <libtorrent/ip_filter.hpp>
 #include <libtorrent/session_handle.hpp>
+#include <utility>
 
 namespace ironstone::swarm {
 
@@ -77,8 +76,10 @@ void apply_lan_peer_classes(lt::session& session) {
   filter.add_rule(make_address_v4("0.0.0.0"), make_address_v4("255.255.255.255"), global);
   filter.add_rule(make_address_v6("::"), make_address_v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), global);
   filter.add_rule(make_address_v6("::1"), make_address_v6("::1"), local);
-  filter.add_rule(make_address_v6("fe80::"), make_address_v6("febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), local);
-  filter.add_rule(make_address_v6("fc00::"), make_address_v6("fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), local);
+  filter.add_rule(make_address_v6("fe80::"), make_address_v6("febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+                  local);
+  filter.add_rule(make_address_v6("fc00::"), make_address_v6("fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+                  local);
   for (const auto& [first, last] : kRanges) {
     filter.add_rule(make_address_v4(first), make_address_v4(last), local);
   }

@@ -9,10 +9,9 @@
 // session, which is itself thread-safe.
 #pragma once
 
-#include <string>
-
 #include <libtorrent/session.hpp>
 #include <libtorrent/settings_pack.hpp>
+#include <string>
 
 namespace ironstone::swarm {
 
@@ -30,9 +29,8 @@ struct LanOptions {
   int alert_queue_size = 100000;
   // Alert categories to receive (lt::alert_category_t bits). The default covers
   // errors, status, storage and tracker alerts; not per-block or peer-level noise.
-  lt::alert_category_t alert_mask =
-      lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage |
-      lt::alert_category::tracker;
+  lt::alert_category_t alert_mask = lt::alert_category::error | lt::alert_category::status |
+                                    lt::alert_category::storage | lt::alert_category::tracker;
 };
 
 // A complete settings_pack for a LAN swarm member.

@@ -1,0 +1,49 @@
+// Configuration of the seeder daemon (flags and config file: docs/seeder.md).
+//
+// Thread safety: plain values and pure functions.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace ironstone::seeder {
+
+struct Endpoint {
+  std::string address;
+  std::uint16_t port = 0;
+};
+
+// "ADDR:PORT", "[V6]:PORT", "ADDR" (default port) or ":PORT" (all interfaces).
+// Throws Error(Errc::kConfig) naming `what` ("--listen") on anything else.
+Endpoint parse_endpoint(std::string_view text, std::uint16_t default_port, std::string_view what);
+
+struct SeederConfig {
+  std::filesystem::path store;
+  Endpoint http{"0.0.0.0", 8080};
+  Endpoint bittorrent{"0.0.0.0", 6881};
+  bool enable_bittorrent = true;  // false: HTTP only (web seed, tracker, API)
+  // Base URL given to the seeded torrents as web seed and tracker
+  // ("http://nas.lan:8080/"). Empty: http://<listen address or 127.0.0.1>:<port>/.
+  std::string public_url;
+  int http_threads = 4;
+  std::chrono::milliseconds request_timeout{10'000};
+  std::chrono::milliseconds scan_interval{2'000};
+  std::chrono::seconds announce_interval{30};
+  std::chrono::seconds node_stale_after{300};
+  std::size_t max_body = 64 * 1024;
+  std::size_t max_connections = 2048;
+  std::size_t max_nodes = 4096;
+  // Track only torrents this seeder seeds (true) or any info-hash (false).
+  bool tracker_known_only = true;
+};
+
+// Throws Error(Errc::kConfig) on values out of range.
+void validate(const SeederConfig& config);
+
+// public_url when set (with a trailing '/' added), else derived from the bound port.
+std::string base_url(const SeederConfig& config, std::uint16_t bound_port);
+
+}  // namespace ironstone::seeder

@@ -1,0 +1,33 @@
+#include "seeder/errc.h"
+
+namespace ironstone::seeder {
+namespace {
+const char* describe(int value) {
+  switch (static_cast<Errc>(value)) {
+    case Errc::kConfig:
+      return "invalid configuration";
+    case Errc::kListen:
+      return "cannot listen";
+    case Errc::kStore:
+      return "store error";
+    case Errc::kTorrent:
+      return "bad release torrent";
+    case Errc::kBadRequest:
+      return "bad request";
+    case Errc::kTooLarge:
+      return "request too large";
+    case Errc::kNotFound:
+      return "not found";
+    case Errc::kSession:
+      return "bittorrent session error";
+  }
+  return "unknown seeder error";
+}
+}  // namespace
+
+const std::error_category& category() {
+  static const TableCategory cat("seeder", describe);
+  return cat;
+}
+
+}  // namespace ironstone::seeder

@@ -1,0 +1,40 @@
+// The seeder's HTTP routes (docs/http-api.md), registered on a Router.
+//
+//   store routes (routes_store.cpp): channel pointers, release files, release list,
+//     the chunk store as BEP 19 web seed.
+//   API routes (routes_api.cpp): tracker, node events, fleet view, metrics, dashboard.
+//
+// Thread safety: the handlers only touch thread-safe objects (Tracker, Fleet,
+// atomics, the file system) and may run concurrently. The referenced objects must
+// outlive the router.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+
+#include "seeder/fleet.h"
+#include "seeder/metrics.h"
+#include "seeder/router.h"
+#include "seeder/tracker.h"
+
+namespace ironstone::seeder {
+
+// Defines the parameter types used by the routes: board, channel, version, firmware,
+// aa (2 hex), hex (64 lower-case hex), node.
+void define_route_params(Router& router);
+
+// `store` must be canonical. Adds the size of every chunk body sent to chunk_bytes.
+void add_store_routes(Router& router, const std::filesystem::path& store,
+                      std::atomic<std::uint64_t>& chunk_bytes);
+
+struct ApiContext {
+  Tracker& tracker;
+  Fleet& fleet;
+  std::function<MetricsSnapshot()> metrics;
+};
+
+void add_api_routes(Router& router, ApiContext context);
+
+}  // namespace ironstone::seeder

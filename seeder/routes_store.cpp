@@ -1,0 +1,126 @@
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "manifest/layout.h"
+#include "manifest/manifest.h"
+#include "seeder/file_response.h"
+#include "seeder/routes.h"
+
+namespace ironstone::seeder {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_hex_lower(std::string_view s, std::size_t n) {
+  return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+bool valid_firmware_name(std::string_view s) {
+  if (s.empty() || s.size() > 128 || s == "." || s == "..") return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kSignature = "text/plain; charset=utf-8";
+constexpr std::string_view kTorrent = "application/x-bittorrent";
+constexpr std::string_view kBinary = "application/octet-stream";
+
+nlohmann::json list_releases(const fs::path& store) {
+  nlohmann::json out = nlohmann::json::array();
+  std::error_code ec;
+  std::vector<std::pair<std::string, std::string>> found;
+  for (fs::directory_iterator b(store / "releases", ec), end; !ec && b != end; b.increment(ec)) {
+    const std::string board = b->path().filename().string();
+    if (!manifest::valid_board_name(board)) continue;
+    std::error_code ec2;
+    for (fs::directory_iterator v(b->path(), ec2); !ec2 && v != end; v.increment(ec2)) {
+      const std::string version = v->path().filename().string();
+      std::error_code ec3;
+      if (version.starts_with('.') || !manifest::valid_version_name(version) ||
+          !fs::is_regular_file(v->path() / manifest::layout::kManifestFile, ec3)) {
+        continue;
+      }
+      found.emplace_back(board, version);
+    }
+  }
+  std::sort(found.begin(), found.end());
+  for (const auto& [board, version] : found) {
+    const std::string base = "/v1/releases/" + board + "/" + version + "/";
+    const fs::path dir = manifest::layout::release_dir(store, board, version);
+    std::error_code e;
+    out.push_back({{"board", board},
+                   {"version", version},
+                   {"manifest", base + manifest::layout::kManifestFile},
+                   {"signature",
+                    base + manifest::layout::kManifestFile + std::string(manifest::layout::kSignatureSuffix)},
+                   {"torrent", base + manifest::layout::kTorrentFile},
+                   {"signed", fs::is_regular_file(dir / (std::string(manifest::layout::kManifestFile) +
+                                                         manifest::layout::kSignatureSuffix),
+                                                  e)}});
+  }
+  return out;
+}
+
+}  // namespace
+
+void define_route_params(Router& router) {
+  router.define_param("board", [](std::string_view s) { return manifest::valid_board_name(s); });
+  router.define_param("channel", [](std::string_view s) { return manifest::valid_board_name(s); });
+  router.define_param("version", [](std::string_view s) { return manifest::valid_version_name(s); });
+  router.define_param("firmware", valid_firmware_name);
+  router.define_param("aa", [](std::string_view s) { return is_hex_lower(s, 2); });
+  router.define_param("hex", [](std::string_view s) { return is_hex_lower(s, 64); });
+  router.define_param("node", [](std::string_view s) { return valid_node_id(s); });
+}
+
+void add_store_routes(Router& router, const fs::path& store, std::atomic<std::uint64_t>& chunk_bytes) {
+  using V = http::verb;
+  const std::string sig = manifest::layout::kSignatureSuffix;
+
+  router.add({V::get}, "/v1/channels/{board}/{channel}.json", [store](const Request& r, const Params& p) {
+    return serve_file(r, store, fs::path("channels") / p[0] / (p[1] + ".json"), kJson);
+  });
+  router.add({V::get}, "/v1/channels/{board}/{channel}.json" + sig,
+             [store, sig](const Request& r, const Params& p) {
+               return serve_file(r, store, fs::path("channels") / p[0] / (p[1] + ".json" + sig), kSignature);
+             });
+
+  const auto release_file = [store](std::string name, std::string_view type) {
+    return [store, name = std::move(name), type](const Request& r, const Params& p) {
+      return serve_file(r, store, fs::path("releases") / p[0] / p[1] / name, type);
+    };
+  };
+  const std::string manifest = manifest::layout::kManifestFile;
+  router.add({V::get}, "/v1/releases/{board}/{version}/" + manifest, release_file(manifest, kJson));
+  router.add({V::get}, "/v1/releases/{board}/{version}/" + manifest + sig,
+             release_file(manifest + sig, kSignature));
+  router.add({V::get}, "/v1/releases/{board}/{version}/" + std::string(manifest::layout::kTorrentFile),
+             release_file(manifest::layout::kTorrentFile, kTorrent));
+  router.add({V::get}, "/v1/releases/{board}/{version}/firmware/{firmware}",
+             [store](const Request& r, const Params& p) {
+               return serve_file(r, store, fs::path("releases") / p[0] / p[1] / "firmware" / p[2], kBinary);
+             });
+
+  router.add({V::get}, "/v1/releases", [store](const Request&, const Params&) {
+    return json_response(nlohmann::json{{"releases", list_releases(store)}}.dump() + "\n");
+  });
+
+  // BEP 19 web seed: libtorrent requests <url>chunks/<aa>/<hex>.zst with Range.
+  router.add({V::get}, "/chunks/{aa}/{hex}.zst", [store, &chunk_bytes](const Request& r, const Params& p) {
+    if (!p[1].starts_with(p[0]))
+      return error_response(http::status::not_found, "chunk is not in that directory");
+    Response res = serve_file(r, store, fs::path("chunks") / p[0] / (p[1] + ".zst"), kBinary);
+    if (r.method() == http::verb::get) {
+      if (auto* f = std::get_if<FileResponse>(&res)) chunk_bytes.fetch_add(f->body().length);
+    }
+    return res;
+  });
+}
+
+}  // namespace ironstone::seeder

@@ -1,0 +1,92 @@
+#include "seeder/seeder.h"
+
+#include <spdlog/spdlog.h>
+
+#include "seeder/errc.h"
+#include "seeder/routes.h"
+
+namespace ironstone::seeder {
+
+namespace fs = std::filesystem;
+
+Seeder::Seeder(SeederConfig config)
+    : config_(std::move(config)),
+      tracker_(Tracker::Options{config_.announce_interval}),
+      fleet_(Fleet::Options{config_.max_nodes, 1000, config_.node_stale_after}) {}
+
+Seeder::~Seeder() { stop(); }
+
+void Seeder::start() {
+  validate(config_);
+  std::error_code ec;
+  store_ = fs::canonical(config_.store, ec);
+  if (ec || !fs::is_directory(store_, ec)) {
+    throw error(Errc::kStore, "store " + config_.store.string() + ": not a directory" +
+                                  (ec ? " (" + ec.message() + ")" : std::string()));
+  }
+  if (!fs::is_directory(store_ / "releases", ec)) {
+    spdlog::warn("store {}: no releases/ yet; waiting for ironstone-build publish", store_.string());
+  }
+
+  define_route_params(router_);
+  add_store_routes(router_, store_, chunk_bytes_);
+  add_api_routes(router_, ApiContext{tracker_, fleet_, [this] { return metrics(); }});
+
+  HttpServerOptions http;
+  http.address = config_.http.address;
+  http.port = config_.http.port;
+  http.threads = config_.http_threads;
+  http.request_timeout = config_.request_timeout;
+  http.body_limit = config_.max_body;
+  http.max_connections = config_.max_connections;
+  http.server_name = std::string("ironstone-seeder/") + IRONSTONE_VERSION;
+  http_ = std::make_unique<HttpServer>(http, [this](const Request& r) { return router_.dispatch(r); });
+  http_->start();
+  base_url_ = seeder::base_url(config_, http_->local_endpoint().port());
+
+  if (config_.enable_bittorrent) {
+    SwarmSeederOptions bt;
+    bt.store = store_;
+    bt.listen_interfaces =
+        (config_.bittorrent.address.find(':') != std::string::npos ? "[" + config_.bittorrent.address + "]"
+                                                                   : config_.bittorrent.address) +
+        ":" + std::to_string(config_.bittorrent.port);
+    bt.web_seed_url = base_url_;
+    bt.tracker_url = base_url_ + "announce";
+    bt.scan_interval = config_.scan_interval;
+    swarm_ = std::make_unique<SwarmSeeder>(bt);
+    if (config_.tracker_known_only) {
+      tracker_.set_allowed([swarm = swarm_.get()](const InfoHash20& h) { return swarm->knows(h); });
+    }
+    try {
+      swarm_->start();
+    } catch (...) {
+      http_->stop();
+      throw;
+    }
+  }
+  spdlog::info("seeder: store {}, base URL {}", store_.string(), base_url_);
+}
+
+void Seeder::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (swarm_) swarm_->stop();
+  if (http_) http_->stop();
+}
+
+std::uint16_t Seeder::http_port() const { return http_ ? http_->local_endpoint().port() : 0; }
+
+std::uint16_t Seeder::bittorrent_port() const { return swarm_ ? swarm_->listen_port() : 0; }
+
+MetricsSnapshot Seeder::metrics() const {
+  MetricsSnapshot s;
+  s.http = http_ ? &http_->stats() : nullptr;
+  if (swarm_) s.torrents = swarm_->stats();
+  s.tracker = tracker_.counts();
+  s.fleet = fleet_.counts();
+  s.chunk_bytes_served = chunk_bytes_.load();
+  return s;
+}
+
+}  // namespace ironstone::seeder

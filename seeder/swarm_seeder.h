@@ -1,0 +1,107 @@
+// The seeder's BitTorrent side: one libtorrent session that seeds every release of
+// the store.
+//
+// Every releases/<board>/<version>/release.torrent is added with seed_mode (no
+// recheck: publish wrote and hashed the data) and without auto_managed, save_path =
+// the store root (the torrent's name is "chunks"), the seeder's own web seed URL and
+// tracker. The store is rescanned every scan_interval: new releases are added, and
+// torrents whose release directory vanished are removed (their files are kept; chunks
+// are shared between releases). Two releases with identical chunk sets share one
+// torrent. Hidden directories (".tmp-…", publish's staging) are ignored.
+//
+// Thread safety: start() and stop() from one owner thread; stats(), knows(),
+// listen_port() and scan_now() from any thread. A worker thread drains alerts and
+// scans.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <libtorrent/session.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "seeder/tracker.h"
+
+namespace ironstone::seeder {
+
+struct SwarmSeederOptions {
+  std::filesystem::path store;
+  std::string listen_interfaces = "0.0.0.0:6881";
+  std::string web_seed_url;  // "http://host:port/" (BEP 19 root; libtorrent appends "chunks/…")
+  std::string tracker_url;   // "http://host:port/announce"
+  std::chrono::milliseconds scan_interval{2000};
+  std::chrono::milliseconds stats_interval{1000};
+};
+
+struct TorrentStats {
+  std::string board;
+  std::string version;
+  std::string info_hash;      // v2, 64 hex chars
+  std::int64_t uploaded = 0;  // payload bytes sent since start
+  int peers = 0;
+  int seeds = 0;
+  int upload_rate = 0;  // bytes/s
+  std::string state;    // "seeding", "checking", "error: …", …
+};
+
+class SwarmSeeder {
+ public:
+  explicit SwarmSeeder(SwarmSeederOptions options);
+  ~SwarmSeeder();
+  SwarmSeeder(const SwarmSeeder&) = delete;
+  SwarmSeeder& operator=(const SwarmSeeder&) = delete;
+
+  // Creates the session (throws Error(kSession) when it cannot listen), scans the
+  // store once and starts the worker thread.
+  void start();
+  void stop();
+
+  std::uint16_t listen_port() const { return listen_port_; }
+  // Synchronously scans the store (the worker also does this every scan_interval).
+  void scan_now();
+  // True when the truncated v2 info-hash belongs to a torrent being seeded.
+  bool knows(const InfoHash20& hash) const;
+  std::vector<TorrentStats> stats() const;
+  std::size_t torrent_count() const;
+
+ private:
+  struct Seeded {
+    lt::torrent_handle handle;
+    std::set<std::string> releases;  // "board/version" keys sharing this torrent
+    InfoHash20 short_hash{};
+    std::string hex;
+  };
+
+  void run();
+  void scan();
+  void add_release(const std::string& key, const std::filesystem::path& torrent_file);
+  void refresh_stats();
+  void handle_alerts();
+
+  SwarmSeederOptions options_;
+  std::unique_ptr<lt::session> session_;
+  std::uint16_t listen_port_ = 0;
+  std::thread worker_;
+  std::atomic<bool> stop_{false};
+
+  std::mutex scan_mutex_;                               // one scan at a time; guards seeded_ and failed_
+  std::map<std::string, Seeded> seeded_;                // by info-hash hex
+  std::map<std::string, std::string> release_to_hash_;  // "board/version" -> hex
+  std::map<std::string, std::filesystem::file_time_type> failed_;  // torrent files that failed to load
+
+  mutable std::mutex stats_mutex_;
+  std::vector<TorrentStats> stats_;
+  std::set<InfoHash20> known_;
+};
+
+}  // namespace ironstone::seeder
