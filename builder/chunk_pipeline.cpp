@@ -13,6 +13,7 @@
 #include "manifest/chunk_codec.h"
 #include "manifest/image_hash.h"
 #include "manifest/layout.h"
+#include "manifest/torrent.h"
 
 namespace ironstone::builder {
 
@@ -65,6 +66,7 @@ class Pipeline {
   std::map<std::size_t, Hash256> zero_hashes_;
   std::vector<fs::path> created_;
   std::vector<fs::path> created_dirs_;  // chunks/<aa>/ directories this run made
+  std::map<Hash256, Hash256> piece_roots_;  // chunk hash -> v2 pieces root of its stored file
   std::uint64_t reused_ = 0;
 };
 
@@ -88,9 +90,12 @@ void Pipeline::store_chunk(Chunk& c, std::span<const std::uint8_t> data, manifes
     c.compression = existing == c.length ? Compression::kRaw : Compression::kZstd;
     try {
       std::string bytes = read_text_file(path, c.length);
-      dec.decode({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, c, &tmp);
+      std::span<const std::uint8_t> stored(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+      dec.decode(stored, c, &tmp);
+      const Hash256 root = manifest::v2_piece_root(stored);
       std::lock_guard lock(mu_);
       ++reused_;
+      piece_roots_[c.hash] = root;
       return;
     } catch (const Error&) {
       // Corrupt leftover: replaced below by a fresh copy (rename is atomic).
@@ -106,9 +111,13 @@ void Pipeline::store_chunk(Chunk& c, std::span<const std::uint8_t> data, manifes
     std::lock_guard lock(mu_);
     created_dirs_.push_back(path.parent_path());
   }
-  write_file_atomic(path, tmp);
+  // No fsync per chunk file: publish syncs the store once before it commits the release.
+  write_file_atomic(path, tmp, 0644, /*fsync_file=*/false);
+  // The torrent's v2 hash of the file, from the bytes just written: no second read.
+  const Hash256 root = manifest::v2_piece_root(tmp);
   std::lock_guard lock(mu_);
   created_.push_back(path);
+  piece_roots_[c.hash] = root;
 }
 
 void Pipeline::process(Job& job, manifest::ChunkEncoder& enc, manifest::ChunkDecoder& dec,
@@ -223,6 +232,7 @@ PipelineResult Pipeline::run(ImageReader& reader) {
   out.image_hash = manifest::image_hash_from_block_hashes(block_hashes_);
   for (auto& [hash, c] : unique_) {
     std::sort(c.offsets.begin(), c.offsets.end());
+    out.piece_roots.push_back(piece_roots_.at(hash));
     out.chunks.push_back(std::move(c));
   }
   for (std::uint64_t p = 0; p < zero_blocks_.size(); ++p) {

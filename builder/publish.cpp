@@ -126,9 +126,13 @@ PublishResult publish(const std::string& image, const manifest::SecretKey& key, 
   PipelineOptions po{opt.store, opt.chunk_size, opt.level, opt.threads, opt.progress};
   PipelineResult chunks = chunk_image(*reader, po);
   const fs::path tmp_dir = final_dir.parent_path() / (".tmp-" + opt.version + "-" + std::to_string(::getpid()));
+  // releases/<board>/ is created with the temporary directory for a board's first release:
+  // a failed publish removes it again, so the store is left exactly as it was.
+  const bool board_dir_existed = fs::exists(final_dir.parent_path());
   auto rollback = [&] {
     std::error_code ec;
     fs::remove_all(tmp_dir, ec);
+    if (!board_dir_existed) fs::remove(final_dir.parent_path(), ec);  // only if empty
     remove_created_chunks(chunks.created_files);
   };
   try {
@@ -158,6 +162,7 @@ PublishResult publish(const std::string& image, const manifest::SecretKey& key, 
     manifest::TorrentOptions to;
     to.web_seeds = opt.web_seeds;
     to.hashing_threads = opt.threads > 0 ? opt.threads : 2;
+    to.piece_roots = chunks.piece_roots;  // computed while the chunk files were written
     m.info_hash_v2 = std::string(64, '0');
     manifest::validate(m, "new manifest");
     std::vector<char> torrent = manifest::make_torrent(m, opt.store, to);
@@ -173,6 +178,9 @@ PublishResult publish(const std::string& image, const manifest::SecretKey& key, 
     manifest::parse_manifest(text, "new manifest");  // what we sign must read back
     const std::string sig = manifest::sign(key, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
                                            manifest::manifest_trusted_comment(m));
+    // The chunk files were written without a per-file fsync: make them durable, once,
+    // before the manifest that refers to them can be committed.
+    sync_store(opt.store);
     write_file_atomic(tmp_dir / manifest::layout::kManifestFile, text);
     write_file_atomic(tmp_dir / (std::string(manifest::layout::kManifestFile) + manifest::layout::kSignatureSuffix), sig);
     write_file_atomic(tmp_dir / manifest::layout::kTorrentFile,

@@ -103,14 +103,14 @@ static void write_all(int fd, const std::uint8_t* data, std::size_t size, const 
   }
 }
 
-void write_file_atomic(const fs::path& path, std::span<const std::uint8_t> data, unsigned mode) {
+void write_file_atomic(const fs::path& path, std::span<const std::uint8_t> data, unsigned mode, bool fsync_file) {
   fs::path tmp = path;
   tmp += ".tmp-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) throw store_error(tmp, "cannot create");
   try {
     write_all(fd, data.data(), data.size(), tmp);
-    if (::fsync(fd) != 0) throw store_error(tmp, "fsync");
+    if (fsync_file && ::fsync(fd) != 0) throw store_error(tmp, "fsync");
   } catch (...) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -124,8 +124,20 @@ void write_file_atomic(const fs::path& path, std::span<const std::uint8_t> data,
   }
 }
 
-void write_file_atomic(const fs::path& path, std::string_view text, unsigned mode) {
-  write_file_atomic(path, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), mode);
+void write_file_atomic(const fs::path& path, std::string_view text, unsigned mode, bool fsync_file) {
+  write_file_atomic(path, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), mode,
+                    fsync_file);
+}
+
+void sync_store(const fs::path& store) {
+  int fd = ::open(store.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw store_error(store, "cannot open to sync");
+  if (::syncfs(fd) != 0) {
+    Error e = store_error(store, "sync");
+    ::close(fd);
+    throw e;
+  }
+  ::close(fd);
 }
 
 void write_file_exclusive(const fs::path& path, std::string_view text, unsigned mode) {

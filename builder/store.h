@@ -59,8 +59,14 @@ class Store {
 // Writes `data` to `path` via a temporary file in the same directory, fsync and
 // rename: the file is either the old one or the complete new one. Throws kStore
 // naming the path (e.g. "No space left on device").
-void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> data, unsigned mode = 0644);
-void write_file_atomic(const std::filesystem::path& path, std::string_view text, unsigned mode = 0644);
+// fsync_file = false skips the file's fsync: for callers that sync the whole store once
+// (sync_store()) before anything that refers to the file is committed.
+void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> data, unsigned mode = 0644,
+                       bool fsync_file = true);
+void write_file_atomic(const std::filesystem::path& path, std::string_view text, unsigned mode = 0644,
+                       bool fsync_file = true);
+// syncfs() of the store's filesystem: every file written so far is durable. Throws kStore.
+void sync_store(const std::filesystem::path& store);
 // Creates `path` with O_EXCL (never overwrites) and the given mode. Throws kExists / kStore.
 void write_file_exclusive(const std::filesystem::path& path, std::string_view text, unsigned mode);
 std::string read_text_file(const std::filesystem::path& path, std::size_t max_bytes);  // throws kStore

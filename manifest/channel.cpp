@@ -38,8 +38,9 @@ ChannelPointer parse_channel_pointer(std::string_view bytes, std::string_view so
   auto t = parse_time(r.string("expires"));
   if (!t) r.fail("expires", "expected a UTC time like 2026-01-31T12:00:00Z");
   p.expires = *t;
-  auto h = Hash256::from_hex(r.string("manifest_hash"));
-  if (!h) r.fail("manifest_hash", "expected 64 hex digits");
+  const std::string hash_text = r.string("manifest_hash");
+  auto h = Hash256::from_hex(hash_text);
+  if (!h || h->hex() != hash_text) r.fail("manifest_hash", "expected 64 lower-case hex digits");
   p.manifest_hash = *h;
   r.finish();
   return p;

@@ -128,8 +128,10 @@ Error field_error(const std::string& message) { return error(Errc::kField, messa
 Error parse_error(const std::string& message) { return error(Errc::kParse, message); }
 
 Hash256 read_hash(strict_json::ObjectReader& r, const char* key) {
-  auto h = Hash256::from_hex(r.string(key));
-  if (!h) r.fail(key, "expected 64 hex digits");
+  const std::string text = r.string(key);
+  auto h = Hash256::from_hex(text);
+  // Canonical form only: from_hex() also takes upper case, which serialize() never writes.
+  if (!h || h->hex() != text) r.fail(key, "expected 64 lower-case hex digits");
   return *h;
 }
 

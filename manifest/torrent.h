@@ -23,10 +23,18 @@ struct TorrentOptions {
   std::vector<std::string> web_seeds;  // BEP 19 URLs, e.g. "http://nas:8080/"
   std::vector<std::string> trackers;   // e.g. "http://nas:8080/announce"
   int hashing_threads = 2;
+  // v2 "pieces root" of every chunk file, in chunk-table order (v2_piece_root() of its
+  // stored bytes), when the caller computed them while writing the files: the torrent is
+  // then built without reading the chunk files again. Empty: the files under `store` are hashed.
+  std::vector<Hash256> piece_roots;
 };
 
+// BEP 52 "pieces root" of a file no larger than one piece: the SHA-256 merkle root over its
+// 16 KiB blocks, leaves padded with zero hashes to a power of two.
+Hash256 v2_piece_root(std::span<const std::uint8_t> file_bytes);
+
 // Hashes the chunk files under `store` (which must hold every chunk of m with its
-// stored size) and returns the bencoded torrent. Deterministic for equal chunk
+// stored size), or takes options.piece_roots, and returns the bencoded torrent. Deterministic for equal chunk
 // tables: no creation date, no creator. Throws kIo / kTorrent naming the file.
 std::vector<char> make_torrent(const Manifest& m, const std::filesystem::path& store,
                                const TorrentOptions& options = {});

@@ -1,0 +1,419 @@
+// Tests for the trust boundary (manifest/trust.h): signing manifests and channel pointers
+// (known-answer vectors, checked against the stock `minisign` too), a tamper matrix where
+// every case is refused with the right error, and the policy: board, channel, expiry, rollback.
+#include "manifest/trust.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <functional>
+#include <string>
+
+#include "tests/testutil/testutil.h"
+
+namespace ironstone::manifest {
+namespace {
+
+using ::ironstone::testing::run_command;
+using ::ironstone::testing::TempDir;
+using ::ironstone::testing::write_text;
+using ::testing::HasSubstr;
+
+[[maybe_unused]] const bool kCryptoReady = (init_crypto(), true);
+
+#define EXPECT_ERROR_EQ(statement, errc, text)                  \
+  do {                                                          \
+    try {                                                       \
+      statement;                                                \
+      ADD_FAILURE() << "no error thrown, expected: " << (text); \
+    } catch (const ::ironstone::Error& e) {                     \
+      EXPECT_EQ(e.code(), make_error_code(errc)) << e.what();   \
+      EXPECT_EQ(std::string(e.what()), std::string(text));      \
+    }                                                           \
+  } while (0)
+
+#define EXPECT_ERROR_HAS(statement, errc, text)                 \
+  do {                                                          \
+    try {                                                       \
+      statement;                                                \
+      ADD_FAILURE() << "no error thrown, expected: " << (text); \
+    } catch (const ::ironstone::Error& e) {                     \
+      EXPECT_EQ(e.code(), make_error_code(errc)) << e.what();   \
+      EXPECT_THAT(std::string(e.what()), HasSubstr(text));      \
+    }                                                           \
+  } while (0)
+
+// Deterministic test keys: Ed25519 from a fixed seed (throwaway, sign nothing real).
+SecretKey key_from_seed(std::uint8_t seed_byte, std::uint8_t id_byte) {
+  std::array<std::uint8_t, 32> seed;
+  seed.fill(seed_byte);
+  SecretKey k;
+  std::array<std::uint8_t, 32> pk;
+  crypto_sign_seed_keypair(pk.data(), k.key.data(), seed.data());
+  for (std::size_t i = 0; i < k.id.bytes.size(); ++i) k.id.bytes[i] = static_cast<std::uint8_t>(id_byte + i);
+  return k;
+}
+
+const SecretKey kKey = key_from_seed(0x42, 0x10);
+const SecretKey kOtherKey = key_from_seed(0x43, 0x20);
+
+Hash256 filled(std::uint8_t b) {
+  Hash256 h;
+  h.bytes.fill(b);
+  return h;
+}
+
+Manifest sample() {
+  Manifest m;
+  m.board = "rpi5";
+  m.version = "1.0.0";
+  m.sequence = 7;
+  m.channel = "stable";
+  m.created = 1767225600;  // 2026-01-01T00:00:00Z
+  m.expires = 1893456000;  // 2030-01-01T00:00:00Z
+  m.chunk_size = 65536;
+  m.image_size = 2 * 65536;
+  m.image_hash = filled(0xaa);
+  m.chunks.push_back({filled(0x11), 65536, 1000, Compression::kZstd, {0}});
+  m.zero_ranges = {{0x10000, 0x10000}};
+  m.info_hash_v2 = std::string(64, 'b');
+  m.provenance = {"gold.img", filled(0xdd), "", "", "ci-1", "ironstone-build 0.1.0"};
+  return m;
+}
+
+std::span<const std::uint8_t> bytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+std::string sign_manifest(const Manifest& m, const SecretKey& key = kKey) {
+  std::string text = serialize(m);
+  return sign(key, bytes(text), manifest_trusted_comment(m));
+}
+
+TrustPolicy policy(std::vector<PublicKey> keys = {kKey.public_key()}) {
+  TrustPolicy p;
+  p.trusted_keys = std::move(keys);
+  p.board = "rpi5";
+  p.channel = "stable";
+  p.now = 1800000000;  // 2027-01-15
+  return p;
+}
+
+VerifiedManifest check(const std::string& text, const std::string& sig, const TrustPolicy& p = policy()) {
+  return verify_manifest(UnverifiedManifest(text, sig, "releases/rpi5/1.0.0/manifest.json"), p);
+}
+
+const std::string kSource = "releases/rpi5/1.0.0/manifest.json";
+
+// ---------------------------------------------------------------------------------------------
+// Known answers
+
+TEST(TrustedComment, ManifestCommentStatesBoardChannelVersionSequenceAndExpiry) {
+  EXPECT_EQ(manifest_trusted_comment(sample()),
+            "ironstone-manifest board=rpi5 channel=stable version=1.0.0 sequence=7 expires=2030-01-01T00:00:00Z");
+}
+
+TEST(TrustedComment, ChannelCommentStatesTheSameFields) {
+  ChannelPointer p{1, "rock5b", "beta", "2.0", 12, 1893456000, filled(1)};
+  EXPECT_EQ(channel_trusted_comment(p),
+            "ironstone-channel board=rock5b channel=beta version=2.0 sequence=12 expires=2030-01-01T00:00:00Z");
+}
+
+// Ed25519 is deterministic: the fixed key and the fixed manifest give these exact bytes.
+// The vector also verifies with the stock `minisign -V` (ManifestSignatureVerifiesWithStockMinisign).
+constexpr std::string_view kKatPublicKey =
+    "untrusted comment: minisign public key 1716151413121110\n"
+    "RWQQERITFBUWFyFS+NGbeR0kRTJC4V8uq2y3z/p7al7TAJeWDgaYgdsS\n";
+constexpr std::string_view kKatSignature =
+    "untrusted comment: signature from ironstone secret key\n"
+    "RUQQERITFBUWF3SS/pby/0xBbRFzyRkg9hf9mw/t4LNDdrTcVr9FNYWmjrjbUkslFTsfAnFrdsK8VKLqaYHymlrCy9tmhVnqLw0=\n"
+    "trusted comment: ironstone-manifest board=rpi5 channel=stable version=1.0.0 sequence=7 "
+    "expires=2030-01-01T00:00:00Z\n"
+    "1QG34G9/1zcLPKz8VKKdR/hz8EF5PQmYGa7DB/N1o/bPay8HACe6s05SprFYaSD2IzZbR3n72oVesD6BkMOlCA==\n";
+
+TEST(ManifestSignature, KnownAnswerVectorForTheFixedKeyAndManifest) {
+  EXPECT_EQ(serialize_public_key(kKey.public_key()), kKatPublicKey);
+  EXPECT_EQ(sign_manifest(sample()), kKatSignature);
+}
+
+TEST(ManifestSignature, KnownAnswerVectorVerifiesAndYieldsTheManifest) {
+  VerifiedManifest v = check(serialize(sample()), std::string(kKatSignature));
+  EXPECT_EQ(v.manifest().version, "1.0.0");
+  EXPECT_EQ(v.bytes(), serialize(sample()));
+  EXPECT_EQ(v.key_id(), kKey.id);
+  EXPECT_FALSE(v.older_than_seen());
+}
+
+TEST(ManifestSignature, ManifestSignatureVerifiesWithStockMinisign) {
+  if (run_command("command -v minisign") != 0) GTEST_SKIP() << "minisign not installed";
+  TempDir dir;
+  write_text(dir / "manifest.json", serialize(sample()));
+  write_text(dir / "manifest.json.minisig", std::string(kKatSignature));
+  write_text(dir / "key.pub", std::string(kKatPublicKey));
+  std::string out;
+  ASSERT_EQ(run_command("minisign -V -p " + (dir / "key.pub").string() + " -m " + (dir / "manifest.json").string(), &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("Trusted comment: ironstone-manifest board=rpi5 channel=stable version=1.0.0 sequence=7"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tamper matrix: every change is refused before anything of the document is trusted.
+
+class Tamper : public ::testing::Test {
+ protected:
+  std::string text = serialize(sample());
+  std::string sig = sign_manifest(sample());
+  // Line starts of the .minisig text: 0 untrusted comment, 1 signature, 2 trusted comment, 3 global signature.
+  std::size_t line(int n) const {
+    std::size_t pos = 0;
+    for (int i = 0; i < n; ++i) pos = sig.find('\n', pos) + 1;
+    return pos;
+  }
+};
+
+TEST_F(Tamper, EveryFlippedBitOfTheManifestIsRejectedAsABadSignature) {
+  const std::string expected =
+      kSource + ".minisig: signature does not match the message (key " + kKey.id.hex() + ")";
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    std::string t = text;
+    t[i] ^= 0x01;
+    SCOPED_TRACE(i);
+    EXPECT_ERROR_EQ(check(t, sig), Errc::kSignature, expected);
+  }
+}
+
+TEST_F(Tamper, TruncatedOrExtendedManifestIsRejectedAsABadSignature) {
+  const std::string expected =
+      kSource + ".minisig: signature does not match the message (key " + kKey.id.hex() + ")";
+  EXPECT_ERROR_EQ(check(text.substr(0, text.size() - 1), sig), Errc::kSignature, expected);
+  EXPECT_ERROR_EQ(check(text.substr(0, text.size() / 2), sig), Errc::kSignature, expected);
+  EXPECT_ERROR_EQ(check("", sig), Errc::kSignature, expected);
+  EXPECT_ERROR_EQ(check(text + "\n", sig), Errc::kSignature, expected);
+}
+
+TEST_F(Tamper, FlippedSignatureBytesAreRejected) {
+  // Flip a base64 character inside the Ed25519 signature (after the "ED" + key id prefix).
+  std::string s = sig;
+  std::size_t pos = line(1) + 20;
+  s[pos] = s[pos] == 'A' ? 'B' : 'A';
+  EXPECT_ERROR_EQ(check(text, s), Errc::kSignature,
+                  kSource + ".minisig: signature does not match the message (key " + kKey.id.hex() + ")");
+}
+
+TEST_F(Tamper, FlippedKeyIdIsAnUnknownKey) {
+  std::string s = sig;
+  std::size_t pos = line(1) + 4;  // base64 of the key id bytes
+  s[pos] = s[pos] == 'A' ? 'B' : 'A';
+  EXPECT_ERROR_HAS(check(text, s), Errc::kUnknownKey, kSource + ".minisig: signed by unknown key ");
+}
+
+TEST_F(Tamper, FlippedTrustedCommentIsRejected) {
+  std::string s = sig;
+  std::size_t pos = s.find("sequence=7");
+  s.replace(pos, 10, "sequence=9");
+  EXPECT_ERROR_EQ(check(text, s), Errc::kSignature,
+                  kSource + ".minisig: trusted comment signature does not verify (key " + kKey.id.hex() + ")");
+}
+
+TEST_F(Tamper, FlippedGlobalSignatureIsRejected) {
+  std::string s = sig;
+  std::size_t pos = line(3) + 10;
+  s[pos] = s[pos] == 'A' ? 'B' : 'A';
+  EXPECT_ERROR_EQ(check(text, s), Errc::kSignature,
+                  kSource + ".minisig: trusted comment signature does not verify (key " + kKey.id.hex() + ")");
+}
+
+TEST_F(Tamper, TruncatedSignatureFileIsAParseError) {
+  EXPECT_ERROR_HAS(check(text, sig.substr(0, line(2))), Errc::kParse, kSource + ".minisig: ");
+  EXPECT_ERROR_HAS(check(text, sig.substr(0, line(1) + 30)), Errc::kParse, kSource + ".minisig: line 2: ");
+}
+
+TEST_F(Tamper, MissingSignatureIsRefused) {
+  EXPECT_ERROR_EQ(check(text, ""), Errc::kSignature, kSource + ": no signature (" + kSource + ".minisig)");
+}
+
+TEST_F(Tamper, SignatureOfAnotherReleaseIsRejected) {
+  Manifest other = sample();
+  other.version = "1.0.1";
+  EXPECT_ERROR_EQ(check(text, sign_manifest(other)), Errc::kSignature,
+                  kSource + ".minisig: signature does not match the message (key " + kKey.id.hex() + ")");
+}
+
+TEST_F(Tamper, KeyNotTrustedIsAnUnknownKey) {
+  EXPECT_ERROR_EQ(check(text, sig, policy({kOtherKey.public_key()})), Errc::kUnknownKey,
+                  kSource + ".minisig: signed by unknown key " + kKey.id.hex());
+  EXPECT_ERROR_EQ(check(text, sig, policy({})), Errc::kUnknownKey,
+                  kSource + ".minisig: signed by unknown key " + kKey.id.hex());
+}
+
+TEST_F(Tamper, AKeyWithTheSameIdButOtherBytesDoesNotVerify) {
+  SecretKey impostor = key_from_seed(0x99, 0x10);  // same id as kKey
+  EXPECT_ERROR_EQ(check(text, sign_manifest(sample(), impostor)), Errc::kSignature,
+                  kSource + ".minisig: signature does not match the message (key " + kKey.id.hex() + ")");
+}
+
+TEST(TrustOrder, SignatureIsCheckedBeforeTheDocumentIsParsed) {
+  // Garbage that is not JSON: refused as unsigned, not parsed.
+  Manifest m = sample();
+  EXPECT_ERROR_HAS(check("not json at all", sign_manifest(m)), Errc::kSignature, "signature does not match");
+  // A validly signed document that is not a valid manifest: parsed only after the signature holds.
+  std::string junk = "{\"board\":\"rpi5\"}";
+  std::string sig = sign(kKey, bytes(junk), manifest_trusted_comment(m));
+  EXPECT_ERROR_EQ(check(junk, sig), Errc::kField, kSource + ": field 'format_version': missing");
+}
+
+TEST(TrustOrder, SignedCommentThatDisagreesWithTheManifestIsRejected) {
+  Manifest m = sample();
+  std::string text = serialize(m);
+  Manifest lie = m;
+  lie.sequence = 99;  // the comment a user sees in `minisign -V` would claim 99
+  std::string sig = sign(kKey, bytes(text), manifest_trusted_comment(lie));
+  EXPECT_ERROR_EQ(check(text, sig), Errc::kSignature,
+                  kSource + ".minisig: trusted comment \"" + manifest_trusted_comment(lie) +
+                      "\" does not match the manifest (\"" + manifest_trusted_comment(m) + "\")");
+}
+
+TEST(TrustOrder, OneOfSeveralTrustedKeysIsEnough) {
+  Manifest m = sample();
+  VerifiedManifest v =
+      check(serialize(m), sign_manifest(m, kOtherKey), policy({kKey.public_key(), kOtherKey.public_key()}));
+  EXPECT_EQ(v.key_id(), kOtherKey.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policy: board, channel, expiry, rollback
+
+struct Signed {
+  std::string text, sig;
+};
+Signed signed_manifest(const std::function<void(Manifest&)>& edit) {
+  Manifest m = sample();
+  edit(m);
+  return {serialize(m), sign_manifest(m)};
+}
+
+TEST(TrustPolicy, ReleaseForAnotherBoardIsRefused) {
+  auto s = signed_manifest([](Manifest& m) { m.board = "rock5b"; });
+  EXPECT_ERROR_EQ(check(s.text, s.sig), Errc::kBoardMismatch,
+                  kSource + ": release is for board 'rock5b', this node is 'rpi5'");
+}
+
+TEST(TrustPolicy, ReleaseOnAnotherChannelIsRefused) {
+  auto s = signed_manifest([](Manifest& m) { m.channel = "beta"; });
+  EXPECT_ERROR_EQ(check(s.text, s.sig), Errc::kBoardMismatch,
+                  kSource + ": release is on channel 'beta', expected 'stable'");
+}
+
+TEST(TrustPolicy, ExpiredManifestIsRefusedAtTheExpirySecond) {
+  auto s = signed_manifest([](Manifest&) {});
+  TrustPolicy p = policy();
+  p.now = 1893456000 - 1;
+  EXPECT_NO_THROW(check(s.text, s.sig, p));
+  p.now = 1893456000;
+  EXPECT_ERROR_EQ(check(s.text, s.sig, p), Errc::kExpired,
+                  kSource + ": expired at 2030-01-01T00:00:00Z (now 2030-01-01T00:00:00Z)");
+  p.now = 1900000000;
+  EXPECT_ERROR_EQ(check(s.text, s.sig, p), Errc::kExpired,
+                  kSource + ": expired at 2030-01-01T00:00:00Z (now 2030-03-17T17:46:40Z)");
+}
+
+TEST(TrustPolicy, LowerSequenceIsRefusedAsRollback) {
+  auto s = signed_manifest([](Manifest&) {});  // sequence 7
+  TrustPolicy p = policy();
+  p.highest_seen_sequence = 8;
+  EXPECT_ERROR_EQ(check(s.text, s.sig, p), Errc::kRollback,
+                  kSource + ": sequence 7 is lower than the highest seen (8)");
+}
+
+TEST(TrustPolicy, EqualOrHigherSequenceIsAccepted) {
+  auto s = signed_manifest([](Manifest&) {});
+  TrustPolicy p = policy();
+  p.highest_seen_sequence = 7;
+  EXPECT_FALSE(check(s.text, s.sig, p).older_than_seen());
+  p.highest_seen_sequence = 0;
+  EXPECT_FALSE(check(s.text, s.sig, p).older_than_seen());
+}
+
+TEST(TrustPolicy, OperatorFlagAllowsAnOlderReleaseAndSaysSo) {
+  auto s = signed_manifest([](Manifest&) {});
+  TrustPolicy p = policy();
+  p.highest_seen_sequence = 100;
+  p.allow_older = true;
+  EXPECT_TRUE(check(s.text, s.sig, p).older_than_seen());
+}
+
+TEST(TrustPolicy, OperatorFlagDoesNotExcuseExpiryOrBoard) {
+  TrustPolicy p = policy();
+  p.allow_older = true;
+  p.highest_seen_sequence = 100;
+  auto board = signed_manifest([](Manifest& m) { m.board = "rock5b"; });
+  EXPECT_ERROR_HAS(check(board.text, board.sig, p), Errc::kBoardMismatch, "board 'rock5b'");
+  p.now = 1900000000;
+  auto ok = signed_manifest([](Manifest&) {});
+  EXPECT_ERROR_HAS(check(ok.text, ok.sig, p), Errc::kExpired, "expired at");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channel pointer
+
+struct SignedPointer {
+  ChannelPointer p;
+  std::string text, sig;
+};
+SignedPointer signed_pointer(const std::function<void(ChannelPointer&)>& edit = {}) {
+  ChannelPointer p{1, "rpi5", "stable", "1.0.0", 7, 1893456000, blake2b256(bytes(serialize(sample())))};
+  if (edit) edit(p);
+  std::string text = serialize(p);
+  return {p, text, sign(kKey, bytes(text), channel_trusted_comment(p))};
+}
+
+const std::string kChannelSource = "channels/rpi5/stable.json";
+
+TEST(ChannelTrust, ValidPointerVerifiesAndPinsTheManifestBytes) {
+  auto s = signed_pointer();
+  VerifiedChannel c = verify_channel(s.text, s.sig, kChannelSource, policy());
+  EXPECT_EQ(c.pointer().version, "1.0.0");
+  EXPECT_NO_THROW(check_manifest_matches_channel(c, serialize(sample()), kSource));
+  std::string other = serialize(sample()) + " ";
+  EXPECT_ERROR_EQ(check_manifest_matches_channel(c, other, kSource), Errc::kHashMismatch,
+                  kSource + ": BLAKE2b " + blake2b256(bytes(other)).hex() +
+                      " is not the hash the channel pointer signs (" + s.p.manifest_hash.hex() + ")");
+}
+
+TEST(ChannelTrust, TamperedPointerIsRejected) {
+  auto s = signed_pointer();
+  std::string t = s.text;
+  t.replace(t.find("\"sequence\":7"), 12, "\"sequence\":8");
+  EXPECT_ERROR_EQ(verify_channel(t, s.sig, kChannelSource, policy()), Errc::kSignature,
+                  kChannelSource + ".minisig: signature does not match the message (key " + kKey.id.hex() + ")");
+  EXPECT_ERROR_EQ(verify_channel(s.text, "", kChannelSource, policy()), Errc::kSignature,
+                  kChannelSource + ": no signature (" + kChannelSource + ".minisig)");
+}
+
+TEST(ChannelTrust, PointerSignedWithAManifestCommentIsRejected) {
+  auto s = signed_pointer();
+  std::string sig = sign(kKey, bytes(s.text), manifest_trusted_comment(sample()));
+  EXPECT_ERROR_EQ(verify_channel(s.text, sig, kChannelSource, policy()), Errc::kSignature,
+                  kChannelSource + ".minisig: trusted comment \"" + manifest_trusted_comment(sample()) +
+                      "\" does not match the channel pointer");
+}
+
+TEST(ChannelTrust, PolicyAppliesToPointers) {
+  TrustPolicy p = policy();
+  p.highest_seen_sequence = 8;
+  auto s = signed_pointer();
+  EXPECT_ERROR_EQ(verify_channel(s.text, s.sig, kChannelSource, p), Errc::kRollback,
+                  kChannelSource + ": sequence 7 is lower than the highest seen (8)");
+  auto b = signed_pointer([](ChannelPointer& cp) { cp.board = "rock5b"; });
+  EXPECT_ERROR_EQ(verify_channel(b.text, b.sig, kChannelSource, policy()), Errc::kBoardMismatch,
+                  kChannelSource + ": release is for board 'rock5b', this node is 'rpi5'");
+  auto e = signed_pointer([](ChannelPointer& cp) { cp.expires = 1700000000; });
+  EXPECT_ERROR_HAS(verify_channel(e.text, e.sig, kChannelSource, policy()), Errc::kExpired, "expired at");
+  EXPECT_ERROR_HAS(verify_channel(s.text, s.sig, kChannelSource, policy({kOtherKey.public_key()})),
+                   Errc::kUnknownKey, "signed by unknown key");
+}
+
+}  // namespace
+}  // namespace ironstone::manifest
