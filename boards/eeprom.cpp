@@ -9,13 +9,21 @@
 
 #include "boards/eeprom_config.h"
 #include "boards/errc.h"
-#include "boards/process.h"
+#include "util/process.h"
 
 namespace ironstone::boards {
 
 namespace fs = std::filesystem;
 
 namespace {
+
+// Runs a tool; Error(kCommand) "<context>: `argv...` exited with N: <stderr tail>" (or
+// "<context>: cannot run `argv...`: <why>") unless it exits with 0. Returns stdout.
+std::string run_checked(const std::vector<std::string>& argv, const std::string& context) {
+  util::ProcessResult r = util::run_process(argv);
+  if (r.exit_code != 0) throw error(Errc::kCommand, context + ": " + util::failure_message(argv, r));
+  return r.out;
+}
 
 // The settings the profile wants, in a fixed order.
 std::vector<std::pair<std::string, std::string>> wanted_settings(const EepromParams& p) {

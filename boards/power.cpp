@@ -9,7 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "boards/errc.h"
-#include "boards/process.h"
+#include "util/process.h"
 
 namespace ironstone::boards {
 
@@ -21,7 +21,7 @@ void SystemPowerControl::request(PowerAction action) {
   const bool off = action == PowerAction::kPowerOff;
   std::string why;
   if (method_ == PowerMethod::kSystemd) {
-    ProcessResult r = run_process({"systemctl", off ? "poweroff" : "reboot"});
+    util::ProcessResult r = util::run_process({"systemctl", off ? "poweroff" : "reboot"});
     if (r.exit_code == 0) {
       spdlog::info("power: systemctl {} requested", off ? "poweroff" : "reboot");
       return;

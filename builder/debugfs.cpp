@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "builder/errc.h"
-#include "builder/subprocess.h"
+#include "util/process.h"
 
 namespace ironstone::builder {
 
@@ -31,8 +31,11 @@ std::string strip_banner(const std::string& err) {
 
 std::string tail(const std::string& s, std::size_t n = 600) { return s.size() > n ? "..." + s.substr(s.size() - n) : s; }
 
+using util::ProcessResult;
+
 ProcessResult run_tool(const std::vector<std::string>& argv, const std::string& package) {
-  ProcessResult r = run_process(argv, {{"MTOOLS_SKIP_CHECK", "1"}, {"MTOOLSRC", "/dev/null"}, {"LC_ALL", "C"}});
+  ProcessResult r = util::run_process(
+      argv, {.env = {{"MTOOLS_SKIP_CHECK", "1"}, {"MTOOLSRC", "/dev/null"}, {"LC_ALL", "C"}}, .max_output = 64u << 20});
   if (r.exit_code == -1)
     throw error(Errc::kUsage, "cannot run " + argv[0] + " (" + r.spawn_error + "): install " + package);
   return r;

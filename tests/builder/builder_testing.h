@@ -4,7 +4,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sodium.h>
 
 #include <filesystem>
 #include <map>
@@ -14,6 +13,8 @@
 #include "builder/publish.h"
 #include "manifest/chunk_codec.h"
 #include "manifest/layout.h"
+#include "tests/testutil/expect_error.h"
+#include "tests/testutil/sample_release.h"
 #include "tests/testutil/testutil.h"
 
 namespace ironstone::builder::testing {
@@ -24,32 +25,9 @@ using ::ironstone::testing::read_file;
 using ::ironstone::testing::read_text;
 using ::ironstone::testing::run_command;
 using ::ironstone::testing::TempDir;
+using ::ironstone::testing::test_key;  // deterministic throwaway signing key
 using ::ironstone::testing::write_file;
 using ::ironstone::testing::write_text;
-
-// `statement` must throw ironstone::Error with `errc` (any module's Errc) and exactly `text`.
-#define EXPECT_ERROR_EQ(statement, errc, text)                  \
-  do {                                                          \
-    try {                                                       \
-      statement;                                                \
-      ADD_FAILURE() << "no error thrown, expected: " << (text); \
-    } catch (const ::ironstone::Error& e) {                     \
-      EXPECT_EQ(e.code(), make_error_code(errc)) << e.what();   \
-      EXPECT_EQ(std::string(e.what()), std::string(text));      \
-    }                                                           \
-  } while (0)
-
-// Same, but the message only has to contain `text`.
-#define EXPECT_ERROR_HAS(statement, errc, text)                         \
-  do {                                                                  \
-    try {                                                               \
-      statement;                                                        \
-      ADD_FAILURE() << "no error thrown, expected: " << (text);         \
-    } catch (const ::ironstone::Error& e) {                             \
-      EXPECT_EQ(e.code(), make_error_code(errc)) << e.what();           \
-      EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr(text));   \
-    }                                                                   \
-  } while (0)
 
 inline constexpr std::uint32_t kChunk = 64 * 1024;
 inline constexpr std::int64_t kNow = 1767225600;  // 2026-01-01T00:00:00Z
@@ -80,18 +58,6 @@ inline std::vector<std::string> diff(const Snapshot& a, const Snapshot& b) {
 }
 #define EXPECT_STORE_UNCHANGED(before, root) \
   EXPECT_THAT(::ironstone::builder::testing::diff(before, ::ironstone::builder::testing::snapshot(root)), ::testing::IsEmpty())
-
-// Deterministic throwaway signing key.
-inline manifest::SecretKey test_key(std::uint8_t seed_byte = 0x42) {
-  init_crypto();
-  std::array<std::uint8_t, 32> seed;
-  seed.fill(seed_byte);
-  manifest::SecretKey k;
-  std::array<std::uint8_t, 32> pk;
-  crypto_sign_seed_keypair(pk.data(), k.key.data(), seed.data());
-  for (std::size_t i = 0; i < k.id.bytes.size(); ++i) k.id.bytes[i] = static_cast<std::uint8_t>(seed_byte + i);
-  return k;
-}
 
 inline PublishOptions options(const fs::path& store, const std::string& version = "1.0",
                               const std::string& board = "rpi5") {

@@ -14,72 +14,24 @@
 
 #include "manifest/channel.h"
 #include "manifest/chunk_codec.h"
+#include "tests/testutil/expect_error.h"
+#include "tests/testutil/sample_release.h"
 #include "tests/testutil/testutil.h"
 
 namespace ironstone::manifest {
 namespace {
 
+using ::ironstone::testing::filled;
 using ::ironstone::testing::pseudo_random;
+using ::ironstone::testing::sample_manifest;
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
 [[maybe_unused]] const bool kCryptoReady = (init_crypto(), true);
 
-// `statement` must throw ironstone::Error with `errc` and exactly the message `text`.
-#define EXPECT_ERROR_EQ(statement, errc, text)                                      \
-  do {                                                                              \
-    try {                                                                           \
-      statement;                                                                    \
-      ADD_FAILURE() << "no error thrown, expected: " << (text);                     \
-    } catch (const ::ironstone::Error& e) {                                         \
-      EXPECT_EQ(e.code(), make_error_code(errc)) << e.what();                       \
-      EXPECT_EQ(std::string(e.what()), std::string(text));                          \
-    }                                                                               \
-  } while (0)
-
-// Same, but the message only has to contain `text`.
-#define EXPECT_ERROR_HAS(statement, errc, text)                                     \
-  do {                                                                              \
-    try {                                                                           \
-      statement;                                                                    \
-      ADD_FAILURE() << "no error thrown, expected: " << (text);                     \
-    } catch (const ::ironstone::Error& e) {                                         \
-      EXPECT_EQ(e.code(), make_error_code(errc)) << e.what();                       \
-      EXPECT_THAT(std::string(e.what()), HasSubstr(text));                          \
-    }                                                                               \
-  } while (0)
-
-Hash256 filled(std::uint8_t b) {
-  Hash256 h;
-  h.bytes.fill(b);
-  return h;
-}
-
-// A small, valid manifest: 64 KiB chunks, image of 4 chunks + a 100-byte tail:
-//   0x00000 A | 0x10000 zero | 0x20000 A | 0x30000 zero | 0x40000 B (100 bytes)
-Manifest sample() {
-  Manifest m;
-  m.board = "rpi5";
-  m.version = "1.0.0";
-  m.sequence = 7;
-  m.channel = "stable";
-  m.created = 1767225600;  // 2026-01-01T00:00:00Z
-  m.expires = 1893456000;  // 2030-01-01T00:00:00Z
-  m.chunk_size = 65536;
-  m.image_size = 4 * 65536 + 100;
-  m.image_hash = filled(0xaa);
-  m.chunks.push_back({filled(0x11), 65536, 1000, Compression::kZstd, {0, 0x20000}});
-  m.chunks.push_back({filled(0x22), 100, 100, Compression::kRaw, {0x40000}});
-  m.zero_ranges = {{0x10000, 0x10000}, {0x30000, 0x10000}};
-  m.info_hash_v2 = std::string(64, 'b');
-  m.firmware.push_back({"pieeprom.bin", "rpi-eeprom", 524288, filled(0xcc)});
-  m.provenance = {"gold.img", filled(0xdd), "0123abc", "github:42", "ci-1", "ironstone-build 0.1.0"};
-  return m;
-}
-
 std::string hex_of(char c) { return std::string(64, c); }
 
-// The canonical bytes of sample(): keys sorted, no whitespace, one final newline.
+// The canonical bytes of sample_manifest(): keys sorted, no whitespace, one final newline.
 const std::string kSampleJson =
     "{\"board\":\"rpi5\",\"channel\":\"stable\",\"chunk_size\":65536,\"chunks\":["
     "{\"compression\":\"zstd\",\"hash\":\"" + hex_of('1') + "\",\"length\":65536,\"offsets\":[0,131072],"
@@ -107,7 +59,7 @@ Manifest parse_edited(const std::function<void(json&)>& edit) {
 // ---------------------------------------------------------------------------------------------
 // Canonical form
 
-TEST(ManifestFormat, SerializeGivesTheCanonicalKnownAnswerBytes) { EXPECT_EQ(serialize(sample()), kSampleJson); }
+TEST(ManifestFormat, SerializeGivesTheCanonicalKnownAnswerBytes) { EXPECT_EQ(serialize(sample_manifest()), kSampleJson); }
 
 TEST(ManifestFormat, ParseOfCanonicalBytesRoundTripsEveryField) {
   Manifest m = parse(kSampleJson);
@@ -136,7 +88,7 @@ TEST(ManifestFormat, ParseOfCanonicalBytesRoundTripsEveryField) {
 }
 
 TEST(ManifestFormat, StoredAndDataBytesAddUpTheChunkTable) {
-  Manifest m = sample();
+  Manifest m = sample_manifest();
   EXPECT_EQ(m.stored_bytes(), 1100u);
   EXPECT_EQ(m.data_bytes(), 2u * 65536 + 100);
 }
@@ -317,7 +269,7 @@ TEST(ManifestParser, BadNamesAreRejectedNamingTheField) {
 TEST(ManifestSizes, ImageSizeLargerThanChunksAndZerosIsRejected) {
   EXPECT_ERROR_EQ(parse_edited([](json& d) { d["image_size"] = 262244 + 65536; }), Errc::kInconsistent,
                   "manifest.json: field 'chunks[1].length': 100 does not fit offset 0x40000 (expected 65536)");
-  Manifest m = sample();
+  Manifest m = sample_manifest();
   m.image_size = 4 * 65536 + 200;  // tail chunk says 100 bytes
   EXPECT_ERROR_EQ(validate(m, "manifest.json"), Errc::kInconsistent,
                   "manifest.json: field 'chunks[1].length': 100 does not fit offset 0x40000 (expected 200)");
@@ -329,7 +281,7 @@ TEST(ManifestSizes, GapInTheImageIsRejectedNamingTheOffset) {
 }
 
 TEST(ManifestSizes, ImageLargerThanWhatIsCoveredIsRejected) {
-  Manifest m = sample();
+  Manifest m = sample_manifest();
   m.image_size += 65536;
   m.chunks[1].length = 65536;
   m.chunks[1].stored_size = 65536;
@@ -413,7 +365,7 @@ TEST(ManifestSizes, ZeroRangesMustBeMergedAndNonEmpty) {
 }
 
 TEST(ManifestSizes, EmptyImageAndExpiryBeforeCreationAreRejected) {
-  Manifest m = sample();
+  Manifest m = sample_manifest();
   m.image_size = 0;
   m.chunks.clear();
   m.zero_ranges.clear();
@@ -430,7 +382,7 @@ TEST(ManifestSizes, FirmwareListedTwiceOrEmptyIsRejected) {
 }
 
 TEST(ManifestSizes, AllZeroImageWithOnlyAZeroRangeIsConsistent) {
-  Manifest m = sample();
+  Manifest m = sample_manifest();
   m.chunks.clear();
   m.zero_ranges = {{0, m.image_size}};
   EXPECT_NO_THROW(validate(m, "m"));

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/testutil/expect_error.h"
 #include "tests/testutil/testutil.h"
 
 namespace ironstone::manifest {
@@ -53,18 +54,6 @@ constexpr std::string_view kMinisignUntrustedComment = "signature from minisign 
 constexpr std::string_view kSource = "release/manifest.json.minisig";
 
 [[maybe_unused]] const bool kCryptoReady = (init_crypto(), true);
-
-// `statement` must throw ironstone::Error with `errc` and a message containing `text`.
-#define EXPECT_MANIFEST_ERROR(statement, errc, text)            \
-  do {                                                          \
-    try {                                                       \
-      (void)(statement);                                        \
-      ADD_FAILURE() << "no ironstone::Error from: " #statement; \
-    } catch (const ::ironstone::Error& e) {                     \
-      EXPECT_EQ(e.code(), make_error_code(errc)) << e.what();   \
-      EXPECT_THAT(e.what(), HasSubstr(text));                   \
-    }                                                           \
-  } while (0)
 
 std::span<const std::uint8_t> as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
@@ -237,8 +226,8 @@ TEST(MinisignKeys, GeneratedKeysRoundTripThroughTheirFiles) {
 
 TEST(MinisignKeys, SecretKeyWithCorruptChecksumIsRejected) {
   const std::string text = flip_blob_byte(serialize_secret_key(generate_secret_key()), 1, 130);
-  EXPECT_MANIFEST_ERROR(parse_secret_key(text, "k.key"), Errc::kSignature,
-                        "k.key: line 2: secret key checksum mismatch");
+  EXPECT_ERROR_HAS(parse_secret_key(text, "k.key"), Errc::kSignature,
+                   "k.key: line 2: secret key checksum mismatch");
 }
 
 TEST(MinisignKeys, SecretKeyWhosePublicHalfDoesNotBelongToItsSeedIsRejected) {
@@ -250,8 +239,8 @@ TEST(MinisignKeys, SecretKeyWhosePublicHalfDoesNotBelongToItsSeedIsRejected) {
     const auto chk = checksum_of(sk);
     std::memcpy(blob.data() + 126, chk.data(), 32);
   });
-  EXPECT_MANIFEST_ERROR(parse_secret_key(text, "k.key"), Errc::kField,
-                        "k.key: line 2: secret key does not match its public half");
+  EXPECT_ERROR_HAS(parse_secret_key(text, "k.key"), Errc::kField,
+                   "k.key: line 2: secret key does not match its public half");
 }
 
 TEST(MinisignKeys, SecretKeyWithUnknownAlgorithmsIsRejected) {
@@ -259,15 +248,15 @@ TEST(MinisignKeys, SecretKeyWithUnknownAlgorithmsIsRejected) {
   auto with = [&](std::size_t offset, const char* tag) {
     return edit_blob(text, 1, [&](auto& blob) { std::memcpy(blob.data() + offset, tag, 2); });
   };
-  EXPECT_MANIFEST_ERROR(parse_secret_key(with(0, "ED"), "k"), Errc::kField, "line 2: unsupported signature");
-  EXPECT_MANIFEST_ERROR(parse_secret_key(with(2, "Ar"), "k"), Errc::kField, "unsupported key derivation");
-  EXPECT_MANIFEST_ERROR(parse_secret_key(with(4, "B3"), "k"), Errc::kField, "unsupported checksum");
+  EXPECT_ERROR_HAS(parse_secret_key(with(0, "ED"), "k"), Errc::kField, "line 2: unsupported signature");
+  EXPECT_ERROR_HAS(parse_secret_key(with(2, "Ar"), "k"), Errc::kField, "unsupported key derivation");
+  EXPECT_ERROR_HAS(parse_secret_key(with(4, "B3"), "k"), Errc::kField, "unsupported checksum");
 }
 
 TEST(MinisignKeys, SecretKeyWithoutItsCommentLineIsRejected) {
   const std::string text = serialize_secret_key(generate_secret_key());
-  EXPECT_MANIFEST_ERROR(parse_secret_key(split_lines(text)[1], "k.key"), Errc::kParse,
-                        "k.key: line 1: untrusted comment must start with \"untrusted comment: \"");
+  EXPECT_ERROR_HAS(parse_secret_key(split_lines(text)[1], "k.key"), Errc::kParse,
+                   "k.key: line 1: untrusted comment must start with \"untrusted comment: \"");
 }
 
 TEST(MinisignKeys, EncryptedSecretKeyDecryptsWithTheRightPassword) {
@@ -284,54 +273,54 @@ TEST(MinisignKeys, EncryptedSecretKeyWithWrongPasswordFailsTheChecksum) {
   const std::string text = encrypted_secret_key(generate_secret_key(), "correct horse",
                                                 crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_MIN,
                                                 crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_MIN);
-  EXPECT_MANIFEST_ERROR(parse_secret_key(text, "k.key", "battery staple"), Errc::kSignature,
-                        "k.key: line 2: wrong password for the secret key");
-  EXPECT_MANIFEST_ERROR(parse_secret_key(text, "k.key", ""), Errc::kSignature, "wrong password");
+  EXPECT_ERROR_HAS(parse_secret_key(text, "k.key", "battery staple"), Errc::kSignature,
+                   "k.key: line 2: wrong password for the secret key");
+  EXPECT_ERROR_HAS(parse_secret_key(text, "k.key", ""), Errc::kSignature, "wrong password");
 }
 
 TEST(MinisignKeys, EncryptedSecretKeyWithoutPasswordAsksForOne) {
   const std::string text = encrypted_secret_key(generate_secret_key(), "pw", ~0ull, ~0ull);
-  EXPECT_MANIFEST_ERROR(parse_secret_key(text, "k.key"), Errc::kField,
-                        "k.key: line 2: secret key is encrypted: set a password");
+  EXPECT_ERROR_HAS(parse_secret_key(text, "k.key"), Errc::kField,
+                   "k.key: line 2: secret key is encrypted: set a password");
 }
 
 TEST(MinisignKeys, EncryptedSecretKeyWithExcessiveScryptLimitsIsRejectedBeforeDeriving) {
   const auto sensitive_ops = crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_SENSITIVE;
   const auto sensitive_mem = crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_SENSITIVE;
   const SecretKey sk = generate_secret_key();
-  EXPECT_MANIFEST_ERROR(parse_secret_key(encrypted_secret_key(sk, "pw", 1, ~0ull), "k", "pw"), Errc::kField,
-                        "scrypt limits out of range");
-  EXPECT_MANIFEST_ERROR(parse_secret_key(encrypted_secret_key(sk, "pw", sensitive_ops + 1, 1), "k", "pw"),
-                        Errc::kField, "scrypt limits out of range");
-  EXPECT_MANIFEST_ERROR(parse_secret_key(encrypted_secret_key(sk, "pw", 1, sensitive_mem * 2), "k", "pw"),
-                        Errc::kField, "scrypt limits out of range");
+  EXPECT_ERROR_HAS(parse_secret_key(encrypted_secret_key(sk, "pw", 1, ~0ull), "k", "pw"), Errc::kField,
+                   "scrypt limits out of range");
+  EXPECT_ERROR_HAS(parse_secret_key(encrypted_secret_key(sk, "pw", sensitive_ops + 1, 1), "k", "pw"),
+                   Errc::kField, "scrypt limits out of range");
+  EXPECT_ERROR_HAS(parse_secret_key(encrypted_secret_key(sk, "pw", 1, sensitive_mem * 2), "k", "pw"),
+                   Errc::kField, "scrypt limits out of range");
 }
 
 TEST(MinisignKeys, PublicKeyWithSignatureAlgorithmTagIsRejected) {
   const std::string text = edit_blob(kKatPublicKey, 1, [](auto& b) { std::memcpy(b.data(), "ED", 2); });
-  EXPECT_MANIFEST_ERROR(parse_public_key(text, "keys/a.pub"), Errc::kField,
-                        "keys/a.pub: line 2: unsupported signature algorithm");
+  EXPECT_ERROR_HAS(parse_public_key(text, "keys/a.pub"), Errc::kField,
+                   "keys/a.pub: line 2: unsupported signature algorithm");
 }
 
 TEST(MinisignKeys, PublicKeyWithExtraLineIsRejected) {
-  EXPECT_MANIFEST_ERROR(parse_public_key(std::string(kKatPublicKey) + "RWQ=\n", "keys/a.pub"), Errc::kParse,
-                        "keys/a.pub: line 3: unexpected content after the public key");
+  EXPECT_ERROR_HAS(parse_public_key(std::string(kKatPublicKey) + "RWQ=\n", "keys/a.pub"), Errc::kParse,
+                   "keys/a.pub: line 3: unexpected content after the public key");
 }
 
 TEST(MinisignKeys, PublicKeyThatIsNotBase64IsRejected) {
-  EXPECT_MANIFEST_ERROR(parse_public_key("untrusted comment: x\nnot a key!\n", "keys/a.pub"), Errc::kParse,
-                        "keys/a.pub: line 2: public key is not base64");
-  EXPECT_MANIFEST_ERROR(parse_public_key("RWTRWc0DR+ddweTD5Bdc34If5DjcnLPfBvcecjBy18x3WaKgNCDxTjP", "-P"),
-                        Errc::kParse, "-P: line 1: public key is not base64");
-  EXPECT_MANIFEST_ERROR(parse_public_key("RWTRWc0D", "-P"), Errc::kParse,
-                        "-P: line 1: public key has the wrong length (6 bytes, expected 42)");
+  EXPECT_ERROR_HAS(parse_public_key("untrusted comment: x\nnot a key!\n", "keys/a.pub"), Errc::kParse,
+                   "keys/a.pub: line 2: public key is not base64");
+  EXPECT_ERROR_HAS(parse_public_key("RWTRWc0DR+ddweTD5Bdc34If5DjcnLPfBvcecjBy18x3WaKgNCDxTjP", "-P"),
+                   Errc::kParse, "-P: line 1: public key is not base64");
+  EXPECT_ERROR_HAS(parse_public_key("RWTRWc0D", "-P"), Errc::kParse,
+                   "-P: line 1: public key has the wrong length (6 bytes, expected 42)");
 }
 
 TEST(MinisignKeys, EmptyInputIsRejectedByEveryParser) {
-  EXPECT_MANIFEST_ERROR(parse_public_key("", "a.pub"), Errc::kParse, "a.pub: line 1: missing public key");
-  EXPECT_MANIFEST_ERROR(parse_secret_key("", "a.key"), Errc::kParse,
-                        "a.key: line 1: missing untrusted comment");
-  EXPECT_MANIFEST_ERROR(parse_signature("", "a.minisig"), Errc::kParse, "a.minisig: line 1: missing");
+  EXPECT_ERROR_HAS(parse_public_key("", "a.pub"), Errc::kParse, "a.pub: line 1: missing public key");
+  EXPECT_ERROR_HAS(parse_secret_key("", "a.key"), Errc::kParse,
+                   "a.key: line 1: missing untrusted comment");
+  EXPECT_ERROR_HAS(parse_signature("", "a.minisig"), Errc::kParse, "a.minisig: line 1: missing");
 }
 
 TEST(MinisignKeys, EveryTruncationOfAKeyFileIsRejected) {
@@ -340,7 +329,7 @@ TEST(MinisignKeys, EveryTruncationOfAKeyFileIsRejected) {
     EXPECT_THROW(parse_public_key(pub.substr(0, n), "a.pub"), Error) << n;
   }
   for (std::size_t n = 0; n + 1 < sec.size(); ++n) {
-    EXPECT_MANIFEST_ERROR(parse_secret_key(sec.substr(0, n), "a.key"), Errc::kParse, "a.key: line ");
+    EXPECT_ERROR_HAS(parse_secret_key(sec.substr(0, n), "a.key"), Errc::kParse, "a.key: line ");
   }
 }
 
@@ -383,47 +372,47 @@ TEST_F(MinisignTamper, UntamperedSignatureVerifies) {
 TEST_F(MinisignTamper, SignatureWithFlippedMessageByteIsRejected) {
   auto message = message_;
   message[5000] ^= 0x80;
-  EXPECT_MANIFEST_ERROR(check(text_, message), Errc::kSignature,
-                        "release/manifest.json.minisig: signature does not match the message");
+  EXPECT_ERROR_HAS(check(text_, message), Errc::kSignature,
+                   "release/manifest.json.minisig: signature does not match the message");
 }
 
 TEST_F(MinisignTamper, SignatureWithFlippedSignatureByteIsRejected) {
-  EXPECT_MANIFEST_ERROR(check(flip_blob_byte(text_, 1, 40)), Errc::kSignature,
-                        "signature does not match the message");
+  EXPECT_ERROR_HAS(check(flip_blob_byte(text_, 1, 40)), Errc::kSignature,
+                   "signature does not match the message");
 }
 
 TEST_F(MinisignTamper, SignatureWithFlippedTrustedCommentIsRejected) {
   const std::string text = replace_line(text_, 2, "trusted comment: board=rpi4 version=2.0.0 sequence=8");
-  EXPECT_MANIFEST_ERROR(check(text), Errc::kSignature,
-                        "release/manifest.json.minisig: trusted comment signature does not verify");
+  EXPECT_ERROR_HAS(check(text), Errc::kSignature,
+                   "release/manifest.json.minisig: trusted comment signature does not verify");
 }
 
 TEST_F(MinisignTamper, SignatureWithFlippedGlobalSignatureByteIsRejected) {
-  EXPECT_MANIFEST_ERROR(check(flip_blob_byte(text_, 3, 10)), Errc::kSignature,
-                        "trusted comment signature does not verify");
+  EXPECT_ERROR_HAS(check(flip_blob_byte(text_, 3, 10)), Errc::kSignature,
+                   "trusted comment signature does not verify");
 }
 
 TEST_F(MinisignTamper, SignatureWithAlteredKeyIdIsRejectedAsUnknownKey) {
   const std::string text = flip_blob_byte(text_, 1, 2);
   KeyId altered = key_.id;
   altered.bytes[0] ^= 0x01;
-  EXPECT_MANIFEST_ERROR(check(text), Errc::kUnknownKey,
-                        "release/manifest.json.minisig: signed by unknown key " + altered.hex());
+  EXPECT_ERROR_HAS(check(text), Errc::kUnknownKey,
+                   "release/manifest.json.minisig: signed by unknown key " + altered.hex());
 }
 
 TEST_F(MinisignTamper, SignatureFromAnUntrustedKeyIsRejectedAsUnknownKey) {
   const SecretKey other = generate_secret_key();
-  EXPECT_MANIFEST_ERROR(check(sign(other, message_, kComment)), Errc::kUnknownKey,
-                        "signed by unknown key " + other.id.hex());
-  EXPECT_MANIFEST_ERROR(verify({}, message_, parse_signature(text_, kSource), kSource), Errc::kUnknownKey,
-                        "unknown key");
+  EXPECT_ERROR_HAS(check(sign(other, message_, kComment)), Errc::kUnknownKey,
+                   "signed by unknown key " + other.id.hex());
+  EXPECT_ERROR_HAS(verify({}, message_, parse_signature(text_, kSource), kSource), Errc::kUnknownKey,
+                   "unknown key");
 }
 
 TEST_F(MinisignTamper, TrustedKeyWithTheSameIdButOtherKeyMaterialIsRejected) {
   SecretKey impostor = generate_secret_key();
   impostor.id = key_.id;
-  EXPECT_MANIFEST_ERROR(check(sign(impostor, message_, kComment)), Errc::kSignature,
-                        "signature does not match the message (key " + key_.id.hex() + ")");
+  EXPECT_ERROR_HAS(check(sign(impostor, message_, kComment)), Errc::kSignature,
+                   "signature does not match the message (key " + key_.id.hex() + ")");
 }
 
 TEST_F(MinisignTamper, EveryTrustedKeyWithAMatchingIdIsTried) {
@@ -436,12 +425,12 @@ TEST_F(MinisignTamper, EveryTrustedKeyWithAMatchingIdIsTried) {
 TEST_F(MinisignTamper, EveryTruncationOfTheSignatureFileIsRejected) {
   for (std::size_t n = 0; n + 1 < text_.size(); ++n) {
     SCOPED_TRACE(n);
-    EXPECT_MANIFEST_ERROR(parse_signature(text_.substr(0, n), kSource), Errc::kParse,
-                          "release/manifest.json.minisig: line ");
+    EXPECT_ERROR_HAS(parse_signature(text_.substr(0, n), kSource), Errc::kParse,
+                     "release/manifest.json.minisig: line ");
   }
   const auto lines = split_lines(text_);
-  EXPECT_MANIFEST_ERROR(parse_signature(join_lines({lines[0], lines[1], lines[2], ""}), kSource),
-                        Errc::kParse, "line 4: missing global signature (file is truncated)");
+  EXPECT_ERROR_HAS(parse_signature(join_lines({lines[0], lines[1], lines[2], ""}), kSource),
+                   Errc::kParse, "line 4: missing global signature (file is truncated)");
 }
 
 TEST_F(MinisignTamper, SignatureWithoutFinalNewlineIsAccepted) {
@@ -449,10 +438,10 @@ TEST_F(MinisignTamper, SignatureWithoutFinalNewlineIsAccepted) {
 }
 
 TEST_F(MinisignTamper, SignatureWithExtraLineIsRejected) {
-  EXPECT_MANIFEST_ERROR(
+  EXPECT_ERROR_HAS(
       parse_signature(text_ + "extra\n", kSource), Errc::kParse,
       "release/manifest.json.minisig: line 5: unexpected content after the global signature");
-  EXPECT_MANIFEST_ERROR(parse_signature(text_ + "\n", kSource), Errc::kParse, "line 5: unexpected content");
+  EXPECT_ERROR_HAS(parse_signature(text_ + "\n", kSource), Errc::kParse, "line 5: unexpected content");
 }
 
 TEST_F(MinisignTamper, SignatureWithCrlfLineEndingsIsAcceptedLikeMinisign) {
@@ -462,24 +451,24 @@ TEST_F(MinisignTamper, SignatureWithCrlfLineEndingsIsAcceptedLikeMinisign) {
 
 TEST_F(MinisignTamper, SignatureWithStrayCarriageReturnIsRejected) {
   const std::string text = replace_line(text_, 2, "trusted comment: board=rpi4\r version=2.0.0 sequence=7");
-  EXPECT_MANIFEST_ERROR(parse_signature(text, kSource), Errc::kParse,
-                        "release/manifest.json.minisig: line 3: stray carriage return");
+  EXPECT_ERROR_HAS(parse_signature(text, kSource), Errc::kParse,
+                   "release/manifest.json.minisig: line 3: stray carriage return");
 }
 
 TEST_F(MinisignTamper, SignatureWithNulByteInTrustedCommentIsRejected) {
   const std::string text = replace_line(text_, 2, std::string("trusted comment: board=rpi4\0x", 29));
-  EXPECT_MANIFEST_ERROR(parse_signature(text, kSource), Errc::kParse, "line 3: NUL byte");
+  EXPECT_ERROR_HAS(parse_signature(text, kSource), Errc::kParse, "line 3: NUL byte");
 }
 
 TEST_F(MinisignTamper, SignatureThatIsNotBase64IsRejected) {
   std::string line = split_lines(text_)[1];
   line[50] = '!';
-  EXPECT_MANIFEST_ERROR(parse_signature(replace_line(text_, 1, line), kSource), Errc::kParse,
-                        "release/manifest.json.minisig: line 2: signature is not base64");
-  EXPECT_MANIFEST_ERROR(parse_signature(replace_line(text_, 1, " " + split_lines(text_)[1]), kSource),
-                        Errc::kParse, "line 2: signature is not base64");
-  EXPECT_MANIFEST_ERROR(parse_signature(replace_line(text_, 3, split_lines(text_)[3] + "="), kSource),
-                        Errc::kParse, "line 4: global signature is not base64");
+  EXPECT_ERROR_HAS(parse_signature(replace_line(text_, 1, line), kSource), Errc::kParse,
+                   "release/manifest.json.minisig: line 2: signature is not base64");
+  EXPECT_ERROR_HAS(parse_signature(replace_line(text_, 1, " " + split_lines(text_)[1]), kSource),
+                   Errc::kParse, "line 2: signature is not base64");
+  EXPECT_ERROR_HAS(parse_signature(replace_line(text_, 3, split_lines(text_)[3] + "="), kSource),
+                   Errc::kParse, "line 4: global signature is not base64");
 }
 
 TEST_F(MinisignTamper, NonCanonicalBase64IsRejected) {
@@ -489,45 +478,45 @@ TEST_F(MinisignTamper, NonCanonicalBase64IsRejected) {
   char& last = line[line.size() - 3];
   ASSERT_NE(std::string_view("AQgw").find(last), std::string_view::npos);
   ++last;  // B, R, h or x: same first 2 bits, a nonzero unused bit
-  EXPECT_MANIFEST_ERROR(parse_signature(replace_line(text_, 3, line), kSource), Errc::kParse,
-                        "line 4: global signature is not base64");
+  EXPECT_ERROR_HAS(parse_signature(replace_line(text_, 3, line), kSource), Errc::kParse,
+                   "line 4: global signature is not base64");
 }
 
 TEST_F(MinisignTamper, SignatureOfTheWrongLengthIsRejected) {
   const std::string text = edit_blob(text_, 1, [](auto& b) { b.pop_back(); });
-  EXPECT_MANIFEST_ERROR(parse_signature(text, kSource), Errc::kParse,
-                        "line 2: signature has the wrong length (73 bytes, expected 74)");
+  EXPECT_ERROR_HAS(parse_signature(text, kSource), Errc::kParse,
+                   "line 2: signature has the wrong length (73 bytes, expected 74)");
 }
 
 TEST_F(MinisignTamper, SignatureWithUnsupportedAlgorithmIsRejected) {
   const std::string text = edit_blob(text_, 1, [](auto& b) { std::memcpy(b.data(), "Ex", 2); });
-  EXPECT_MANIFEST_ERROR(parse_signature(text, kSource), Errc::kField,
-                        "line 2: unsupported signature algorithm (expected \"ED\" or \"Ed\")");
+  EXPECT_ERROR_HAS(parse_signature(text, kSource), Errc::kField,
+                   "line 2: unsupported signature algorithm (expected \"ED\" or \"Ed\")");
 }
 
 TEST_F(MinisignTamper, SignatureWithoutCommentPrefixesIsRejected) {
-  EXPECT_MANIFEST_ERROR(parse_signature(replace_line(text_, 0, "untrusted: x"), kSource), Errc::kParse,
-                        "line 1: untrusted comment must start with \"untrusted comment: \"");
-  EXPECT_MANIFEST_ERROR(parse_signature(replace_line(text_, 2, "Trusted comment: x"), kSource), Errc::kParse,
-                        "line 3: trusted comment must start with \"trusted comment: \"");
+  EXPECT_ERROR_HAS(parse_signature(replace_line(text_, 0, "untrusted: x"), kSource), Errc::kParse,
+                   "line 1: untrusted comment must start with \"untrusted comment: \"");
+  EXPECT_ERROR_HAS(parse_signature(replace_line(text_, 2, "Trusted comment: x"), kSource), Errc::kParse,
+                   "line 3: trusted comment must start with \"trusted comment: \"");
 }
 
 TEST_F(MinisignTamper, OversizedInputIsRejectedBeforeParsing) {
-  EXPECT_MANIFEST_ERROR(parse_signature(text_ + std::string(kMaxMinisignFileBytes, 'x'), kSource),
-                        Errc::kTooLarge, "release/manifest.json.minisig: file is too large");
-  EXPECT_MANIFEST_ERROR(parse_public_key(std::string(kMaxMinisignFileBytes + 1, 'A'), "a.pub"),
-                        Errc::kTooLarge, "a.pub: file is too large");
-  EXPECT_MANIFEST_ERROR(parse_secret_key(std::string(kMaxMinisignFileBytes + 1, 'A'), "a.key"),
-                        Errc::kTooLarge, "a.key: file is too large");
+  EXPECT_ERROR_HAS(parse_signature(text_ + std::string(kMaxMinisignFileBytes, 'x'), kSource),
+                   Errc::kTooLarge, "release/manifest.json.minisig: file is too large");
+  EXPECT_ERROR_HAS(parse_public_key(std::string(kMaxMinisignFileBytes + 1, 'A'), "a.pub"),
+                   Errc::kTooLarge, "a.pub: file is too large");
+  EXPECT_ERROR_HAS(parse_secret_key(std::string(kMaxMinisignFileBytes + 1, 'A'), "a.key"),
+                   Errc::kTooLarge, "a.key: file is too large");
 }
 
 TEST_F(MinisignTamper, OverlongCommentsAreRejected) {
   const std::string long_trusted = "trusted comment: " + std::string(kMaxTrustedCommentBytes + 1, 'c');
-  EXPECT_MANIFEST_ERROR(parse_signature(replace_line(text_, 2, long_trusted), kSource), Errc::kTooLarge,
-                        "line 3: trusted comment is too long (8174 bytes, limit 8173)");
+  EXPECT_ERROR_HAS(parse_signature(replace_line(text_, 2, long_trusted), kSource), Errc::kTooLarge,
+                   "line 3: trusted comment is too long (8174 bytes, limit 8173)");
   const std::string long_untrusted = "untrusted comment: " + std::string(kMaxUntrustedCommentBytes + 1, 'u');
-  EXPECT_MANIFEST_ERROR(parse_signature(replace_line(text_, 0, long_untrusted), kSource), Errc::kTooLarge,
-                        "line 1: untrusted comment is too long");
+  EXPECT_ERROR_HAS(parse_signature(replace_line(text_, 0, long_untrusted), kSource), Errc::kTooLarge,
+                   "line 1: untrusted comment is too long");
 }
 
 TEST_F(MinisignTamper, LongestAllowedCommentsRoundTrip) {
@@ -551,14 +540,14 @@ TEST_F(MinisignTamper, LegacySignatureOverTheRawMessageIsAccepted) {
   const Signature sig = parse_signature(legacy_signature(key_, msg, "old"), kSource);
   EXPECT_FALSE(sig.prehashed);
   EXPECT_EQ(verify(trusted_, as_bytes(msg), sig, kSource), "old");
-  EXPECT_MANIFEST_ERROR(verify(trusted_, as_bytes("legacy messagE"), sig, kSource), Errc::kSignature,
-                        "signature does not match the message");
+  EXPECT_ERROR_HAS(verify(trusted_, as_bytes("legacy messagE"), sig, kSource), Errc::kSignature,
+                   "signature does not match the message");
 }
 
 TEST_F(MinisignTamper, PrehashedAndLegacyModesAreNotInterchangeable) {
   // The same Ed25519 signature relabelled "Ed" is checked against the raw message and fails.
   const std::string text = edit_blob(text_, 1, [](auto& b) { std::memcpy(b.data(), "Ed", 2); });
-  EXPECT_MANIFEST_ERROR(check(text), Errc::kSignature, "signature does not match the message");
+  EXPECT_ERROR_HAS(check(text), Errc::kSignature, "signature does not match the message");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -710,10 +699,10 @@ TEST_F(MinisignInterop, MinisignEncryptedSecretKeyNeedsTheRightPassword) {
   const SecretKey sk = parse_secret_key(text, "enc.key", "hunter2 pw");
   EXPECT_EQ(sk.public_key().id, pk.id);
   EXPECT_EQ(sk.public_key().key, pk.key);
-  EXPECT_MANIFEST_ERROR(parse_secret_key(text, "enc.key", "hunter3 pw"), Errc::kSignature,
-                        "enc.key: line 2: wrong password for the secret key");
-  EXPECT_MANIFEST_ERROR(parse_secret_key(text, "enc.key"), Errc::kField,
-                        "enc.key: line 2: secret key is encrypted: set a password");
+  EXPECT_ERROR_HAS(parse_secret_key(text, "enc.key", "hunter3 pw"), Errc::kSignature,
+                   "enc.key: line 2: wrong password for the secret key");
+  EXPECT_ERROR_HAS(parse_secret_key(text, "enc.key"), Errc::kField,
+                   "enc.key: line 2: secret key is encrypted: set a password");
 }
 
 }  // namespace

@@ -10,42 +10,22 @@
 
 #include <libtorrent/create_torrent.hpp>
 
-#include "manifest/chunk_codec.h"
 #include "manifest/layout.h"
+#include "tests/testutil/expect_error.h"
+#include "tests/testutil/sample_release.h"
 #include "tests/testutil/testutil.h"
 
 namespace ironstone::manifest {
 namespace {
 
 namespace fs = std::filesystem;
+using ::ironstone::testing::add_stored_chunks;
 using ::ironstone::testing::pseudo_random;
+using ::ironstone::testing::sample_release_header;
 using ::ironstone::testing::TempDir;
-using ::ironstone::testing::write_file;
 using ::testing::HasSubstr;
 
 [[maybe_unused]] const bool kCryptoReady = (init_crypto(), true);
-
-#define EXPECT_ERROR_EQ(statement, errc, text)                  \
-  do {                                                          \
-    try {                                                       \
-      statement;                                                \
-      ADD_FAILURE() << "no error thrown, expected: " << (text); \
-    } catch (const ::ironstone::Error& e) {                     \
-      EXPECT_EQ(e.code(), make_error_code(errc)) << e.what();   \
-      EXPECT_EQ(std::string(e.what()), std::string(text));      \
-    }                                                           \
-  } while (0)
-
-#define EXPECT_ERROR_HAS(statement, errc, text)                 \
-  do {                                                          \
-    try {                                                       \
-      statement;                                                \
-      ADD_FAILURE() << "no error thrown, expected: " << (text); \
-    } catch (const ::ironstone::Error& e) {                     \
-      EXPECT_EQ(e.code(), make_error_code(errc)) << e.what();   \
-      EXPECT_THAT(std::string(e.what()), HasSubstr(text));      \
-    }                                                           \
-  } while (0)
 
 constexpr std::uint32_t kChunk = 65536;
 
@@ -56,28 +36,9 @@ class TorrentTest : public ::testing::Test {
     std::vector<std::vector<std::uint8_t>> blocks = {
         pseudo_random(kChunk, 1), pseudo_random(kChunk, 2, true), pseudo_random(kChunk, 3, true),
         pseudo_random(1000, 4, true)};
-    m.board = "rpi5";
-    m.version = "1.0";
-    m.channel = "stable";
-    m.created = 1767225600;
-    m.expires = 1893456000;
-    m.chunk_size = kChunk;
+    m = sample_release_header();
     m.image_size = 3 * kChunk + 1000;
-    ChunkEncoder enc(3);
-    for (std::size_t i = 0; i < blocks.size(); ++i) {
-      Chunk c;
-      c.hash = blake2b256(blocks[i]);
-      c.length = static_cast<std::uint32_t>(blocks[i].size());
-      std::vector<std::uint8_t> stored;
-      c.compression = enc.encode(blocks[i], &stored);
-      c.stored_size = static_cast<std::uint32_t>(stored.size());
-      c.offsets = {i * kChunk};
-      fs::path p = dir.path() / layout::chunk_relpath(c.hash);
-      fs::create_directories(p.parent_path());
-      write_file(p, stored);
-      m.chunks.push_back(c);
-    }
-    std::sort(m.chunks.begin(), m.chunks.end(), [](const Chunk& a, const Chunk& b) { return a.hash < b.hash; });
+    add_stored_chunks(dir.path(), blocks, &m);
     torrent = make_torrent(m, dir.path(), {{"http://nas:8080/"}, {"http://nas:8080/announce"}, 2});
     lt::load_torrent_limits limits;
     lt::torrent_info ti(lt::span<const char>(torrent.data(), static_cast<long>(torrent.size())), limits,

@@ -5,82 +5,30 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sodium.h>
 
 #include <functional>
 #include <string>
 
+#include "tests/testutil/expect_error.h"
+#include "tests/testutil/sample_release.h"
 #include "tests/testutil/testutil.h"
 
 namespace ironstone::manifest {
 namespace {
 
+using ::ironstone::testing::filled;
 using ::ironstone::testing::run_command;
+using ::ironstone::testing::single_chunk_manifest;
+using ::ironstone::testing::test_key;
 using ::ironstone::testing::TempDir;
 using ::ironstone::testing::write_text;
 using ::testing::HasSubstr;
 
 [[maybe_unused]] const bool kCryptoReady = (init_crypto(), true);
 
-#define EXPECT_ERROR_EQ(statement, errc, text)                  \
-  do {                                                          \
-    try {                                                       \
-      statement;                                                \
-      ADD_FAILURE() << "no error thrown, expected: " << (text); \
-    } catch (const ::ironstone::Error& e) {                     \
-      EXPECT_EQ(e.code(), make_error_code(errc)) << e.what();   \
-      EXPECT_EQ(std::string(e.what()), std::string(text));      \
-    }                                                           \
-  } while (0)
-
-#define EXPECT_ERROR_HAS(statement, errc, text)                 \
-  do {                                                          \
-    try {                                                       \
-      statement;                                                \
-      ADD_FAILURE() << "no error thrown, expected: " << (text); \
-    } catch (const ::ironstone::Error& e) {                     \
-      EXPECT_EQ(e.code(), make_error_code(errc)) << e.what();   \
-      EXPECT_THAT(std::string(e.what()), HasSubstr(text));      \
-    }                                                           \
-  } while (0)
-
-// Deterministic test keys: Ed25519 from a fixed seed (throwaway, sign nothing real).
-SecretKey key_from_seed(std::uint8_t seed_byte, std::uint8_t id_byte) {
-  std::array<std::uint8_t, 32> seed;
-  seed.fill(seed_byte);
-  SecretKey k;
-  std::array<std::uint8_t, 32> pk;
-  crypto_sign_seed_keypair(pk.data(), k.key.data(), seed.data());
-  for (std::size_t i = 0; i < k.id.bytes.size(); ++i) k.id.bytes[i] = static_cast<std::uint8_t>(id_byte + i);
-  return k;
-}
-
-const SecretKey kKey = key_from_seed(0x42, 0x10);
-const SecretKey kOtherKey = key_from_seed(0x43, 0x20);
-
-Hash256 filled(std::uint8_t b) {
-  Hash256 h;
-  h.bytes.fill(b);
-  return h;
-}
-
-Manifest sample() {
-  Manifest m;
-  m.board = "rpi5";
-  m.version = "1.0.0";
-  m.sequence = 7;
-  m.channel = "stable";
-  m.created = 1767225600;  // 2026-01-01T00:00:00Z
-  m.expires = 1893456000;  // 2030-01-01T00:00:00Z
-  m.chunk_size = 65536;
-  m.image_size = 2 * 65536;
-  m.image_hash = filled(0xaa);
-  m.chunks.push_back({filled(0x11), 65536, 1000, Compression::kZstd, {0}});
-  m.zero_ranges = {{0x10000, 0x10000}};
-  m.info_hash_v2 = std::string(64, 'b');
-  m.provenance = {"gold.img", filled(0xdd), "", "", "ci-1", "ironstone-build 0.1.0"};
-  return m;
-}
+// Deterministic test keys (throwaway, sign nothing real).
+const SecretKey kKey = test_key(0x42, 0x10);
+const SecretKey kOtherKey = test_key(0x43, 0x20);
 
 std::span<const std::uint8_t> bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
@@ -110,7 +58,7 @@ const std::string kSource = "releases/rpi5/1.0.0/manifest.json";
 // Known answers
 
 TEST(TrustedComment, ManifestCommentStatesBoardChannelVersionSequenceAndExpiry) {
-  EXPECT_EQ(manifest_trusted_comment(sample()),
+  EXPECT_EQ(manifest_trusted_comment(single_chunk_manifest()),
             "ironstone-manifest board=rpi5 channel=stable version=1.0.0 sequence=7 expires=2030-01-01T00:00:00Z");
 }
 
@@ -134,13 +82,13 @@ constexpr std::string_view kKatSignature =
 
 TEST(ManifestSignature, KnownAnswerVectorForTheFixedKeyAndManifest) {
   EXPECT_EQ(serialize_public_key(kKey.public_key()), kKatPublicKey);
-  EXPECT_EQ(sign_manifest(sample()), kKatSignature);
+  EXPECT_EQ(sign_manifest(single_chunk_manifest()), kKatSignature);
 }
 
 TEST(ManifestSignature, KnownAnswerVectorVerifiesAndYieldsTheManifest) {
-  VerifiedManifest v = check(serialize(sample()), std::string(kKatSignature));
+  VerifiedManifest v = check(serialize(single_chunk_manifest()), std::string(kKatSignature));
   EXPECT_EQ(v.manifest().version, "1.0.0");
-  EXPECT_EQ(v.bytes(), serialize(sample()));
+  EXPECT_EQ(v.bytes(), serialize(single_chunk_manifest()));
   EXPECT_EQ(v.key_id(), kKey.id);
   EXPECT_FALSE(v.older_than_seen());
 }
@@ -148,7 +96,7 @@ TEST(ManifestSignature, KnownAnswerVectorVerifiesAndYieldsTheManifest) {
 TEST(ManifestSignature, ManifestSignatureVerifiesWithStockMinisign) {
   if (run_command("command -v minisign") != 0) GTEST_SKIP() << "minisign not installed";
   TempDir dir;
-  write_text(dir / "manifest.json", serialize(sample()));
+  write_text(dir / "manifest.json", serialize(single_chunk_manifest()));
   write_text(dir / "manifest.json.minisig", std::string(kKatSignature));
   write_text(dir / "key.pub", std::string(kKatPublicKey));
   std::string out;
@@ -163,8 +111,8 @@ TEST(ManifestSignature, ManifestSignatureVerifiesWithStockMinisign) {
 
 class Tamper : public ::testing::Test {
  protected:
-  std::string text = serialize(sample());
-  std::string sig = sign_manifest(sample());
+  std::string text = serialize(single_chunk_manifest());
+  std::string sig = sign_manifest(single_chunk_manifest());
   // Line starts of the .minisig text: 0 untrusted comment, 1 signature, 2 trusted comment, 3 global signature.
   std::size_t line(int n) const {
     std::size_t pos = 0;
@@ -235,7 +183,7 @@ TEST_F(Tamper, MissingSignatureIsRefused) {
 }
 
 TEST_F(Tamper, SignatureOfAnotherReleaseIsRejected) {
-  Manifest other = sample();
+  Manifest other = single_chunk_manifest();
   other.version = "1.0.1";
   EXPECT_ERROR_EQ(check(text, sign_manifest(other)), Errc::kSignature,
                   kSource + ".minisig: signature does not match the message (key " + kKey.id.hex() + ")");
@@ -249,14 +197,14 @@ TEST_F(Tamper, KeyNotTrustedIsAnUnknownKey) {
 }
 
 TEST_F(Tamper, AKeyWithTheSameIdButOtherBytesDoesNotVerify) {
-  SecretKey impostor = key_from_seed(0x99, 0x10);  // same id as kKey
-  EXPECT_ERROR_EQ(check(text, sign_manifest(sample(), impostor)), Errc::kSignature,
+  SecretKey impostor = test_key(0x99, 0x10);  // same id as kKey
+  EXPECT_ERROR_EQ(check(text, sign_manifest(single_chunk_manifest(), impostor)), Errc::kSignature,
                   kSource + ".minisig: signature does not match the message (key " + kKey.id.hex() + ")");
 }
 
 TEST(TrustOrder, SignatureIsCheckedBeforeTheDocumentIsParsed) {
   // Garbage that is not JSON: refused as unsigned, not parsed.
-  Manifest m = sample();
+  Manifest m = single_chunk_manifest();
   EXPECT_ERROR_HAS(check("not json at all", sign_manifest(m)), Errc::kSignature, "signature does not match");
   // A validly signed document that is not a valid manifest: parsed only after the signature holds.
   std::string junk = "{\"board\":\"rpi5\"}";
@@ -265,7 +213,7 @@ TEST(TrustOrder, SignatureIsCheckedBeforeTheDocumentIsParsed) {
 }
 
 TEST(TrustOrder, SignedCommentThatDisagreesWithTheManifestIsRejected) {
-  Manifest m = sample();
+  Manifest m = single_chunk_manifest();
   std::string text = serialize(m);
   Manifest lie = m;
   lie.sequence = 99;  // the comment a user sees in `minisign -V` would claim 99
@@ -276,7 +224,7 @@ TEST(TrustOrder, SignedCommentThatDisagreesWithTheManifestIsRejected) {
 }
 
 TEST(TrustOrder, OneOfSeveralTrustedKeysIsEnough) {
-  Manifest m = sample();
+  Manifest m = single_chunk_manifest();
   VerifiedManifest v =
       check(serialize(m), sign_manifest(m, kOtherKey), policy({kKey.public_key(), kOtherKey.public_key()}));
   EXPECT_EQ(v.key_id(), kOtherKey.id);
@@ -289,7 +237,7 @@ struct Signed {
   std::string text, sig;
 };
 Signed signed_manifest(const std::function<void(Manifest&)>& edit) {
-  Manifest m = sample();
+  Manifest m = single_chunk_manifest();
   edit(m);
   return {serialize(m), sign_manifest(m)};
 }
@@ -363,7 +311,7 @@ struct SignedPointer {
   std::string text, sig;
 };
 SignedPointer signed_pointer(const std::function<void(ChannelPointer&)>& edit = {}) {
-  ChannelPointer p{1, "rpi5", "stable", "1.0.0", 7, 1893456000, blake2b256(bytes(serialize(sample())))};
+  ChannelPointer p{1, "rpi5", "stable", "1.0.0", 7, 1893456000, blake2b256(bytes(serialize(single_chunk_manifest())))};
   if (edit) edit(p);
   std::string text = serialize(p);
   return {p, text, sign(kKey, bytes(text), channel_trusted_comment(p))};
@@ -375,8 +323,8 @@ TEST(ChannelTrust, ValidPointerVerifiesAndPinsTheManifestBytes) {
   auto s = signed_pointer();
   VerifiedChannel c = verify_channel(s.text, s.sig, kChannelSource, policy());
   EXPECT_EQ(c.pointer().version, "1.0.0");
-  EXPECT_NO_THROW(check_manifest_matches_channel(c, serialize(sample()), kSource));
-  std::string other = serialize(sample()) + " ";
+  EXPECT_NO_THROW(check_manifest_matches_channel(c, serialize(single_chunk_manifest()), kSource));
+  std::string other = serialize(single_chunk_manifest()) + " ";
   EXPECT_ERROR_EQ(check_manifest_matches_channel(c, other, kSource), Errc::kHashMismatch,
                   kSource + ": BLAKE2b " + blake2b256(bytes(other)).hex() +
                       " is not the hash the channel pointer signs (" + s.p.manifest_hash.hex() + ")");
@@ -394,9 +342,9 @@ TEST(ChannelTrust, TamperedPointerIsRejected) {
 
 TEST(ChannelTrust, PointerSignedWithAManifestCommentIsRejected) {
   auto s = signed_pointer();
-  std::string sig = sign(kKey, bytes(s.text), manifest_trusted_comment(sample()));
+  std::string sig = sign(kKey, bytes(s.text), manifest_trusted_comment(single_chunk_manifest()));
   EXPECT_ERROR_EQ(verify_channel(s.text, sig, kChannelSource, policy()), Errc::kSignature,
-                  kChannelSource + ".minisig: trusted comment \"" + manifest_trusted_comment(sample()) +
+                  kChannelSource + ".minisig: trusted comment \"" + manifest_trusted_comment(single_chunk_manifest()) +
                       "\" does not match the channel pointer");
 }
 

@@ -1,4 +1,4 @@
-#include "builder/subprocess.h"
+#include "util/process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -9,10 +9,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 extern char** environ;
 
-namespace ironstone::builder {
+namespace ironstone::util {
 
 namespace {
 
@@ -29,6 +30,20 @@ struct Pipe {
   }
 };
 
+// The child's environment: ours, with `env` replacing or adding variables.
+std::vector<std::string> child_environment(const std::vector<std::pair<std::string, std::string>>& env) {
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    bool replaced = std::any_of(env.begin(), env.end(), [&](const auto& p) {
+      return kv.size() > p.first.size() && kv.substr(0, p.first.size()) == p.first && kv[p.first.size()] == '=';
+    });
+    if (!replaced) out.emplace_back(kv);
+  }
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
 }  // namespace
 
 std::string command_line(const std::vector<std::string>& argv) {
@@ -41,26 +56,28 @@ std::string command_line(const std::vector<std::string>& argv) {
   return cmd;
 }
 
-ProcessResult run_process(const std::vector<std::string>& argv,
-                          const std::vector<std::pair<std::string, std::string>>& env, std::size_t max_output) {
+std::string failure_message(const std::vector<std::string>& argv, const ProcessResult& r, std::size_t stderr_tail) {
+  if (r.exit_code == 0) return {};
+  const std::string cmd = command_line(argv);
+  if (r.exit_code == -1) return "cannot run `" + cmd + "`: " + r.spawn_error;
+  std::string tail = r.err.size() > stderr_tail ? r.err.substr(r.err.size() - stderr_tail) : r.err;
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
+  return "`" + cmd + "` exited with " + std::to_string(r.exit_code) + (tail.empty() ? "" : ": " + tail);
+}
+
+ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {
   ProcessResult r;
   if (argv.empty()) {
     r.spawn_error = "empty command";
     return r;
   }
-  // The child's environment: ours, with `env` replacing or adding variables.
   std::vector<std::string> env_strings;
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view kv(*e);
-    bool replaced = std::any_of(env.begin(), env.end(), [&](const auto& p) {
-      return kv.size() > p.first.size() && kv.substr(0, p.first.size()) == p.first && kv[p.first.size()] == '=';
-    });
-    if (!replaced) env_strings.emplace_back(kv);
-  }
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
+  if (!options.env.empty()) {
+    env_strings = child_environment(options.env);
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+  }
 
   Pipe out, err;
   if (::pipe2(out.fd, O_CLOEXEC) != 0 || ::pipe2(err.fd, O_CLOEXEC) != 0) {
@@ -76,7 +93,7 @@ ProcessResult run_process(const std::vector<std::string>& argv,
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.empty() ? environ : envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     r.spawn_error = std::strerror(rc);
@@ -86,6 +103,7 @@ ProcessResult run_process(const std::vector<std::string>& argv,
   err.close_end(1);
   pollfd fds[2] = {{out.fd[0], POLLIN, 0}, {err.fd[0], POLLIN, 0}};
   std::string* sinks[2] = {&r.out, &r.err};
+  const std::size_t max_output = options.max_output;
   int open_fds = 2;
   char buf[8192];
   while (open_fds > 0) {
@@ -117,4 +135,4 @@ ProcessResult run_process(const std::vector<std::string>& argv,
   return r;
 }
 
-}  // namespace ironstone::builder
+}  // namespace ironstone::util
