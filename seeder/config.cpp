@@ -1,7 +1,10 @@
 #include "seeder/config.h"
 
 #include <boost/asio/ip/address.hpp>
+#include <cctype>
 #include <charconv>
+#include <cmath>
+#include <limits>
 
 #include "seeder/errc.h"
 
@@ -43,6 +46,43 @@ Endpoint parse_endpoint(std::string_view text, std::uint16_t default_port, std::
   return ep;
 }
 
+std::int64_t parse_rate(std::string_view text, std::string_view what) {
+  const auto fail = [&](const std::string& why) {
+    return error(Errc::kConfig, std::string(what) + " '" + std::string(text) + "': " + why);
+  };
+  std::string lower;
+  for (char c : text) {
+    if (c != ' ') lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  std::size_t digits = 0;
+  while (digits < lower.size() && (std::isdigit(static_cast<unsigned char>(lower[digits])) || lower[digits] == '.')) {
+    ++digits;
+  }
+  if (digits == 0) throw fail("expected a number, e.g. 12M or 100mbit");
+  double value = 0;
+  const auto [ptr, ec] = std::from_chars(lower.data(), lower.data() + digits, value);
+  if (ec != std::errc() || ptr != lower.data() + digits || !std::isfinite(value)) throw fail("bad number");
+  std::string unit = lower.substr(digits);
+  if (unit.ends_with("/s")) unit.resize(unit.size() - 2);
+  if (unit.ends_with("bps")) unit.replace(unit.size() - 3, 3, "bit");  // mbps = mbit/s
+  double scale = 0;
+  static constexpr std::pair<std::string_view, double> kUnits[] = {
+      {"", 1},           {"b", 1},
+      {"k", 1024.0},     {"kb", 1024.0},     {"kib", 1024.0},
+      {"m", 1048576.0},  {"mb", 1048576.0},  {"mib", 1048576.0},
+      {"g", 1073741824.0}, {"gb", 1073741824.0}, {"gib", 1073741824.0},
+      {"bit", 1.0 / 8},  {"kbit", 1e3 / 8},  {"mbit", 1e6 / 8},  {"gbit", 1e9 / 8},
+  };
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name) scale = factor;
+  }
+  if (scale == 0) throw fail("unknown unit '" + unit + "' (use K, M, G bytes or kbit, mbit, gbit)");
+  const double bytes = std::round(value * scale);
+  if (bytes >= static_cast<double>(std::numeric_limits<int>::max())) throw fail("must be below 2 GiB/s");
+  if (bytes == 0 && value != 0) throw fail("below 1 byte/s");
+  return static_cast<std::int64_t>(bytes);
+}
+
 void validate(const SeederConfig& c) {
   if (c.store.empty()) throw error(Errc::kConfig, "--store: required");
   if (c.http_threads < 1 || c.http_threads > 256)
@@ -51,6 +91,9 @@ void validate(const SeederConfig& c) {
   if (c.scan_interval.count() <= 0) throw error(Errc::kConfig, "--scan-interval: must be positive");
   if (c.announce_interval.count() <= 0) throw error(Errc::kConfig, "--announce-interval: must be positive");
   if (c.max_body < 1024) throw error(Errc::kConfig, "--max-body: must be at least 1024");
+  if (c.upload_limit < 0 || c.upload_limit >= std::numeric_limits<int>::max()) {
+    throw error(Errc::kConfig, "--upload-limit: must be 0 (unlimited) or a rate below 2 GiB/s");
+  }
   if (!c.public_url.empty() && !c.public_url.starts_with("http://")) {
     throw error(Errc::kConfig, "--public-url '" + c.public_url + "': must start with http://");
   }

@@ -20,6 +20,13 @@ struct Endpoint {
 // Throws Error(Errc::kConfig) naming `what` ("--listen") on anything else.
 Endpoint parse_endpoint(std::string_view text, std::uint16_t default_port, std::string_view what);
 
+// A transfer rate in bytes per second: "0" (unlimited), "2000000", "12M", "512K",
+// "1.5G" (K/M/G = powers of 1024, optional "B", "iB" and "/s"), or network units
+// "100mbit", "1gbit", "800kbit" (powers of 1000 bits; "bps" is accepted for "bit/s").
+// Case-insensitive. Throws Error(Errc::kConfig) naming `what` on anything else, or
+// on a rate of 2 GiB/s and more (libtorrent's limits are ints).
+std::int64_t parse_rate(std::string_view text, std::string_view what);
+
 struct SeederConfig {
   std::filesystem::path store;
   Endpoint http{"0.0.0.0", 8080};
@@ -38,6 +45,11 @@ struct SeederConfig {
   std::size_t max_nodes = 4096;
   // Track only torrents this seeder seeds (true) or any info-hash (false).
   bool tracker_known_only = true;
+  // Upload budget of the BitTorrent side, bytes/s over all peers and torrents (LAN
+  // peers included); 0 = unlimited. The web seed is not counted.
+  std::int64_t upload_limit = 0;
+  // BEP 16 super seeding on every seeded torrent.
+  bool super_seed = false;
 };
 
 // Throws Error(Errc::kConfig) on values out of range.

@@ -1,18 +1,44 @@
-// ironstone-seeder: flags and config file -> SeederConfig -> Seeder. See docs/seeder.md.
+// ironstone-seeder: flags and config file -> SeederConfig -> Seeder (the daemon, when no
+// subcommand is given), or `fleet`: the CLI fleet view of a running seeder
+// (seeder/fleet_view.h). See docs/seeder.md.
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
+#include <unistd.h>
 
 #include "seeder/errc.h"
+#include "seeder/fleet_view.h"
 #include "seeder/seeder.h"
 
 namespace {
 
 std::chrono::milliseconds seconds_to_ms(double s) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000.0));
+}
+
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_interrupt(int) { g_interrupted = 1; }
+
+int run_fleet(const std::string& url, double watch) {
+  using namespace ironstone::seeder;
+  FleetViewOptions options;
+  options.url = url;
+  options.watch = seconds_to_ms(watch);
+  options.clear_screen = watch > 0 && isatty(STDOUT_FILENO);
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    run_fleet_view(options, std::cout, [] { return g_interrupted != 0; });
+  } catch (const std::exception& e) {
+    std::cerr << "ironstone-seeder fleet: " << e.what() << "\n";
+    return 1;
+  }
+  return std::cout.good() ? 0 : 1;
 }
 
 }  // namespace
@@ -29,10 +55,11 @@ int main(int argc, char** argv) {
   double scan_interval = 2, request_timeout = 10;
   int announce_interval = 30, node_stale_after = 300, http_threads = 4;
   std::size_t max_body = 64 * 1024, max_connections = 2048;
-  bool no_bittorrent = false, open_tracker = false;
+  bool no_bittorrent = false, open_tracker = false, super_seed = false;
+  std::string upload_limit = "0";
 
-  app.add_option("--store", store, "Release store directory (as written by ironstone-build publish)")
-      ->required();
+  // Required unless a subcommand is given (checked after parsing).
+  app.add_option("--store", store, "Release store directory (as written by ironstone-build publish)");
   app.add_option("--listen", listen, "HTTP listen address, ADDR:PORT")->capture_default_str();
   app.add_option("--bt-listen", bt_listen, "BitTorrent listen address, ADDR:PORT")->capture_default_str();
   app.add_option("--public-url", public_url,
@@ -51,9 +78,25 @@ int main(int argc, char** argv) {
   app.add_option("--max-connections", max_connections, "Most open HTTP connections")->capture_default_str();
   app.add_flag("--no-bittorrent", no_bittorrent, "Serve HTTP only (web seed, tracker, API); do not seed");
   app.add_flag("--open-tracker", open_tracker, "Track any info-hash, not only the releases seeded here");
+  app.add_option("--upload-limit", upload_limit,
+                 "BitTorrent upload budget over all peers, bytes/s: 0 (unlimited), 12M, 100mbit, ...")
+      ->capture_default_str();
+  app.add_flag("--super-seed", super_seed,
+               "BEP 16 super seeding: offer each peer pieces nobody else has, so each piece leaves once");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
+  std::string fleet_url = "http://127.0.0.1:8080";
+  double fleet_watch = 0;
+  CLI::App* fleet = app.add_subcommand("fleet", "Print the fleet view of a running seeder (GET /v1/fleet)");
+  fleet->add_option("--url", fleet_url, "The seeder's base URL, e.g. http://nas:8080")->capture_default_str();
+  fleet->add_option("--watch", fleet_watch,
+                    "Redraw every SECONDS until every node is done, failed or stale (or Ctrl-C)")
+      ->check(CLI::NonNegativeNumber);
+  app.require_subcommand(0, 1);
+
   CLI11_PARSE(app, argc, argv);
+  if (fleet->parsed()) return run_fleet(fleet_url, fleet_watch);
+  if (store.empty()) return app.exit(CLI::RequiredError("--store"));
 
   spdlog::set_level(spdlog::level::from_str(log_level));
   if (std::getenv("JOURNAL_STREAM")) spdlog::set_pattern("%l: %v");  // journald adds time and unit
@@ -81,6 +124,8 @@ int main(int argc, char** argv) {
     config.max_body = max_body;
     config.max_connections = max_connections;
     config.tracker_known_only = !open_tracker;
+    config.upload_limit = parse_rate(upload_limit, "--upload-limit");
+    config.super_seed = super_seed;
 
     Seeder seeder(config);
     seeder.start();

@@ -2,7 +2,7 @@
 //
 //   store routes (routes_store.cpp): channel pointers, release files, release list,
 //     the chunk store as BEP 19 web seed.
-//   API routes (routes_api.cpp): tracker, node events, fleet view, metrics, dashboard.
+//   API routes (routes_api.cpp): seeder info, tracker, node events, fleet view, metrics, dashboard.
 //
 // Thread safety: the handlers only touch thread-safe objects (Tracker, Fleet,
 // atomics, the file system) and may run concurrently. The referenced objects must
@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 
 #include "seeder/fleet.h"
 #include "seeder/metrics.h"
@@ -25,6 +26,10 @@ namespace ironstone::seeder {
 // aa (2 hex), hex (64 lower-case hex), node.
 void define_route_params(Router& router);
 
+// The releases of the store, as GET /v1/releases lists them: directories
+// releases/<board>/<version>/ holding a manifest.json, sorted by board, then version.
+nlohmann::json list_releases(const std::filesystem::path& store);
+
 // `store` must be canonical. Adds the size of every chunk body sent to chunk_bytes.
 void add_store_routes(Router& router, const std::filesystem::path& store,
                       std::atomic<std::uint64_t>& chunk_bytes);
@@ -33,6 +38,8 @@ struct ApiContext {
   Tracker& tracker;
   Fleet& fleet;
   std::function<MetricsSnapshot()> metrics;
+  // GET /v1/info: the seeder's identity and ports (docs/http-api.md). Unset: no route.
+  std::function<nlohmann::json()> info = {};
 };
 
 void add_api_routes(Router& router, ApiContext context);

@@ -9,6 +9,12 @@ namespace ironstone::seeder {
 void add_api_routes(Router& router, ApiContext ctx) {
   using V = http::verb;
 
+  if (ctx.info) {
+    router.add({V::get}, "/v1/info", [info = ctx.info](const Request&, const Params&) {
+      return json_response(info().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    });
+  }
+
   // BEP 3 / BEP 23 tracker. Failures are HTTP 200 with "failure reason", as clients expect.
   router.add({V::get}, "/announce", [&tracker = ctx.tracker](const Request& r, const Params&) {
     auto parsed = parse_announce(r.query, r.remote, r.local);

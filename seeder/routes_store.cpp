@@ -31,6 +31,8 @@ constexpr std::string_view kSignature = "text/plain; charset=utf-8";
 constexpr std::string_view kTorrent = "application/x-bittorrent";
 constexpr std::string_view kBinary = "application/octet-stream";
 
+}  // namespace
+
 nlohmann::json list_releases(const fs::path& store) {
   nlohmann::json out = nlohmann::json::array();
   std::error_code ec;
@@ -66,8 +68,6 @@ nlohmann::json list_releases(const fs::path& store) {
   }
   return out;
 }
-
-}  // namespace
 
 void define_route_params(Router& router) {
   router.define_param("board", [](std::string_view s) { return manifest::valid_board_name(s); });

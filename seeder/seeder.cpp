@@ -30,7 +30,7 @@ void Seeder::start() {
 
   define_route_params(router_);
   add_store_routes(router_, store_, chunk_bytes_);
-  add_api_routes(router_, ApiContext{tracker_, fleet_, [this] { return metrics(); }});
+  add_api_routes(router_, ApiContext{tracker_, fleet_, [this] { return metrics(); }, [this] { return info(); }});
 
   HttpServerOptions http;
   http.address = config_.http.address;
@@ -54,6 +54,8 @@ void Seeder::start() {
     bt.web_seed_url = base_url_;
     bt.tracker_url = base_url_ + "announce";
     bt.scan_interval = config_.scan_interval;
+    bt.upload_limit = config_.upload_limit;
+    bt.super_seed = config_.super_seed;
     swarm_ = std::make_unique<SwarmSeeder>(bt);
     if (config_.tracker_known_only) {
       tracker_.set_allowed([swarm = swarm_.get()](const InfoHash20& h) { return swarm->knows(h); });
@@ -78,6 +80,19 @@ void Seeder::stop() {
 std::uint16_t Seeder::http_port() const { return http_ ? http_->local_endpoint().port() : 0; }
 
 std::uint16_t Seeder::bittorrent_port() const { return swarm_ ? swarm_->listen_port() : 0; }
+
+nlohmann::json Seeder::info() const {
+  nlohmann::json out{{"name", "ironstone-seeder"},
+                     {"version", IRONSTONE_VERSION},
+                     {"http_port", http_port()},
+                     {"base_url", base_url_},
+                     {"releases", list_releases(store_).size()}};
+  // Absent, not 0, when BitTorrent is off: clients test for an integer port.
+  if (const auto bt = bittorrent_port(); bt != 0) out["bt_port"] = bt;
+  out["upload_limit"] = swarm_ ? config_.upload_limit : 0;
+  out["super_seed"] = swarm_ != nullptr && config_.super_seed;
+  return out;
+}
 
 MetricsSnapshot Seeder::metrics() const {
   MetricsSnapshot s;

@@ -45,6 +45,10 @@ class Seeder {
   SwarmSeeder* swarm() { return swarm_.get(); }  // null when BitTorrent is disabled
 
   MetricsSnapshot metrics() const;
+  // What GET /v1/info answers: {"name", "version", "http_port", "bt_port" (absent
+  // when BitTorrent is off), "base_url", "releases" (count), "upload_limit",
+  // "super_seed"}.
+  nlohmann::json info() const;
 
  private:
   SeederConfig config_;

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/load_torrent.hpp>
+#include <libtorrent/peer_class.hpp>
+#include <libtorrent/peer_class_type_filter.hpp>
 #include <libtorrent/session_params.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
@@ -72,6 +74,7 @@ void SwarmSeeder::start() {
   lt::session_params params(swarm::lan_settings(lan));
   session_ = std::make_unique<lt::session>(std::move(params));
   swarm::apply_lan_peer_classes(*session_);
+  apply_upload_limit();
 
   // Wait for the listen socket, so an ephemeral port can be reported.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -97,6 +100,24 @@ void SwarmSeeder::start() {
   scan();
   refresh_stats();
   worker_ = std::thread([this] { run(); });
+}
+
+void SwarmSeeder::apply_upload_limit() {
+  if (options_.upload_limit <= 0) return;
+  const lt::peer_class_t cls = session_->create_peer_class("ironstone upload budget");
+  lt::peer_class_info info = session_->get_peer_class(cls);
+  info.upload_limit = static_cast<int>(options_.upload_limit);
+  info.download_limit = 0;
+  info.ignore_unchoke_slots = true;
+  info.label = "ironstone upload budget";
+  session_->set_peer_class(cls, info);
+  lt::peer_class_type_filter types = session_->get_peer_class_type_filter();
+  using F = lt::peer_class_type_filter;
+  for (auto type : {F::tcp_socket, F::utp_socket, F::ssl_tcp_socket, F::ssl_utp_socket, F::i2p_socket}) {
+    types.add(type, cls);
+  }
+  session_->set_peer_class_type_filter(types);
+  spdlog::info("bittorrent: upload limited to {} bytes/s over all peers", options_.upload_limit);
 }
 
 void SwarmSeeder::stop() {
@@ -233,6 +254,7 @@ void SwarmSeeder::add_release(const std::string& key, const fs::path& torrent_fi
   atp.flags |= lt::torrent_flags::seed_mode;
   atp.flags &= ~lt::torrent_flags::auto_managed;
   atp.flags &= ~lt::torrent_flags::paused;
+  if (options_.super_seed) atp.flags |= lt::torrent_flags::super_seeding;
   atp.url_seeds.clear();
   if (!options_.web_seed_url.empty()) atp.url_seeds.push_back(options_.web_seed_url);
   atp.trackers.clear();
@@ -277,6 +299,7 @@ void SwarmSeeder::refresh_stats() {
         t.seeds = st.num_seeds;
         t.upload_rate = st.upload_payload_rate;
         t.state = state_name(st);
+        t.super_seeding = static_cast<bool>(st.flags & lt::torrent_flags::super_seeding);
         out.push_back(std::move(t));
       }
     }

@@ -9,6 +9,15 @@
 // are shared between releases). Two releases with identical chunk sets share one
 // torrent. Hidden directories (".tmp-…", publish's staging) are ignored.
 //
+// Upload budget (upload_limit > 0): libtorrent's session-wide upload_rate_limit
+// only binds the global peer class, and every LAN peer is in the unthrottled local
+// class (swarm::apply_lan_peer_classes), so the limit is a peer class of its own
+// that every peer connection joins (through the peer class type filter, for every
+// socket type): one bucket shared by all peers and all torrents.
+// super_seed: BEP 16 super seeding (lt::torrent_flags::super_seeding) on every
+// seeded torrent: each peer is offered pieces no other peer has been given yet, so
+// the seeder sends each piece about once and the nodes spread it.
+//
 // Thread safety: start() and stop() from one owner thread; stats(), knows(),
 // listen_port() and scan_now() from any thread. A worker thread drains alerts and
 // scans.
@@ -41,6 +50,8 @@ struct SwarmSeederOptions {
   std::string tracker_url;   // "http://host:port/announce"
   std::chrono::milliseconds scan_interval{2000};
   std::chrono::milliseconds stats_interval{1000};
+  std::int64_t upload_limit = 0;  // bytes/s over all peers and torrents; 0 = unlimited
+  bool super_seed = false;        // BEP 16 on every seeded torrent
 };
 
 struct TorrentStats {
@@ -52,6 +63,7 @@ struct TorrentStats {
   int seeds = 0;
   int upload_rate = 0;  // bytes/s
   std::string state;    // "seeding", "checking", "error: …", …
+  bool super_seeding = false;
 };
 
 class SwarmSeeder {
@@ -82,6 +94,7 @@ class SwarmSeeder {
     std::string hex;
   };
 
+  void apply_upload_limit();
   void run();
   void scan();
   void add_release(const std::string& key, const std::filesystem::path& torrent_file);

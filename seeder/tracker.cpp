@@ -23,7 +23,7 @@ void bencode_int(std::string& out, std::int64_t v) {
 
 template <class T>
 bool parse_uint(std::string_view s, T& out) {
-  if (s.empty()) return false;
+  if (s.empty() || s.front() == '-') return false;  // from_chars takes "-5" for a signed T
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && ptr == s.data() + s.size();
 }

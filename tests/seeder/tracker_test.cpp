@@ -103,6 +103,8 @@ TEST(Tracker, RejectsMalformedAnnounces) {
   EXPECT_EQ(std::get<std::string>(parse_announce(announce_query(kHash, kPeerA, 1, 0, "&event=bogus"), ip)),
             "unknown event");
   EXPECT_EQ(std::get<std::string>(parse_announce("info_hash=%zz", ip)), "malformed query string");
+  EXPECT_EQ(std::get<std::string>(parse_announce(announce_query(kHash, kPeerA, 1, 0, "&numwant=-5"), ip)),
+            "numwant must be a non-negative integer");
 }
 
 TEST(Tracker, OnlyAllowedTorrentsAreTracked) {

@@ -1,0 +1,93 @@
+// GET /v1/info: the seeder's identity and ports, as the flasher reads them
+// (flasher/seeder_client.cpp bt_port(): an integer "bt_port", absent when off).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "seeder/errc.h"
+#include "tests/seeder/seeder_test_util.h"
+
+namespace ironstone::seeder {
+namespace {
+
+using namespace ironstone::seeder::testing;
+using ironstone::testing::TempDir;
+namespace fs = std::filesystem;
+
+TEST(SeederInfo, HttpOnlySeederHasNoBitTorrentPort) {
+  TempDir dir;
+  make_release(dir.path(), "rpi5", "1.0", 1, 1024, 1);
+  make_release(dir.path(), "rock5b", "2.0", 1, 1024, 2);
+  Seeder seeder(loopback_config(dir.path(), false));
+  seeder.start();
+  const auto r = http_get(seeder.http_port(), "/v1/info");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  const auto doc = nlohmann::json::parse(r.body);
+  EXPECT_EQ(doc["name"], "ironstone-seeder");
+  EXPECT_EQ(doc["version"], IRONSTONE_VERSION);
+  EXPECT_EQ(doc["http_port"], seeder.http_port());
+  EXPECT_EQ(doc["base_url"], seeder.base_url());
+  EXPECT_EQ(doc["releases"], 2);
+  EXPECT_FALSE(doc.contains("bt_port")) << r.body;
+  EXPECT_EQ(doc["upload_limit"], 0);
+  EXPECT_EQ(doc["super_seed"], false);
+  EXPECT_EQ(http_request(seeder.http_port(), "HEAD", "/v1/info").status, 200);
+  EXPECT_EQ(http_request(seeder.http_port(), "POST", "/v1/info").status, 405);
+}
+
+TEST(SeederInfo, ReportsTheBitTorrentPortAsTheFlasherParsesIt) {
+  TempDir dir;
+  make_release(dir.path(), "rpi5", "1.0", 1, 1024, 3);
+  auto config = loopback_config(dir.path(), true);
+  config.upload_limit = 5'000'000;
+  config.super_seed = true;
+  Seeder seeder(config);
+  seeder.start();
+  const auto r = http_get(seeder.http_port(), "/v1/info");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto doc = nlohmann::json::parse(r.body);
+  ASSERT_NE(seeder.bittorrent_port(), 0);
+  // What flasher/seeder_client.cpp does with it:
+  ASSERT_TRUE(doc.contains("bt_port") && doc["bt_port"].is_number_integer()) << r.body;
+  EXPECT_EQ(doc["bt_port"].get<int>(), seeder.bittorrent_port());
+  EXPECT_EQ(doc["releases"], 1);
+  EXPECT_EQ(doc["upload_limit"], 5'000'000);
+  EXPECT_EQ(doc["super_seed"], true);
+}
+
+TEST(SeederInfo, EmptyStoreHasZeroReleases) {
+  TempDir dir;
+  Seeder seeder(loopback_config(dir.path(), false));
+  seeder.start();
+  const auto doc = nlohmann::json::parse(http_get(seeder.http_port(), "/v1/info").body);
+  EXPECT_EQ(doc["releases"], 0);
+}
+
+TEST(ParseRate, AcceptsBytesBinaryUnitsAndBits) {
+  EXPECT_EQ(parse_rate("0", "--upload-limit"), 0);
+  EXPECT_EQ(parse_rate("2000000", "--upload-limit"), 2'000'000);
+  EXPECT_EQ(parse_rate("12M", "--upload-limit"), 12 * 1024 * 1024);
+  EXPECT_EQ(parse_rate("12MiB/s", "--upload-limit"), 12 * 1024 * 1024);
+  EXPECT_EQ(parse_rate("512k", "--upload-limit"), 512 * 1024);
+  EXPECT_EQ(parse_rate("1.5G", "--upload-limit"), 1536 * 1024 * 1024);
+  EXPECT_EQ(parse_rate("100mbit", "--upload-limit"), 12'500'000);
+  EXPECT_EQ(parse_rate("100Mbps", "--upload-limit"), 12'500'000);
+  EXPECT_EQ(parse_rate("1gbit/s", "--upload-limit"), 125'000'000);
+  EXPECT_EQ(parse_rate("800kbit", "--upload-limit"), 100'000);
+}
+
+TEST(ParseRate, RejectsGarbageWithTheFlagName) {
+  for (const char* bad : {"", "fast", "-1", "12X", "1e3", "3G", "M", "1..2M", "0.1bit"}) {
+    try {
+      parse_rate(bad, "--upload-limit");
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), make_error_code(Errc::kConfig)) << bad;
+      EXPECT_NE(std::string(e.what()).find("--upload-limit"), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ironstone::seeder
