@@ -1,0 +1,79 @@
+// What every method runner gets (the image, the binaries, the links, the bounds) and
+// what it returns (per-node completion times, bytes, CPU), measured the same way for
+// every method: the clock starts when the NAS side is ready and the nodes are started;
+// a node's time is when it holds the verified image; the method's time is the last node's.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "bench/rack_net.h"
+
+namespace ironstone::bench {
+
+struct Image {
+  std::filesystem::path gold;         // the raw (sparse) image
+  std::uint64_t size = 0;             // image bytes
+  std::filesystem::path zst;          // zstd -T0 -3 of the image (HTTP, multicast)
+  std::uint64_t zst_bytes = 0;
+  std::filesystem::path store, public_key;  // the signed release (Ironstone)
+  std::uint64_t stored_bytes = 0;     // compressed non-zero chunks: the floor's numerator
+  std::string board = "rpi5", version = "bench-1";
+};
+
+struct Binaries {
+  std::string build, seeder, flasher, self;
+};
+
+struct BenchEnv {
+  Image image;
+  Binaries bin;
+  std::filesystem::path work;  // per-run scratch; node targets go below it
+  double link_bps = 100e6, nas_bps = 100e6;
+  bool cmp = true;             // byte-compare every node's target with the image afterwards
+  bool perf = false;           // profile the Ironstone runs with perf record -a
+  int timeout_s = 0;           // 0: from the floor
+  double floor_seconds() const { return double(image.stored_bytes) * 8.0 / link_bps; }
+  int timeout_for(int nodes) const;
+};
+
+struct NodeResult {
+  std::string host;
+  bool ok = false;
+  double seconds = -1;   // from the start until it held the verified image
+  double cpu_s = 0;      // CPU time of the node's processes
+  std::string error;
+  std::uint64_t from_nas = 0, from_peers = 0;  // as the node reports them (Ironstone only)
+};
+
+struct MethodResult {
+  std::string method;  // ironstone, http, multicast
+  int nodes = 0;
+  bool skipped = false;
+  std::string note;    // why skipped / what failed
+  std::vector<NodeResult> per_node;
+  std::uint64_t nas_bytes = 0, node_bytes = 0;  // sent by the NAS / by all nodes
+  std::string bytes_source;                     // "wire" (interface counters) or "payload"
+  double cpu_busy = 0;                          // whole machine, % over the run
+  double nas_cpu_s = 0, nodes_cpu_s = 0;
+  double floor_s = 0;
+  std::vector<std::string> profile;             // perf summary lines (Ironstone, --perf)
+
+  bool ok() const;
+  double last() const;     // the last node's time (-1 if any failed)
+  double pct(double p) const;
+};
+
+MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env);
+MethodResult run_http(const RackNet& rack, const BenchEnv& env);
+MethodResult run_multicast(const RackNet& rack, const BenchEnv& env);
+
+// Shared helpers for the runners.
+std::filesystem::path node_dir(const BenchEnv& env, const std::string& method, const Host& h);
+void check_targets(const BenchEnv& env, MethodResult& r, const std::vector<std::filesystem::path>& targets);
+void cleanup_method_dir(const BenchEnv& env, const std::string& method);
+bool log_contains(const std::filesystem::path& log, const std::string& needle);
+
+}  // namespace ironstone::bench

@@ -1,0 +1,28 @@
+// `ironstone-bench rack`: for each N of the sweep, build the rack (netns or loopback),
+// run every method on it, tear it down; then the table, the JSON and the SVG plot.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "bench/workload.h"
+
+namespace ironstone::bench {
+
+struct RackOptions {
+  std::vector<int> sweep{4};
+  std::string link = "100mbit", nas_link;
+  std::vector<std::string> methods{"ironstone", "http", "multicast"};
+  ImageOptions image;
+  std::string bin_dir;
+  std::string out = "ironstone-bench";  // writes OUT.json and OUT.svg
+  bool loopback = false;                // force loopback mode even as root
+  bool keep = false;                    // keep the work directory
+  bool cmp = true, perf = false;
+  int timeout_s = 0;
+  std::string command;                  // the command line, for the report
+};
+
+int run_rack(RackOptions o);
+
+}  // namespace ironstone::bench

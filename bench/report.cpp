@@ -1,0 +1,177 @@
+#include "bench/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace ironstone::bench {
+
+namespace {
+
+std::string fmt(const char* f, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+std::string secs(double s) { return s < 0 ? "-" : fmt("%.1f", s); }
+std::string oneline(std::string s) {
+  for (auto& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s.substr(0, 140);
+}
+std::string mib(std::uint64_t b) { return fmt("%.0f", double(b) / 1048576.0); }
+
+}  // namespace
+
+std::string cpu_verdict(const MethodResult& r) {
+  if (r.skipped || r.per_node.empty()) return "";
+  return r.cpu_busy > 90 ? "CPU-bound" : "network";
+}
+
+void print_table(const RunInfo& info, const std::vector<MethodResult>& results) {
+  std::printf("\nrack: %s, link %s (NAS %s); image %.0f MiB, stored %.1f MiB (compressed non-zero chunks), "
+              "zstd image %.1f MiB\n",
+              info.mode.c_str(), info.link.c_str(), info.nas_link.c_str(), double(info.image.size) / 1048576.0,
+              double(info.image.stored_bytes) / 1048576.0, double(info.image.zst_bytes) / 1048576.0);
+  std::printf("%-10s %5s %8s %8s %8s %8s %8s %7s %10s %10s %6s %10s  %s\n", "method", "nodes", "last s", "p50 s",
+              "p90 s", "max s", "floor s", "xfloor", "NAS MiB", "nodes MiB", "CPU%", "limit", "note");
+  for (const auto& r : results) {
+    if (r.skipped) {
+      std::printf("%-10s %5d %s\n", r.method.c_str(), r.nodes, ("skipped: " + r.note).c_str());
+      continue;
+    }
+    std::string note = r.note;
+    for (const auto& n : r.per_node)
+      if (!n.ok) {
+        note = n.host + ": " + n.error;
+        break;
+      }
+    double last = r.last();
+    std::printf("%-10s %5d %8s %8s %8s %8s %8s %7s %10s %10s %6.0f %10s  %s\n", r.method.c_str(), r.nodes,
+                secs(last).c_str(), secs(r.pct(50)).c_str(), secs(r.pct(90)).c_str(), secs(r.pct(100)).c_str(),
+                secs(r.floor_s).c_str(), last < 0 ? "-" : fmt("%.2f", last / r.floor_s).c_str(),
+                mib(r.nas_bytes).c_str(), mib(r.node_bytes).c_str(), r.cpu_busy, cpu_verdict(r).c_str(),
+                oneline(note).c_str());
+  }
+  // CPU breakdown of the Ironstone runs.
+  for (const auto& r : results) {
+    if (r.method != "ironstone" || r.skipped) continue;
+    std::printf("ironstone N=%d: CPU seconds: seeder %.1f, flashers %.1f (%.1f per node); machine %.0f%% busy%s\n",
+                r.nodes, r.nas_cpu_s, r.nodes_cpu_s, r.nodes ? r.nodes_cpu_s / r.nodes : 0.0, r.cpu_busy,
+                r.cpu_busy > 90 ? " -> CPU-bound, not network-bound" : "");
+    for (const auto& l : r.profile) std::printf("    %s\n", l.c_str());
+  }
+  std::printf("bytes: %s\n", results.empty() ? "" :
+              (std::any_of(results.begin(), results.end(), [](const auto& r) { return r.bytes_source == "wire"; })
+                   ? "wire bytes sent on each host's port (interface counters, incl. headers and ACKs)"
+                   : "payload bytes as reported (loopback: no per-host interfaces)"));
+  std::fflush(stdout);
+}
+
+void write_json(const std::filesystem::path& path, const RunInfo& info, const std::vector<MethodResult>& results) {
+  nlohmann::json j;
+  j["command"] = info.command;
+  j["mode"] = info.mode;
+  j["link"] = info.link;
+  j["nas_link"] = info.nas_link;
+  j["started_utc"] = info.started_utc;
+  j["host"] = info.host;
+  j["cpus"] = info.cpus;
+  j["load_before"] = info.load_before;
+  j["image"] = {{"bytes", info.image.size},
+                {"stored_bytes", info.image.stored_bytes},
+                {"zstd_bytes", info.image.zst_bytes},
+                {"path", info.image.gold.string()}};
+  j["results"] = nlohmann::json::array();
+  for (const auto& r : results) {
+    nlohmann::json m{{"method", r.method}, {"nodes", r.nodes}, {"skipped", r.skipped}, {"note", r.note},
+                     {"ok", r.ok()}, {"floor_s", r.floor_s}, {"cpu_busy_pct", r.cpu_busy},
+                     {"limited_by", cpu_verdict(r)}, {"nas_bytes", r.nas_bytes}, {"node_bytes", r.node_bytes},
+                     {"bytes_source", r.bytes_source}, {"nas_cpu_s", r.nas_cpu_s}, {"nodes_cpu_s", r.nodes_cpu_s}};
+    if (r.ok()) {
+      m["last_s"] = r.last();
+      m["p50_s"] = r.pct(50);
+      m["p90_s"] = r.pct(90);
+      m["max_s"] = r.pct(100);
+      m["ratio_to_floor"] = r.last() / r.floor_s;
+    }
+    m["per_node"] = nlohmann::json::array();
+    for (const auto& n : r.per_node)
+      m["per_node"].push_back({{"host", n.host}, {"ok", n.ok}, {"seconds", n.seconds}, {"cpu_s", n.cpu_s},
+                               {"error", n.error}, {"from_nas", n.from_nas}, {"from_peers", n.from_peers}});
+    if (!r.profile.empty()) m["perf"] = r.profile;
+    j["results"].push_back(m);
+  }
+  std::ofstream(path) << j.dump(2) << "\n";
+}
+
+void write_svg(const std::filesystem::path& path, const RunInfo& info, const std::vector<MethodResult>& results) {
+  std::map<std::string, std::vector<std::pair<int, double>>> series;
+  std::set<int> ns;
+  double ymax = 1, floor_s = 0;
+  for (const auto& r : results) {
+    if (r.skipped) continue;
+    floor_s = r.floor_s;
+    ns.insert(r.nodes);
+    if (r.ok()) {
+      series[r.method].push_back({r.nodes, r.last()});
+      ymax = std::max(ymax, r.last());
+    }
+  }
+  ymax = std::max(ymax, floor_s) * 1.1;
+  if (ns.empty()) ns.insert(1);
+  const int W = 720, H = 440, L = 70, R = 160, T = 40, B = 50;
+  const int xmin = 0, xmax = std::max(*ns.rbegin(), 2);
+  auto X = [&](double n) { return L + (W - L - R) * (n - xmin) / double(xmax - xmin); };
+  auto Y = [&](double s) { return H - B - (H - T - B) * s / ymax; };
+  std::ofstream o(path);
+  o << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H
+    << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n";
+  o << "<text x='" << L << "' y='22' font-size='14'>Time until the last node holds the verified image ("
+    << info.mode << ", link " << info.link << ")</text>\n";
+  o << "<line x1='" << L << "' y1='" << H - B << "' x2='" << W - R << "' y2='" << H - B << "' stroke='black'/>\n";
+  o << "<line x1='" << L << "' y1='" << T << "' x2='" << L << "' y2='" << H - B << "' stroke='black'/>\n";
+  for (int n : ns)
+    o << "<text x='" << X(n) << "' y='" << H - B + 16 << "' text-anchor='middle'>" << n << "</text>\n";
+  o << "<text x='" << (L + W - R) / 2 << "' y='" << H - 12 << "' text-anchor='middle'>nodes (N)</text>\n";
+  double step = std::pow(10, std::floor(std::log10(ymax)));
+  if (ymax / step < 3) step /= 2;
+  for (double s = 0; s <= ymax; s += step) {
+    o << "<line x1='" << L << "' y1='" << Y(s) << "' x2='" << W - R << "' y2='" << Y(s)
+      << "' stroke='#ddd'/><text x='" << L - 6 << "' y='" << Y(s) + 4 << "' text-anchor='end'>" << s
+      << "</text>\n";
+  }
+  o << "<text transform='translate(18," << (T + H - B) / 2 << ") rotate(-90)' text-anchor='middle'>seconds</text>\n";
+  const std::map<std::string, std::string> colors{
+      {"ironstone", "#1f77b4"}, {"http", "#d62728"}, {"multicast", "#2ca02c"}};
+  int legend = 0;
+  auto legend_entry = [&](const std::string& name, const std::string& color, bool dashed) {
+    int y = T + 10 + 20 * legend++;
+    o << "<line x1='" << W - R + 15 << "' y1='" << y << "' x2='" << W - R + 40 << "' y2='" << y << "' stroke='"
+      << color << "' stroke-width='2'" << (dashed ? " stroke-dasharray='5,4'" : "") << "/><text x='"
+      << W - R + 46 << "' y='" << y + 4 << "'>" << name << "</text>\n";
+  };
+  if (floor_s > 0) {
+    o << "<line x1='" << X(xmin) << "' y1='" << Y(floor_s) << "' x2='" << X(xmax) << "' y2='" << Y(floor_s)
+      << "' stroke='gray' stroke-dasharray='5,4'/>\n";
+    legend_entry("floor (S/L)", "gray", true);
+  }
+  for (auto& [method, pts] : series) {
+    std::sort(pts.begin(), pts.end());
+    auto it = colors.find(method);
+    std::string c = it == colors.end() ? "#9467bd" : it->second;
+    o << "<polyline fill='none' stroke='" << c << "' stroke-width='2' points='";
+    for (auto [n, s] : pts) o << X(n) << "," << Y(s) << " ";
+    o << "'/>\n";
+    for (auto [n, s] : pts) o << "<circle cx='" << X(n) << "' cy='" << Y(s) << "' r='3' fill='" << c << "'/>\n";
+    legend_entry(method, c, false);
+  }
+  o << "</svg>\n";
+}
+
+}  // namespace ironstone::bench
