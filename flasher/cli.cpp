@@ -18,6 +18,7 @@ int run_cli(CliArgs a) {
   o.cache_dir = a.cache_dir;
   o.linger = std::chrono::seconds(std::max(0, a.linger_seconds));
   o.stall_timeout = std::chrono::seconds(std::max(1, a.stall_seconds));
+  o.web_seed_after = std::chrono::milliseconds(std::max(0, a.web_seed_after_ms));
   for (const auto& k : a.public_keys) o.public_keys.emplace_back(k);
   if (!a.power.empty()) {
     o.power = boards::parse_power_action(a.power);

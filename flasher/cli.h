@@ -17,6 +17,7 @@ struct CliArgs {
   std::vector<std::string> public_keys;
   int linger_seconds = 300;
   int stall_seconds = 120;
+  int web_seed_after_ms = 3000;
   std::string log_level = "info";
 };
 

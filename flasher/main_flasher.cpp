@@ -30,6 +30,9 @@ int main(int argc, char** argv) {
   app.add_option("--retries", a.options.retry.attempts, "attempts per seeder request")->capture_default_str();
   app.add_option("--stall-timeout", a.stall_seconds, "give up after this many seconds without data")
       ->capture_default_str();
+  app.add_option("--web-seed-after", a.web_seed_after_ms,
+                 "milliseconds without swarm progress before the seeder's web seed is used")
+      ->capture_default_str();
   app.add_option("--log-level", a.log_level, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   return run_cli(a);

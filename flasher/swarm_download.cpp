@@ -133,10 +133,16 @@ void SwarmDownload::Impl::poll_peers() {
     const bool web = (p.connection_type & (lt::peer_info::web_seed | lt::peer_info::http_seed)) != lt::connection_type_t{};
     std::string ep = p.ip.address().to_string() + ":" + std::to_string(p.ip.port());
     std::string key = (web ? "web:" : "bt:") + ep;
-    std::int64_t prev = last_download[key];
-    std::int64_t delta = p.total_download > prev ? p.total_download - prev : 0;
-    last_download[key] = std::max(prev, p.total_download);
-    if (web || seeder_endpoints.count(ep))
+    // total_download is per connection: a smaller figure under a known key is a new
+    // connection to the same endpoint (a reconnect), whose bytes all count.
+    auto it = last_download.try_emplace(key, 0).first;
+    const std::int64_t prev = it->second;
+    const std::int64_t delta = p.total_download >= prev ? p.total_download - prev : p.total_download;
+    it->second = p.total_download;
+    // The seeder is its web seed, the BitTorrent endpoint it told us (if any), or a peer
+    // whose client name (extension handshake "v" = the seeder's user agent) says so.
+    const bool from_seeder = web || seeder_endpoints.count(ep) || p.client.rfind("ironstone-seeder", 0) == 0;
+    if (from_seeder)
       stats.from_seeder += static_cast<std::uint64_t>(delta);
     else
       stats.from_peers += static_cast<std::uint64_t>(delta);

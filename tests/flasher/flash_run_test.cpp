@@ -1,0 +1,258 @@
+// The flasher's whole run (run_flash) against a real in-process seeder on loopback:
+// re-runs on a target that already holds the release, delta upgrades, the
+// zero-touch Pi 5 run on a fake device tree with simulated EEPROM and power, and a
+// flash while hostile clients hammer the seeder's HTTP port.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
+#include "boards/eeprom.h"
+#include "boards/power.h"
+#include "swarm/http_client.h"
+#include "tests/boards/fake_root.h"
+#include "tests/flasher/flash_rig.h"
+
+namespace ironstone::flasher {
+namespace {
+
+using namespace ironstone::flasher::testing;
+using ::testing::HasSubstr;
+
+struct timespec mtime_of(const fs::path& p) {
+  struct stat st {};
+  EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+  return st.st_mtim;
+}
+bool same_time(const struct timespec& a, const struct timespec& b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+class FlashRun : public ::testing::Test {
+ protected:
+  void SetUp() override { spdlog::set_level(spdlog::level::warn); }
+  void TearDown() override { spdlog::set_level(spdlog::level::info); }
+  Rig rig;
+};
+
+// The installer run again on a node that already holds the release: the target is
+// read and hashed, nothing is downloaded and nothing is written (contents and mtime).
+TEST_F(FlashRun, TargetAlreadyHoldingTheReleaseIsNeitherDownloadedNorWritten) {
+  const auto image = make_image(16, 11);
+  auto pub = rig.publish(image, "1.0");
+  auto& seeder = rig.start_seeder();
+  FlashOptions first = rig.flash_options("n1");
+  fill_garbage(first.target, image.size(), 8);
+  FlashResult r1 = run_flash(first);
+  ASSERT_EQ(read_file(first.target), image);
+  EXPECT_FALSE(r1.already_current);
+  EXPECT_EQ(r1.bytes_written, chunk_bytes(pub.manifest));
+
+  const auto before = mtime_of(first.target);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // let the seeder's torrent stats settle
+  auto sent = [&] {
+    auto mt = seeder.metrics();
+    std::uint64_t n = mt.chunk_bytes_served;
+    for (const auto& t : mt.torrents) n += static_cast<std::uint64_t>(t.uploaded);
+    return n;
+  };
+  const std::uint64_t sent_before = sent();
+
+  // A fresh installer: new state file and an empty cache, the same disk.
+  FlashOptions again = rig.flash_options("n1-again");
+  again.target = first.target;
+  FlashResult r2 = run_flash(again);
+  EXPECT_TRUE(r2.already_current);
+  EXPECT_EQ(r2.chunks_total, pub.manifest.chunks.size());
+  EXPECT_EQ(r2.chunks_downloaded, 0u);
+  EXPECT_EQ(r2.bytes_written, 0u);
+  EXPECT_EQ(r2.from_seeder + r2.from_peers, 0u);
+  EXPECT_FALSE(r2.web_seed_used);
+  EXPECT_EQ(read_file(first.target), image);
+  EXPECT_TRUE(same_time(mtime_of(first.target), before)) << "the target was written to";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(sent(), sent_before) << "the seeder sent chunk data to a node that needed none";
+  EXPECT_EQ(r2.sequence, r1.sequence);
+}
+
+// An upgrade transfers only the chunks that changed; the target ends byte-identical.
+TEST_F(FlashRun, UpgradeDownloadsOnlyTheChangedChunks) {
+  auto image = make_image(24, 12);
+  rig.publish(image, "1.0");
+  rig.start_seeder();
+  FlashOptions o = rig.flash_options("n1");
+  fill_garbage(o.target, image.size(), 9);
+  FlashResult r1 = run_flash(o);
+  ASSERT_EQ(read_file(o.target), image);
+
+  // 2.0: three chunks change (one of them was a zero chunk), one zero range appears, the first chunk changes.
+  auto v2 = image;
+  for (std::size_t k : {0u, 9u, 13u}) {
+    auto c = pseudo_random(kChunk, 5000 + k);
+    std::copy(c.begin(), c.end(), v2.begin() + static_cast<std::ptrdiff_t>(k * kChunk));
+  }
+  std::fill_n(v2.begin() + 17 * static_cast<std::ptrdiff_t>(kChunk), kChunk, 0);
+  auto pub2 = rig.publish(v2, "2.0");
+  ASSERT_EQ(pub2.manifest.sequence, r1.sequence + 1);
+  ASSERT_TRUE(wait_until([&] { return rig.seeder().swarm()->torrent_count() == 2; }, std::chrono::seconds(10)));
+
+  FlashResult r2 = run_flash(o);
+  EXPECT_EQ(r2.version, "2.0");
+  EXPECT_FALSE(r2.already_current);
+  EXPECT_EQ(r2.chunks_downloaded, 3u);
+  EXPECT_EQ(r2.bytes_written, 3u * kChunk);
+  EXPECT_LT(r2.from_seeder + r2.from_peers, pub2.manifest.stored_bytes() / 2);
+  EXPECT_EQ(read_file(o.target), v2);
+}
+
+// Forwards to a FakePowerControl the test keeps (the Board owns and destroys its parts).
+class SharedPower : public boards::PowerControl {
+ public:
+  explicit SharedPower(std::shared_ptr<boards::FakePowerControl> f) : f_(std::move(f)) {}
+  void request(boards::PowerAction a) override { f_->request(a); }
+
+ private:
+  std::shared_ptr<boards::FakePowerControl> f_;
+};
+class SharedEeprom : public boards::EepromTool {
+ public:
+  explicit SharedEeprom(std::shared_ptr<boards::SimulatedEeprom> e) : e_(std::move(e)) {}
+  std::string read_config() override { return e_->read_config(); }
+  void write(const std::string& c, std::span<const std::uint8_t> img) override { e_->write(c, img); }
+  std::string read_back() override { return e_->read_back(); }
+
+ private:
+  std::shared_ptr<boards::SimulatedEeprom> e_;
+};
+
+// Zero touch (issue 5): board "auto" on a fake Pi 5 root, the default target device
+// (<root>/dev/nvme0n1, a file here), the simulated EEPROM gets NVMe-first boot order,
+// the seeder sees the node (id from its MAC) done, the LEDs show "done", power off.
+TEST_F(FlashRun, ZeroTouchPi5RunFlashesFixesEepromReportsAndPowersOff) {
+  const auto image = make_image(12, 13);
+  rig.publish(image, "1.0");
+  auto& seeder = rig.start_seeder();
+
+  FlashOptions o = rig.flash_options("pi");
+  const fs::path root = o.root;
+  boards::testing::put_compatible(root, {"raspberrypi,5-model-b", "brcm,bcm2712"});
+  const fs::path act = boards::testing::put_led(root, "ACT", "none [mmc0] timer heartbeat pattern");
+  const fs::path pwr = boards::testing::put_led(root, "PWR", "none [default-on]");
+  boards::testing::put(root, "sys/class/net/lo/address", "00:00:00:00:00:00\n");
+  boards::testing::put(root, "sys/class/net/eth0/address", "DC:A6:32:01:02:03\n");
+  boards::testing::put(root, "dev/nvme0n1", "");
+  fill_garbage(root / "dev/nvme0n1", image.size() + kChunk, 10);
+
+  auto eeprom = std::make_shared<boards::SimulatedEeprom>("[all]\nBOOT_UART=1\nBOOT_ORDER=0xf41\n");
+  auto power = std::make_shared<boards::FakePowerControl>();
+  o.board = "auto";
+  o.target.clear();
+  o.node_id.clear();
+  o.skip_firmware = false;
+  o.power.reset();
+  o.board_parts = [&] {
+    boards::BoardParts parts;
+    parts.firmware = std::make_unique<boards::EepromUpdater>(boards::EepromParams{"0xf416", false},
+                                                             std::make_unique<SharedEeprom>(eeprom));
+    parts.power = std::make_unique<SharedPower>(power);
+    return parts;
+  };
+  FlashResult r = run_flash(o);
+
+  EXPECT_EQ(r.board, "rpi5");
+  EXPECT_EQ(r.version, "1.0");
+  EXPECT_EQ(read_file(root / "dev/nvme0n1"), image);
+  EXPECT_THAT(r.firmware, HasSubstr("updated"));
+  EXPECT_EQ(eeprom->read_back(), "[all]\nBOOT_UART=1\nBOOT_ORDER=0xf416\n");
+  EXPECT_EQ(power->requests(), (std::vector<boards::PowerAction>{boards::PowerAction::kPowerOff}));
+  EXPECT_EQ(read_text(act / "trigger"), "none");
+  EXPECT_EQ(read_text(act / "brightness"), "1");
+  EXPECT_EQ(read_text(pwr / "brightness"), "0");
+  auto view = seeder.fleet().view();
+  ASSERT_EQ(view["nodes"].size(), 1u) << view.dump();
+  EXPECT_EQ(view["nodes"][0]["node_id"], "node-dca632010203");
+  EXPECT_EQ(view["nodes"][0]["mac"], "dc:a6:32:01:02:03");
+  EXPECT_EQ(view["nodes"][0]["state"], "done");
+  EXPECT_EQ(view["nodes"][0]["board"], "rpi5");
+  EXPECT_EQ(view["nodes"][0]["release"], "1.0");
+  // The rollback state was recorded.
+  EXPECT_THAT(read_text(o.state_file), HasSubstr("\"sequence\":1"));
+}
+
+// Garbage, half requests and bad events sent to the seeder while a node flashes from
+// its web seed: every one is refused with 4xx (or dropped), the flash completes and
+// the seeder keeps serving.
+TEST_F(FlashRun, FlashCompletesWhileHostileClientsHammerTheSeeder) {
+  const auto image = make_image(16, 14);
+  rig.publish(image, "1.0");
+  auto& seeder = rig.start_seeder(/*bittorrent=*/false);
+  const std::uint16_t port = seeder.http_port();
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> sent{0}, not_4xx{0};
+  std::thread hostile([&] {
+    namespace net = boost::asio;
+    const std::vector<std::string> junk = {
+        "GARBAGE\r\n\r\n",
+        "GET /v1/releases/rpi5/../../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "GET /chunks/zz/" + std::string(64, 'g') + ".zst HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "POST /v1/nodes/n1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+        "17\r\nConnection: close\r\n\r\n{\"step\":\"x\",\"z\":1",
+        "GET /v1/releases/rpi5/1.0/%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "GET /v1/releases/rpi5/1.0/manifest.json HTTP/1.1\r\nHost: x\r\n",  // never completed
+    };
+    std::size_t i = 0;
+    while (!stop.load()) {
+      const std::string& req = junk[i++ % junk.size()];
+      try {
+        net::io_context ioc;
+        net::ip::tcp::socket s(ioc);
+        s.connect({net::ip::make_address("127.0.0.1"), port});
+        net::write(s, net::buffer(req));
+        if (req.find("\r\n\r\n") == std::string::npos) continue;  // dropped half-request
+        timeval tv{2, 0};
+        setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char buf[64] = {};
+        const ssize_t n = ::recv(s.native_handle(), buf, sizeof buf - 1, 0);
+        ++sent;
+        const std::string head(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+        if (head.rfind("HTTP/1.1 4", 0) != 0) ++not_4xx;
+      } catch (const std::exception&) {
+        ++not_4xx;
+      }
+    }
+  });
+
+  FlashOptions o = rig.flash_options("n1");
+  o.web_seed_after = std::chrono::milliseconds(200);
+  FlashResult r;
+  try {
+    r = run_flash(o);
+  } catch (...) {
+    stop = true;
+    hostile.join();
+    throw;
+  }
+  stop = true;
+  hostile.join();
+  EXPECT_EQ(read_file(o.target), image);
+  EXPECT_TRUE(r.web_seed_used);
+  EXPECT_GT(sent.load(), 0);
+  EXPECT_EQ(not_4xx.load(), 0);
+  swarm::RequestOptions ro;
+  ro.timeout = std::chrono::seconds(5);
+  ro.max_body = 1 << 20;
+  EXPECT_EQ(swarm::http_get(rig.seeder_url() + "/v1/releases/rpi5/1.0/manifest.json", ro).status, 200);
+  auto summary = seeder.fleet().summary();
+  EXPECT_EQ(summary["releases"]["rpi5/1.0"]["done"], 1) << summary.dump();
+}
+
+}  // namespace
+}  // namespace ironstone::flasher
