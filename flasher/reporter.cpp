@@ -15,7 +15,8 @@ Reporter::Reporter(const SeederClient* seeder, std::string node_id, std::string 
 
 void Reporter::step(const std::string& step, const std::string& message) {
   step_ = step;
-  last_ = {};
+  // Progress is per step; the byte counts by source are per run and keep their totals.
+  last_ = {.from_seeder = last_.from_seeder, .from_peers = last_.from_peers};
   spdlog::info("[{}] {}", step, message);
   send("working", "", true);
 }
