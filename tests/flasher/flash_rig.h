@@ -37,6 +37,7 @@
 #include "manifest/minisign.h"
 #include "seeder/seeder.h"
 #include "swarm/lan_settings.h"
+#include "tests/testutil/sample_release.h"
 #include "tests/testutil/testutil.h"
 
 extern char** environ;
@@ -54,17 +55,7 @@ using Clock = std::chrono::steady_clock;
 
 inline constexpr std::uint32_t kChunk = 128 * 1024;
 
-// A deterministic Ed25519 signing key (different seed bytes: different keys).
-inline manifest::SecretKey test_key(std::uint8_t seed_byte = 0x42) {
-  init_crypto();
-  std::array<std::uint8_t, 32> seed;
-  seed.fill(seed_byte);
-  manifest::SecretKey k;
-  std::array<std::uint8_t, 32> pk;
-  crypto_sign_seed_keypair(pk.data(), k.key.data(), seed.data());
-  for (std::size_t i = 0; i < k.id.bytes.size(); ++i) k.id.bytes[i] = static_cast<std::uint8_t>(seed_byte + i);
-  return k;
-}
+using ironstone::testing::test_key;  // deterministic signing keys (tests/testutil/sample_release.h)
 
 // An image of `chunks` chunks of kChunk plus a short tail: random and compressible
 // chunks, zero chunks (every 5th, from index 3) and one chunk repeated (index 6 = index 1).
