@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
   rack->add_flag("--loopback", ro.loopback, "run on loopback even as root");
   rack->add_flag("--keep", ro.keep, "keep the temporary work directory");
   rack->add_flag("!--no-cmp", ro.cmp, "skip the byte comparison of every node's target with the image");
+  rack->add_option("--seeder-arg", ro.seeder_args, "extra flag for every ironstone-seeder (repeatable)")
+      ->allow_extra_args(false);
+  rack->add_option("--flasher-arg", ro.flasher_args, "extra flag for every ironstone-flasher (repeatable)")
+      ->allow_extra_args(false);
   rack->add_flag("--perf", ro.perf, "profile the Ironstone runs with perf record -a (which part spends the CPU)");
 
   MicroOptions mo;

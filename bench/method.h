@@ -35,6 +35,7 @@ struct BenchEnv {
   bool cmp = true;             // byte-compare every node's target with the image afterwards
   bool perf = false;           // profile the Ironstone runs with perf record -a
   int timeout_s = 0;           // 0: from the floor
+  std::vector<std::string> seeder_args, flasher_args;  // extra flags for the Ironstone binaries
   double floor_seconds() const { return double(image.stored_bytes) * 8.0 / link_bps; }
   int timeout_for(int nodes) const;
 };

@@ -46,6 +46,7 @@ MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env) {
                         listen, std::string("--bt-listen"), bt})
     argv.push_back(a);
   if (rack.netns()) argv.insert(argv.end(), {"--public-url", "http://" + rack.nas().ip + ":8080/"});
+  argv.insert(argv.end(), env.seeder_args.begin(), env.seeder_args.end());
   const auto seeder_log = nas_dir / "seeder.log";
   Child seeder(argv, seeder_log.string());
   std::string http_port;
@@ -98,6 +99,7 @@ MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env) {
           std::string("--skip-firmware"), std::string("--power"), std::string("stay-up"), std::string("--linger"),
           std::to_string(timeout)})
       a.push_back(s);
+    a.insert(a.end(), env.flasher_args.begin(), env.flasher_args.end());
     logs.push_back(d / "flasher.log");
     targets.push_back(d / "disk.img");
     flashers.emplace_back(a, logs.back().string());

@@ -82,6 +82,8 @@ int run_rack(RackOptions o) {
     env.nas_bps = parse_rate_bps(info.nas_link);
     env.cmp = o.cmp;
     env.perf = o.perf;
+    env.seeder_args = o.seeder_args;
+    env.flasher_args = o.flasher_args;
     env.timeout_s = o.timeout_s;
     std::cerr << "bench: image " << env.image.size << " bytes, stored " << env.image.stored_bytes
               << " bytes in the release, zstd image " << env.image.zst_bytes << " bytes; floor at " << o.link << " "

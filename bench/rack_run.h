@@ -20,6 +20,7 @@ struct RackOptions {
   bool keep = false;                    // keep the work directory
   bool cmp = true, perf = false;
   int timeout_s = 0;
+  std::vector<std::string> seeder_args, flasher_args;  // passed through to every seeder / flasher
   std::string command;                  // the command line, for the report
 };
 

@@ -66,7 +66,7 @@ class Pipeline {
   std::map<std::size_t, Hash256> zero_hashes_;
   std::vector<fs::path> created_;
   std::vector<fs::path> created_dirs_;  // chunks/<aa>/ directories this run made
-  std::map<Hash256, Hash256> piece_roots_;  // chunk hash -> v2 pieces root of its stored file
+  std::map<Hash256, manifest::PieceHashes> piece_hashes_;  // chunk hash -> torrent hashes of its stored file
   std::uint64_t reused_ = 0;
 };
 
@@ -92,10 +92,10 @@ void Pipeline::store_chunk(Chunk& c, std::span<const std::uint8_t> data, manifes
       std::string bytes = read_text_file(path, c.length);
       std::span<const std::uint8_t> stored(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
       dec.decode(stored, c, &tmp);
-      const Hash256 root = manifest::v2_piece_root(stored);
+      const manifest::PieceHashes piece = manifest::piece_hashes(stored, opt_.chunk_size);
       std::lock_guard lock(mu_);
       ++reused_;
-      piece_roots_[c.hash] = root;
+      piece_hashes_[c.hash] = piece;
       return;
     } catch (const Error&) {
       // Corrupt leftover: replaced below by a fresh copy (rename is atomic).
@@ -113,11 +113,11 @@ void Pipeline::store_chunk(Chunk& c, std::span<const std::uint8_t> data, manifes
   }
   // No fsync per chunk file: publish syncs the store once before it commits the release.
   write_file_atomic(path, tmp, 0644, /*fsync_file=*/false);
-  // The torrent's v2 hash of the file, from the bytes just written: no second read.
-  const Hash256 root = manifest::v2_piece_root(tmp);
+  // The torrent's hashes of the file, from the bytes just written: no second read.
+  const manifest::PieceHashes piece = manifest::piece_hashes(tmp, opt_.chunk_size);
   std::lock_guard lock(mu_);
   created_.push_back(path);
-  piece_roots_[c.hash] = root;
+  piece_hashes_[c.hash] = piece;
 }
 
 void Pipeline::process(Job& job, manifest::ChunkEncoder& enc, manifest::ChunkDecoder& dec,
@@ -232,7 +232,7 @@ PipelineResult Pipeline::run(ImageReader& reader) {
   out.image_hash = manifest::image_hash_from_block_hashes(block_hashes_);
   for (auto& [hash, c] : unique_) {
     std::sort(c.offsets.begin(), c.offsets.end());
-    out.piece_roots.push_back(piece_roots_.at(hash));
+    out.piece_hashes.push_back(piece_hashes_.at(hash));
     out.chunks.push_back(std::move(c));
   }
   for (std::uint64_t p = 0; p < zero_blocks_.size(); ++p) {

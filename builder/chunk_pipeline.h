@@ -19,6 +19,7 @@
 
 #include "builder/image_reader.h"
 #include "manifest/manifest.h"
+#include "manifest/torrent.h"
 
 namespace ironstone::builder {
 
@@ -36,7 +37,7 @@ struct PipelineResult {
   std::vector<manifest::ZeroRange> zero_ranges;
   std::uint64_t image_size = 0;
   Hash256 image_hash;  // manifest/image_hash.h
-  std::vector<Hash256> piece_roots;  // v2 pieces root of each chunk's stored bytes, in `chunks` order
+  std::vector<manifest::PieceHashes> piece_hashes;  // torrent hashes of each chunk's stored bytes, in `chunks` order
   std::vector<std::filesystem::path> created_files;
   std::uint64_t reused_chunks = 0;
 };

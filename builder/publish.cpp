@@ -162,7 +162,7 @@ PublishResult publish(const std::string& image, const manifest::SecretKey& key, 
     manifest::TorrentOptions to;
     to.web_seeds = opt.web_seeds;
     to.hashing_threads = opt.threads > 0 ? opt.threads : 2;
-    to.piece_roots = chunks.piece_roots;  // computed while the chunk files were written
+    to.piece_hashes = chunks.piece_hashes;  // computed while the chunk files were written
     m.info_hash_v2 = std::string(64, '0');
     manifest::validate(m, "new manifest");
     std::vector<char> torrent = manifest::make_torrent(m, opt.store, to);

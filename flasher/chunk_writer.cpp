@@ -1,6 +1,7 @@
 #include "flasher/chunk_writer.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "manifest/chunk_codec.h"
 
@@ -10,7 +11,24 @@ class ChunkDecoderHolder {
  public:
   manifest::ChunkDecoder decoder;
   std::vector<std::uint8_t> out;
+  std::vector<std::uint8_t> readback;
 };
+
+namespace {
+// Reads back what was just written at `off` and compares it with the verified bytes.
+void read_back(Target& target, std::size_t chunk, std::uint64_t off, std::span<const std::uint8_t> expected,
+               std::vector<std::uint8_t>& buffer) {
+  const std::string where = "flash: chunk " + std::to_string(chunk) + " @ " + hex_offset(off);
+  buffer.resize(expected.size());
+  try {
+    target.read_at(off, buffer);
+  } catch (const Error& e) {
+    throw e.with_context(where + ": reading back");
+  }
+  if (std::memcmp(buffer.data(), expected.data(), expected.size()) != 0)
+    throw error(Errc::kVerify, where + ": the target does not read back the verified bytes just written");
+}
+}  // namespace
 
 ChunkWriter::ChunkWriter(Target& target, const manifest::Manifest& m,
                          std::vector<std::vector<std::uint64_t>> pending, unsigned threads)
@@ -67,6 +85,17 @@ std::size_t ChunkWriter::chunks_done() const {
   return done_;
 }
 
+std::size_t ChunkWriter::positions_verified() const {
+  std::lock_guard lock(mu_);
+  return verified_;
+}
+
+std::size_t ChunkWriter::positions_pending() const {
+  std::size_t n = 0;
+  for (const auto& p : pending_) n += p.size();
+  return n;
+}
+
 std::uint64_t ChunkWriter::bytes_written() const {
   std::lock_guard lock(mu_);
   return written_;
@@ -82,10 +111,12 @@ void ChunkWriter::process(Item& item, ChunkDecoderHolder& dec) {
     throw e.with_context(where);
   }
   std::uint64_t written = 0;
+  std::size_t verified = 0;
   for (std::uint64_t off : offsets) {
     if (off == 0) {
       std::lock_guard lock(mu_);
       first_chunk_ = dec.out;
+      first_index_ = item.chunk;
       first_pending_ = true;
       continue;
     }
@@ -94,10 +125,13 @@ void ChunkWriter::process(Item& item, ChunkDecoderHolder& dec) {
     } catch (const Error& e) {
       throw e.with_context("flash: chunk " + std::to_string(item.chunk) + " @ " + hex_offset(off));
     }
+    read_back(target_, item.chunk, off, dec.out, dec.readback);
     written += dec.out.size();
+    ++verified;
   }
   std::lock_guard lock(mu_);
   written_ += written;
+  verified_ += verified;
   ++done_;
 }
 
@@ -137,7 +171,10 @@ void ChunkWriter::finish() {
     } catch (const Error& e) {
       throw e.with_context("flash: first chunk @ 0x0");
     }
+    std::vector<std::uint8_t> buffer;
+    read_back(target_, first_index_, 0, first_chunk_, buffer);
     written_ += first_chunk_.size();
+    ++verified_;
     first_pending_ = false;
   }
 }

@@ -4,7 +4,10 @@
 // hash; worker threads decompress them with the signed length as the hard limit,
 // check BLAKE2b-256 against the signed hash, and only then write the result at
 // every offset of that chunk that the target does not already hold. Nothing that
-// fails verification is ever written.
+// fails verification is ever written. Each write is read back at once and compared
+// with the verified bytes (Errc::kVerify on a difference), so when finish() returns,
+// positions_verified() == positions_pending() says every written position holds
+// the signed bytes: the flasher's final verification needs no second hashing pass.
 //
 // The first chunk of the image is written last (finish()), so a half-flashed disk
 // never boots: begin() first overwrites offset 0 with zeros when anything will be
@@ -49,6 +52,9 @@ class ChunkWriter {
   std::size_t chunks_done() const;
   std::size_t chunks_wanted() const { return wanted_count_; }
   std::uint64_t bytes_written() const;
+  // (chunk, offset) positions to write in all, and those written and read back right.
+  std::size_t positions_pending() const;
+  std::size_t positions_verified() const;
   // Waits for the queue, writes the deferred first chunk, rethrows the first error.
   void finish();
 
@@ -73,9 +79,11 @@ class ChunkWriter {
   std::size_t done_ = 0;
   std::size_t busy_ = 0;
   std::uint64_t written_ = 0;
+  std::size_t verified_ = 0;  // positions written and read back right
   bool stopping_ = false;
   std::exception_ptr failure_;
   std::vector<std::uint8_t> first_chunk_;  // decoded bytes for offset 0, written last
+  std::size_t first_index_ = 0;            // the chunk at offset 0
   bool first_pending_ = false;
   std::vector<std::thread> workers_;
 };

@@ -123,6 +123,15 @@ void FdTarget::flush() {
   }
 }
 
+bool FdTarget::known_zero(std::uint64_t offset, std::uint64_t length) {
+  // Only files have holes; lseek(SEEK_DATA) returns the next data offset and leaves
+  // nothing behind that matters (all I/O here is pread/pwrite with explicit offsets).
+  if (kind_ != Kind::kFile || length == 0 || offset > size_ || length > size_ - offset) return false;
+  const off_t data = ::lseek(fd_, static_cast<off_t>(offset), SEEK_DATA);
+  if (data < 0) return errno == ENXIO;  // no data at or after offset
+  return static_cast<std::uint64_t>(data) >= offset + length;
+}
+
 std::string FdTarget::description() const {
   return path_ + (kind_ == Kind::kBlockDevice ? " (block device, " : " (file, ") + std::to_string(size_) + " bytes)";
 }

@@ -26,6 +26,7 @@ class FdTarget final : public Target {
   void write_at(std::uint64_t offset, std::span<const std::uint8_t> data) override;
   void zero_range(std::uint64_t offset, std::uint64_t length) override;
   void flush() override;
+  bool known_zero(std::uint64_t offset, std::uint64_t length) override;
   std::string description() const override;
 
  private:

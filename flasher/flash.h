@@ -42,6 +42,9 @@ struct FlashOptions {
   std::filesystem::path cache_dir = "/var/cache/ironstone";
   std::chrono::seconds linger{300};
   unsigned threads = 2;
+  // Final verification re-reads and re-hashes every chunk position (slow, independent
+  // of the write path); by default each write is read back as it is made (chunk_writer.h).
+  bool full_verify = false;
   std::vector<std::string> peers;              // extra peers "ip:port"
   RetryPolicy retry;
   std::chrono::milliseconds web_seed_after{3000};

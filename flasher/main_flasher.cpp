@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   app.add_option("--cache-dir", a.cache_dir, "where downloaded chunks are kept for seeding")->capture_default_str();
   app.add_option("--linger", a.linger_seconds, "seconds to keep seeding after the flash")->capture_default_str();
   app.add_option("--threads", a.options.threads, "verify/write threads")->capture_default_str();
+  app.add_flag("--full-verify", a.options.full_verify,
+               "after writing, re-read and re-hash every chunk (default: each write is read back at once)");
   app.add_option("--peer", a.options.peers, "extra peer ADDR:PORT to connect to");
   app.add_option("--retries", a.options.retry.attempts, "attempts per seeder request")->capture_default_str();
   app.add_option("--stall-timeout", a.stall_seconds, "give up after this many seconds without data")

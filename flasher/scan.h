@@ -2,6 +2,8 @@
 //
 // Delta and resume (DESIGN.md, "The swarm"): before downloading, the flasher reads
 // every chunk position of the manifest from the target and BLAKE2b-256-hashes it.
+// What cannot be a chunk is not hashed: a hole of a sparse file (Target::known_zero,
+// not even read) and a position that reads as all zeros (a fresh or wiped disk).
 // Local data is untrusted (trust rule 3): a (chunk, offset) pair counts as present
 // only when the bytes there hash to the chunk's signed hash. Zero ranges count as
 // present when they read as all zeros (optional, on by default).
@@ -32,6 +34,8 @@ using ScanProgress = std::function<void(std::uint64_t scanned, std::uint64_t tot
 struct ScanOptions {
   unsigned threads = 2;
   bool check_zero_ranges = true;
+  // False: only zero ranges are checked (present[][] stays all false).
+  bool check_chunks = true;
   ScanProgress progress;
   // When set and it becomes true, workers stop early; unscanned positions count as missing.
   const std::atomic<bool>* cancel = nullptr;

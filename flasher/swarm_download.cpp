@@ -12,6 +12,7 @@
 #include <libtorrent/torrent_status.hpp>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <spdlog/spdlog.h>
 
@@ -34,7 +35,9 @@ struct SwarmDownload::Impl {
   SwarmStats stats;
   std::set<std::string> seeder_endpoints;
   std::map<std::string, std::int64_t> last_download;  // per connection, cumulative
-  Clock::time_point last_progress = Clock::now();
+  Clock::time_point last_progress = Clock::now();  // a piece passed or payload arrived
+  std::int64_t last_payload = 0;
+  std::optional<Clock::time_point> last_hash_failure;
   Clock::time_point last_report = Clock::now();
   Clock::time_point started = Clock::now();
   std::uint64_t last_rate_bytes = 0;
@@ -48,6 +51,7 @@ struct SwarmDownload::Impl {
   void request_have_pieces();
   bool complete() const { return stats.chunks_received >= stats.chunks_wanted; }
   void maybe_add_web_seed();
+  void note_payload();
   void pump(const ChunkSink* sink, std::chrono::milliseconds wait);
 };
 
@@ -189,6 +193,7 @@ void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
     sink(static_cast<std::size_t>(p), std::move(stored));
   } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
     ++stats.hash_failures;
+    last_hash_failure = Clock::now();
     spdlog::warn("swarm: chunk {} failed the piece hash: discarded, asking other peers",
                  static_cast<int>(hf->piece_index));
   } else if (auto* ban = lt::alert_cast<lt::peer_ban_alert>(a)) {
@@ -200,6 +205,17 @@ void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
   } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
     throw error(Errc::kSwarm, "swarm: cache file " + std::string(fe->filename()) + ": " + fe->error.message());
   }
+}
+
+void SwarmDownload::Impl::note_payload() {
+  // Progress is payload arriving, not only pieces passing: at a busy NAS a 4 MiB piece
+  // can take seconds, and that is no reason to add the web seed's load on top. Payload
+  // counts only while no piece failed its hash lately: a lying peer's bytes are no progress.
+  const auto total = handle.status({}).total_payload_download;
+  const auto now = Clock::now();
+  if (total > last_payload && (!last_hash_failure || now - *last_hash_failure > opt.web_seed_after))
+    last_progress = now;
+  last_payload = std::max(last_payload, total);
 }
 
 void SwarmDownload::Impl::pump(const ChunkSink* sink, std::chrono::milliseconds wait) {
@@ -216,6 +232,7 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
   auto last_have_check = Clock::now();
   while (!s.complete()) {
     s.pump(&sink, std::chrono::milliseconds(100));
+    s.note_payload();
     auto now = Clock::now();
     if (now - last_have_check > std::chrono::seconds(1)) {
       s.request_have_pieces();

@@ -8,7 +8,7 @@
 // after run(), while linger() lasts.
 //
 // Web seed as fallback: the seeder's HTTP chunk store is added as a BEP 19 web
-// seed only when the swarm has delivered nothing for `web_seed_after` (no peer
+// seed only when the swarm has delivered no payload at all for `web_seed_after` (no peer
 // connected, the seeder's BitTorrent port unreachable, ...), so flashing
 // degrades to HTTP and never stops. Peers that send data failing the piece hash
 // are banned (smart-ban plugin) and counted.

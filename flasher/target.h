@@ -45,6 +45,10 @@ class Target {
   virtual void zero_range(std::uint64_t offset, std::uint64_t length) = 0;
   // Makes everything written so far durable (fdatasync).
   virtual void flush() = 0;
+  // True when [offset, offset + length) is known to read as zeros without reading it
+  // (a hole of a sparse file: SEEK_DATA finds no data there). False means "unknown,
+  // read it". Never throws; a false answer is always safe.
+  virtual bool known_zero(std::uint64_t offset, std::uint64_t length) { return false; }
   // "/dev/nvme0n1 (block device, 512110190592 bytes)": for logs and messages.
   virtual std::string description() const = 0;
 };

@@ -20,23 +20,26 @@ std::vector<char> make_torrent(const Manifest& m, const fs::path& store, const T
   if (m.chunks.empty()) throw error(Errc::kTorrent, "release has no non-zero chunks: nothing to put in a torrent");
   lt::file_storage files;
   for (const Chunk& c : m.chunks) files.add_file(layout::chunk_relpath(c.hash), c.stored_size);
-  lt::create_torrent ct(files, static_cast<int>(m.chunk_size), lt::create_torrent::v2_only);
+  // No flags: a hybrid v1 + v2 torrent (see torrent.h for why not v2_only).
+  lt::create_torrent ct(files, static_cast<int>(m.chunk_size), {});
   ct.set_priv(true);
   ct.set_creation_date(0);  // libtorrent stamps time(nullptr) by default: equal releases must give equal bytes
   for (const auto& url : options.web_seeds) ct.add_url_seed(url);
   int tier = 0;
   for (const auto& url : options.trackers) ct.add_tracker(url, tier++);
-  if (!options.piece_roots.empty()) {
-    // One chunk file is at most one piece: its piece hash is its pieces root.
-    if (options.piece_roots.size() != m.chunks.size())
-      throw error(Errc::kTorrent, std::to_string(options.piece_roots.size()) + " piece roots for " +
+  if (!options.piece_hashes.empty()) {
+    // One chunk file is at most one piece: its v2 piece hash is its pieces root.
+    if (options.piece_hashes.size() != m.chunks.size())
+      throw error(Errc::kTorrent, std::to_string(options.piece_hashes.size()) + " piece hashes for " +
                                       std::to_string(m.chunks.size()) + " chunks");
     const lt::file_storage& fs = ct.files();
     std::size_t i = 0;
     for (auto f : fs.file_range()) {
       if (fs.pad_file_at(f)) continue;
-      const auto& root = options.piece_roots.at(i++).bytes;
-      ct.set_hash2(f, 0, lt::sha256_hash(reinterpret_cast<const char*>(root.data())));
+      const PieceHashes& h = options.piece_hashes.at(i);
+      ct.set_hash2(f, 0, lt::sha256_hash(reinterpret_cast<const char*>(h.v2_root.bytes.data())));
+      ct.set_hash(lt::piece_index_t(static_cast<int>(i)), lt::sha1_hash(reinterpret_cast<const char*>(h.v1.data())));
+      ++i;
     }
   } else {
     lt::settings_pack settings;
@@ -75,6 +78,21 @@ Hash256 v2_piece_root(std::span<const std::uint8_t> data) {
   return out;
 }
 
+PieceHashes piece_hashes(std::span<const std::uint8_t> data, std::uint32_t piece_length) {
+  PieceHashes out;
+  out.v2_root = v2_piece_root(data);
+  lt::hasher h(reinterpret_cast<const char*>(data.data()), static_cast<int>(data.size()));
+  static const std::vector<char> kZeros(64 * 1024, 0);
+  for (std::size_t pad = piece_length - std::min<std::size_t>(piece_length, data.size()); pad > 0;) {
+    const std::size_t n = std::min(pad, kZeros.size());
+    h.update(kZeros.data(), static_cast<int>(n));
+    pad -= n;
+  }
+  const lt::sha1_hash v1 = h.final();
+  std::memcpy(out.v1.data(), v1.data(), out.v1.size());
+  return out;
+}
+
 std::vector<lt::file_index_t> chunk_files(const lt::torrent_info& ti) {
   std::vector<lt::file_index_t> out;
   const lt::file_storage& fs = ti.files();
@@ -107,7 +125,9 @@ std::shared_ptr<const lt::torrent_info> check_torrent(const Manifest& m, std::sp
     throw fail("v2 info-hash " + info_hash_v2(*ti) + " is not the signed " + m.info_hash_v2);
   // The info-hash pins the info dictionary; the checks below keep a signed but
   // wrongly built torrent from mapping pieces to the wrong chunks.
-  if (ti->info_hashes().has_v1()) throw fail("has v1 metadata (expected v2 only)");
+  if (!ti->info_hashes().has_v1())
+    throw fail("v2-only torrent (no v1 piece hashes): libtorrent 2.0.8 cannot recover from a bad piece in it; "
+               "publish the release again");
   if (!ti->priv()) throw fail("not private");
   if (ti->piece_length() != static_cast<int>(m.chunk_size))
     throw fail("piece size " + std::to_string(ti->piece_length()) + " is not the chunk size " +

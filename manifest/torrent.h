@@ -1,11 +1,20 @@
-// The release torrent (DESIGN.md, "Torrent"): BitTorrent v2 only (BEP 52), private,
-// named "chunks", one file "<aa>/<hex>.zst" per entry of the chunk table in table
-// order, piece size = chunk size, so piece i is exactly chunk-table entry i.
+// The release torrent (DESIGN.md, "Torrent"): a hybrid BitTorrent v1 + v2 torrent (BEP 52
+// with v1 piece hashes and BEP 47 pad files), private, named "chunks", one file
+// "<aa>/<hex>.zst" per entry of the chunk table in table order, piece size = chunk size,
+// so piece i is exactly chunk-table entry i (plus pad zeros, which are never sent).
+//
+// Why hybrid and not v2-only: in libtorrent 2.0.8 a piece of a v2-only torrent that fails
+// its hash makes the downloader ask peers for block hashes with a request that is out of
+// range for a file smaller than a piece; the peer's reject then makes libtorrent index an
+// empty vector (hash_picker::hashes_rejected) and the process dies. With v1 hashes present
+// libtorrent handles a bad piece the v1 way (re-download, smart-ban), and the v2 merkle
+// hashes are still checked. docs/release-format.md has the details.
 // The torrent's v2 info-hash is signed in the manifest; check_torrent() ties a
 // torrent from anywhere back to a verified manifest.
 // Thread safety: reentrant functions.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -19,22 +28,30 @@
 
 namespace ironstone::manifest {
 
+// Both hashes of one piece = one chunk file no larger than a piece.
+struct PieceHashes {
+  Hash256 v2_root;                     // BEP 52 "pieces root" of the file
+  std::array<std::uint8_t, 20> v1{};   // SHA-1 of the file's bytes plus pad zeros to the piece size
+};
+
 struct TorrentOptions {
   std::vector<std::string> web_seeds;  // BEP 19 URLs, e.g. "http://nas:8080/"
   std::vector<std::string> trackers;   // e.g. "http://nas:8080/announce"
   int hashing_threads = 2;
-  // v2 "pieces root" of every chunk file, in chunk-table order (v2_piece_root() of its
-  // stored bytes), when the caller computed them while writing the files: the torrent is
-  // then built without reading the chunk files again. Empty: the files under `store` are hashed.
-  std::vector<Hash256> piece_roots;
+  // Piece hashes of every chunk file, in chunk-table order (piece_hashes() of its stored
+  // bytes), when the caller computed them while writing the files: the torrent is then
+  // built without reading the chunk files again. Empty: the files under `store` are hashed.
+  std::vector<PieceHashes> piece_hashes;
 };
 
 // BEP 52 "pieces root" of a file no larger than one piece: the SHA-256 merkle root over its
 // 16 KiB blocks, leaves padded with zero hashes to a power of two.
 Hash256 v2_piece_root(std::span<const std::uint8_t> file_bytes);
+// Both piece hashes of a chunk file; precondition: file_bytes.size() <= piece_length.
+PieceHashes piece_hashes(std::span<const std::uint8_t> file_bytes, std::uint32_t piece_length);
 
 // Hashes the chunk files under `store` (which must hold every chunk of m with its
-// stored size), or takes options.piece_roots, and returns the bencoded torrent. Deterministic for equal chunk
+// stored size), or takes options.piece_hashes, and returns the bencoded torrent. Deterministic for equal chunk
 // tables: no creation date, no creator. Throws kIo / kTorrent naming the file.
 std::vector<char> make_torrent(const Manifest& m, const std::filesystem::path& store,
                                const TorrentOptions& options = {});
@@ -47,7 +64,7 @@ std::vector<lt::file_index_t> chunk_files(const lt::torrent_info& ti);
 std::string info_hash_v2(const lt::torrent_info& ti);
 
 // Loads `bytes` (bounded to 16 MiB) and checks it is the torrent the manifest
-// signs: info-hash, private, v2-only, piece size, one file per chunk with the
+// signs: info-hash, private, hybrid (v1 piece hashes present), piece size, one file per chunk with the
 // right path and stored size, piece i = file i. Throws kTorrent naming `source`.
 std::shared_ptr<const lt::torrent_info> check_torrent(const Manifest& m, std::span<const char> bytes,
                                                       std::string_view source);

@@ -219,10 +219,14 @@ void SwarmSeeder::scan() {
   }
   std::erase_if(failed_, [&](const auto& f) { return !present.contains(f.first); });
 
-  std::set<InfoHash20> known;
-  for (const auto& [hex, s] : seeded_) known.insert(s.short_hash);
+  std::set<InfoHash20> known, known_v1;
+  for (const auto& [hex, s] : seeded_) {
+    known.insert(s.short_hash);
+    if (s.v1_hash) known_v1.insert(*s.v1_hash);
+  }
   std::lock_guard slock(stats_mutex_);
   known_ = std::move(known);
+  known_v1_ = std::move(known_v1);
 }
 
 void SwarmSeeder::add_release(const std::string& key, const fs::path& torrent_file) {
@@ -263,10 +267,17 @@ void SwarmSeeder::add_release(const std::string& key, const fs::path& torrent_fi
 
   InfoHash20 short_hash{};
   std::copy_n(reinterpret_cast<const std::uint8_t*>(v2.data()), short_hash.size(), short_hash.begin());
+  std::optional<InfoHash20> v1_hash;
+  if (atp.ti->info_hashes().has_v1()) {
+    const lt::sha1_hash v1 = atp.ti->info_hashes().v1;
+    v1_hash.emplace();
+    std::copy_n(reinterpret_cast<const std::uint8_t*>(v1.data()), v1_hash->size(), v1_hash->begin());
+  }
   {
     // Known to the tracker before the torrent's first announce can arrive.
     std::lock_guard slock(stats_mutex_);
     known_.insert(short_hash);
+    if (v1_hash) known_v1_.insert(*v1_hash);
   }
   lt::error_code ec;
   lt::torrent_handle h = session_->add_torrent(std::move(atp), ec);
@@ -276,6 +287,7 @@ void SwarmSeeder::add_release(const std::string& key, const fs::path& torrent_fi
   s.handle = h;
   s.releases.insert(key);
   s.short_hash = short_hash;
+  s.v1_hash = v1_hash;
   s.hex = hex;
   seeded_.emplace(hex, std::move(s));
   release_to_hash_[key] = hex;
@@ -310,7 +322,7 @@ void SwarmSeeder::refresh_stats() {
 
 bool SwarmSeeder::knows(const InfoHash20& hash) const {
   std::lock_guard lock(stats_mutex_);
-  return known_.contains(hash);
+  return known_.contains(hash) || known_v1_.contains(hash);
 }
 
 std::vector<TorrentStats> SwarmSeeder::stats() const {

@@ -34,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -81,7 +82,8 @@ class SwarmSeeder {
   std::uint16_t listen_port() const { return listen_port_; }
   // Synchronously scans the store (the worker also does this every scan_interval).
   void scan_now();
-  // True when the truncated v2 info-hash belongs to a torrent being seeded.
+  // True when the truncated v2 info-hash, or the v1 info-hash of a hybrid torrent, belongs
+  // to a torrent being seeded (libtorrent announces a hybrid torrent under both).
   bool knows(const InfoHash20& hash) const;
   std::vector<TorrentStats> stats() const;
   std::size_t torrent_count() const;
@@ -91,6 +93,7 @@ class SwarmSeeder {
     lt::torrent_handle handle;
     std::set<std::string> releases;  // "board/version" keys sharing this torrent
     InfoHash20 short_hash{};
+    std::optional<InfoHash20> v1_hash;  // hybrid torrents
     std::string hex;
   };
 
@@ -114,7 +117,8 @@ class SwarmSeeder {
 
   mutable std::mutex stats_mutex_;
   std::vector<TorrentStats> stats_;
-  std::set<InfoHash20> known_;
+  std::set<InfoHash20> known_;     // truncated v2 info-hashes: one per torrent
+  std::set<InfoHash20> known_v1_;  // v1 info-hashes of the hybrid ones
 };
 
 }  // namespace ironstone::seeder

@@ -211,5 +211,62 @@ TEST(ScanFileTarget, ScansARealFileWithSeveralThreads) {
   EXPECT_THAT(r.zero_present, ::testing::ElementsAre(true, true));
 }
 
+// A freshly created (all-hole) file target: nothing is read at all, every chunk is
+// missing and every zero range is right.
+TEST(ScanFileTarget, HolesOfASparseFileAreNotRead) {
+  testing::TempDir dir;
+  auto image = make_image();
+  Manifest m = manifest_for(image);
+  TargetOptions o;
+  o.image_size = image.size();
+  auto t = open_target(dir / "disk.img", o);
+  ScanResult r = scan_target(*t, m, 2);
+  EXPECT_EQ(r.bytes_scanned, 0u);
+  EXPECT_EQ(r.positions_present(), 0u);
+  EXPECT_THAT(r.zero_present, ::testing::ElementsAre(true, true));
+}
+
+TEST(ScanFileTarget, KnownZeroIsTrueOnlyWhereTheFileHasNoData) {
+  testing::TempDir dir;
+  TargetOptions o;
+  o.image_size = 8 * kChunk;
+  auto t = open_target(dir / "disk.img", o);
+  std::vector<std::uint8_t> data(kChunk, 7);
+  t->write_at(4 * kChunk, data);
+  EXPECT_TRUE(t->known_zero(0, 4 * kChunk));
+  EXPECT_FALSE(t->known_zero(0, 4 * kChunk + 1));
+  EXPECT_FALSE(t->known_zero(4 * kChunk, kChunk));
+  EXPECT_TRUE(t->known_zero(5 * kChunk, 3 * kChunk));  // from the end of the data to EOF
+  EXPECT_FALSE(t->known_zero(7 * kChunk, 2 * kChunk));  // out of range: unknown
+  EXPECT_FALSE(t->known_zero(0, 0));
+}
+
+// A position reading as zeros is not a stored chunk (no hashing needed) — unless the
+// signed chunk itself is all zeros, which a manifest may list: then it is present.
+TEST_F(ScanTest, ZerosArePresentOnlyForAChunkOfZeros) {
+  std::vector<std::uint8_t> zeros(kChunk, 0);
+  manifest::Chunk z;
+  z.hash = blake2b256(zeros);
+  z.length = kChunk;
+  z.stored_size = kChunk;
+  z.compression = manifest::Compression::kRaw;
+  z.offsets = {2 * kChunk};
+  m.chunks.push_back(z);
+  m.zero_ranges[0] = {3 * kChunk, kChunk};
+  ScanResult r = scan_target(target, m, 2);  // a blank target
+  EXPECT_TRUE(r.present.back()[0]);
+  EXPECT_EQ(r.positions_present(), 1u);
+}
+
+TEST_F(ScanTest, OnlyZeroRangesAreReadWhenChunksAreNotAsked) {
+  target.raw() = image;
+  ScanOptions o;
+  o.check_chunks = false;
+  ScanResult r = scan_target(target, m, o);
+  EXPECT_EQ(r.positions_present(), 0u);
+  EXPECT_THAT(r.zero_present, ::testing::ElementsAre(true, true));
+  EXPECT_EQ(r.bytes_scanned, 3u * kChunk);
+}
+
 }  // namespace
 }  // namespace ironstone::flasher

@@ -1,4 +1,4 @@
-// Tests for the release torrent (manifest/torrent.h): v2-only, private, one piece per chunk
+// Tests for the release torrent (manifest/torrent.h): hybrid v1 + v2, private, one piece per chunk
 // in chunk-table order, deterministic, and check_torrent() refusing anything else.
 #include "manifest/torrent.h"
 
@@ -9,6 +9,9 @@
 #include <string>
 
 #include <libtorrent/create_torrent.hpp>
+#include <libtorrent/hasher.hpp>
+
+#include <cstring>
 
 #include "manifest/layout.h"
 #include "tests/testutil/expect_error.h"
@@ -52,9 +55,9 @@ class TorrentTest : public ::testing::Test {
   std::vector<char> torrent;
 };
 
-TEST_F(TorrentTest, TorrentIsV2OnlyPrivateWithOnePiecePerChunkInTableOrder) {
+TEST_F(TorrentTest, TorrentIsHybridPrivateWithOnePiecePerChunkInTableOrder) {
   auto ti = check_torrent(m, torrent, "release.torrent");
-  EXPECT_FALSE(ti->info_hashes().has_v1());
+  EXPECT_TRUE(ti->info_hashes().has_v1());
   EXPECT_TRUE(ti->info_hashes().has_v2());
   EXPECT_TRUE(ti->priv());
   EXPECT_EQ(ti->piece_length(), static_cast<int>(kChunk));
@@ -92,18 +95,30 @@ TEST_F(TorrentTest, InfoHashDoesNotDependOnWebSeedsOrTrackers) {
 
 TEST_F(TorrentTest, InfoHashKnownAnswerPinsTheTorrentLayout) {
   // The chunk data is deterministic (pseudo_random), so the v2 info-hash is a known answer:
-  // a change here means every published release would get a different info-hash.
-  EXPECT_EQ(m.info_hash_v2, "1464c4875aeb7ce43d265a665b754e96ba08ca0315c2c0701efca8751a53d8b5");
+  // a change here means every published release would get a different info-hash (it changed
+  // once, on purpose, when the torrent became hybrid v1 + v2: docs/release-format.md).
+  EXPECT_EQ(m.info_hash_v2, "9378e472e647cb43c0f4b5180f4f3c8dea7b6e1351e425cd9ff0ef311552871d");
 }
 
-TEST_F(TorrentTest, PieceRootsComputedWhileWritingGiveTheSameTorrentWithoutReadingFiles) {
+TEST_F(TorrentTest, PieceHashesComputedWhileWritingGiveTheSameTorrentWithoutReadingFiles) {
   TorrentOptions o{{"http://nas:8080/"}, {"http://nas:8080/announce"}, 2, {}};
   for (const auto& c : m.chunks)
-    o.piece_roots.push_back(v2_piece_root(::ironstone::testing::read_file(dir.path() / layout::chunk_relpath(c.hash))));
+    o.piece_hashes.push_back(
+        piece_hashes(::ironstone::testing::read_file(dir.path() / layout::chunk_relpath(c.hash)), kChunk));
   fs::remove_all(dir.path() / "chunks");  // not read
   EXPECT_EQ(make_torrent(m, dir.path(), o), torrent);
-  o.piece_roots.pop_back();
-  EXPECT_ERROR_EQ(make_torrent(m, dir.path(), o), Errc::kTorrent, "3 piece roots for 4 chunks");
+  o.piece_hashes.pop_back();
+  EXPECT_ERROR_EQ(make_torrent(m, dir.path(), o), Errc::kTorrent, "3 piece hashes for 4 chunks");
+}
+
+TEST(TorrentPieceHashes, V1HashCoversThePadZerosUpToThePieceSize) {
+  // SHA-1 of "abc" followed by 16381 zero bytes equals SHA-1 of the same 16 KiB buffer.
+  std::vector<std::uint8_t> piece(16384, 0);
+  piece[0] = 'a', piece[1] = 'b', piece[2] = 'c';
+  lt::sha1_hash want = lt::hasher(reinterpret_cast<const char*>(piece.data()), 16384).final();
+  PieceHashes h = piece_hashes(std::span(piece.data(), 3), 16384);
+  EXPECT_EQ(0, std::memcmp(h.v1.data(), want.data(), 20));
+  EXPECT_EQ(h.v2_root.hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(TorrentPieceRoot, SingleBlockRootIsTheSha256OfTheBlock) {
@@ -165,18 +180,19 @@ class WronglyBuiltTorrent : public TorrentTest {
 };
 
 TEST_F(WronglyBuiltTorrent, PublicTorrentIsRejected) {
-  auto t = build(kChunk, lt::create_torrent::v2_only, false);
+  auto t = build(kChunk, {}, false);
   EXPECT_ERROR_EQ(check_torrent(signed_m, t, "release.torrent"), Errc::kTorrent, "release.torrent: not private");
 }
 
-TEST_F(WronglyBuiltTorrent, HybridV1TorrentIsRejected) {
-  auto t = build(kChunk, {}, true);
+TEST_F(WronglyBuiltTorrent, V2OnlyTorrentIsRejected) {
+  auto t = build(kChunk, lt::create_torrent::v2_only, true);
   EXPECT_ERROR_EQ(check_torrent(signed_m, t, "release.torrent"), Errc::kTorrent,
-                  "release.torrent: has v1 metadata (expected v2 only)");
+                  "release.torrent: v2-only torrent (no v1 piece hashes): libtorrent 2.0.8 cannot recover from a "
+                  "bad piece in it; publish the release again");
 }
 
 TEST_F(WronglyBuiltTorrent, PieceSizeOtherThanTheChunkSizeIsRejected) {
-  auto t = build(2 * kChunk, lt::create_torrent::v2_only, true);
+  auto t = build(2 * kChunk, {}, true);
   EXPECT_ERROR_EQ(check_torrent(signed_m, t, "release.torrent"), Errc::kTorrent,
                   "release.torrent: piece size 131072 is not the chunk size 65536");
 }

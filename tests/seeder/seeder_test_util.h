@@ -110,7 +110,7 @@ struct TestRelease {
 };
 
 // Writes `count` chunk files of `size` bytes (seeded pseudo-random data) under
-// <store>/chunks and a v2-only torrent (name "chunks") over exactly those files to
+// <store>/chunks and a hybrid v1+v2 torrent like publish makes (name "chunks") over exactly those files to
 // releases/<board>/<version>/release.torrent (+ a small manifest.json), renaming
 // the release directory into place atomically.
 inline TestRelease make_release(const std::filesystem::path& store, const std::string& board,
@@ -131,7 +131,7 @@ inline TestRelease make_release(const std::filesystem::path& store, const std::s
   for (const auto& rel : r.chunk_relpaths) files.add_file(rel, static_cast<std::int64_t>(size));
   int piece = 16 * 1024;
   while (static_cast<std::size_t>(piece) < size) piece *= 2;
-  lt::create_torrent ct(files, piece, lt::create_torrent::v2_only);
+  lt::create_torrent ct(files, piece, {});
   ct.set_priv(true);
   ct.set_creation_date(0);
   lt::set_piece_hashes(ct, store.string());

@@ -38,6 +38,27 @@ TEST(SwarmSeeder, SeedsReleasesPresentAtStartWithoutRechecking) {
   })) << ::testing::PrintToString(seeded_releases(seeder));
 }
 
+// libtorrent announces a hybrid torrent under its v1 info-hash and its truncated v2
+// info-hash: the tracker must know both, and nothing else.
+TEST(SwarmSeeder, TrackerKnowsTheV1AndTheTruncatedV2InfoHashOfAHybridTorrent) {
+  TempDir dir;
+  auto r = make_release(dir.path(), "rpi5", "1.0", 2, 20 * 1024, 3);
+  Seeder seeder(loopback_config(dir.path(), true));
+  seeder.start();
+  ASSERT_TRUE(wait_until([&] { return seeder.swarm()->torrent_count() == 1; }));
+  lt::torrent_info ti(lt::span<const char>(r.torrent.data(), static_cast<long>(r.torrent.size())),
+                      lt::load_torrent_limits{}, lt::from_span);
+  ASSERT_TRUE(ti.info_hashes().has_v1());
+  InfoHash20 v1{}, v2{}, other{};
+  std::copy_n(reinterpret_cast<const std::uint8_t*>(ti.info_hashes().v1.data()), 20, v1.begin());
+  std::copy_n(reinterpret_cast<const std::uint8_t*>(ti.info_hashes().v2.data()), 20, v2.begin());
+  other.fill(0x42);
+  EXPECT_TRUE(seeder.swarm()->knows(v1));
+  EXPECT_TRUE(seeder.swarm()->knows(v2));
+  EXPECT_FALSE(seeder.swarm()->knows(other));
+  EXPECT_EQ(seeder.swarm()->torrent_count(), 1u);  // one torrent, two names
+}
+
 TEST(SwarmSeeder, PicksUpPublishedReleasesAndDropsVanishedOnes) {
   TempDir dir;
   fs::create_directories(dir.path() / "releases");
