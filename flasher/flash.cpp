@@ -8,6 +8,7 @@
 #include "flasher/reporter.h"
 #include "flasher/scan.h"
 #include "flasher/state.h"
+#include "flasher/stripe.h"
 #include "flasher/swarm_download.h"
 #include "flasher/target.h"
 #include "manifest/image_hash.h"
@@ -136,6 +137,10 @@ FlashResult run_flash(const FlashOptions& o) {
            so.cache_dir = o.cache_dir;
            so.web_seed_after = o.web_seed_after;
            so.stall_timeout = o.stall_timeout;
+           so.stripe = [&]() -> std::optional<Stripe> {
+             auto fleet = seeder.fleet();
+             return fleet ? stripe_from_fleet(*fleet, m.board + "/" + m.version, rep.node_id()) : std::nullopt;
+           };
            fs::create_directories(o.cache_dir);
            download = std::make_unique<SwarmDownload>(rel.torrent, m, wanted, so);
            download->run([&](std::size_t i, std::vector<std::uint8_t> stored) { writer.submit(i, std::move(stored)); },

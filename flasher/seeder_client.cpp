@@ -79,6 +79,18 @@ bool SeederClient::post_event(const std::string& node_id, const std::string& jso
   return false;
 }
 
+std::optional<std::string> SeederClient::fleet() const {
+  try {
+    swarm::RequestOptions o;
+    o.timeout = std::chrono::milliseconds(1000);  // asked from the download loop: keep it short
+    o.max_body = 4 << 20;
+    auto r = swarm::http_get(url("/v1/fleet"), o);
+    if (r.status == 200) return r.body;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
 bool SeederClient::rack_still_flashing(const std::string& release_key) const {
   try {
     swarm::RequestOptions o;

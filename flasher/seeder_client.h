@@ -48,6 +48,8 @@ class SeederClient {
   // Whether any node is still flashing release_key ("rpi5/2026.11.1"), from
   // GET /v1/fleet/summary; true when unknown.
   bool rack_still_flashing(const std::string& release_key) const;
+  // Body of GET /v1/fleet: one attempt, short timeout; nullopt when it did not answer 200.
+  std::optional<std::string> fleet() const;
 
  private:
   std::string base_;

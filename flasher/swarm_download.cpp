@@ -30,6 +30,8 @@ struct SwarmDownload::Impl {
   std::vector<bool> wanted;
   std::vector<bool> delivered;
   std::set<int> reading;  // pieces with a read_piece outstanding
+  std::vector<lt::file_index_t> files;  // file of chunk i
+  std::optional<Stripe> stripe;
   std::unique_ptr<lt::session> session;
   lt::torrent_handle handle;
   SwarmStats stats;
@@ -52,6 +54,15 @@ struct SwarmDownload::Impl {
   bool complete() const { return stats.chunks_received >= stats.chunks_wanted; }
   void maybe_add_web_seed();
   void note_payload();
+  lt::download_priority_t priority(std::size_t chunk) const {
+    return stripe ? lt::download_priority_t{stripe_priority(*stripe, chunk)} : lt::default_priority;
+  }
+  void log_stripe() const {
+    if (stripe && stripe->count > 1)
+      spdlog::info("swarm: fetching stripe {} of {} first (chunk % {} == {})", stripe->index + 1, stripe->count,
+                   stripe->count, stripe->index);
+  }
+  void restripe();
   void pump(const ChunkSink* sink, std::chrono::milliseconds wait);
 };
 
@@ -80,8 +91,11 @@ SwarmDownload::SwarmDownload(std::span<const char> torrent, const manifest::Mani
   atp.trackers = s.opt.trackers;
   const auto files = manifest::chunk_files(*atp.ti);
   atp.file_priorities.assign(static_cast<std::size_t>(atp.ti->num_files()), lt::dont_download);
+  s.files = files;
+  if (s.opt.stripe) s.stripe = s.opt.stripe();
   for (std::size_t i = 0; i < files.size() && i < s.wanted.size(); ++i)
-    if (s.wanted[i]) atp.file_priorities[static_cast<std::size_t>(static_cast<int>(files[i]))] = lt::default_priority;
+    if (s.wanted[i]) atp.file_priorities[static_cast<std::size_t>(static_cast<int>(files[i]))] = s.priority(i);
+  s.log_stripe();
   for (const auto& p : s.opt.peers) {
     auto colon = p.rfind(':');
     if (colon == std::string::npos) continue;
@@ -122,10 +136,21 @@ void SwarmDownload::Impl::request_have_pieces() {
 
 void SwarmDownload::Impl::maybe_add_web_seed() {
   if (stats.web_seed_used || opt.web_seeds.empty()) return;
-  if (Clock::now() - last_progress < opt.web_seed_after) return;
+  // With BitTorrent peers connected and nothing wrong with their data, a quiet spell is
+  // a busy swarm starting up (connections, a NAS shared by the rack): wait longer before
+  // adding the web seed, which loads the NAS a second time. No peer at all, or peers
+  // whose pieces fail their hash: the normal wait.
+  const auto now = Clock::now();
+  const bool honest_peers =
+      stats.peers > 0 && (!last_hash_failure || now - *last_hash_failure > opt.web_seed_after);
+  const auto wait = honest_peers ? std::max<std::chrono::milliseconds>(4 * opt.web_seed_after, std::chrono::seconds(10))
+                                 : opt.web_seed_after;
+  if (now - last_progress < wait) return;
   for (const auto& url : opt.web_seeds) handle.add_url_seed(url);
   stats.web_seed_used = true;
-  spdlog::info("swarm: no data from peers for {} ms, using the web seed {}", opt.web_seed_after.count(),
+  spdlog::info("swarm: no data from {} for {} ms, using the web seed {}",
+               honest_peers ? std::to_string(stats.peers) + " connected peers" : std::string("any peer"),
+               std::chrono::duration_cast<std::chrono::milliseconds>(now - last_progress).count(),
                opt.web_seeds.front());
 }
 
@@ -218,6 +243,16 @@ void SwarmDownload::Impl::note_payload() {
   last_payload = std::max(last_payload, total);
 }
 
+void SwarmDownload::Impl::restripe() {
+  if (!opt.stripe) return;
+  std::optional<Stripe> now = opt.stripe();
+  if (!now || now == stripe) return;
+  stripe = now;
+  for (std::size_t i = 0; i < files.size() && i < wanted.size(); ++i)
+    if (wanted[i] && !delivered[i]) handle.file_priority(files[i], priority(i));
+  log_stripe();
+}
+
 void SwarmDownload::Impl::pump(const ChunkSink* sink, std::chrono::milliseconds wait) {
   session->wait_for_alert(wait);
   std::vector<lt::alert*> alerts;
@@ -230,6 +265,7 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
   Impl& s = *impl_;
   s.last_progress = Clock::now();
   auto last_have_check = Clock::now();
+  auto next_restripe = Clock::now() + std::chrono::seconds(2);
   while (!s.complete()) {
     s.pump(&sink, std::chrono::milliseconds(100));
     s.note_payload();
@@ -239,6 +275,10 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
       last_have_check = now;
     }
     s.maybe_add_web_seed();
+    if (now >= next_restripe) {
+      s.restripe();
+      next_restripe = Clock::now() + std::chrono::seconds(2);
+    }
     if (now - s.last_report >= s.opt.progress_interval) {
       s.poll_peers();
       if (progress) progress(s.stats);

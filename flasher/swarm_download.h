@@ -8,9 +8,11 @@
 // after run(), while linger() lasts.
 //
 // Web seed as fallback: the seeder's HTTP chunk store is added as a BEP 19 web
-// seed only when the swarm has delivered no payload at all for `web_seed_after` (no peer
-// connected, the seeder's BitTorrent port unreachable, ...), so flashing
-// degrades to HTTP and never stops. Peers that send data failing the piece hash
+// seed only when the swarm has delivered no payload for `web_seed_after` while no
+// honest peer is connected (none at all, the seeder's BitTorrent port unreachable,
+// or only peers whose pieces fail their hash), or for 4 x web_seed_after (at least
+// 10 s) while peers are connected: flashing degrades to HTTP and never stops, and a
+// slow swarm start does not load the NAS twice. Peers that send data failing the piece hash
 // are banned (smart-ban plugin) and counted.
 //
 // Thread safety: one thread drives run()/linger(); stats() may be read from it.
@@ -21,10 +23,12 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "flasher/stripe.h"
 #include "manifest/manifest.h"
 
 namespace ironstone::flasher {
@@ -39,6 +43,9 @@ struct SwarmOptions {
   std::chrono::milliseconds web_seed_after{3000};
   std::chrono::milliseconds stall_timeout{120000};  // no progress at all for this long: give up
   std::chrono::milliseconds progress_interval{500};
+  // Asked at the start and every few seconds while downloading: the chunks to fetch first
+  // (flasher/stripe.h); empty function or nullopt: libtorrent's own order.
+  std::function<std::optional<Stripe>()> stripe;
 };
 
 struct SwarmStats {

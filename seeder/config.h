@@ -48,8 +48,10 @@ struct SeederConfig {
   // Upload budget of the BitTorrent side, bytes/s over all peers and torrents (LAN
   // peers included); 0 = unlimited. The web seed is not counted.
   std::int64_t upload_limit = 0;
-  // BEP 16 super seeding on every seeded torrent.
+  // BEP 16 super seeding on every seeded torrent, always.
   bool super_seed = false;
+  // BEP 16 super seeding until at most one peer of a torrent downloads (swarm_seeder.h).
+  bool auto_super_seed = true;
 };
 
 // Throws Error(Errc::kConfig) on values out of range.

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   double scan_interval = 2, request_timeout = 10;
   int announce_interval = 30, node_stale_after = 300, http_threads = 4;
   std::size_t max_body = 64 * 1024, max_connections = 2048;
-  bool no_bittorrent = false, open_tracker = false, super_seed = false;
+  bool no_bittorrent = false, open_tracker = false, super_seed = false, auto_super_seed = true;
   std::string upload_limit = "0";
 
   // Required unless a subcommand is given (checked after parsing).
@@ -82,7 +82,9 @@ int main(int argc, char** argv) {
                  "BitTorrent upload budget over all peers, bytes/s: 0 (unlimited), 12M, 100mbit, ...")
       ->capture_default_str();
   app.add_flag("--super-seed", super_seed,
-               "BEP 16 super seeding: offer each peer pieces nobody else has, so each piece leaves once");
+               "BEP 16 super seeding, always: offer each peer pieces nobody else has, so each piece leaves once");
+  app.add_flag("!--no-auto-super-seed", auto_super_seed,
+               "do not switch super seeding on by itself while two or more nodes download");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
   std::string fleet_url = "http://127.0.0.1:8080";
@@ -126,6 +128,7 @@ int main(int argc, char** argv) {
     config.tracker_known_only = !open_tracker;
     config.upload_limit = parse_rate(upload_limit, "--upload-limit");
     config.super_seed = super_seed;
+    config.auto_super_seed = auto_super_seed;
 
     Seeder seeder(config);
     seeder.start();

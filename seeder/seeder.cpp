@@ -56,6 +56,7 @@ void Seeder::start() {
     bt.scan_interval = config_.scan_interval;
     bt.upload_limit = config_.upload_limit;
     bt.super_seed = config_.super_seed;
+    bt.auto_super_seed = config_.auto_super_seed;
     swarm_ = std::make_unique<SwarmSeeder>(bt);
     if (config_.tracker_known_only) {
       tracker_.set_allowed([swarm = swarm_.get()](const InfoHash20& h) { return swarm->knows(h); });
@@ -91,6 +92,7 @@ nlohmann::json Seeder::info() const {
   if (const auto bt = bittorrent_port(); bt != 0) out["bt_port"] = bt;
   out["upload_limit"] = swarm_ ? config_.upload_limit : 0;
   out["super_seed"] = swarm_ != nullptr && config_.super_seed;
+  out["auto_super_seed"] = swarm_ != nullptr && !config_.super_seed && config_.auto_super_seed;
   return out;
 }
 

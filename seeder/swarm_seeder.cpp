@@ -294,12 +294,34 @@ void SwarmSeeder::add_release(const std::string& key, const fs::path& torrent_fi
   spdlog::info("bittorrent: seeding release {} (info-hash {})", key, hex);
 }
 
+void SwarmSeeder::auto_super_seed(Seeded& s, const lt::torrent_status& st) {
+  // libtorrent serves a super-seeded peer only the pieces it offered it, and a peer
+  // keeps the piece list it was given when it connected: switching on drops every
+  // connection (pause + resume; the nodes reconnect within a second or two) so each
+  // peer starts from the super-seeding offer; switching off waits until nobody is
+  // connected, as a late bitfield is not taken by libtorrent peers.
+  const bool on = static_cast<bool>(st.flags & lt::torrent_flags::super_seeding);
+  const int downloading = st.num_peers - st.num_seeds;
+  if (on) {
+    if (st.num_peers == 0) s.handle.unset_flags(lt::torrent_flags::super_seeding);
+    return;
+  }
+  s.crowded_checks = downloading >= 2 ? s.crowded_checks + 1 : 0;
+  if (s.crowded_checks < 2) return;
+  s.crowded_checks = 0;
+  s.handle.set_flags(lt::torrent_flags::super_seeding);
+  s.handle.pause();
+  s.handle.resume();
+  spdlog::info("bittorrent: super seeding on for {}: {} peers downloading (reconnecting them)", s.hex, downloading);
+}
+
 void SwarmSeeder::refresh_stats() {
   std::vector<TorrentStats> out;
   {
     std::lock_guard lock(scan_mutex_);
-    for (const auto& [hex, s] : seeded_) {
+    for (auto& [hex, s] : seeded_) {
       const lt::torrent_status st = s.handle.status();
+      if (options_.auto_super_seed && !options_.super_seed) auto_super_seed(s, st);
       for (const std::string& key : s.releases) {
         TorrentStats t;
         const auto slash = key.find('/');

@@ -32,6 +32,7 @@ TEST(SeederInfo, HttpOnlySeederHasNoBitTorrentPort) {
   EXPECT_FALSE(doc.contains("bt_port")) << r.body;
   EXPECT_EQ(doc["upload_limit"], 0);
   EXPECT_EQ(doc["super_seed"], false);
+  EXPECT_EQ(doc["auto_super_seed"], false);  // no BitTorrent side
   EXPECT_EQ(http_request(seeder.http_port(), "HEAD", "/v1/info").status, 200);
   EXPECT_EQ(http_request(seeder.http_port(), "POST", "/v1/info").status, 405);
 }
@@ -54,6 +55,7 @@ TEST(SeederInfo, ReportsTheBitTorrentPortAsTheFlasherParsesIt) {
   EXPECT_EQ(doc["releases"], 1);
   EXPECT_EQ(doc["upload_limit"], 5'000'000);
   EXPECT_EQ(doc["super_seed"], true);
+  EXPECT_EQ(doc["auto_super_seed"], false);  // always on instead
 }
 
 TEST(SeederInfo, EmptyStoreHasZeroReleases) {
