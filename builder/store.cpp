@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include "builder/errc.h"
 #include "manifest/layout.h"
@@ -103,14 +104,16 @@ static void write_all(int fd, const std::uint8_t* data, std::size_t size, const 
   }
 }
 
-void write_file_atomic(const fs::path& path, std::span<const std::uint8_t> data, unsigned mode, bool fsync_file) {
+void write_file_atomic(const fs::path& path, std::span<const std::uint8_t> data, unsigned mode, FileSync sync) {
   fs::path tmp = path;
   tmp += ".tmp-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) throw store_error(tmp, "cannot create");
   try {
     write_all(fd, data.data(), data.size(), tmp);
-    if (fsync_file && ::fsync(fd) != 0) throw store_error(tmp, "fsync");
+    if (sync == FileSync::kFsync && ::fsync(fd) != 0) throw store_error(tmp, "fsync");
+    if (sync == FileSync::kStartWriteback && ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0)
+      throw store_error(tmp, "start writeback");
   } catch (...) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -124,20 +127,29 @@ void write_file_atomic(const fs::path& path, std::span<const std::uint8_t> data,
   }
 }
 
-void write_file_atomic(const fs::path& path, std::string_view text, unsigned mode, bool fsync_file) {
-  write_file_atomic(path, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), mode,
-                    fsync_file);
+void write_file_atomic(const fs::path& path, std::string_view text, unsigned mode, FileSync sync) {
+  write_file_atomic(path, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), mode, sync);
 }
 
-void sync_store(const fs::path& store) {
-  int fd = ::open(store.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw store_error(store, "cannot open to sync");
-  if (::syncfs(fd) != 0) {
-    Error e = store_error(store, "sync");
+// fdatasync (data) or fsync (directory) of one path; throws kStore naming it.
+static void sync_path(const fs::path& path, bool directory) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
+  if (fd < 0) throw store_error(path, "cannot open to sync");
+  if ((directory ? ::fsync(fd) : ::fdatasync(fd)) != 0) {
+    Error e = store_error(path, "sync");
     ::close(fd);
     throw e;
   }
   ::close(fd);
+}
+
+void sync_files(const std::vector<fs::path>& files, const std::vector<fs::path>& dirs) {
+  std::set<fs::path> parents(dirs.begin(), dirs.end());
+  for (const auto& f : files) {
+    sync_path(f, false);
+    parents.insert(f.parent_path());
+  }
+  for (const auto& d : parents) sync_path(d, true);
 }
 
 void write_file_exclusive(const fs::path& path, std::string_view text, unsigned mode) {

@@ -167,6 +167,53 @@ TEST_F(ImageReaderTest, SparseHolesAreReportedWithoutReading) {
   EXPECT_GE(holes, 60u * kChunk);
 }
 
+TEST_F(ImageReaderTest, RawFileIsReadAtRandomOffsetsFromSeveralThreadsAtOnce) {
+  auto img = concat({pseudo_random(5 * kChunk, 12), pseudo_random(77, 13)});
+  auto r = open_image(put("ra.img", img).string());
+  ASSERT_TRUE(r->random_access());
+  const std::size_t blocks = (img.size() + kChunk - 1) / kChunk;
+  std::vector<std::vector<std::uint8_t>> got(blocks);
+  auto reader = [&](std::size_t first) {  // one thread takes the even blocks, one the odd, backwards
+    for (std::size_t b = blocks - 1 - first;; b -= 2) {
+      std::vector<std::uint8_t> buf(kChunk);
+      bool hole = true;
+      buf.resize(r->read_at(b * kChunk, buf, &hole));
+      EXPECT_FALSE(hole);
+      got[b] = buf;
+      if (b < 2) break;
+    }
+  };
+  std::thread a(reader, 0), b(reader, 1);
+  a.join();
+  b.join();
+  std::vector<std::uint8_t> out;
+  for (const auto& g : got) out.insert(out.end(), g.begin(), g.end());
+  EXPECT_EQ(out, img);
+  EXPECT_EQ(got.back().size(), 77u);  // the short tail
+  std::vector<std::uint8_t> buf(kChunk);
+  bool hole = false;
+  EXPECT_EQ(r->read_at(img.size(), buf, &hole), 0u);  // at the end
+  EXPECT_EQ(read_all(*r, kChunk), img);  // read() keeps its own position
+}
+
+TEST_F(ImageReaderTest, CompressedImagesAndPipesAreReadInOrderOnly) {
+  auto r = open_image(compress("zstd", put("c.img", sample_image())).string());
+  EXPECT_FALSE(r->random_access());
+  std::vector<std::uint8_t> buf(kChunk);
+  bool hole = false;
+  EXPECT_THROW(r->read_at(0, buf, &hole), std::logic_error);
+}
+
+TEST_F(ImageReaderTest, FileThatShrinksIsTruncatedForRandomAccessToo) {
+  fs::path p = put("shrink-ra.img", pseudo_random(4 * kChunk, 14));
+  auto r = open_image(p.string());
+  fs::resize_file(p, 2 * kChunk + 10);
+  std::vector<std::uint8_t> buf(kChunk);
+  bool hole = false;
+  EXPECT_ERROR_EQ(r->read_at(2 * kChunk, buf, &hole), Errc::kInput,
+                  p.string() + ": truncated: ends at 0x2000A, expected 262144 bytes");
+}
+
 TEST_F(ImageReaderTest, PipeIsReadAsARawStream) {
   fs::path fifo = dir.path() / "fifo";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);

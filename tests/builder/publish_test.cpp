@@ -195,6 +195,28 @@ TEST_F(PublishTest, SameImageKeyAndFieldsTwiceGiveTheSameInfoHashAndBytes) {
   EXPECT_EQ(sa, sb);
 }
 
+TEST_F(PublishTest, ImageReadInOrderGivesTheSameReleaseAsRandomAccess) {
+  // The raw file is read by the workers in parallel, its .zst in order by one thread.
+  auto img = image("gold.img", sample_image());
+  ASSERT_EQ(run_command("zstd -q -3 " + img.string() + " -o " + img.string() + ".zst"), 0);
+  PublishOptions a = options(dir.path() / "store-a");
+  PublishOptions b = options(dir.path() / "store-b");
+  b.threads = 3;
+  const Manifest ma = publish(img.string(), key, a).manifest;
+  const Manifest mb = publish(img.string() + ".zst", key, b).manifest;
+  ASSERT_EQ(ma.chunks.size(), mb.chunks.size());
+  for (std::size_t i = 0; i < ma.chunks.size(); ++i) {
+    EXPECT_EQ(ma.chunks[i].hash, mb.chunks[i].hash);
+    EXPECT_EQ(ma.chunks[i].offsets, mb.chunks[i].offsets);
+    EXPECT_EQ(ma.chunks[i].stored_size, mb.chunks[i].stored_size);
+  }
+  EXPECT_EQ(ma.zero_ranges, mb.zero_ranges);
+  EXPECT_EQ(ma.image_hash, mb.image_hash);
+  EXPECT_EQ(ma.info_hash_v2, mb.info_hash_v2);
+  auto sa = snapshot(a.store / "chunks"), sb = snapshot(b.store / "chunks");
+  EXPECT_EQ(sa, sb);
+}
+
 TEST_F(PublishTest, RepublishingTheSameContentReusesEveryChunkFile) {
   auto img = sample_image();
   PublishResult first = publish_bytes(img, "1.0");
@@ -427,6 +449,16 @@ TEST_F(BadInputTest, EmptyFirmwareFileRollsBackEverything) {
   EXPECT_ERROR_EQ(publish(image("x.img", sample_image(9)).string(), key, o), Errc::kInput,
                   (dir.path() / "empty.bin").string() + ": firmware file is empty");
   EXPECT_STORE_UNCHANGED(before, store());
+}
+
+TEST_F(PublishTest, ChunkFilesOfTheReleaseAreSyncedAndAMissingOneIsNamed) {
+  const Manifest m = publish_bytes(sample_image()).manifest;
+  std::vector<fs::path> files;
+  for (const auto& c : m.chunks) files.push_back(store() / manifest::layout::chunk_relpath(c.hash));
+  EXPECT_NO_THROW(sync_files(files, {store() / "chunks"}));
+  files.push_back(store() / "chunks/00/gone.zst");
+  EXPECT_ERROR_EQ(sync_files(files, {}), Errc::kStore,
+                  (store() / "chunks/00/gone.zst").string() + ": cannot open to sync: No such file or directory");
 }
 
 // A full disk: the store on a 2 MiB tmpfs (needs root to mount).
