@@ -8,7 +8,7 @@
 // deduplicates, compresses (zstd, raw when that does not shrink; one zstd context per
 // thread) and writes each new unique chunk as chunks/<aa>/<hex>.zst (temp file + rename),
 // starting its writeback at once (FileSync::kStartWriteback) but not waiting for it: the
-// caller must sync_files() the chunk files before it commits anything that refers to them.
+// caller must sync_store() before it commits anything that refers to the chunk files.
 // The v2 pieces root of each chunk file is computed from the bytes just written. A chunk
 // file already in the store is reused after its contents were checked against its hash.
 //

@@ -178,12 +178,10 @@ PublishResult publish(const std::string& image, const manifest::SecretKey& key, 
     manifest::parse_manifest(text, "new manifest");  // what we sign must read back
     const std::string sig = manifest::sign(key, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
                                            manifest::manifest_trusted_comment(m));
-    // The chunk files were written without waiting for their writeback: make every chunk
-    // file of the release durable (new and reused ones) before the manifest that refers to
-    // them can be committed. Most of the writeback overlapped the chunking.
-    std::vector<fs::path> chunk_files;
-    for (const auto& c : m.chunks) chunk_files.push_back(opt.store / manifest::layout::chunk_relpath(c.hash));
-    sync_files(chunk_files, {opt.store / "chunks"});
+    // The chunk files were written without waiting for their writeback, which has run during
+    // the chunking: make them (new ones and reused ones) durable before the manifest that
+    // refers to them can be committed.
+    sync_store(opt.store);
     write_file_atomic(tmp_dir / manifest::layout::kManifestFile, text);
     write_file_atomic(tmp_dir / (std::string(manifest::layout::kManifestFile) + manifest::layout::kSignatureSuffix), sig);
     write_file_atomic(tmp_dir / manifest::layout::kTorrentFile,

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <set>
 
 #include "builder/errc.h"
 #include "manifest/layout.h"
@@ -131,25 +130,15 @@ void write_file_atomic(const fs::path& path, std::string_view text, unsigned mod
   write_file_atomic(path, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), mode, sync);
 }
 
-// fdatasync (data) or fsync (directory) of one path; throws kStore naming it.
-static void sync_path(const fs::path& path, bool directory) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
-  if (fd < 0) throw store_error(path, "cannot open to sync");
-  if ((directory ? ::fsync(fd) : ::fdatasync(fd)) != 0) {
-    Error e = store_error(path, "sync");
+void sync_store(const fs::path& store) {
+  int fd = ::open(store.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw store_error(store, "cannot open to sync");
+  if (::syncfs(fd) != 0) {
+    Error e = store_error(store, "sync");
     ::close(fd);
     throw e;
   }
   ::close(fd);
-}
-
-void sync_files(const std::vector<fs::path>& files, const std::vector<fs::path>& dirs) {
-  std::set<fs::path> parents(dirs.begin(), dirs.end());
-  for (const auto& f : files) {
-    sync_path(f, false);
-    parents.insert(f.parent_path());
-  }
-  for (const auto& d : parents) sync_path(d, true);
 }
 
 void write_file_exclusive(const fs::path& path, std::string_view text, unsigned mode) {

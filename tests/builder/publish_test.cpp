@@ -14,6 +14,7 @@
 #include "builder/errc.h"
 #include "builder/store.h"
 #include "manifest/channel.h"
+#include "manifest/chunk_codec.h"
 #include "manifest/image_hash.h"
 #include "manifest/torrent.h"
 #include "manifest/trust.h"
@@ -144,6 +145,40 @@ TEST_F(PublishTest, ImageSmallerThanOneChunkIsOneShortChunk) {
   EXPECT_EQ(m.chunks[0].length, 1000u);
   EXPECT_TRUE(m.zero_ranges.empty());
   EXPECT_EQ(rebuild(store(), m), img);
+}
+
+TEST_F(PublishTest, DataAnywhereInsideALargeBlockIsFoundWhetherZerosAreHolesOrBytes) {
+  // 1 MiB blocks are read in several windows: data after leading zeros, in the last bytes only,
+  // between holes of a sparse file, and blocks that are zeros written as bytes.
+  const std::uint64_t cs = 1 << 20;
+  auto data = pseudo_random(100 * 1024, 40, true);
+  auto img = zeros(6 * cs + 1000);
+  std::copy(data.begin(), data.end(), img.begin() + 600 * 1024);                    // block 0: after 600 KiB of zeros
+  img[2 * cs - 1] = 0x5A;                                                            // block 1: its last byte
+  std::copy(data.begin(), data.end(), img.begin() + static_cast<std::ptrdiff_t>(4 * cs + 300 * 1024));  // block 4
+  img[6 * cs + 999] = 1;                                                             // the short tail block
+  for (bool sparse : {false, true}) {
+    fs::path p = dir.path() / (sparse ? "sparse-blocks.img" : "dense-blocks.img");
+    if (sparse) {  // zeros as holes: only the non-zero 4 KiB pages are written
+      int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+      ASSERT_GE(fd, 0);
+      ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(img.size())), 0);
+      for (std::size_t off = 0; off < img.size(); off += 4096) {
+        const std::size_t n = std::min<std::size_t>(4096, img.size() - off);
+        if (!manifest::is_all_zero(std::span(img).subspan(off, n)))
+          ASSERT_EQ(::pwrite(fd, img.data() + off, n, static_cast<off_t>(off)), static_cast<ssize_t>(n));
+      }
+      ::close(fd);
+    } else {
+      write_file(p, img);
+    }
+    PublishOptions o = options(dir.path() / (sparse ? "store-sparse" : "store-dense"));
+    o.chunk_size = cs;
+    const Manifest m = publish(p.string(), key, o).manifest;
+    EXPECT_EQ(m.zero_ranges, (std::vector<manifest::ZeroRange>{{2 * cs, 2 * cs}, {5 * cs, cs}})) << p;
+    EXPECT_EQ(m.chunks.size(), 4u) << p;
+    EXPECT_EQ(rebuild(o.store, m), img) << p;
+  }
 }
 
 TEST_F(PublishTest, ChannelPointerNamesTheNewReleaseAndPinsItsManifest) {
@@ -449,16 +484,6 @@ TEST_F(BadInputTest, EmptyFirmwareFileRollsBackEverything) {
   EXPECT_ERROR_EQ(publish(image("x.img", sample_image(9)).string(), key, o), Errc::kInput,
                   (dir.path() / "empty.bin").string() + ": firmware file is empty");
   EXPECT_STORE_UNCHANGED(before, store());
-}
-
-TEST_F(PublishTest, ChunkFilesOfTheReleaseAreSyncedAndAMissingOneIsNamed) {
-  const Manifest m = publish_bytes(sample_image()).manifest;
-  std::vector<fs::path> files;
-  for (const auto& c : m.chunks) files.push_back(store() / manifest::layout::chunk_relpath(c.hash));
-  EXPECT_NO_THROW(sync_files(files, {store() / "chunks"}));
-  files.push_back(store() / "chunks/00/gone.zst");
-  EXPECT_ERROR_EQ(sync_files(files, {}), Errc::kStore,
-                  (store() / "chunks/00/gone.zst").string() + ": cannot open to sync: No such file or directory");
 }
 
 // A full disk: the store on a 2 MiB tmpfs (needs root to mount).
