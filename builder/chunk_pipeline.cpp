@@ -41,23 +41,21 @@ struct Job {
 };
 
 // Reads the block at `offset` (up to buf.size() bytes) with read_at() and says whether it is all
-// zeros; returns its length. While the block is zero so far, each window of kZeroWindow bytes is
-// read into the same first bytes of `buf`, which stay in the CPU cache: a zero stretch of a dense
-// image costs a copy into cache and a scan, not a trip through memory. `buf` holds the block's
-// bytes unless *zero.
+// zeros; returns its length. A block inside a hole is not read (one SEEK_DATA for the block).
+// While a block is zero so far, each window of kZeroWindow bytes is read into the same first
+// bytes of `buf`, which stay in the CPU cache: a zero stretch of a dense image costs a copy into
+// cache and a scan, not a trip through memory. `buf` holds the block's bytes unless *zero.
 constexpr std::size_t kZeroWindow = 256 * 1024;
 std::size_t read_block(const ImageReader& reader, std::uint64_t offset, std::span<std::uint8_t> buf, bool* zero) {
   *zero = true;
+  const std::uint64_t size = *reader.size_hint();
+  const std::size_t length = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - std::min(offset, size)));
+  if (length == 0 || reader.hole_at(offset, length)) return length;
   std::size_t pos = 0;
-  for (;;) {
-    bool hole = false;
-    const std::size_t want = std::min(kZeroWindow, buf.size() - pos);
+  while (pos < length) {
     std::uint8_t* dest = buf.data() + (*zero ? 0 : pos);
-    const std::size_t n = want == 0 ? 0 : reader.read_at(offset + pos, std::span(dest, want), &hole);
-    if (n == 0) return pos;
-    if (!*zero) {
-      if (hole) std::memset(dest, 0, n);
-    } else if (!hole && !manifest::is_all_zero(std::span(dest, n))) {
+    const std::size_t n = reader.read_at(offset + pos, std::span(dest, std::min(kZeroWindow, length - pos)), nullptr);
+    if (*zero && !manifest::is_all_zero(std::span(dest, n))) {
       // The first data: move it to its place; everything before it is zeros.
       std::memmove(buf.data() + pos, dest, n);
       std::memset(buf.data(), 0, pos);
@@ -65,6 +63,7 @@ std::size_t read_block(const ImageReader& reader, std::uint64_t offset, std::spa
     }
     pos += n;
   }
+  return length;
 }
 
 // What one worker thread owns: zstd contexts and a scratch buffer.

@@ -85,13 +85,16 @@ class RawSeekableReader : public ImageReader {
     return n;
   }
   bool random_access() const override { return true; }
-  std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> buf, bool* hole) const override {
-    *hole = false;
-    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size_ - std::min(offset, size_)));
-    if (n == 0) return 0;
+  bool hole_at(std::uint64_t offset, std::uint64_t length) const override {
     // SEEK_DATA moves the shared file offset too, which pread does not use: safe across threads.
     off_t data = ::lseek(fd_->fd(), static_cast<off_t>(offset), SEEK_DATA);
-    if ((data < 0 && errno == ENXIO) || (data >= 0 && static_cast<std::uint64_t>(data) >= offset + n)) {
+    return (data < 0 && errno == ENXIO) || (data >= 0 && static_cast<std::uint64_t>(data) >= offset + length);
+  }
+  std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> buf, bool* hole) const override {
+    if (hole) *hole = false;
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size_ - std::min(offset, size_)));
+    if (n == 0) return 0;
+    if (hole && hole_at(offset, n)) {
       *hole = true;
       return n;
     }

@@ -33,9 +33,13 @@ class ImageReader {
   // is then the image size. False for pipes and compressed images (read in order only).
   virtual bool random_access() const { return false; }
   // Reads min(buf.size(), image size - offset) bytes at `offset` like read() (same *hole
-  // meaning), independently of read()'s position. Thread-safe: several threads may call it at
-  // once. Only when random_access(); throws std::logic_error otherwise.
+  // meaning), independently of read()'s position; with hole == nullptr holes are not looked for,
+  // just read as zeros. Thread-safe: several threads may call it at once. Only when
+  // random_access(); throws std::logic_error otherwise.
   virtual std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> buf, bool* hole) const;
+  // True when [offset, offset + length) is known to read as zeros without reading it (a hole
+  // of a sparse file; one SEEK_DATA). Thread-safe. Always false unless random_access().
+  virtual bool hole_at(std::uint64_t /*offset*/, std::uint64_t /*length*/) const { return false; }
   // The image size when known up front (raw regular files and block devices).
   virtual std::optional<std::uint64_t> size_hint() const { return std::nullopt; }
   // Bytes of input consumed so far (compressed bytes for compressed input): for progress.

@@ -165,6 +165,13 @@ TEST_F(ImageReaderTest, SparseHolesAreReportedWithoutReading) {
   EXPECT_TRUE(std::equal(data.begin(), data.end(), out.begin() + 10 * kChunk));
   // Filesystems allocate in pages, so only blocks far from the data are sure to be holes.
   EXPECT_GE(holes, 60u * kChunk);
+  // Random access: hole_at() answers without reading; read_at() without a hole flag reads zeros.
+  EXPECT_TRUE(r->hole_at(30 * kChunk, 20 * kChunk));
+  EXPECT_FALSE(r->hole_at(9 * kChunk, 2 * kChunk));
+  std::vector<std::uint8_t> buf(2 * kChunk, 0xEE);
+  ASSERT_EQ(r->read_at(9 * kChunk, buf, nullptr), 2 * kChunk);
+  EXPECT_TRUE(std::all_of(buf.begin(), buf.begin() + kChunk, [](std::uint8_t b) { return b == 0; }));
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), buf.begin() + kChunk));
 }
 
 TEST_F(ImageReaderTest, RawFileIsReadAtRandomOffsetsFromSeveralThreadsAtOnce) {
