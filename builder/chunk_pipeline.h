@@ -1,13 +1,19 @@
 // Cuts an image into chunks and fills the store's chunk files, on every core.
 //
-// The calling thread reads fixed-size blocks (holes of sparse files are not
-// read); worker threads detect all-zero blocks, hash (BLAKE2b-256), deduplicate,
-// compress (zstd, raw when that does not shrink) and write each new unique chunk
-// as chunks/<aa>/<hex>.zst (temp file + rename). A chunk file already in the store
-// is reused after its contents were checked against its hash.
+// Reading: an image that allows random access (raw file or block device) is read by the
+// worker threads themselves, each claiming the next block (the calling thread is one of
+// them), so reading is as parallel as the rest; holes of sparse files are not read. Other
+// images (pipes, .zst, .xz) are read in order by the calling thread and handed to workers.
+// Per block, a worker detects all-zero blocks, hashes the rest once (BLAKE2b-256),
+// deduplicates, compresses (zstd, raw when that does not shrink; one zstd context per
+// thread) and writes each new unique chunk as chunks/<aa>/<hex>.zst (temp file + rename),
+// starting its writeback at once (FileSync::kStartWriteback) but not waiting for it: the
+// caller must sync_store() before it commits anything that refers to the chunk files.
+// The v2 pieces root of each chunk file is computed from the bytes just written. A chunk
+// file already in the store is reused after its contents were checked against its hash.
 //
-// On any error the chunk files this run created are removed again before the
-// error is rethrown, so a failed publish leaves the store exactly as it was.
+// On any error the chunk files this run created are removed again before the error is
+// rethrown, so a failed publish leaves the store exactly as it was.
 // Precondition: the caller holds the StoreLock.
 #pragma once
 
@@ -28,7 +34,7 @@ struct PipelineOptions {
   std::uint32_t chunk_size = manifest::kDefaultChunkSize;
   int level = 3;
   int threads = 0;  // 0 = every core
-  // Called from the reading thread now and then: (input bytes consumed, input size if known).
+  // Called now and then, always from the calling thread: (input bytes consumed, input size if known).
   std::function<void(std::uint64_t, std::optional<std::uint64_t>)> progress;
 };
 

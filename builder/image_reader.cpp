@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <lzma.h>
+#include <stdexcept>
 #include <vector>
 #include <zstd.h>
 
@@ -23,6 +24,10 @@ const char* to_string(ImageFormat f) {
     case ImageFormat::kXz: return "xz";
   }
   return "?";
+}
+
+std::size_t ImageReader::read_at(std::uint64_t, std::span<std::uint8_t>, bool*) const {
+  throw std::logic_error("ImageReader::read_at: this input is read in order only");
 }
 
 namespace {
@@ -75,26 +80,34 @@ class RawSeekableReader : public ImageReader {
  public:
   RawSeekableReader(std::unique_ptr<Fd> fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
   std::size_t read(std::span<std::uint8_t> buf, bool* hole) override {
-    *hole = false;
-    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size_ - offset_));
-    if (n == 0) return 0;
-    off_t data = ::lseek(fd_->fd(), static_cast<off_t>(offset_), SEEK_DATA);
-    if ((data < 0 && errno == ENXIO) || (data >= 0 && static_cast<std::uint64_t>(data) >= offset_ + n)) {
-      *hole = true;
-    } else {
-      std::size_t done = 0;
-      while (done < n) {
-        ssize_t r = ::pread(fd_->fd(), buf.data() + done, n - done, static_cast<off_t>(offset_ + done));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0)
-          throw input_error(fd_->path(), "read @ " + hex_offset(offset_ + done) + ": " + std::strerror(errno));
-        if (r == 0)
-          throw input_error(fd_->path(), "truncated: ends at " + hex_offset(offset_ + done) + ", expected " +
-                                             std::to_string(size_) + " bytes");
-        done += static_cast<std::size_t>(r);
-      }
-    }
+    std::size_t n = read_at(offset_, buf, hole);
     offset_ += n;
+    return n;
+  }
+  bool random_access() const override { return true; }
+  bool hole_at(std::uint64_t offset, std::uint64_t length) const override {
+    // SEEK_DATA moves the shared file offset too, which pread does not use: safe across threads.
+    off_t data = ::lseek(fd_->fd(), static_cast<off_t>(offset), SEEK_DATA);
+    return (data < 0 && errno == ENXIO) || (data >= 0 && static_cast<std::uint64_t>(data) >= offset + length);
+  }
+  std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> buf, bool* hole) const override {
+    if (hole) *hole = false;
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size_ - std::min(offset, size_)));
+    if (n == 0) return 0;
+    if (hole && hole_at(offset, n)) {
+      *hole = true;
+      return n;
+    }
+    std::size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::pread(fd_->fd(), buf.data() + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) throw input_error(fd_->path(), "read @ " + hex_offset(offset + done) + ": " + std::strerror(errno));
+      if (r == 0)
+        throw input_error(fd_->path(), "truncated: ends at " + hex_offset(offset + done) + ", expected " +
+                                           std::to_string(size_) + " bytes");
+      done += static_cast<std::size_t>(r);
+    }
     return n;
   }
   ImageFormat format() const override { return ImageFormat::kRaw; }

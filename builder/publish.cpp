@@ -74,7 +74,7 @@ std::vector<manifest::Firmware> stage_firmware(const std::vector<FirmwareInput>&
     fw.size = bytes.size();
     fw.hash = blake2b256({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
     fs::create_directories(dir / "firmware");
-    write_file_atomic(dir / "firmware" / fw.name, bytes);
+    write_file_atomic(dir / "firmware" / fw.name, bytes, 0644, FileSync::kStartWriteback);  // publish syncs the store
     out.push_back(fw);
   }
   return out;
@@ -178,14 +178,16 @@ PublishResult publish(const std::string& image, const manifest::SecretKey& key, 
     manifest::parse_manifest(text, "new manifest");  // what we sign must read back
     const std::string sig = manifest::sign(key, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
                                            manifest::manifest_trusted_comment(m));
-    // The chunk files were written without a per-file fsync: make them durable, once,
-    // before the manifest that refers to them can be committed.
+    // Nothing in the temporary directory is visible yet. One syncfs then makes everything the
+    // release needs durable, with its name: the chunk files (new and reused; their writeback
+    // ran during the chunking), firmware and the files below; only then is it renamed into place.
+    constexpr auto kLater = FileSync::kStartWriteback;
+    write_file_atomic(tmp_dir / manifest::layout::kManifestFile, text, 0644, kLater);
+    write_file_atomic(tmp_dir / (std::string(manifest::layout::kManifestFile) + manifest::layout::kSignatureSuffix), sig,
+                      0644, kLater);
+    write_file_atomic(tmp_dir / manifest::layout::kTorrentFile, std::string_view(torrent.data(), torrent.size()), 0644,
+                      kLater);
     sync_store(opt.store);
-    write_file_atomic(tmp_dir / manifest::layout::kManifestFile, text);
-    write_file_atomic(tmp_dir / (std::string(manifest::layout::kManifestFile) + manifest::layout::kSignatureSuffix), sig);
-    write_file_atomic(tmp_dir / manifest::layout::kTorrentFile,
-                      std::string_view(torrent.data(), torrent.size()));
-    fsync_dir(tmp_dir);
     if (::rename(tmp_dir.c_str(), final_dir.c_str()) != 0)
       throw error(Errc::kStore, final_dir.string() + ": cannot commit the release: " + std::strerror(errno));
     fsync_dir(final_dir.parent_path());

@@ -2,8 +2,11 @@
 //
 // Steps: lock the store → chunk, hash, compress and store chunks (chunk_pipeline.h)
 // → build and validate the manifest → create the v2 torrent → sign → write the
-// release into releases/<board>/.tmp-… and rename it to releases/<board>/<version>
-// → update the signed channel pointer when this release has the highest sequence.
+// release into releases/<board>/.tmp-… → syncfs of the store (chunk files, whose
+// writeback started as each was written, and the release files) → rename it to
+// releases/<board>/<version>, fsync of releases/<board>/ → update the signed channel
+// pointer (fsynced) when this release has the highest sequence. The release is on disk
+// when publish returns.
 // Any failure leaves the store as it was (chunk files created are removed, the
 // temporary release directory is deleted). Format: docs/release-format.md.
 #pragma once

@@ -103,14 +103,16 @@ static void write_all(int fd, const std::uint8_t* data, std::size_t size, const 
   }
 }
 
-void write_file_atomic(const fs::path& path, std::span<const std::uint8_t> data, unsigned mode, bool fsync_file) {
+void write_file_atomic(const fs::path& path, std::span<const std::uint8_t> data, unsigned mode, FileSync sync) {
   fs::path tmp = path;
   tmp += ".tmp-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) throw store_error(tmp, "cannot create");
   try {
     write_all(fd, data.data(), data.size(), tmp);
-    if (fsync_file && ::fsync(fd) != 0) throw store_error(tmp, "fsync");
+    if (sync == FileSync::kFsync && ::fsync(fd) != 0) throw store_error(tmp, "fsync");
+    if (sync == FileSync::kStartWriteback && ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0)
+      throw store_error(tmp, "start writeback");
   } catch (...) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -124,9 +126,8 @@ void write_file_atomic(const fs::path& path, std::span<const std::uint8_t> data,
   }
 }
 
-void write_file_atomic(const fs::path& path, std::string_view text, unsigned mode, bool fsync_file) {
-  write_file_atomic(path, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), mode,
-                    fsync_file);
+void write_file_atomic(const fs::path& path, std::string_view text, unsigned mode, FileSync sync) {
+  write_file_atomic(path, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), mode, sync);
 }
 
 void sync_store(const fs::path& store) {

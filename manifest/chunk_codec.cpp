@@ -21,21 +21,36 @@ bool is_all_zero(std::span<const std::uint8_t> data) {
 
 struct ChunkEncoder::Ctx {
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  // Output buffer, grown to the largest bound seen; never zero-filled (zstd writes what it returns).
+  std::unique_ptr<std::uint8_t[]> out;
+  std::size_t out_size = 0;
   ~Ctx() { ZSTD_freeCCtx(cctx); }
 };
 
 ChunkEncoder::ChunkEncoder(int level) : ctx_(std::make_unique<Ctx>()), level_(level) {}
 ChunkEncoder::~ChunkEncoder() = default;
 
-Compression ChunkEncoder::encode(std::span<const std::uint8_t> data, std::vector<std::uint8_t>* stored) {
-  stored->resize(ZSTD_compressBound(data.size()));
-  std::size_t n = ZSTD_compressCCtx(ctx_->cctx, stored->data(), stored->size(), data.data(), data.size(), level_);
-  if (!ZSTD_isError(n) && n < data.size()) {
-    stored->resize(n);
-    return Compression::kZstd;
+std::span<const std::uint8_t> ChunkEncoder::encode(std::span<const std::uint8_t> data, Compression* how) {
+  // A full bound lets zstd take its faster path (docs: dstCapacity >= ZSTD_compressBound).
+  const std::size_t bound = ZSTD_compressBound(data.size());
+  if (ctx_->out_size < bound) {
+    ctx_->out = std::make_unique_for_overwrite<std::uint8_t[]>(bound);
+    ctx_->out_size = bound;
   }
-  stored->assign(data.begin(), data.end());
-  return Compression::kRaw;
+  std::size_t n = ZSTD_compressCCtx(ctx_->cctx, ctx_->out.get(), bound, data.data(), data.size(), level_);
+  if (!ZSTD_isError(n) && n < data.size()) {
+    *how = Compression::kZstd;
+    return {ctx_->out.get(), n};
+  }
+  *how = Compression::kRaw;
+  return data;
+}
+
+Compression ChunkEncoder::encode(std::span<const std::uint8_t> data, std::vector<std::uint8_t>* stored) {
+  Compression how;
+  std::span<const std::uint8_t> bytes = encode(data, &how);
+  stored->assign(bytes.begin(), bytes.end());
+  return how;
 }
 
 struct ChunkDecoder::Ctx {

@@ -23,6 +23,9 @@ class ChunkEncoder {
 
   // Compresses `data` into *stored; returns kRaw (and a copy) when zstd does not shrink it.
   Compression encode(std::span<const std::uint8_t> data, std::vector<std::uint8_t>* stored);
+  // The same without a copy: returns the stored bytes, in this encoder's buffer (valid until the
+  // next call) for kZstd, or `data` itself for kRaw; *how says which.
+  std::span<const std::uint8_t> encode(std::span<const std::uint8_t> data, Compression* how);
 
  private:
   struct Ctx;

@@ -4,13 +4,13 @@
 # (mke2fs -d) filled with real files of this machine (/usr/lib, /usr/share, /etc),
 # and a zero tail up to SIZE. The image is sparse where it is zero.
 #
-# Usage: tools/make-image.sh OUT [SIZE=1G] [PAYLOAD_MIB=200] [ROOT_MIB=auto]
+# Usage: tools/make-image.sh OUT [SIZE=1G] [PAYLOAD_MIB=200] [ROOT_MIB=auto] [BOOT_MIB=64]
 set -euo pipefail
-out=${1:?usage: make-image.sh OUT [SIZE] [PAYLOAD_MIB] [ROOT_MIB]}
+out=${1:?usage: make-image.sh OUT [SIZE] [PAYLOAD_MIB] [ROOT_MIB] [BOOT_MIB]}
 size=${2:-1G}
 payload_mib=${3:-200}
 root_mib=${4:-$((payload_mib * 3 / 2 + 64))}
-boot_mib=64
+boot_mib=${5:-64}
 for t in sfdisk mkfs.vfat mcopy mke2fs; do
   command -v "$t" >/dev/null || { echo "make-image: needs $t (apt-get install fdisk dosfstools mtools e2fsprogs)" >&2; exit 2; }
 done

@@ -165,6 +165,60 @@ TEST_F(ImageReaderTest, SparseHolesAreReportedWithoutReading) {
   EXPECT_TRUE(std::equal(data.begin(), data.end(), out.begin() + 10 * kChunk));
   // Filesystems allocate in pages, so only blocks far from the data are sure to be holes.
   EXPECT_GE(holes, 60u * kChunk);
+  // Random access: hole_at() answers without reading; read_at() without a hole flag reads zeros.
+  EXPECT_TRUE(r->hole_at(30 * kChunk, 20 * kChunk));
+  EXPECT_FALSE(r->hole_at(9 * kChunk, 2 * kChunk));
+  std::vector<std::uint8_t> buf(2 * kChunk, 0xEE);
+  ASSERT_EQ(r->read_at(9 * kChunk, buf, nullptr), 2 * kChunk);
+  EXPECT_TRUE(std::all_of(buf.begin(), buf.begin() + kChunk, [](std::uint8_t b) { return b == 0; }));
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), buf.begin() + kChunk));
+}
+
+TEST_F(ImageReaderTest, RawFileIsReadAtRandomOffsetsFromSeveralThreadsAtOnce) {
+  auto img = concat({pseudo_random(5 * kChunk, 12), pseudo_random(77, 13)});
+  auto r = open_image(put("ra.img", img).string());
+  ASSERT_TRUE(r->random_access());
+  const std::size_t blocks = (img.size() + kChunk - 1) / kChunk;
+  std::vector<std::vector<std::uint8_t>> got(blocks);
+  auto reader = [&](std::size_t first) {  // one thread takes the even blocks, one the odd, backwards
+    for (std::size_t b = blocks - 1 - first;; b -= 2) {
+      std::vector<std::uint8_t> buf(kChunk);
+      bool hole = true;
+      buf.resize(r->read_at(b * kChunk, buf, &hole));
+      EXPECT_FALSE(hole);
+      got[b] = buf;
+      if (b < 2) break;
+    }
+  };
+  std::thread a(reader, 0), b(reader, 1);
+  a.join();
+  b.join();
+  std::vector<std::uint8_t> out;
+  for (const auto& g : got) out.insert(out.end(), g.begin(), g.end());
+  EXPECT_EQ(out, img);
+  EXPECT_EQ(got.back().size(), 77u);  // the short tail
+  std::vector<std::uint8_t> buf(kChunk);
+  bool hole = false;
+  EXPECT_EQ(r->read_at(img.size(), buf, &hole), 0u);  // at the end
+  EXPECT_EQ(read_all(*r, kChunk), img);  // read() keeps its own position
+}
+
+TEST_F(ImageReaderTest, CompressedImagesAndPipesAreReadInOrderOnly) {
+  auto r = open_image(compress("zstd", put("c.img", sample_image())).string());
+  EXPECT_FALSE(r->random_access());
+  std::vector<std::uint8_t> buf(kChunk);
+  bool hole = false;
+  EXPECT_THROW(r->read_at(0, buf, &hole), std::logic_error);
+}
+
+TEST_F(ImageReaderTest, FileThatShrinksIsTruncatedForRandomAccessToo) {
+  fs::path p = put("shrink-ra.img", pseudo_random(4 * kChunk, 14));
+  auto r = open_image(p.string());
+  fs::resize_file(p, 2 * kChunk + 10);
+  std::vector<std::uint8_t> buf(kChunk);
+  bool hole = false;
+  EXPECT_ERROR_EQ(r->read_at(2 * kChunk, buf, &hole), Errc::kInput,
+                  p.string() + ": truncated: ends at 0x2000A, expected 262144 bytes");
 }
 
 TEST_F(ImageReaderTest, PipeIsReadAsARawStream) {

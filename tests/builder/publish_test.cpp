@@ -14,6 +14,7 @@
 #include "builder/errc.h"
 #include "builder/store.h"
 #include "manifest/channel.h"
+#include "manifest/chunk_codec.h"
 #include "manifest/image_hash.h"
 #include "manifest/torrent.h"
 #include "manifest/trust.h"
@@ -146,6 +147,40 @@ TEST_F(PublishTest, ImageSmallerThanOneChunkIsOneShortChunk) {
   EXPECT_EQ(rebuild(store(), m), img);
 }
 
+TEST_F(PublishTest, DataAnywhereInsideALargeBlockIsFoundWhetherZerosAreHolesOrBytes) {
+  // 1 MiB blocks are read in several windows: data after leading zeros, in the last bytes only,
+  // between holes of a sparse file, and blocks that are zeros written as bytes.
+  const std::uint64_t cs = 1 << 20;
+  auto data = pseudo_random(100 * 1024, 40, true);
+  auto img = zeros(6 * cs + 1000);
+  std::copy(data.begin(), data.end(), img.begin() + 600 * 1024);                    // block 0: after 600 KiB of zeros
+  img[2 * cs - 1] = 0x5A;                                                            // block 1: its last byte
+  std::copy(data.begin(), data.end(), img.begin() + static_cast<std::ptrdiff_t>(4 * cs + 300 * 1024));  // block 4
+  img[6 * cs + 999] = 1;                                                             // the short tail block
+  for (bool sparse : {false, true}) {
+    fs::path p = dir.path() / (sparse ? "sparse-blocks.img" : "dense-blocks.img");
+    if (sparse) {  // zeros as holes: only the non-zero 4 KiB pages are written
+      int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+      ASSERT_GE(fd, 0);
+      ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(img.size())), 0);
+      for (std::size_t off = 0; off < img.size(); off += 4096) {
+        const std::size_t n = std::min<std::size_t>(4096, img.size() - off);
+        if (!manifest::is_all_zero(std::span(img).subspan(off, n)))
+          ASSERT_EQ(::pwrite(fd, img.data() + off, n, static_cast<off_t>(off)), static_cast<ssize_t>(n));
+      }
+      ::close(fd);
+    } else {
+      write_file(p, img);
+    }
+    PublishOptions o = options(dir.path() / (sparse ? "store-sparse" : "store-dense"));
+    o.chunk_size = cs;
+    const Manifest m = publish(p.string(), key, o).manifest;
+    EXPECT_EQ(m.zero_ranges, (std::vector<manifest::ZeroRange>{{2 * cs, 2 * cs}, {5 * cs, cs}})) << p;
+    EXPECT_EQ(m.chunks.size(), 4u) << p;
+    EXPECT_EQ(rebuild(o.store, m), img) << p;
+  }
+}
+
 TEST_F(PublishTest, ChannelPointerNamesTheNewReleaseAndPinsItsManifest) {
   PublishResult r = publish_bytes(sample_image());
   EXPECT_TRUE(r.channel_updated);
@@ -192,6 +227,28 @@ TEST_F(PublishTest, SameImageKeyAndFieldsTwiceGiveTheSameInfoHashAndBytes) {
   auto sa = snapshot(a.store), sb = snapshot(b.store);
   sa.erase(".lock");
   sb.erase(".lock");
+  EXPECT_EQ(sa, sb);
+}
+
+TEST_F(PublishTest, ImageReadInOrderGivesTheSameReleaseAsRandomAccess) {
+  // The raw file is read by the workers in parallel, its .zst in order by one thread.
+  auto img = image("gold.img", sample_image());
+  ASSERT_EQ(run_command("zstd -q -3 " + img.string() + " -o " + img.string() + ".zst"), 0);
+  PublishOptions a = options(dir.path() / "store-a");
+  PublishOptions b = options(dir.path() / "store-b");
+  b.threads = 3;
+  const Manifest ma = publish(img.string(), key, a).manifest;
+  const Manifest mb = publish(img.string() + ".zst", key, b).manifest;
+  ASSERT_EQ(ma.chunks.size(), mb.chunks.size());
+  for (std::size_t i = 0; i < ma.chunks.size(); ++i) {
+    EXPECT_EQ(ma.chunks[i].hash, mb.chunks[i].hash);
+    EXPECT_EQ(ma.chunks[i].offsets, mb.chunks[i].offsets);
+    EXPECT_EQ(ma.chunks[i].stored_size, mb.chunks[i].stored_size);
+  }
+  EXPECT_EQ(ma.zero_ranges, mb.zero_ranges);
+  EXPECT_EQ(ma.image_hash, mb.image_hash);
+  EXPECT_EQ(ma.info_hash_v2, mb.info_hash_v2);
+  auto sa = snapshot(a.store / "chunks"), sb = snapshot(b.store / "chunks");
   EXPECT_EQ(sa, sb);
 }
 

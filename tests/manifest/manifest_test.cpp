@@ -466,6 +466,26 @@ TEST(ChunkCodec, IncompressibleChunkIsStoredRawAndNeverLarger) {
   EXPECT_EQ(stored, data);
 }
 
+TEST(ChunkCodec, SpanEncoderGivesTheSameBytesWithoutCopyingRawChunks) {
+  ChunkEncoder enc(3);
+  auto compressible = pseudo_random(65536, 6, true), random = pseudo_random(65536, 7);
+  std::vector<std::uint8_t> stored;
+  ASSERT_EQ(enc.encode(compressible, &stored), Compression::kZstd);
+  Compression how = Compression::kRaw;
+  auto z = enc.encode(compressible, &how);
+  EXPECT_EQ(how, Compression::kZstd);
+  EXPECT_EQ(std::vector<std::uint8_t>(z.begin(), z.end()), stored);
+  // A bigger chunk after a smaller one: the encoder's buffer grows.
+  auto big = pseudo_random(4 * 65536, 8, true);
+  ASSERT_EQ(enc.encode(big, &stored), Compression::kZstd);
+  auto zb = enc.encode(big, &how);
+  EXPECT_EQ(std::vector<std::uint8_t>(zb.begin(), zb.end()), stored);
+  auto r = enc.encode(random, &how);
+  EXPECT_EQ(how, Compression::kRaw);
+  EXPECT_EQ(r.data(), random.data());  // the input itself, not a copy
+  EXPECT_EQ(r.size(), random.size());
+}
+
 TEST(ChunkCodec, DecoderRejectsWrongStoredSizeTruncationAndFlippedBytes) {
   auto data = pseudo_random(65536, 3, true);
   ChunkEncoder enc(3);
