@@ -12,16 +12,19 @@
 #include <set>
 #include <sstream>
 
-#include "builder/debugfs.h"
 #include "builder/elf_info.h"
 #include "builder/errc.h"
 #include "builder/image_reader.h"
 #include "builder/keys.h"
+#include "disk/image_fs.h"
 #include "manifest/manifest.h"
 
 namespace ironstone::builder {
 
 namespace fs = std::filesystem;
+using disk::Ext4Image;
+using disk::Ext4Inode;
+using disk::human_size;
 
 namespace {
 
@@ -64,20 +67,6 @@ void write_text_file(const fs::path& p, const std::string& text) {
   out << text;
   out.flush();
   if (!out) throw error(Errc::kStore, p.string() + ": cannot write");
-}
-
-std::string human_size(std::uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  std::ostringstream s;
-  s.precision(u == 0 ? 0 : 1);
-  s << std::fixed << v << " " << units[u];
-  return s.str();
 }
 
 bool plain_value(const std::string& s) {
@@ -203,17 +192,6 @@ std::uint64_t expand_base(const InstallerOptions& o, int fd, const std::string& 
   if (::ftruncate(fd, static_cast<off_t>(pos)) != 0)
     throw error(Errc::kStore, tmp_name + ": cannot set size: " + std::strerror(errno));
   return pos;
-}
-
-std::string describe(const PartitionTable& t) {
-  std::string s = std::string(to_string(t.kind)) + " table";
-  if (t.partitions.empty()) return s + " without partitions";
-  s += ": ";
-  for (std::size_t i = 0; i < t.partitions.size(); ++i) {
-    const auto& p = t.partitions[i];
-    s += (i ? ", " : "") + std::to_string(p.number) + " " + to_string(p.fs) + " " + human_size(p.size);
-  }
-  return s;
 }
 
 // ---------------------------------------------------------------- the root filesystem edit
@@ -381,14 +359,11 @@ InstallerResult make_installer(const InstallerOptions& o) {
   log("expanding " + o.base.string());
   result.image_size = expand_base(o, out.fd, tmp.string());
 
-  result.table = read_partition_table(out.fd, result.image_size, o.base.string());
-  const Partition* root = nullptr;
-  for (const auto& p : result.table.partitions) {
-    if (p.fs == FsKind::kExt && (!root || p.size > root->size)) root = &p;
-    if (p.fs == FsKind::kFat && !result.boot) result.boot = p;
-  }
+  result.table = disk::read_partition_table(out.fd, result.image_size, o.base.string());
+  const std::optional<disk::Partition> root = disk::root_partition(result.table);
+  result.boot = disk::boot_partition(result.table);
   if (!root)
-    throw error(Errc::kInput, o.base.string() + ": no ext4 root filesystem found (" + describe(result.table) +
+    throw error(Errc::kInput, o.base.string() + ": no ext4 root filesystem found (" + disk::describe(result.table) +
                                   "); the installer needs a base with an ext2/3/4 root partition");
   result.root = *root;
   log("root filesystem: partition " + std::to_string(root->number) + " (ext4, " + human_size(root->size) + " at " +
@@ -494,7 +469,7 @@ InstallerResult make_installer(const InstallerOptions& o) {
   }
 
   if (result.boot) {
-    FatImage fat(tmp, result.boot->offset);
+    disk::FatImage fat(tmp, result.boot->offset);
     if (auto cmdline = fat.read("/cmdline.txt")) {
       if (auto stripped = strip_firstboot_init(*cmdline)) {
         fat.write("/cmdline.txt", *stripped);

@@ -4,8 +4,8 @@
 //
 // Rootless: the base is decompressed into a sparse temporary file next to --out, its
 // partitions are found from the MBR/GPT and filesystem magic, the ext4 root is edited with
-// debugfs and the FAT boot partition with mtools (builder/debugfs.h), then the temporary file
-// is renamed to --out. On any error nothing is left at --out (an existing --out is kept).
+// debugfs and the FAT boot partition with mtools (disk/partition_table.h, disk/image_fs.h),
+// then the temporary file is renamed to --out. On any error nothing is left at --out (an existing --out is kept).
 //
 // What goes into the root filesystem:
 //   /usr/local/bin/ironstone-flasher                 the arm64 flasher (0755)
@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "builder/partition_table.h"
+#include "disk/partition_table.h"
 
 namespace ironstone::builder {
 
@@ -48,9 +48,9 @@ struct InstallerOptions {
 };
 
 struct InstallerResult {
-  PartitionTable table;
-  Partition root;
-  std::optional<Partition> boot;
+  disk::PartitionTable table;
+  disk::Partition root;
+  std::optional<disk::Partition> boot;
   std::vector<std::string> files;        // paths written inside the root filesystem
   std::vector<std::string> libraries;    // shared libraries copied (file names)
   std::vector<std::string> disabled;     // first-boot wizards disabled, human-readable
@@ -67,7 +67,8 @@ inline constexpr const char* kInstallerWantsLink = "/etc/systemd/system/multi-us
 
 // Throws builder::Error: kUsage for bad options (seeder URL, board, flasher of the wrong
 // architecture), kKey for an unreadable key, kInput for an unreadable/truncated base or one
-// without an ext4 root, kStore when the output cannot be written or the root is full.
+// without an ext4 root, kStore when the output cannot be written or the root is full; a
+// malformed partition table or a failing debugfs/mtools is a disk::Errc error.
 InstallerResult make_installer(const InstallerOptions& options);
 
 // The arm64 flasher the cross build makes (tools/cross-arm64.sh: build-arm64/flasher/

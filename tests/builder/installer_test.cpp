@@ -10,11 +10,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "builder/debugfs.h"
+#include "disk/image_fs.h"
 #include "builder/elf_info.h"
 #include "builder/errc.h"
 #include "builder/keys.h"
-#include "builder/partition_table.h"
+#include "disk/partition_table.h"
 #include "tests/testutil/testutil.h"
 
 namespace ironstone::builder {
@@ -158,7 +158,7 @@ TEST_F(Installer, WritesFlasherConfigKeyAndEnabledUnitIntoMbrBase) {
 
   ASSERT_TRUE(fs::is_regular_file(out));
   EXPECT_EQ(checksum(base), base_before) << "the base image must not change";
-  EXPECT_EQ(r.table.kind, TableKind::kMbr);
+  EXPECT_EQ(r.table.kind, disk::TableKind::kMbr);
   EXPECT_EQ(r.root.number, 2u);
   EXPECT_EQ(r.root.offset, kRootStart);
   ASSERT_TRUE(r.boot);
@@ -227,7 +227,7 @@ TEST_F(Installer, GptBaseWithoutBootPartitionFromXzAndArmbianWizardRemoved) {
   o.target = "/dev/nvme0n1";
   o.channel = "beta";
   InstallerResult r = make_installer(o);
-  EXPECT_EQ(r.table.kind, TableKind::kGpt);
+  EXPECT_EQ(r.table.kind, disk::TableKind::kGpt);
   EXPECT_EQ(r.root.number, 2u);
   EXPECT_FALSE(r.boot);
   EXPECT_EQ(debugfs(out, "stat /root/.not_logged_in_yet").find("Inode:"), std::string::npos);
