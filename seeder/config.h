@@ -50,6 +50,9 @@ struct SeederConfig {
   std::int64_t upload_limit = 0;
   // BEP 16 super seeding on every seeded torrent.
   bool super_seed = false;
+  // The inventory (seeder/inventory.h) behind GET /v1/nodes/<mac>/identity; empty: none,
+  // every identity request is a 404. Reloaded when it changes (seeder/inventory_file.h).
+  std::filesystem::path inventory;
 };
 
 // Throws Error(Errc::kConfig) on values out of range.
