@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
   pub->add_option("--git-commit", pa.git_commit, "provenance: git commit (default from CI environment)");
   pub->add_option("--ci-run", pa.ci_run, "provenance: CI run id (default from CI environment)");
   pub->add_flag("--quiet", pa.quiet, "no progress output");
+  pub->add_flag("--require-sealed", pa.require_sealed,
+                "refuse a gold image that is not sealed (machine-id, SSH host keys, cloud-init state) "
+                "or cannot be checked");
   pub->callback([&] { status = run_publish(pa); });
 
   VerifyArgs va;
