@@ -135,6 +135,7 @@ int run_installer(const InstallerArgs& a) {
     o.channel = a.channel;
     o.target = a.target;
     o.copy_libraries = !a.no_libraries;
+    o.mtools = a.mtools;
     o.library_dirs.assign(a.library_dirs.begin(), a.library_dirs.end());
     if (!a.flasher.empty()) {
       o.flasher = a.flasher;

@@ -59,6 +59,7 @@ struct InstallerArgs {
   std::string board, channel = "stable", target;
   std::string flasher;                 // default: default_flasher_path() (builder/installer.h)
   std::vector<std::string> library_dirs;
+  std::string mtools;                  // arm64 mtools, shipped when the base has none
   bool no_libraries = false;
   bool quiet = false;
 };

@@ -160,6 +160,26 @@ std::vector<Library> resolve_libraries(const fs::path& flasher, const ElfInfo& e
   return libs;
 }
 
+// A binary shipped on the card (`flag` names its option): must be arm64; adds the shared
+// libraries it needs that `libs` does not have yet. A non-ELF file (a script) is a warning.
+void add_binary_libraries(const InstallerOptions& o, const fs::path& binary, const char* flag, std::vector<Library>& libs,
+                          std::vector<std::string>& warnings) {
+  auto elf = read_elf_info(binary);
+  if (!elf) {
+    warnings.push_back(binary.string() + " is not an ELF binary: copied as it is, no libraries");
+    return;
+  }
+  if (elf->machine != kElfMachineAarch64)
+    throw error(Errc::kUsage, std::string(flag) + " " + binary.string() + " is built for " + elf_machine_name(elf->machine) +
+                                  ", the boards are arm64: build it with tools/cross-arm64.sh");
+  if (!o.copy_libraries || !elf->dynamic) return;
+  std::vector<fs::path> dirs = o.library_dirs;
+  if (dirs.empty()) dirs = {"/usr/lib/aarch64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/aarch64-linux-gnu/lib"};
+  for (auto& l : resolve_libraries(binary, *elf, dirs))
+    if (std::none_of(libs.begin(), libs.end(), [&](const Library& have) { return have.name == l.name; }))
+      libs.push_back(std::move(l));
+}
+
 // ---------------------------------------------------------------- decompression
 
 // Copies the base image into `fd`, leaving holes for zero blocks; returns the image size.
@@ -259,8 +279,8 @@ std::string installer_unit_text() {
              "[Service]\n"
              "Type=exec\n"
              "Environment=LD_LIBRARY_PATH=") +
-         kInstallerLibDir +
-         "\n"
+         kInstallerLibDir + "\nEnvironment=PATH=" + kInstallerToolDir +
+         ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
          "ExecStart=" +
          kInstallerFlasherPath + " --config " + kInstallerConfigPath +
          "\n"
@@ -331,18 +351,7 @@ InstallerResult make_installer(const InstallerOptions& o) {
     throw error(Errc::kUsage, "--flasher " + o.flasher.string() +
                                   ": not found (build the arm64 flasher with tools/cross-arm64.sh, or pass --flasher FILE)");
   std::vector<Library> libs;
-  if (auto elf = read_elf_info(o.flasher)) {
-    if (elf->machine != kElfMachineAarch64)
-      throw error(Errc::kUsage, "--flasher " + o.flasher.string() + " is built for " + elf_machine_name(elf->machine) +
-                                    ", the boards are arm64: build it with tools/cross-arm64.sh");
-    if (o.copy_libraries && elf->dynamic) {
-      std::vector<fs::path> dirs = o.library_dirs;
-      if (dirs.empty()) dirs = {"/usr/lib/aarch64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/aarch64-linux-gnu/lib"};
-      libs = resolve_libraries(o.flasher, *elf, dirs);
-    }
-  } else {
-    result.warnings.push_back(o.flasher.string() + " is not an ELF binary: copied as it is, no libraries");
-  }
+  add_binary_libraries(o, o.flasher, "--flasher", libs, result.warnings);
   (void)load_public_keys({o.public_key});  // a readable minisign public key, or Errc::kKey
   const std::string key_text = read_text_file(o.public_key, "--public-key");
 
@@ -392,11 +401,24 @@ InstallerResult make_installer(const InstallerOptions& o) {
     files.push_back({path, source, mode, fs::file_size(source)});
   };
   add_file(kInstallerFlasherPath, o.flasher, 0755);
+  std::vector<LinkToMake> links = {{kInstallerWantsLink, "../ironstone-flasher.service"}};
+
+  // mtools for the flasher's identity step, unless the base has it.
+  if (ext.exists("/usr/bin/mcopy")) {
+    if (!o.mtools.empty()) log("the base has mtools: --mtools " + o.mtools.string() + " not needed");
+  } else if (o.mtools.empty()) {
+    result.warnings.push_back("the base has no mtools (/usr/bin/mcopy) and no --mtools was given: the flasher's "
+                              "identity step will fail on the node (pass --mtools with an arm64 mtools binary, or "
+                              "run the flasher with --no-identity)");
+  } else {
+    add_binary_libraries(o, o.mtools, "--mtools", libs, result.warnings);
+    add_file(std::string(kInstallerToolDir) + "/mtools", o.mtools, 0755);
+    for (const char* tool : {"mcopy", "mdir", "mtype"}) links.push_back({std::string(kInstallerToolDir) + "/" + tool, "mtools"});
+  }
   for (const auto& l : libs) add_file(std::string(kInstallerLibDir) + "/" + l.name, l.source, 0644);
   add_file(kInstallerConfigPath, stage / "flasher.conf", 0644);
   add_file(kInstallerKeyPath, stage / "trusted.pub", 0644);
   add_file(kInstallerUnitPath, stage / "ironstone-flasher.service", 0644);
-  std::vector<LinkToMake> links = {{kInstallerWantsLink, "../ironstone-flasher.service"}};
 
   // First-boot wizards of the bases.
   std::vector<std::string> removals;

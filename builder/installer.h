@@ -12,6 +12,10 @@
 //   /usr/local/lib/ironstone/*.so*                   the shared libraries it needs beyond glibc (0644)
 //   /etc/ironstone/flasher.conf                      seeder, board, channel, key, target (0644)
 //   /etc/ironstone/trusted.pub                       the release signing public key (0644)
+//   /usr/local/lib/ironstone/bin/mtools, mcopy/mdir/mtype -> mtools
+//                                                    only when the base has no /usr/bin/mcopy: the
+//                                                    flasher's identity step edits the flashed boot
+//                                                    partition with mtools (--mtools FILE, arm64)
 //   /etc/systemd/system/ironstone-flasher.service    the unit (0644), enabled through
 //   /etc/systemd/system/multi-user.target.wants/ironstone-flasher.service -> ../ironstone-flasher.service
 // and the bases' interactive first-boot wizards are disabled: userconfig.service and
@@ -43,6 +47,9 @@ struct InstallerOptions {
   // Where the flasher's arm64 shared libraries are looked up (default: Debian's multiarch dirs).
   std::vector<std::filesystem::path> library_dirs;
   bool copy_libraries = true;        // false: the base image must provide them
+  // An arm64 mtools binary, shipped (with its libraries) when the base has no /usr/bin/mcopy;
+  // empty: none (a warning then says the identity step will fail on the node).
+  std::filesystem::path mtools;
   std::function<void(std::uint64_t done, std::optional<std::uint64_t> total)> progress;
   std::function<void(const std::string&)> log;  // one line per step
 };
@@ -60,6 +67,7 @@ struct InstallerResult {
 
 inline constexpr const char* kInstallerFlasherPath = "/usr/local/bin/ironstone-flasher";
 inline constexpr const char* kInstallerLibDir = "/usr/local/lib/ironstone";
+inline constexpr const char* kInstallerToolDir = "/usr/local/lib/ironstone/bin";  // first in the unit's PATH
 inline constexpr const char* kInstallerConfigPath = "/etc/ironstone/flasher.conf";
 inline constexpr const char* kInstallerKeyPath = "/etc/ironstone/trusted.pub";
 inline constexpr const char* kInstallerUnitPath = "/etc/systemd/system/ironstone-flasher.service";

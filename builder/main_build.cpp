@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
   inst->add_option("--board", ina.board, "board (rpi5, rock5b); default: detected at boot");
   inst->add_option("--channel", ina.channel, "release channel")->capture_default_str();
   inst->add_option("--target", ina.target, "target disk; default: the board profile's");
+  inst->add_option("--mtools", ina.mtools,
+                   "arm64 mtools binary to ship when the base has no mcopy (the flasher's identity step needs it)");
   inst->add_option("--flasher", ina.flasher, "arm64 ironstone-flasher; default: build-arm64/flasher/ironstone-flasher");
   inst->add_option("--library-dir", ina.library_dirs, "where the flasher's arm64 libraries are (default: /usr/lib/aarch64-linux-gnu ...)");
   inst->add_flag("--no-libraries", ina.no_libraries, "do not copy the flasher's shared libraries (the base has them)");

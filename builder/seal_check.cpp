@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -64,6 +65,7 @@ SealReport check_sealed(const fs::path& image) {
   check_machine_id(ext, "/etc/machine-id", r.findings);
   check_machine_id(ext, "/var/lib/dbus/machine-id", r.findings);
   if (auto names = ext.list("/etc/ssh")) {
+    std::sort(names->begin(), names->end());
     for (const auto& n : *names)
       if (n.rfind("ssh_host_", 0) == 0) r.findings.push_back("/etc/ssh/" + n + ": SSH host key present");
   }

@@ -37,6 +37,7 @@ struct K3sJoin {
   std::string server;         // https://HOST:PORT of an existing server; empty with cluster_init
   std::string token;          // the cluster's join token (a secret)
   bool cluster_init = false;  // this node starts the cluster (role "server" only)
+  bool operator==(const K3sJoin&) const = default;
 };
 
 struct NodeIdentity {
