@@ -20,9 +20,7 @@ using ::testing::HasSubstr;
 class SealCheck : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string missing;
-    if (!ironstone::testing::have_tools(ironstone::testing::disk_image_tools(), &missing))
-      GTEST_SKIP() << missing << " not installed (fdisk, e2fsprogs, dosfstools, mtools)";
+    if (auto why = ironstone::testing::missing_disk_tools(); !why.empty()) GTEST_SKIP() << why;
   }
   // A gold image whose root holds the files of `rootfs` (relative path -> content; a
   // trailing '/' makes a directory).

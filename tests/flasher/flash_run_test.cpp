@@ -141,21 +141,13 @@ bool same_outside(const std::vector<std::uint8_t>& image, const fs::path& target
          std::equal(image.begin() + static_cast<std::ptrdiff_t>(to), image.end(), t.begin() + static_cast<std::ptrdiff_t>(to));
 }
 
-bool skip_without_disk_tools(std::string* why) {
-  std::string missing;
-  if (ironstone::testing::have_tools(ironstone::testing::disk_image_tools(), &missing)) return false;
-  *why = missing + " not installed (fdisk, e2fsprogs, dosfstools, mtools): no partitioned image, no identity seed";
-  return true;
-}
-
 // Zero touch (issue 5): board "auto" on a fake Pi 5 root, the default target device
 // (<root>/dev/nvme0n1, a file here), the simulated EEPROM gets NVMe-first boot order,
 // the node's identity from the seeder's inventory lands in the boot partition as a
 // cloud-init seed, the seeder sees the node (id from its MAC) done, the LEDs show
 // "done", power off.
 TEST_F(FlashRun, ZeroTouchPi5RunFlashesFixesEepromWritesIdentityReportsAndPowersOff) {
-  std::string why;
-  if (skip_without_disk_tools(&why)) GTEST_SKIP() << why;
+  if (auto why = ironstone::testing::missing_disk_tools(); !why.empty()) GTEST_SKIP() << why;
   const auto image = make_partitioned_image(rig.dir(), "gold.img");
   ASSERT_FALSE(HasFatalFailure());
   rig.publish(image, "1.0");
@@ -233,8 +225,7 @@ TEST_F(FlashRun, ZeroTouchPi5RunFlashesFixesEepromWritesIdentityReportsAndPowers
 // are found, fetched and written again (and nothing else), the run says so, and the
 // identity (changed meanwhile in the inventory) is written again.
 TEST_F(FlashRun, RerunRestoresTheBootPartitionChunksAndRewritesTheIdentity) {
-  std::string why;
-  if (skip_without_disk_tools(&why)) GTEST_SKIP() << why;
+  if (auto why = ironstone::testing::missing_disk_tools(); !why.empty()) GTEST_SKIP() << why;
   const auto image = make_partitioned_image(rig.dir(), "gold.img");
   ASSERT_FALSE(HasFatalFailure());
   auto pub = rig.publish(image, "1.0");

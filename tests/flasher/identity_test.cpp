@@ -111,9 +111,7 @@ TEST(NoCloudSeed, UserDataIsYamlThatCloudInitCanRead) {
 class SeedIntoImage : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string missing;
-    if (!ironstone::testing::have_tools(ironstone::testing::disk_image_tools(), &missing))
-      GTEST_SKIP() << missing << " not installed (fdisk, e2fsprogs, dosfstools, mtools)";
+    if (auto why = ironstone::testing::missing_disk_tools(); !why.empty()) GTEST_SKIP() << why;
   }
   std::unique_ptr<Target> open(const fs::path& p) {
     TargetOptions o;

@@ -39,6 +39,12 @@ inline const std::vector<std::string>& disk_image_tools() {
   static const std::vector<std::string> tools = {"sfdisk", "mke2fs", "debugfs", "mkfs.vfat", "mcopy", "mtype", "mdir"};
   return tools;
 }
+// Why a test that builds disk images must skip ("mdir not installed (…)"), or "" when it need not.
+inline std::string missing_disk_tools() {
+  std::string missing;
+  if (have_tools(disk_image_tools(), &missing)) return "";
+  return missing + " not installed (fdisk, e2fsprogs, dosfstools, mtools): no partitioned test images";
+}
 
 struct DiskSpec {
   bool gpt = false;
