@@ -15,6 +15,7 @@
 
 #include "boards/eeprom.h"
 #include "boards/power.h"
+#include "flasher/errc.h"
 #include "swarm/http_client.h"
 #include "tests/boards/fake_root.h"
 #include "tests/flasher/flash_rig.h"
@@ -263,6 +264,43 @@ TEST_F(FlashRun, RerunRestoresTheBootPartitionChunksAndRewritesTheIdentity) {
   EXPECT_TRUE(r3.boot_only_changed);
   EXPECT_EQ(r3.identity, "");
   EXPECT_EQ(chunks_missing(pub.manifest, image, o.target), 0u);
+}
+
+// The seeder answers 404 for a MAC not in its inventory: the step is skipped, the flash
+// succeeds with the signed image untouched. An identity for an image without a FAT boot
+// partition fails the step (reported to the seeder), naming target and table.
+TEST_F(FlashRun, UnknownMacSkipsTheIdentityAndAnImageWithoutBootPartitionFailsIt) {
+  const auto image = make_image(8, 15);
+  rig.publish(image, "1.0");
+  write_text(rig.dir() / "inventory.json", R"({"format_version":1,"nodes":{"02:00:00:00:00:01":{"hostname":"known"}}})");
+  rig.set_inventory(rig.dir() / "inventory.json");
+  auto& seeder = rig.start_seeder(/*bittorrent=*/false);
+
+  FlashOptions unknown = rig.flash_options("stranger");
+  boards::testing::put(unknown.root, "sys/class/net/eth0/address", "02:00:00:00:00:09\n");
+  unknown.web_seed_after = std::chrono::milliseconds(100);
+  FlashResult r = run_flash(unknown);
+  EXPECT_EQ(r.identity, "skipped: no identity for 02:00:00:00:00:09: not in the inventory inventory.json");
+  EXPECT_EQ(read_file(unknown.target), image);
+
+  FlashOptions known = rig.flash_options("known");
+  boards::testing::put(known.root, "sys/class/net/eth0/address", "02:00:00:00:00:01\n");
+  known.web_seed_after = std::chrono::milliseconds(100);
+  try {
+    run_flash(known);
+    FAIL() << "expected the identity step to fail";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(Errc::kIdentity));
+    EXPECT_THAT(std::string(e.what()), HasSubstr("identity: " + known.target.string() + " (file, "));
+    EXPECT_THAT(std::string(e.what()), HasSubstr(": no partition table (no MBR signature, no GPT) and no ext "
+                                                 "filesystem: cannot find the boot partition for the cloud-init seed"));
+  }
+  EXPECT_EQ(read_file(known.target), image) << "the signed image was written and verified before the step";
+  auto view = seeder.fleet().view();
+  bool failed_at_identity = false;
+  for (const auto& n : view["nodes"]) failed_at_identity |= n["node_id"] == "known" && n["step"] == "identity" &&
+                                                            n["state"] == "failed";
+  EXPECT_TRUE(failed_at_identity) << view.dump();
 }
 
 // Garbage, half requests and bad events sent to the seeder while a node flashes from

@@ -6,6 +6,7 @@
 #include "flasher/errc.h"
 #include "flasher/identity.h"
 #include "flasher/nocloud.h"
+#include "swarm/errc.h"
 #include "tests/flasher/flash_rig.h"
 #include "tests/testutil/expect_error.h"
 
@@ -106,6 +107,27 @@ TEST(NoCloudSeed, UserDataIsYamlThatCloudInitCanRead) {
             0)
       << out;
   EXPECT_EQ(out, "rack1-n01 K10\"quoted\"token\n");
+}
+
+TEST(ParseIdentity, WhatTheSeederServesParsesBackAndBadDocumentsAreNamed) {
+  const swarm::NodeIdentity id = agent();
+  EXPECT_EQ(swarm::parse_node_identity(swarm::serialize_node_identity(id), "reply"), id);
+  auto doc = swarm::to_json(id);
+  doc["mac"] = "DC:A6:32:01:02:03";
+  EXPECT_ERROR_EQ(swarm::parse_node_identity(doc.dump(), "reply"), swarm::Errc::kIdentity,
+                  "reply: field 'mac': expected a lower-case MAC address like dc:a6:32:01:02:03");
+  doc = swarm::to_json(id);
+  doc["k3s"]["server"] = "http://10.0.0.10:6443";
+  EXPECT_ERROR_EQ(swarm::parse_node_identity(doc.dump(), "reply"), swarm::Errc::kIdentity,
+                  "reply: field 'k3s': 'server' must start with https://");
+  doc = swarm::to_json(id);
+  doc["k3s"]["cluster_init"] = true;
+  EXPECT_ERROR_EQ(swarm::parse_node_identity(doc.dump(), "reply"), swarm::Errc::kIdentity,
+                  "reply: field 'k3s': 'cluster_init' is only for role \"server\"");
+  doc = swarm::to_json(id);
+  doc["owner"] = "x";
+  EXPECT_ERROR_EQ(swarm::parse_node_identity(doc.dump(), "reply"), swarm::Errc::kIdentity,
+                  "reply: field 'owner': unknown field");
 }
 
 class SeedIntoImage : public ::testing::Test {
