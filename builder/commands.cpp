@@ -33,6 +33,17 @@ int run_keygen(const KeygenArgs& a) {
   });
 }
 
+static void print_seal_report(const SealReport& seal, const std::string& image) {
+  if (!seal.checked) {
+    std::cerr << "ironstone-build publish: note: " << seal.note << "\n";
+    return;
+  }
+  if (seal.sealed()) return;
+  std::cerr << "ironstone-build publish: warning: " << image << " is not sealed, " << seal.partition
+            << " has (every node flashed from it would share these; --require-sealed refuses such images):\n";
+  for (const auto& f : seal.findings) std::cerr << "ironstone-build publish: warning:   " << f << "\n";
+}
+
 int run_publish(const PublishArgs& a) {
   return guarded("publish", [&] {
     const auto start = std::chrono::steady_clock::now();
@@ -56,6 +67,7 @@ int run_publish(const PublishArgs& a) {
     }
     o.provenance.git_commit = a.git_commit;
     o.provenance.ci_run = a.ci_run;
+    o.require_sealed = a.require_sealed;
     auto key = load_secret_key(a.secret_key);
     ProgressPrinter progress("publish " + a.board + "/" + a.version);
     if (!a.quiet) o.progress = [&](std::uint64_t done, std::optional<std::uint64_t> total) { progress.update(done, total); };
@@ -69,6 +81,8 @@ int run_publish(const PublishArgs& a) {
               << m.zero_ranges.size() << " zero ranges, stored " << m.stored_bytes() << " bytes ("
               << r.new_chunk_files << " new chunk files, " << r.reused_chunk_files << " reused)\n"
               << "  " << r.release_dir.string() << "\n  info-hash v2 " << m.info_hash_v2 << "\n";
+    std::cout.flush();
+    print_seal_report(r.seal, a.image);
     return 0;
   });
 }
@@ -121,6 +135,7 @@ int run_installer(const InstallerArgs& a) {
     o.channel = a.channel;
     o.target = a.target;
     o.copy_libraries = !a.no_libraries;
+    o.mtools = a.mtools;
     o.library_dirs.assign(a.library_dirs.begin(), a.library_dirs.end());
     if (!a.flasher.empty()) {
       o.flasher = a.flasher;

@@ -28,7 +28,10 @@ struct PublishArgs {
   std::vector<std::string> firmware;  // "FILE" or "KIND:FILE"
   std::string git_commit, ci_run;
   bool quiet = false;
+  bool require_sealed = false;
 };
+// Prints the sealing check's findings as warnings on stderr (one line per file found), or
+// its one-line note when the image could not be checked.
 int run_publish(const PublishArgs& a);
 
 struct VerifyArgs {
@@ -56,6 +59,7 @@ struct InstallerArgs {
   std::string board, channel = "stable", target;
   std::string flasher;                 // default: default_flasher_path() (builder/installer.h)
   std::vector<std::string> library_dirs;
+  std::string mtools;                  // arm64 mtools, shipped when the base has none
   bool no_libraries = false;
   bool quiet = false;
 };

@@ -12,6 +12,7 @@ const char* describe(int value) {
     case Errc::kExists: return "release exists";
     case Errc::kVerify: return "verification failed";
     case Errc::kNotFound: return "not found";
+    case Errc::kUnsealed: return "image not sealed";
   }
   return "unknown builder error";
 }

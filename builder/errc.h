@@ -14,6 +14,7 @@ enum class Errc {
   kExists,       // the release already exists
   kVerify,       // `verify` found problems
   kNotFound,     // no such release
+  kUnsealed,     // publish --require-sealed: the gold image is not sealed (seal_check.h)
 };
 
 const std::error_category& category();

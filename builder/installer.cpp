@@ -12,16 +12,19 @@
 #include <set>
 #include <sstream>
 
-#include "builder/debugfs.h"
 #include "builder/elf_info.h"
 #include "builder/errc.h"
 #include "builder/image_reader.h"
 #include "builder/keys.h"
+#include "disk/image_fs.h"
 #include "manifest/manifest.h"
 
 namespace ironstone::builder {
 
 namespace fs = std::filesystem;
+using disk::Ext4Image;
+using disk::Ext4Inode;
+using disk::human_size;
 
 namespace {
 
@@ -64,20 +67,6 @@ void write_text_file(const fs::path& p, const std::string& text) {
   out << text;
   out.flush();
   if (!out) throw error(Errc::kStore, p.string() + ": cannot write");
-}
-
-std::string human_size(std::uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  std::ostringstream s;
-  s.precision(u == 0 ? 0 : 1);
-  s << std::fixed << v << " " << units[u];
-  return s.str();
 }
 
 bool plain_value(const std::string& s) {
@@ -171,6 +160,26 @@ std::vector<Library> resolve_libraries(const fs::path& flasher, const ElfInfo& e
   return libs;
 }
 
+// A binary shipped on the card (`flag` names its option): must be arm64; adds the shared
+// libraries it needs that `libs` does not have yet. A non-ELF file (a script) is a warning.
+void add_binary_libraries(const InstallerOptions& o, const fs::path& binary, const char* flag, std::vector<Library>& libs,
+                          std::vector<std::string>& warnings) {
+  auto elf = read_elf_info(binary);
+  if (!elf) {
+    warnings.push_back(binary.string() + " is not an ELF binary: copied as it is, no libraries");
+    return;
+  }
+  if (elf->machine != kElfMachineAarch64)
+    throw error(Errc::kUsage, std::string(flag) + " " + binary.string() + " is built for " + elf_machine_name(elf->machine) +
+                                  ", the boards are arm64: build it with tools/cross-arm64.sh");
+  if (!o.copy_libraries || !elf->dynamic) return;
+  std::vector<fs::path> dirs = o.library_dirs;
+  if (dirs.empty()) dirs = {"/usr/lib/aarch64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/aarch64-linux-gnu/lib"};
+  for (auto& l : resolve_libraries(binary, *elf, dirs))
+    if (std::none_of(libs.begin(), libs.end(), [&](const Library& have) { return have.name == l.name; }))
+      libs.push_back(std::move(l));
+}
+
 // ---------------------------------------------------------------- decompression
 
 // Copies the base image into `fd`, leaving holes for zero blocks; returns the image size.
@@ -203,17 +212,6 @@ std::uint64_t expand_base(const InstallerOptions& o, int fd, const std::string& 
   if (::ftruncate(fd, static_cast<off_t>(pos)) != 0)
     throw error(Errc::kStore, tmp_name + ": cannot set size: " + std::strerror(errno));
   return pos;
-}
-
-std::string describe(const PartitionTable& t) {
-  std::string s = std::string(to_string(t.kind)) + " table";
-  if (t.partitions.empty()) return s + " without partitions";
-  s += ": ";
-  for (std::size_t i = 0; i < t.partitions.size(); ++i) {
-    const auto& p = t.partitions[i];
-    s += (i ? ", " : "") + std::to_string(p.number) + " " + to_string(p.fs) + " " + human_size(p.size);
-  }
-  return s;
 }
 
 // ---------------------------------------------------------------- the root filesystem edit
@@ -281,8 +279,8 @@ std::string installer_unit_text() {
              "[Service]\n"
              "Type=exec\n"
              "Environment=LD_LIBRARY_PATH=") +
-         kInstallerLibDir +
-         "\n"
+         kInstallerLibDir + "\nEnvironment=PATH=" + kInstallerToolDir +
+         ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
          "ExecStart=" +
          kInstallerFlasherPath + " --config " + kInstallerConfigPath +
          "\n"
@@ -353,18 +351,7 @@ InstallerResult make_installer(const InstallerOptions& o) {
     throw error(Errc::kUsage, "--flasher " + o.flasher.string() +
                                   ": not found (build the arm64 flasher with tools/cross-arm64.sh, or pass --flasher FILE)");
   std::vector<Library> libs;
-  if (auto elf = read_elf_info(o.flasher)) {
-    if (elf->machine != kElfMachineAarch64)
-      throw error(Errc::kUsage, "--flasher " + o.flasher.string() + " is built for " + elf_machine_name(elf->machine) +
-                                    ", the boards are arm64: build it with tools/cross-arm64.sh");
-    if (o.copy_libraries && elf->dynamic) {
-      std::vector<fs::path> dirs = o.library_dirs;
-      if (dirs.empty()) dirs = {"/usr/lib/aarch64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/aarch64-linux-gnu/lib"};
-      libs = resolve_libraries(o.flasher, *elf, dirs);
-    }
-  } else {
-    result.warnings.push_back(o.flasher.string() + " is not an ELF binary: copied as it is, no libraries");
-  }
+  add_binary_libraries(o, o.flasher, "--flasher", libs, result.warnings);
   (void)load_public_keys({o.public_key});  // a readable minisign public key, or Errc::kKey
   const std::string key_text = read_text_file(o.public_key, "--public-key");
 
@@ -381,14 +368,11 @@ InstallerResult make_installer(const InstallerOptions& o) {
   log("expanding " + o.base.string());
   result.image_size = expand_base(o, out.fd, tmp.string());
 
-  result.table = read_partition_table(out.fd, result.image_size, o.base.string());
-  const Partition* root = nullptr;
-  for (const auto& p : result.table.partitions) {
-    if (p.fs == FsKind::kExt && (!root || p.size > root->size)) root = &p;
-    if (p.fs == FsKind::kFat && !result.boot) result.boot = p;
-  }
+  result.table = disk::read_partition_table(out.fd, result.image_size, o.base.string());
+  const std::optional<disk::Partition> root = disk::root_partition(result.table);
+  result.boot = disk::boot_partition(result.table);
   if (!root)
-    throw error(Errc::kInput, o.base.string() + ": no ext4 root filesystem found (" + describe(result.table) +
+    throw error(Errc::kInput, o.base.string() + ": no ext4 root filesystem found (" + disk::describe(result.table) +
                                   "); the installer needs a base with an ext2/3/4 root partition");
   result.root = *root;
   log("root filesystem: partition " + std::to_string(root->number) + " (ext4, " + human_size(root->size) + " at " +
@@ -417,11 +401,24 @@ InstallerResult make_installer(const InstallerOptions& o) {
     files.push_back({path, source, mode, fs::file_size(source)});
   };
   add_file(kInstallerFlasherPath, o.flasher, 0755);
+  std::vector<LinkToMake> links = {{kInstallerWantsLink, "../ironstone-flasher.service"}};
+
+  // mtools for the flasher's identity step, unless the base has it.
+  if (ext.exists("/usr/bin/mcopy")) {
+    if (!o.mtools.empty()) log("the base has mtools: --mtools " + o.mtools.string() + " not needed");
+  } else if (o.mtools.empty()) {
+    result.warnings.push_back("the base has no mtools (/usr/bin/mcopy) and no --mtools was given: the flasher's "
+                              "identity step will fail on the node (pass --mtools with an arm64 mtools binary, or "
+                              "run the flasher with --no-identity)");
+  } else {
+    add_binary_libraries(o, o.mtools, "--mtools", libs, result.warnings);
+    add_file(std::string(kInstallerToolDir) + "/mtools", o.mtools, 0755);
+    for (const char* tool : {"mcopy", "mdir", "mtype"}) links.push_back({std::string(kInstallerToolDir) + "/" + tool, "mtools"});
+  }
   for (const auto& l : libs) add_file(std::string(kInstallerLibDir) + "/" + l.name, l.source, 0644);
   add_file(kInstallerConfigPath, stage / "flasher.conf", 0644);
   add_file(kInstallerKeyPath, stage / "trusted.pub", 0644);
   add_file(kInstallerUnitPath, stage / "ironstone-flasher.service", 0644);
-  std::vector<LinkToMake> links = {{kInstallerWantsLink, "../ironstone-flasher.service"}};
 
   // First-boot wizards of the bases.
   std::vector<std::string> removals;
@@ -494,7 +491,7 @@ InstallerResult make_installer(const InstallerOptions& o) {
   }
 
   if (result.boot) {
-    FatImage fat(tmp, result.boot->offset);
+    disk::FatImage fat(tmp, result.boot->offset);
     if (auto cmdline = fat.read("/cmdline.txt")) {
       if (auto stripped = strip_firstboot_init(*cmdline)) {
         fat.write("/cmdline.txt", *stripped);

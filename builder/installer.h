@@ -4,14 +4,18 @@
 //
 // Rootless: the base is decompressed into a sparse temporary file next to --out, its
 // partitions are found from the MBR/GPT and filesystem magic, the ext4 root is edited with
-// debugfs and the FAT boot partition with mtools (builder/debugfs.h), then the temporary file
-// is renamed to --out. On any error nothing is left at --out (an existing --out is kept).
+// debugfs and the FAT boot partition with mtools (disk/partition_table.h, disk/image_fs.h),
+// then the temporary file is renamed to --out. On any error nothing is left at --out (an existing --out is kept).
 //
 // What goes into the root filesystem:
 //   /usr/local/bin/ironstone-flasher                 the arm64 flasher (0755)
 //   /usr/local/lib/ironstone/*.so*                   the shared libraries it needs beyond glibc (0644)
 //   /etc/ironstone/flasher.conf                      seeder, board, channel, key, target (0644)
 //   /etc/ironstone/trusted.pub                       the release signing public key (0644)
+//   /usr/local/lib/ironstone/bin/mtools, mcopy/mdir/mtype -> mtools
+//                                                    only when the base has no /usr/bin/mcopy: the
+//                                                    flasher's identity step edits the flashed boot
+//                                                    partition with mtools (--mtools FILE, arm64)
 //   /etc/systemd/system/ironstone-flasher.service    the unit (0644), enabled through
 //   /etc/systemd/system/multi-user.target.wants/ironstone-flasher.service -> ../ironstone-flasher.service
 // and the bases' interactive first-boot wizards are disabled: userconfig.service and
@@ -27,7 +31,7 @@
 #include <string>
 #include <vector>
 
-#include "builder/partition_table.h"
+#include "disk/partition_table.h"
 
 namespace ironstone::builder {
 
@@ -43,14 +47,17 @@ struct InstallerOptions {
   // Where the flasher's arm64 shared libraries are looked up (default: Debian's multiarch dirs).
   std::vector<std::filesystem::path> library_dirs;
   bool copy_libraries = true;        // false: the base image must provide them
+  // An arm64 mtools binary, shipped (with its libraries) when the base has no /usr/bin/mcopy;
+  // empty: none (a warning then says the identity step will fail on the node).
+  std::filesystem::path mtools;
   std::function<void(std::uint64_t done, std::optional<std::uint64_t> total)> progress;
   std::function<void(const std::string&)> log;  // one line per step
 };
 
 struct InstallerResult {
-  PartitionTable table;
-  Partition root;
-  std::optional<Partition> boot;
+  disk::PartitionTable table;
+  disk::Partition root;
+  std::optional<disk::Partition> boot;
   std::vector<std::string> files;        // paths written inside the root filesystem
   std::vector<std::string> libraries;    // shared libraries copied (file names)
   std::vector<std::string> disabled;     // first-boot wizards disabled, human-readable
@@ -60,6 +67,7 @@ struct InstallerResult {
 
 inline constexpr const char* kInstallerFlasherPath = "/usr/local/bin/ironstone-flasher";
 inline constexpr const char* kInstallerLibDir = "/usr/local/lib/ironstone";
+inline constexpr const char* kInstallerToolDir = "/usr/local/lib/ironstone/bin";  // first in the unit's PATH
 inline constexpr const char* kInstallerConfigPath = "/etc/ironstone/flasher.conf";
 inline constexpr const char* kInstallerKeyPath = "/etc/ironstone/trusted.pub";
 inline constexpr const char* kInstallerUnitPath = "/etc/systemd/system/ironstone-flasher.service";
@@ -67,7 +75,8 @@ inline constexpr const char* kInstallerWantsLink = "/etc/systemd/system/multi-us
 
 // Throws builder::Error: kUsage for bad options (seeder URL, board, flasher of the wrong
 // architecture), kKey for an unreadable key, kInput for an unreadable/truncated base or one
-// without an ext4 root, kStore when the output cannot be written or the root is full.
+// without an ext4 root, kStore when the output cannot be written or the root is full; a
+// malformed partition table or a failing debugfs/mtools is a disk::Errc error.
 InstallerResult make_installer(const InstallerOptions& options);
 
 // The arm64 flasher the cross build makes (tools/cross-arm64.sh: build-arm64/flasher/

@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
   pub->add_option("--git-commit", pa.git_commit, "provenance: git commit (default from CI environment)");
   pub->add_option("--ci-run", pa.ci_run, "provenance: CI run id (default from CI environment)");
   pub->add_flag("--quiet", pa.quiet, "no progress output");
+  pub->add_flag("--require-sealed", pa.require_sealed,
+                "refuse a gold image that is not sealed (machine-id, SSH host keys, cloud-init state) "
+                "or cannot be checked");
   pub->callback([&] { status = run_publish(pa); });
 
   VerifyArgs va;
@@ -67,6 +70,8 @@ int main(int argc, char** argv) {
   inst->add_option("--board", ina.board, "board (rpi5, rock5b); default: detected at boot");
   inst->add_option("--channel", ina.channel, "release channel")->capture_default_str();
   inst->add_option("--target", ina.target, "target disk; default: the board profile's");
+  inst->add_option("--mtools", ina.mtools,
+                   "arm64 mtools binary to ship when the base has no mcopy (the flasher's identity step needs it)");
   inst->add_option("--flasher", ina.flasher, "arm64 ironstone-flasher; default: build-arm64/flasher/ironstone-flasher");
   inst->add_option("--library-dir", ina.library_dirs, "where the flasher's arm64 libraries are (default: /usr/lib/aarch64-linux-gnu ...)");
   inst->add_flag("--no-libraries", ina.no_libraries, "do not copy the flasher's shared libraries (the base has them)");

@@ -80,6 +80,26 @@ std::vector<manifest::Firmware> stage_firmware(const std::vector<FirmwareInput>&
   return out;
 }
 
+// The sealing check of a raw image file or device; compressed or piped input is not
+// expanded for it (a note says so).
+SealReport seal_check(const std::string& image, ImageFormat format, bool required) {
+  SealReport seal;
+  if (image == "-" || format != ImageFormat::kRaw) {
+    seal.note = (image == "-" ? std::string("standard input") : image + " (" + to_string(format) + ")") +
+                ": sealing not checked (only raw image files are; publish the raw image to check it)";
+  } else {
+    seal = check_sealed(image);
+  }
+  if (!required) return seal;
+  if (!seal.checked) throw error(Errc::kUnsealed, "--require-sealed: " + seal.note);
+  if (!seal.sealed()) {
+    std::string what = "--require-sealed: " + image + ": the gold image is not sealed, " + seal.partition + " has:";
+    for (const auto& f : seal.findings) what += "\n  " + f;
+    throw error(Errc::kUnsealed, what);
+  }
+  return seal;
+}
+
 void write_channel(const fs::path& store, const Manifest& m, const std::string& manifest_bytes,
                    const manifest::SecretKey& key) {
   manifest::ChannelPointer p;
@@ -123,6 +143,7 @@ PublishResult publish(const std::string& image, const manifest::SecretKey& key, 
   if (expires <= now) throw error(Errc::kUsage, "--expires " + manifest::format_time(expires) + " is not in the future");
 
   auto reader = open_image(image);
+  SealReport seal = seal_check(image, reader->format(), opt.require_sealed);
   PipelineOptions po{opt.store, opt.chunk_size, opt.level, opt.threads, opt.progress};
   PipelineResult chunks = chunk_image(*reader, po);
   const fs::path tmp_dir = final_dir.parent_path() / (".tmp-" + opt.version + "-" + std::to_string(::getpid()));
@@ -196,6 +217,7 @@ PublishResult publish(const std::string& image, const manifest::SecretKey& key, 
     result.release_dir = final_dir;
     result.new_chunk_files = chunks.created_files.size();
     result.reused_chunk_files = chunks.reused_chunks;
+    result.seal = std::move(seal);
     try {
       write_channel(opt.store, m, text, key);
       result.channel_updated = true;

@@ -1,6 +1,7 @@
 // `ironstone-build publish`: turns a disk image into a signed release in a store.
 //
-// Steps: lock the store → chunk, hash, compress and store chunks (chunk_pipeline.h)
+// Steps: check the gold image is sealed (seal_check.h; raw images only) → lock the
+// store → chunk, hash, compress and store chunks (chunk_pipeline.h)
 // → build and validate the manifest → create the v2 torrent → sign → write the
 // release into releases/<board>/.tmp-… → syncfs of the store (chunk files, whose
 // writeback started as each was written, and the release files) → rename it to
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/seal_check.h"
 #include "manifest/manifest.h"
 #include "manifest/minisign.h"
 
@@ -44,6 +46,10 @@ struct PublishOptions {
   std::vector<FirmwareInput> firmware;
   manifest::Provenance provenance;         // empty fields are filled from the environment
   std::function<void(std::uint64_t, std::optional<std::uint64_t>)> progress;
+  // An unsealed gold image is an error (Errc::kUnsealed, naming the partition and every
+  // file found), and so is one that cannot be checked (compressed or piped input, no root
+  // partition). Default: the findings are only reported (PublishResult::seal).
+  bool require_sealed = false;
 };
 
 struct PublishResult {
@@ -52,6 +58,7 @@ struct PublishResult {
   std::uint64_t new_chunk_files = 0;
   std::uint64_t reused_chunk_files = 0;
   bool channel_updated = false;
+  SealReport seal;  // the sealing check (not checked: .note says why)
 };
 
 PublishResult publish(const std::string& image, const manifest::SecretKey& key, const PublishOptions& options);

@@ -35,6 +35,9 @@ int run_cli(CliArgs a) {
               << r.bytes_written << " bytes written, " << r.from_seeder << " bytes from the seeder, " << r.from_peers
               << " from peers" << (r.web_seed_used ? " (web seed used)" : "")
               << (r.banned_peers ? ", " + std::to_string(r.banned_peers) + " peers banned" : "") << "\n";
+    if (r.boot_only_changed)
+      std::cout << "ironstone-flasher: only the boot partition differed (the node identity of an earlier run)\n";
+    if (!r.identity.empty()) std::cout << "ironstone-flasher: identity: " << r.identity << "\n";
     return 0;
   } catch (const Error& e) {
     std::cerr << "ironstone-flasher: " << e.what() << "\n";

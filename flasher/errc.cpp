@@ -17,6 +17,7 @@ const char* describe(int value) {
     case Errc::kVerify: return "verification failed";
     case Errc::kSeeder: return "seeder unreachable";
     case Errc::kPolicy: return "release refused";
+    case Errc::kIdentity: return "node identity not written";
   }
   return "unknown flasher error";
 }

@@ -20,6 +20,7 @@ enum class Errc {
   kVerify,        // the written image does not verify against the signed manifest
   kSeeder,        // the seeder could not be reached or answered nonsense
   kPolicy,        // a trust rule refused the release (wraps manifest::Errc messages)
+  kIdentity,      // the node identity could not be written (no FAT boot partition, mtools failed)
 };
 
 const std::error_category& category();

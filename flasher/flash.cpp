@@ -4,6 +4,7 @@
 
 #include "flasher/chunk_writer.h"
 #include "flasher/errc.h"
+#include "flasher/identity.h"
 #include "flasher/release_fetch.h"
 #include "flasher/reporter.h"
 #include "flasher/scan.h"
@@ -205,12 +206,28 @@ FlashResult run_flash(const FlashOptions& o) {
       throw error(Errc::kVerify, "the block hashes do not add up to the signed image hash " + m.image_hash.hex());
   });
 
+  if (!result.already_current) {
+    // The target now holds the signed image: its partition table is the release's.
+    try {
+      if (auto boot = disk::boot_partition(read_target_table(*target, m.image_size)))
+        result.boot_only_changed = boot_only_changes(m, pending, scan.zero_present, *boot);
+    } catch (const Error&) {
+      // no partition table: nothing to say
+    }
+  }
+  if (o.write_identity)
+    result.identity = step(rep, &board, FailedStep::kIdentity, "identity", "asking the seeder for the identity of " +
+                                                                               (mac.empty() ? "this node" : mac),
+                           [&] { return identity_step(seeder, mac, *target, target_path, m); });
+
   step(rep, &board, FailedStep::kIdentity, "state", "recording sequence " + std::to_string(m.sequence), [&] {
     if (seen.record(m.board, m.channel, m.sequence, m.version)) save_state(o.state_file, seen);
   });
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  rep.done(result.already_current ? "target already holds " + m.board + "/" + m.version
-                                  : "flashed " + m.board + "/" + m.version + " to " + target_path.string());
+  rep.done(result.already_current     ? "target already holds " + m.board + "/" + m.version
+           : result.boot_only_changed ? "target already holds " + m.board + "/" + m.version +
+                                            " apart from the boot partition's node identity, written again"
+                                      : "flashed " + m.board + "/" + m.version + " to " + target_path.string());
   if (download && o.linger.count() > 0) {
     spdlog::info("lingering up to {} s to seed the rest of the rack", o.linger.count());
     try {

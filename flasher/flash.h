@@ -3,8 +3,9 @@
 //   board → LED working → seeder → channel pointer + manifest, verified (trust.h)
 //   → release torrent, checked → firmware step → open + scan target → swarm
 //   download, verify, write (first chunk last) → zero ranges → flush → final
-//   verification against the signed image hash → state file → report done
-//   → linger seeding → LED done → power action.
+//   verification against the signed image hash → node identity (cloud-init seed in
+//   the boot partition, flasher/identity.h) → state file → report done → linger
+//   seeding → LED done → power action.
 //
 // Nothing is written to the target before the release passed every trust rule.
 // Every step is reported to the seeder and logged; a failure reports its reason,
@@ -36,6 +37,7 @@ struct FlashOptions {
   std::filesystem::path root = "/";            // where /proc, /sys and /dev are (tests: a fake tree)
   std::filesystem::path profiles_dir;          // board profiles; empty: installed or source location
   bool skip_firmware = false;
+  bool write_identity = true;                  // false (--no-identity): no "identity" step
   std::optional<boards::PowerAction> power;    // default: the profile's
   std::string node_id;                         // default: from the MAC
   std::string bt_listen = "0.0.0.0:6881";
@@ -64,6 +66,10 @@ struct FlashResult {
   int hash_failures = 0, banned_peers = 0;
   bool web_seed_used = false;
   std::string firmware;               // outcome line of the firmware step
+  std::string identity;               // outcome line of the identity step ("" when not run)
+  // The target held the release except for boot-partition chunks (what an earlier run's
+  // identity seed changes): those were fetched again, nothing else.
+  bool boot_only_changed = false;
   double seconds = 0;
 };
 

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   app.add_option("--root", a.root, "filesystem root holding proc/, sys/, dev/ (for tests)")->capture_default_str();
   app.add_option("--profiles", a.profiles_dir, "directory of board profiles (*.json)");
   app.add_flag("--skip-firmware", a.options.skip_firmware, "do not touch the board firmware");
+  bool no_identity = false;
+  app.add_flag("--no-identity", no_identity,
+               "do not ask the seeder for this node's identity nor write a cloud-init seed to the boot partition");
   app.add_option("--power", a.power, "after success: poweroff, reboot or stay-up (default: the board's)");
   app.add_option("--node-id", a.options.node_id, "node id reported to the seeder (default: from the MAC)");
   app.add_option("--bt-listen", a.options.bt_listen, "BitTorrent listen ADDR:PORT")->capture_default_str();
@@ -37,5 +40,6 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", a.log_level, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  a.options.write_identity = !no_identity;
   return run_cli(a);
 }

@@ -6,6 +6,7 @@
 #include "manifest/manifest.h"
 #include "manifest/minisign.h"
 #include "swarm/http_client.h"
+#include "swarm/node_identity.h"
 #include "swarm/url.h"
 
 namespace ironstone::flasher {
@@ -49,6 +50,29 @@ std::string SeederClient::torrent(const std::string& board, const std::string& v
 std::string SeederClient::firmware(const std::string& board, const std::string& version, const std::string& name,
                                    std::size_t size) const {
   return get("/v1/releases/" + board + "/" + version + "/firmware/" + name, size);
+}
+
+std::optional<std::string> SeederClient::identity(const std::string& mac, std::string* why) const {
+  swarm::RequestOptions o;
+  o.timeout = retry_.timeout;
+  o.max_body = swarm::kMaxIdentityBytes;
+  o.accept_status = {404};
+  swarm::HttpResponse r;
+  try {
+    r = swarm::get_with_retry(url("/v1/nodes/" + mac + "/identity"), retry_.attempts, retry_.initial_backoff,
+                              retry_.max_backoff, o);
+  } catch (const Error& e) {
+    throw error(Errc::kSeeder, e.what());
+  }
+  if (r.status / 100 == 2) return r.body;
+  if (why) {
+    try {
+      *why = nlohmann::json::parse(r.body).at("error").get<std::string>();
+    } catch (const std::exception&) {
+      *why = "HTTP " + std::to_string(r.status);
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<int> SeederClient::bt_port() const {

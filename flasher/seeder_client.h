@@ -39,6 +39,9 @@ class SeederClient {
   std::string torrent(const std::string& board, const std::string& version) const;
   std::string firmware(const std::string& board, const std::string& version, const std::string& name,
                        std::size_t size) const;
+  // GET /v1/nodes/<mac>/identity, with retry: the body, or nullopt when the seeder answers
+  // 404 (the MAC is not in its inventory, or it has none); *why gets the seeder's reason.
+  std::optional<std::string> identity(const std::string& mac, std::string* why = nullptr) const;
   // Seeder facts (BitTorrent port); nullopt when the seeder does not say.
   std::optional<int> bt_port() const;
 

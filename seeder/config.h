@@ -50,8 +50,11 @@ struct SeederConfig {
   std::int64_t upload_limit = 0;
   // BEP 16 super seeding on every seeded torrent, always.
   bool super_seed = false;
-  // BEP 16 super seeding until at most one peer of a torrent downloads (swarm_seeder.h).
+  // BEP 16 super seeding once two or more peers of a torrent download (swarm_seeder.h).
   bool auto_super_seed = true;
+  // The inventory (seeder/inventory.h) behind GET /v1/nodes/<mac>/identity; empty: none,
+  // every identity request is a 404. Reloaded when it changes (seeder/inventory_file.h).
+  std::filesystem::path inventory;
 };
 
 // Throws Error(Errc::kConfig) on values out of range.

@@ -5,6 +5,7 @@
 
 #include "manifest/manifest.h"
 #include "seeder/errc.h"
+#include "swarm/node_identity.h"
 
 namespace ironstone::seeder {
 
@@ -18,20 +19,6 @@ bool is_lower_name(std::string_view s, std::size_t max) {
   if (s.empty() || s.size() > max) return false;
   for (char c : s) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return true;
-}
-
-bool normalize_mac(std::string& mac) {
-  if (mac.size() != 17) return false;
-  for (std::size_t i = 0; i < mac.size(); ++i) {
-    char& c = mac[i];
-    if (i % 3 == 2) {
-      if (c != ':') return false;
-      continue;
-    }
-    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
 }
@@ -121,7 +108,9 @@ NodeEvent parse_node_event(std::string_view node_id, std::string_view body) {
       if (get_string(v, key, 64) != node_id) bad_field(key, "does not match the node id in the URL");
     } else if (key == "mac") {
       ev.mac = get_string(v, key, 17);
-      if (!normalize_mac(ev.mac)) bad_field(key, "must look like dc:a6:32:01:02:03");
+      auto mac = swarm::canonical_mac(ev.mac);
+      if (!mac) bad_field(key, "must look like dc:a6:32:01:02:03");
+      ev.mac = *mac;
     } else if (key == "board") {
       ev.board = get_string(v, key, 64);
       if (!ev.board.empty() && !manifest::valid_board_name(ev.board)) bad_field(key, "must match [a-z0-9-]+");

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   std::size_t max_body = 64 * 1024, max_connections = 2048;
   bool no_bittorrent = false, open_tracker = false, super_seed = false, auto_super_seed = true;
   std::string upload_limit = "0";
+  std::string inventory;
 
   // Required unless a subcommand is given (checked after parsing).
   app.add_option("--store", store, "Release store directory (as written by ironstone-build publish)");
@@ -85,6 +86,9 @@ int main(int argc, char** argv) {
                "BEP 16 super seeding, always: offer each peer pieces nobody else has, so each piece leaves once");
   app.add_flag("!--no-auto-super-seed", auto_super_seed,
                "do not switch super seeding on by itself while two or more nodes download");
+  app.add_option("--inventory", inventory,
+                 "Node inventory (JSON: MAC -> hostname, role, labels; k3s settings) behind "
+                 "GET /v1/nodes/<mac>/identity; reloaded when it changes");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
   std::string fleet_url = "http://127.0.0.1:8080";
@@ -129,6 +133,7 @@ int main(int argc, char** argv) {
     config.upload_limit = parse_rate(upload_limit, "--upload-limit");
     config.super_seed = super_seed;
     config.auto_super_seed = auto_super_seed;
+    config.inventory = inventory;
 
     Seeder seeder(config);
     seeder.start();

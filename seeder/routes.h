@@ -3,6 +3,7 @@
 //   store routes (routes_store.cpp): channel pointers, release files, release list,
 //     the chunk store as BEP 19 web seed.
 //   API routes (routes_api.cpp): seeder info, tracker, node events, fleet view, metrics, dashboard.
+//   identity route (routes_identity.cpp): a node's first-boot identity from the inventory.
 //
 // Thread safety: the handlers only touch thread-safe objects (Tracker, Fleet,
 // atomics, the file system) and may run concurrently. The referenced objects must
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "seeder/fleet.h"
+#include "seeder/inventory_file.h"
 #include "seeder/metrics.h"
 #include "seeder/router.h"
 #include "seeder/tracker.h"
@@ -23,7 +25,7 @@
 namespace ironstone::seeder {
 
 // Defines the parameter types used by the routes: board, channel, version, firmware,
-// aa (2 hex), hex (64 lower-case hex), node.
+// aa (2 hex), hex (64 lower-case hex), node, mac (aa:bb:cc:dd:ee:ff, any case, ':' or '-').
 void define_route_params(Router& router);
 
 // The releases of the store, as GET /v1/releases lists them: directories
@@ -43,5 +45,9 @@ struct ApiContext {
 };
 
 void add_api_routes(Router& router, ApiContext context);
+
+// GET /v1/nodes/<mac>/identity: the node's identity document (swarm/node_identity.h), 404
+// when the MAC is not in the inventory or there is no inventory (`inventory` null).
+void add_identity_routes(Router& router, InventoryFile* inventory);
 
 }  // namespace ironstone::seeder

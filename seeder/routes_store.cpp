@@ -5,6 +5,7 @@
 #include "manifest/manifest.h"
 #include "seeder/file_response.h"
 #include "seeder/routes.h"
+#include "swarm/node_identity.h"
 
 namespace ironstone::seeder {
 
@@ -77,6 +78,7 @@ void define_route_params(Router& router) {
   router.define_param("aa", [](std::string_view s) { return is_hex_lower(s, 2); });
   router.define_param("hex", [](std::string_view s) { return is_hex_lower(s, 64); });
   router.define_param("node", [](std::string_view s) { return valid_node_id(s); });
+  router.define_param("mac", [](std::string_view s) { return swarm::canonical_mac(s).has_value(); });
 }
 
 void add_store_routes(Router& router, const fs::path& store, std::atomic<std::uint64_t>& chunk_bytes) {

@@ -28,9 +28,12 @@ void Seeder::start() {
     spdlog::warn("store {}: no releases/ yet; waiting for ironstone-build publish", store_.string());
   }
 
+  if (!config_.inventory.empty()) inventory_ = std::make_unique<InventoryFile>(config_.inventory);
+
   define_route_params(router_);
   add_store_routes(router_, store_, chunk_bytes_);
   add_api_routes(router_, ApiContext{tracker_, fleet_, [this] { return metrics(); }, [this] { return info(); }});
+  add_identity_routes(router_, inventory_.get());
 
   HttpServerOptions http;
   http.address = config_.http.address;

@@ -3,8 +3,8 @@
 // flags into a SeederConfig and runs one of these; tests run it in-process on
 // ephemeral ports.
 //
-// Lifetime and thread safety: construct, start() once (throws Error on a bad store
-// or a port in use), stop() once from any thread that is not a handler (the
+// Lifetime and thread safety: construct, start() once (throws Error on a bad store,
+// a bad inventory or a port in use), stop() once from any thread that is not a handler (the
 // destructor calls it). Graceful: the BitTorrent side stops first (its final
 // announce still reaches the tracker), then the HTTP server stops accepting and
 // lets requests in progress finish. Accessors may be called from any thread
@@ -19,6 +19,7 @@
 #include "seeder/config.h"
 #include "seeder/fleet.h"
 #include "seeder/http_server.h"
+#include "seeder/inventory_file.h"
 #include "seeder/metrics.h"
 #include "seeder/router.h"
 #include "seeder/swarm_seeder.h"
@@ -43,6 +44,7 @@ class Seeder {
   Fleet& fleet() { return fleet_; }
   Tracker& tracker() { return tracker_; }
   SwarmSeeder* swarm() { return swarm_.get(); }  // null when BitTorrent is disabled
+  InventoryFile* inventory() { return inventory_.get(); }  // null without --inventory
 
   MetricsSnapshot metrics() const;
   // What GET /v1/info answers: {"name", "version", "http_port", "bt_port" (absent
@@ -57,6 +59,7 @@ class Seeder {
   Fleet fleet_;
   std::atomic<std::uint64_t> chunk_bytes_{0};
   Router router_;
+  std::unique_ptr<InventoryFile> inventory_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<SwarmSeeder> swarm_;
   std::string base_url_;

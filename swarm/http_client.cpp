@@ -173,6 +173,8 @@ HttpResponse get_with_retry(std::string_view url_text, int attempts, std::chrono
       continue;
     }
     if (r.status >= 200 && r.status < 300) return r;
+    if (std::find(options.accept_status.begin(), options.accept_status.end(), r.status) != options.accept_status.end())
+      return r;
     if (r.status < 500) throw error(Errc::kHttpStatus, where + ": " + describe_status(r));
     last_code = Errc::kServerError;
     last = describe_status(r);

@@ -44,6 +44,9 @@ struct RequestOptions {
   std::chrono::milliseconds timeout{30'000};       // connect + whole exchange
   std::size_t max_body = 64 * 1024 * 1024;         // hard limit of the response body
   std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
+  // get_with_retry() returns responses with these 3xx/4xx statuses instead of throwing
+  // (e.g. 404 when "not found" is an answer, not a failure). Ignored by the others.
+  std::vector<unsigned> accept_status;
 };
 
 HttpResponse http_get(const Url& url, const RequestOptions& options = {});

@@ -10,11 +10,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include "builder/debugfs.h"
+#include "disk/image_fs.h"
 #include "builder/elf_info.h"
 #include "builder/errc.h"
 #include "builder/keys.h"
-#include "builder/partition_table.h"
+#include "disk/partition_table.h"
+#include "tests/testutil/disk_image.h"
 #include "tests/testutil/testutil.h"
 
 namespace ironstone::builder {
@@ -33,22 +34,14 @@ constexpr const char* kCmdline =
     "console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 fsck.repair=yes rootwait quiet "
     "init=/usr/lib/raspberrypi-sys-mods/firstboot\n";
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using testing::quote;
+using testing::sh;
+std::string q(const fs::path& p) { return quote(p); }
 
 bool have_tools(std::string* missing) {
-  for (const char* tool : {"sfdisk", "mke2fs", "debugfs", "e2fsck", "mkfs.vfat", "mcopy", "mtype", "xz"}) {
-    if (run_command(std::string("command -v ") + tool + " || test -x /sbin/" + tool + " || test -x /usr/sbin/" + tool) != 0) {
-      *missing = tool;
-      return false;
-    }
-  }
-  return true;
-}
-
-void sh(const std::string& cmd) {
-  std::string out;
-  int rc = run_command(cmd, &out);
-  ASSERT_EQ(rc, 0) << cmd << "\n" << out;
+  std::vector<std::string> tools = testing::disk_image_tools();
+  tools.insert(tools.end(), {"e2fsck", "xz"});
+  return testing::have_tools(tools, missing);
 }
 
 struct BaseSpec {
@@ -57,6 +50,7 @@ struct BaseSpec {
   bool with_root = true;
   std::uint64_t root_size = 48ull << 20;
   bool armbian = false;
+  bool with_mtools = true;  // /usr/bin/mcopy in the root
 };
 
 // The base image: partitions at fixed offsets so the test can inspect them independently.
@@ -71,32 +65,22 @@ fs::path make_base(const TempDir& t, const BaseSpec& spec, const std::string& na
   fs::create_symlink("/usr/lib/systemd/system/userconfig.service",
                      rootfs / "etc/systemd/system/multi-user.target.wants/userconfig.service");
   if (spec.armbian) write_text(rootfs / "root/.not_logged_in_yet", "");
-  const fs::path root_img = t / (name + ".root");
-  const fs::path boot_img = t / (name + ".boot");
+  if (spec.with_mtools) {
+    fs::create_directories(rootfs / "usr/bin");
+    write_text(rootfs / "usr/bin/mtools", "");
+    fs::create_symlink("mtools", rootfs / "usr/bin/mcopy");
+  }
+  testing::DiskSpec disk;
+  disk.gpt = spec.gpt;
+  disk.with_boot = spec.with_boot;
+  disk.with_root = spec.with_root;
+  disk.boot_start = kBootStart;
+  disk.boot_size = kBootSize;
+  disk.root_size = spec.root_size;
+  disk.boot_files = {{"cmdline.txt", kCmdline}, {"config.txt", "arm_64bit=1\n"}};
+  disk.rootfs = rootfs;
   const fs::path base = t / name;
-  if (spec.with_root) {
-    sh("mke2fs -q -F -t ext4 -L rootfs -d " + q(rootfs) + " " + q(root_img) + " " + std::to_string(spec.root_size >> 10) + "k");
-  }
-  if (spec.with_boot) {
-    write_text(t / "cmdline.txt", kCmdline);
-    write_text(t / "config.txt", "arm_64bit=1\n");
-    sh("truncate -s " + std::to_string(kBootSize) + " " + q(boot_img) + " && mkfs.vfat -F 32 -s 1 -n bootfs " + q(boot_img) +
-       " >/dev/null && MTOOLS_SKIP_CHECK=1 mcopy -i " + q(boot_img) + " " + q(t / "cmdline.txt") + " " + q(t / "config.txt") + " ::/");
-  }
-  const std::uint64_t total = kRootStart + spec.root_size + (1 << 20);
-  std::string table = spec.gpt ? "label: gpt\n" : "label: dos\n";
-  const char* fat_type = spec.gpt ? "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7" : "c";
-  const char* linux_type = spec.gpt ? "0FC63DAF-8483-4772-8E79-3D69D8477DE4" : "83";
-  table += "start=" + std::to_string(kBootStart / 512) + ", size=" + std::to_string(kBootSize / 512) + ", type=" + fat_type + "\n";
-  table += "start=" + std::to_string(kRootStart / 512) + ", size=" + std::to_string(spec.root_size / 512) + ", type=" + linux_type + "\n";
-  write_text(t / (name + ".sfdisk"), table);
-  sh("truncate -s " + std::to_string(total) + " " + q(base) + " && sfdisk -q " + q(base) + " < " + q(t / (name + ".sfdisk")));
-  if (spec.with_boot)
-    sh("dd if=" + q(boot_img) + " of=" + q(base) + " bs=1M seek=" + std::to_string(kBootStart >> 20) +
-       " conv=notrunc,sparse status=none");
-  if (spec.with_root)
-    sh("dd if=" + q(root_img) + " of=" + q(base) + " bs=1M seek=" + std::to_string(kRootStart >> 20) +
-       " conv=notrunc,sparse status=none");
+  testing::make_disk_image(disk, base);
   return base;
 }
 
@@ -158,7 +142,7 @@ TEST_F(Installer, WritesFlasherConfigKeyAndEnabledUnitIntoMbrBase) {
 
   ASSERT_TRUE(fs::is_regular_file(out));
   EXPECT_EQ(checksum(base), base_before) << "the base image must not change";
-  EXPECT_EQ(r.table.kind, TableKind::kMbr);
+  EXPECT_EQ(r.table.kind, disk::TableKind::kMbr);
   EXPECT_EQ(r.root.number, 2u);
   EXPECT_EQ(r.root.offset, kRootStart);
   ASSERT_TRUE(r.boot);
@@ -227,7 +211,7 @@ TEST_F(Installer, GptBaseWithoutBootPartitionFromXzAndArmbianWizardRemoved) {
   o.target = "/dev/nvme0n1";
   o.channel = "beta";
   InstallerResult r = make_installer(o);
-  EXPECT_EQ(r.table.kind, TableKind::kGpt);
+  EXPECT_EQ(r.table.kind, disk::TableKind::kGpt);
   EXPECT_EQ(r.root.number, 2u);
   EXPECT_FALSE(r.boot);
   EXPECT_EQ(debugfs(out, "stat /root/.not_logged_in_yet").find("Inode:"), std::string::npos);
@@ -321,6 +305,28 @@ TEST_F(Installer, ArmSixtyFourFlasherGetsItsLibraries) {
   for (const auto& lib : r.libraries) {
     EXPECT_NE(out.find("calling init: " + (libdir / lib).string()), std::string::npos) << lib << "\n" << out.substr(0, 3000);
   }
+}
+
+// The flasher's identity step needs mtools on the node: shipped when the base lacks it
+// (into the unit's PATH), a warning when it lacks it and none was given.
+TEST_F(Installer, BaseWithoutMtoolsGetsTheGivenOneOrAWarning) {
+  const fs::path base = make_base(t, {.with_mtools = false});
+  ASSERT_FALSE(HasFatalFailure());
+  InstallerResult plain = make_installer(options(base, t / "plain.img"));
+  ASSERT_EQ(plain.warnings.size(), 2u);
+  EXPECT_EQ(plain.warnings[1], "the base has no mtools (/usr/bin/mcopy) and no --mtools was given: the flasher's "
+                               "identity step will fail on the node (pass --mtools with an arm64 mtools binary, or run "
+                               "the flasher with --no-identity)");
+
+  write_text(t / "mtools", "#!/bin/sh\n");
+  InstallerOptions o = options(base, t / "with.img");
+  o.mtools = t / "mtools";
+  InstallerResult r = make_installer(o);
+  EXPECT_EQ(r.warnings.size(), 2u);  // the flasher and mtools scripts are no ELF binaries
+  EXPECT_NE(std::find(r.files.begin(), r.files.end(), "/usr/local/lib/ironstone/bin/mtools"), r.files.end());
+  EXPECT_NE(debugfs(t / "with.img", "stat /usr/local/lib/ironstone/bin/mcopy").find("Fast link dest: \"mtools\""),
+            std::string::npos);
+  EXPECT_NE(installer_unit_text().find("Environment=PATH=/usr/local/lib/ironstone/bin:"), std::string::npos);
 }
 
 TEST_F(Installer, BaseWithoutExt4RootIsAnErrorAndLeavesNoOutput) {

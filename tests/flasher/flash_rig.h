@@ -37,6 +37,7 @@
 #include "manifest/minisign.h"
 #include "seeder/seeder.h"
 #include "swarm/lan_settings.h"
+#include "tests/testutil/disk_image.h"
 #include "tests/testutil/sample_release.h"
 #include "tests/testutil/testutil.h"
 
@@ -73,6 +74,39 @@ inline std::vector<std::uint8_t> make_image(std::size_t chunks, std::uint64_t se
   auto t = pseudo_random(tail, seed * 1000 + 999, true);
   img.insert(img.end(), t.begin(), t.end());
   return img;
+}
+
+// A small partitioned image (MBR): an 8 MiB FAT16 boot partition at 1 MiB holding
+// config.txt, and a 4 MiB ext4 root with some random files, so several chunks are non-zero.
+// Callers check ironstone::testing::have_tools(disk_image_tools()) first; a failing tool is a fatal failure.
+inline constexpr std::uint64_t kBootOffset = 1ull << 20;
+inline ironstone::testing::DiskSpec partitioned_spec() {
+  ironstone::testing::DiskSpec spec;
+  spec.boot_start = kBootOffset;
+  spec.boot_size = 8ull << 20;
+  spec.root_size = 4ull << 20;
+  spec.boot_files = {{"config.txt", "arm_64bit=1\n"}};
+  return spec;
+}
+inline std::vector<std::uint8_t> make_partitioned_image(const fs::path& dir, const std::string& name,
+                                                        std::uint64_t seed = 1) {
+  const fs::path rootfs = dir / (name + ".rootfs");
+  fs::create_directories(rootfs / "etc");
+  write_file(rootfs / "etc" / "blob", pseudo_random(300 * 1024, seed));
+  ironstone::testing::DiskSpec spec = partitioned_spec();
+  spec.rootfs = rootfs;
+  ironstone::testing::make_disk_image(spec, dir / name);
+  if (::testing::Test::HasFatalFailure()) return {};
+  return read_file(dir / name);
+}
+
+// A file at the root of the FAT filesystem at `offset` of `image`, read with mtype; nullopt when absent.
+inline std::optional<std::string> fat_file(const fs::path& image, std::uint64_t offset, const std::string& name) {
+  std::string out;
+  const std::string spec = ironstone::testing::quote(image.string() + "@@" + std::to_string(offset));
+  if (ironstone::testing::run_command("(MTOOLS_SKIP_CHECK=1 mtype -i " + spec + " ::/" + name + " 2>/dev/null)", &out) != 0)
+    return std::nullopt;
+  return out;
 }
 
 inline std::int64_t unix_now() {
@@ -159,8 +193,11 @@ class Rig {
   }
 
   // upload_limit: bytes/s over all of the seeder's BitTorrent peers (0 = none), the NAS link of a rack.
+  // The seeder's --inventory for the next start_seeder() (empty: none).
+  void set_inventory(const fs::path& inventory) { inventory_ = inventory; }
   seeder::Seeder& start_seeder(bool bittorrent = true, std::int64_t upload_limit = 0) {
     seeder::SeederConfig c;
+    c.inventory = inventory_;
     c.upload_limit = upload_limit;
     c.store = store_;
     c.http = {"127.0.0.1", 0};
@@ -221,7 +258,7 @@ class Rig {
 
  private:
   TempDir dir_;
-  fs::path store_, pub_;
+  fs::path store_, pub_, inventory_;
   manifest::SecretKey key_;
   std::unique_ptr<seeder::Seeder> seeder_;
 };

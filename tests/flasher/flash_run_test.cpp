@@ -15,6 +15,7 @@
 
 #include "boards/eeprom.h"
 #include "boards/power.h"
+#include "flasher/errc.h"
 #include "swarm/http_client.h"
 #include "tests/boards/fake_root.h"
 #include "tests/flasher/flash_rig.h"
@@ -132,12 +133,29 @@ class SharedEeprom : public boards::EepromTool {
   std::shared_ptr<boards::SimulatedEeprom> e_;
 };
 
+// True when the bytes of `image` outside [from, to) are those of `target` (the boot
+// partition, which holds the node identity after a flash).
+bool same_outside(const std::vector<std::uint8_t>& image, const fs::path& target, std::uint64_t from, std::uint64_t to) {
+  const auto t = read_file(target);
+  if (t.size() < image.size()) return false;
+  return std::equal(image.begin(), image.begin() + static_cast<std::ptrdiff_t>(from), t.begin()) &&
+         std::equal(image.begin() + static_cast<std::ptrdiff_t>(to), image.end(), t.begin() + static_cast<std::ptrdiff_t>(to));
+}
+
 // Zero touch (issue 5): board "auto" on a fake Pi 5 root, the default target device
 // (<root>/dev/nvme0n1, a file here), the simulated EEPROM gets NVMe-first boot order,
-// the seeder sees the node (id from its MAC) done, the LEDs show "done", power off.
-TEST_F(FlashRun, ZeroTouchPi5RunFlashesFixesEepromReportsAndPowersOff) {
-  const auto image = make_image(12, 13);
+// the node's identity from the seeder's inventory lands in the boot partition as a
+// cloud-init seed, the seeder sees the node (id from its MAC) done, the LEDs show
+// "done", power off.
+TEST_F(FlashRun, ZeroTouchPi5RunFlashesFixesEepromWritesIdentityReportsAndPowersOff) {
+  if (auto why = ironstone::testing::missing_disk_tools(); !why.empty()) GTEST_SKIP() << why;
+  const auto image = make_partitioned_image(rig.dir(), "gold.img");
+  ASSERT_FALSE(HasFatalFailure());
   rig.publish(image, "1.0");
+  write_text(rig.dir() / "inventory.json", R"({"format_version":1,
+    "cluster":{"k3s":{"server":"https://10.0.0.10:6443","token":"K10zerotouch"}},
+    "nodes":{"DC:A6:32:01:02:03":{"hostname":"rack1-n01","labels":{"rack":"1"}}}})");
+  rig.set_inventory(rig.dir() / "inventory.json");
   auto& seeder = rig.start_seeder();
 
   FlashOptions o = rig.flash_options("pi");
@@ -168,7 +186,22 @@ TEST_F(FlashRun, ZeroTouchPi5RunFlashesFixesEepromReportsAndPowersOff) {
 
   EXPECT_EQ(r.board, "rpi5");
   EXPECT_EQ(r.version, "1.0");
-  EXPECT_EQ(read_file(root / "dev/nvme0n1"), image);
+  const auto boot = partitioned_spec();
+  EXPECT_TRUE(same_outside(image, root / "dev/nvme0n1", boot.boot_start, boot.root_start()));
+  // The identity: the seed in the boot partition, read back with mtools.
+  EXPECT_EQ(r.identity, "rack1-n01 (agent, joins https://10.0.0.10:6443): NoCloud seed written to partition 1 (FAT) of " +
+                            (root / "dev/nvme0n1").string());
+  auto meta = fat_file(root / "dev/nvme0n1", kBootOffset, "meta-data");
+  ASSERT_TRUE(meta);
+  EXPECT_THAT(*meta, HasSubstr("local-hostname: \"rack1-n01\"\n"));
+  auto user = fat_file(root / "dev/nvme0n1", kBootOffset, "user-data");
+  ASSERT_TRUE(user);
+  const auto cc = nlohmann::json::parse(user->substr(user->find('\n')));
+  EXPECT_EQ(cc["hostname"], "rack1-n01");
+  EXPECT_THAT(cc["write_files"][0]["content"].get<std::string>(),
+              HasSubstr("server: \"https://10.0.0.10:6443\"\ntoken: \"K10zerotouch\"\nnode-name: \"rack1-n01\"\n"
+                        "node-label:\n  - \"rack=1\"\n"));
+  EXPECT_EQ(fat_file(root / "dev/nvme0n1", kBootOffset, "config.txt"), "arm_64bit=1\n");
   EXPECT_THAT(r.firmware, HasSubstr("updated"));
   EXPECT_EQ(eeprom->read_back(), "[all]\nBOOT_UART=1\nBOOT_ORDER=0xf416\n");
   EXPECT_EQ(power->requests(), (std::vector<boards::PowerAction>{boards::PowerAction::kPowerOff}));
@@ -182,8 +215,92 @@ TEST_F(FlashRun, ZeroTouchPi5RunFlashesFixesEepromReportsAndPowersOff) {
   EXPECT_EQ(view["nodes"][0]["state"], "done");
   EXPECT_EQ(view["nodes"][0]["board"], "rpi5");
   EXPECT_EQ(view["nodes"][0]["release"], "1.0");
+  bool identity_reported = false;
+  for (const auto& e : view["events"]) identity_reported |= e["step"] == "identity";
+  EXPECT_TRUE(identity_reported) << view["events"].dump();
   // The rollback state was recorded.
   EXPECT_THAT(read_text(o.state_file), HasSubstr("\"sequence\":1"));
+}
+
+// A re-run after a flash that wrote an identity: the boot-partition chunks the seed changed
+// are found, fetched and written again (and nothing else), the run says so, and the
+// identity (changed meanwhile in the inventory) is written again.
+TEST_F(FlashRun, RerunRestoresTheBootPartitionChunksAndRewritesTheIdentity) {
+  if (auto why = ironstone::testing::missing_disk_tools(); !why.empty()) GTEST_SKIP() << why;
+  const auto image = make_partitioned_image(rig.dir(), "gold.img");
+  ASSERT_FALSE(HasFatalFailure());
+  auto pub = rig.publish(image, "1.0");
+  const fs::path inventory = rig.dir() / "inventory.json";
+  write_text(inventory, R"({"format_version":1,"nodes":{"02:00:00:00:00:01":{"hostname":"n-one"}}})");
+  rig.set_inventory(inventory);
+  rig.start_seeder();
+  FlashOptions o = rig.flash_options("n1");
+  boards::testing::put(o.root, "sys/class/net/eth0/address", "02:00:00:00:00:01\n");
+  fill_garbage(o.target, image.size(), 8);
+
+  FlashResult r1 = run_flash(o);
+  EXPECT_THAT(r1.identity, HasSubstr("n-one (agent, joins no cluster)"));
+  EXPECT_FALSE(r1.boot_only_changed);
+  const auto boot = partitioned_spec();
+  EXPECT_TRUE(same_outside(image, o.target, boot.boot_start, boot.root_start()));
+  const std::size_t changed = chunks_missing(pub.manifest, image, o.target);
+  EXPECT_GE(changed, 1u) << "the seed changed no chunk?";
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  write_text(inventory, R"({"format_version":1,"nodes":{"02:00:00:00:00:01":{"hostname":"n-two"}}})");
+  FlashResult r2 = run_flash(o);
+  EXPECT_FALSE(r2.already_current);
+  EXPECT_TRUE(r2.boot_only_changed);
+  EXPECT_GE(r2.chunks_downloaded, 1u);
+  EXPECT_LE(r2.chunks_downloaded, changed);
+  EXPECT_LT(r2.chunks_downloaded, r2.chunks_total);
+  EXPECT_THAT(r2.identity, HasSubstr("n-two (agent, joins no cluster)"));
+  EXPECT_THAT(*fat_file(o.target, kBootOffset, "meta-data"), HasSubstr("local-hostname: \"n-two\""));
+  EXPECT_TRUE(same_outside(image, o.target, boot.boot_start, boot.root_start()));
+
+  // --no-identity: the signed image, byte for byte.
+  o.write_identity = false;
+  FlashResult r3 = run_flash(o);
+  EXPECT_TRUE(r3.boot_only_changed);
+  EXPECT_EQ(r3.identity, "");
+  EXPECT_EQ(chunks_missing(pub.manifest, image, o.target), 0u);
+}
+
+// The seeder answers 404 for a MAC not in its inventory: the step is skipped, the flash
+// succeeds with the signed image untouched. An identity for an image without a FAT boot
+// partition fails the step (reported to the seeder), naming target and table.
+TEST_F(FlashRun, UnknownMacSkipsTheIdentityAndAnImageWithoutBootPartitionFailsIt) {
+  const auto image = make_image(8, 15);
+  rig.publish(image, "1.0");
+  write_text(rig.dir() / "inventory.json", R"({"format_version":1,"nodes":{"02:00:00:00:00:01":{"hostname":"known"}}})");
+  rig.set_inventory(rig.dir() / "inventory.json");
+  auto& seeder = rig.start_seeder(/*bittorrent=*/false);
+
+  FlashOptions unknown = rig.flash_options("stranger");
+  boards::testing::put(unknown.root, "sys/class/net/eth0/address", "02:00:00:00:00:09\n");
+  unknown.web_seed_after = std::chrono::milliseconds(100);
+  FlashResult r = run_flash(unknown);
+  EXPECT_EQ(r.identity, "skipped: no identity for 02:00:00:00:00:09: not in the inventory inventory.json");
+  EXPECT_EQ(read_file(unknown.target), image);
+
+  FlashOptions known = rig.flash_options("known");
+  boards::testing::put(known.root, "sys/class/net/eth0/address", "02:00:00:00:00:01\n");
+  known.web_seed_after = std::chrono::milliseconds(100);
+  try {
+    run_flash(known);
+    FAIL() << "expected the identity step to fail";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(Errc::kIdentity));
+    EXPECT_THAT(std::string(e.what()), HasSubstr("identity: " + known.target.string() + " (file, "));
+    EXPECT_THAT(std::string(e.what()), HasSubstr(": no partition table (no MBR signature, no GPT) and no ext "
+                                                 "filesystem: cannot find the boot partition for the cloud-init seed"));
+  }
+  EXPECT_EQ(read_file(known.target), image) << "the signed image was written and verified before the step";
+  auto view = seeder.fleet().view();
+  bool failed_at_identity = false;
+  for (const auto& n : view["nodes"]) failed_at_identity |= n["node_id"] == "known" && n["step"] == "identity" &&
+                                                            n["state"] == "failed";
+  EXPECT_TRUE(failed_at_identity) << view.dump();
 }
 
 // Garbage, half requests and bad events sent to the seeder while a node flashes from

@@ -1,4 +1,4 @@
-#include "builder/partition_table.h"
+#include "disk/partition_table.h"
 
 #include <unistd.h>
 
@@ -6,11 +6,11 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
-#include <span>
+#include <sstream>
 
-#include "builder/errc.h"
+#include "disk/errc.h"
 
-namespace ironstone::builder {
+namespace ironstone::disk {
 
 const char* to_string(TableKind k) {
   switch (k) {
@@ -39,19 +39,21 @@ std::uint32_t le32(const std::uint8_t* p) {
 }
 std::uint64_t le64(const std::uint8_t* p) { return le32(p) | static_cast<std::uint64_t>(le32(p + 4)) << 32; }
 
-// Reads exactly buf.size() bytes at `offset`; false when the image ends first.
-bool read_at(int fd, std::uint64_t offset, std::span<std::uint8_t> buf, const std::string& what) {
-  std::size_t done = 0;
-  while (done < buf.size()) {
-    ssize_t n = ::pread(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw error(Errc::kInput, what + ": read at " + hex_offset(offset) + ": " + std::strerror(errno));
+// A ReadAt over a file descriptor (pread, EINTR retried).
+ReadAt fd_reader(int fd, const std::string& what) {
+  return [fd, what](std::uint64_t offset, std::span<std::uint8_t> buf) {
+    std::size_t done = 0;
+    while (done < buf.size()) {
+      ssize_t n = ::pread(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw error(Errc::kInput, what + ": read at " + hex_offset(offset) + ": " + std::strerror(errno));
+      }
+      if (n == 0) return false;
+      done += static_cast<std::size_t>(n);
     }
-    if (n == 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
+    return true;
+  };
 }
 
 std::uint32_t crc32(const std::uint8_t* data, std::size_t n) {
@@ -101,9 +103,9 @@ void check_bounds(const Partition& p, std::uint64_t image_size, const std::strin
                                   std::to_string(image_size) + " bytes): truncated image?");
 }
 
-bool read_gpt(int fd, std::uint64_t image_size, std::uint32_t sector, const std::string& what, PartitionTable& t) {
+bool read_gpt(const ReadAt& read_at, std::uint64_t image_size, std::uint32_t sector, const std::string& what, PartitionTable& t) {
   std::vector<std::uint8_t> hdr(sector);
-  if (!read_at(fd, sector, hdr, what) || std::memcmp(hdr.data(), "EFI PART", 8) != 0) return false;
+  if (!read_at(sector, hdr) || std::memcmp(hdr.data(), "EFI PART", 8) != 0) return false;
   const std::uint32_t hdr_size = le32(&hdr[12]);
   if (hdr_size < 92 || hdr_size > sector) throw error(Errc::kInput, what + ": GPT header size " + std::to_string(hdr_size) + " is invalid");
   std::vector<std::uint8_t> h(hdr.begin(), hdr.begin() + hdr_size);
@@ -117,7 +119,7 @@ bool read_gpt(int fd, std::uint64_t image_size, std::uint32_t sector, const std:
     throw error(Errc::kInput, what + ": GPT has an implausible partition array (" + std::to_string(count) + " entries of " +
                                   std::to_string(entry_size) + " bytes)");
   std::vector<std::uint8_t> entries(static_cast<std::size_t>(count) * entry_size);
-  if (!read_at(fd, entries_lba * sector, entries, what))
+  if (!read_at(entries_lba * sector, entries))
     throw error(Errc::kInput, what + ": GPT partition array lies past the end of the image: truncated image?");
   if (crc32(entries.data(), entries.size()) != le32(&hdr[88]))
     throw error(Errc::kInput, what + ": GPT partition array checksum mismatch (corrupt table)");
@@ -147,7 +149,7 @@ bool read_gpt(int fd, std::uint64_t image_size, std::uint32_t sector, const std:
   return true;
 }
 
-void read_mbr(int fd, std::uint64_t image_size, const std::uint8_t* mbr, const std::string& what, PartitionTable& t) {
+void read_mbr(const ReadAt& read_at, std::uint64_t image_size, const std::uint8_t* mbr, const std::string& what, PartitionTable& t) {
   t.kind = TableKind::kMbr;
   auto add = [&](unsigned number, const std::uint8_t* e, std::uint64_t base_lba) {
     Partition p;
@@ -175,7 +177,7 @@ void read_mbr(int fd, std::uint64_t image_size, const std::uint8_t* mbr, const s
       if (!seen.insert(ebr).second || seen.size() > 128)
         throw error(Errc::kInput, what + ": MBR extended partition chain loops");
       std::array<std::uint8_t, 512> b{};
-      if (!read_at(fd, ebr * 512, b, what))
+      if (!read_at(ebr * 512, b))
         throw error(Errc::kInput, what + ": extended boot record at " + hex_offset(ebr * 512) + " lies past the end of the image");
       if (b[510] != 0x55 || b[511] != 0xAA)
         throw error(Errc::kInput, what + ": extended boot record at " + hex_offset(ebr * 512) + " has no signature");
@@ -190,9 +192,9 @@ void read_mbr(int fd, std::uint64_t image_size, const std::uint8_t* mbr, const s
 
 }  // namespace
 
-FsKind detect_filesystem(int fd, std::uint64_t offset, std::uint64_t size, std::string* label) {
+FsKind detect_filesystem(const ReadAt& read_at, std::uint64_t offset, std::uint64_t size, std::string* label) {
   std::array<std::uint8_t, 2048> b{};
-  if (size < b.size() || !read_at(fd, offset, b, "image")) return FsKind::kUnknown;
+  if (size < b.size() || !read_at(offset, b)) return FsKind::kUnknown;
   // ext2/3/4: superblock at 1024, s_magic at +56, s_volume_name at +120 (16 bytes).
   if (le16(&b[1024 + 56]) == 0xEF53) {
     if (label) *label = trim_label(reinterpret_cast<const char*>(&b[1024 + 120]), 16);
@@ -212,28 +214,75 @@ FsKind detect_filesystem(int fd, std::uint64_t offset, std::uint64_t size, std::
   return FsKind::kUnknown;
 }
 
-PartitionTable read_partition_table(int fd, std::uint64_t image_size, const std::string& what) {
+PartitionTable read_partition_table(const ReadAt& read_at, std::uint64_t image_size, const std::string& what) {
   PartitionTable t;
   std::array<std::uint8_t, 512> mbr{};
-  if (image_size < mbr.size() || !read_at(fd, 0, mbr, what))
+  if (image_size < mbr.size() || !read_at(0, mbr))
     throw error(Errc::kInput, what + ": image is too small to hold a partition table (" + std::to_string(image_size) + " bytes)");
   const bool signature = mbr[510] == 0x55 && mbr[511] == 0xAA;
   bool protective = false;
   for (unsigned i = 0; i < 4; ++i) protective |= mbr[446 + 16 * i + 4] == 0xEE;
   if (signature && protective) {
-    if (!read_gpt(fd, image_size, 512, what, t) && !read_gpt(fd, image_size, 4096, what, t))
+    if (!read_gpt(read_at, image_size, 512, what, t) && !read_gpt(read_at, image_size, 4096, what, t))
       throw error(Errc::kInput, what + ": protective MBR but no GPT header");
-  } else if (signature && detect_filesystem(fd, 0, image_size) == FsKind::kUnknown) {
-    read_mbr(fd, image_size, mbr.data(), what, t);
-  } else if (detect_filesystem(fd, 0, image_size) == FsKind::kExt) {
+  } else if (signature && detect_filesystem(read_at, 0, image_size) == FsKind::kUnknown) {
+    read_mbr(read_at, image_size, mbr.data(), what, t);
+  } else if (detect_filesystem(read_at, 0, image_size) == FsKind::kExt) {
     // A bare filesystem image: one "partition" covering it all.
     t.kind = TableKind::kNone;
     t.partitions.push_back({1, 0, image_size, "", "", FsKind::kUnknown, ""});
   } else if (!signature) {
     throw error(Errc::kInput, what + ": no partition table (no MBR signature, no GPT) and no ext filesystem");
   }
-  for (auto& p : t.partitions) p.fs = detect_filesystem(fd, p.offset, p.size, &p.label);
+  for (auto& p : t.partitions) p.fs = detect_filesystem(read_at, p.offset, p.size, &p.label);
   return t;
+}
+
+PartitionTable read_partition_table(int fd, std::uint64_t image_size, const std::string& what) {
+  return read_partition_table(fd_reader(fd, what), image_size, what);
+}
+
+FsKind detect_filesystem(int fd, std::uint64_t offset, std::uint64_t size, std::string* label) {
+  return detect_filesystem(fd_reader(fd, "image"), offset, size, label);
+}
+
+std::optional<Partition> boot_partition(const PartitionTable& table) {
+  for (const auto& p : table.partitions)
+    if (p.fs == FsKind::kFat) return p;
+  return std::nullopt;
+}
+
+std::optional<Partition> root_partition(const PartitionTable& table) {
+  const Partition* root = nullptr;
+  for (const auto& p : table.partitions)
+    if (p.fs == FsKind::kExt && (!root || p.size > root->size)) root = &p;
+  if (!root) return std::nullopt;
+  return *root;
+}
+
+std::string human_size(std::uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  std::ostringstream s;
+  s.precision(u == 0 ? 0 : 1);
+  s << std::fixed << v << " " << units[u];
+  return s.str();
+}
+
+std::string describe(const PartitionTable& t) {
+  std::string s = std::string(to_string(t.kind)) + " table";
+  if (t.partitions.empty()) return s + " without partitions";
+  s += ": ";
+  for (std::size_t i = 0; i < t.partitions.size(); ++i) {
+    const auto& p = t.partitions[i];
+    s += (i ? ", " : "") + std::to_string(p.number) + " " + to_string(p.fs) + " " + human_size(p.size);
+  }
+  return s;
 }
 
 }  // namespace ironstone::builder

@@ -4,14 +4,19 @@
 // An image without a partition table that is itself an ext filesystem is reported as one
 // partition at offset 0. Everything read is bounds-checked against the image size; a
 // partition that runs past the end of the image is an error (truncated image).
+// The table can be read from a file descriptor or through any positioned reader (the
+// flasher reads its Target). Errors: disk::Errc::kInput naming `what`.
 // Thread safety: stateless functions.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
-namespace ironstone::builder {
+namespace ironstone::disk {
 
 enum class TableKind { kNone, kMbr, kGpt };
 enum class FsKind { kUnknown, kExt, kFat };
@@ -34,11 +39,27 @@ struct PartitionTable {
   std::vector<Partition> partitions;
 };
 
-// Reads the table of the image open as `fd` (image_size bytes). Throws builder::Errc::kInput
-// naming `what` when the table is malformed or a partition lies outside the image.
+// Reads exactly out.size() bytes at offset; returns false when the image ends first and
+// throws (disk::Errc::kInput, naming the image) on an I/O error.
+using ReadAt = std::function<bool(std::uint64_t offset, std::span<std::uint8_t> out)>;
+
+// Reads the table of an image of image_size bytes. Throws disk::Errc::kInput naming `what`
+// when the table is malformed or a partition lies outside the image.
+PartitionTable read_partition_table(const ReadAt& read, std::uint64_t image_size, const std::string& what);
+// The same for the image open as `fd` (pread).
 PartitionTable read_partition_table(int fd, std::uint64_t image_size, const std::string& what);
 
 // The filesystem at `offset` (magic numbers only: ext superblock, FAT boot sector).
+FsKind detect_filesystem(const ReadAt& read, std::uint64_t offset, std::uint64_t size, std::string* label = nullptr);
 FsKind detect_filesystem(int fd, std::uint64_t offset, std::uint64_t size, std::string* label = nullptr);
 
-}  // namespace ironstone::builder
+// The boot partition: the first FAT one. The root: the largest ext2/3/4 one.
+std::optional<Partition> boot_partition(const PartitionTable& table);
+std::optional<Partition> root_partition(const PartitionTable& table);
+
+// "MBR table: 1 FAT 64.0 MiB, 2 ext4 48.0 MiB" (or "GPT table without partitions"), for messages.
+std::string describe(const PartitionTable& table);
+// "1.5 GiB", "512 B": binary units, one decimal.
+std::string human_size(std::uint64_t bytes);
+
+}  // namespace ironstone::disk

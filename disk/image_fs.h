@@ -6,6 +6,8 @@
 // debugfs exits 0 even when a command fails, so every call's stderr is checked (anything
 // but its version banner is an error) and writers verify what they wrote by reading it back.
 // Paths inside the image are absolute, without spaces, quotes or "..".
+// Errors: disk::Errc — kTool when debugfs/mtools cannot be run, kInput when a filesystem cannot
+// be read, kWrite when a write fails, kPath for a path the tools would misread.
 // Thread safety: one object per thread; two objects must not write the same image at once.
 #pragma once
 
@@ -15,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace ironstone::builder {
+namespace ironstone::disk {
 
 struct Ext4Inode {
   enum class Type { kRegular, kDirectory, kSymlink, kOther } type = Type::kOther;
@@ -29,8 +31,8 @@ class Ext4Image {
  public:
   Ext4Image(std::filesystem::path image, std::uint64_t offset);
 
-  // nullopt when the path does not exist. Throws builder::Errc::kInput when debugfs cannot
-  // open the filesystem (or is not installed).
+  // nullopt when the path does not exist. Throws kInput when debugfs cannot open the
+  // filesystem, kTool when it is not installed.
   std::optional<Ext4Inode> stat(const std::string& path) const;
   bool exists(const std::string& path) const { return stat(path).has_value(); }
   // Contents of a regular file (throws when missing).
@@ -41,7 +43,7 @@ class Ext4Image {
   std::uint64_t free_bytes() const;
 
   // Runs debugfs commands (write, mkdir, symlink, rm, sif, ...) in one `debugfs -w` session.
-  // Throws builder::Errc::kStore with debugfs's complaint when any command fails.
+  // Throws kWrite with debugfs's complaint when any command fails.
   void run_script(const std::vector<std::string>& commands);
 
   // The "IMAGE?offset=N" device string debugfs and e2fsck accept.
@@ -59,8 +61,10 @@ class FatImage {
   FatImage(std::filesystem::path image, std::uint64_t offset);
   // nullopt when the file does not exist.
   std::optional<std::string> read(const std::string& path) const;
-  // Creates or replaces a file.
+  // Creates or replaces a file in an existing directory, and reads it back.
   void write(const std::string& path, const std::string& content);
+  // Names in the root directory (mdir -b), without "." and "..".
+  std::vector<std::string> list_root() const;
   // "IMAGE@@N" for mtools' -i.
   std::string spec() const;
 
@@ -72,4 +76,4 @@ class FatImage {
 // Rejects paths debugfs or mtools would misread: must be absolute, no whitespace, quotes, "..".
 void check_image_path(const std::string& path);
 
-}  // namespace ironstone::builder
+}  // namespace ironstone::disk

@@ -1,4 +1,4 @@
-#include "builder/debugfs.h"
+#include "disk/image_fs.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -7,10 +7,10 @@
 #include <cstring>
 #include <sstream>
 
-#include "builder/errc.h"
+#include "disk/errc.h"
 #include "util/process.h"
 
-namespace ironstone::builder {
+namespace ironstone::disk {
 
 namespace fs = std::filesystem;
 
@@ -37,7 +37,7 @@ ProcessResult run_tool(const std::vector<std::string>& argv, const std::string& 
   ProcessResult r = util::run_process(
       argv, {.env = {{"MTOOLS_SKIP_CHECK", "1"}, {"MTOOLSRC", "/dev/null"}, {"LC_ALL", "C"}}, .max_output = 64u << 20});
   if (r.exit_code == -1)
-    throw error(Errc::kUsage, "cannot run " + argv[0] + " (" + r.spawn_error + "): install " + package);
+    throw error(Errc::kTool, "cannot run " + argv[0] + " (" + r.spawn_error + "): install " + package);
   return r;
 }
 
@@ -45,9 +45,9 @@ ProcessResult run_tool(const std::vector<std::string>& argv, const std::string& 
 class TempFile {
  public:
   explicit TempFile(const std::string& content) {
-    std::string tmpl = (fs::temp_directory_path() / "ironstone-inst-XXXXXX").string();
+    std::string tmpl = (fs::temp_directory_path() / "ironstone-disk-XXXXXX").string();
     int fd = ::mkstemp(tmpl.data());
-    if (fd < 0) throw error(Errc::kStore, "cannot create a temporary file: " + std::string(std::strerror(errno)));
+    if (fd < 0) throw error(Errc::kWrite, "cannot create a temporary file: " + std::string(std::strerror(errno)));
     path_ = tmpl;
     std::size_t done = 0;
     while (done < content.size()) {
@@ -55,7 +55,7 @@ class TempFile {
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         ::close(fd);
-        throw error(Errc::kStore, path_.string() + ": write failed: " + std::strerror(errno));
+        throw error(Errc::kWrite, path_.string() + ": write failed: " + std::strerror(errno));
       }
       done += static_cast<std::size_t>(n);
     }
@@ -78,14 +78,14 @@ class TempFile {
 void check_image_path(const std::string& path) {
   if (path.empty() || path[0] != '/' || path.find_first_of(" \t\r\n\"'\\") != std::string::npos ||
       path.find("/../") != std::string::npos || path.ends_with("/.."))
-    throw error(Errc::kUsage, "path inside the image '" + path + "': must be absolute, without spaces, quotes or '..'");
+    throw error(Errc::kPath, "path inside the image '" + path + "': must be absolute, without spaces, quotes or '..'");
 }
 
 // ---------------------------------------------------------------- ext4 (debugfs)
 
 Ext4Image::Ext4Image(fs::path image, std::uint64_t offset) : image_(std::move(image)), offset_(offset) {
   if (image_.string().find('?') != std::string::npos)
-    throw error(Errc::kUsage, image_.string() + ": debugfs cannot open a path containing '?'");
+    throw error(Errc::kPath, image_.string() + ": debugfs cannot open a path containing '?'");
 }
 
 std::string Ext4Image::device() const { return image_.string() + "?offset=" + std::to_string(offset_); }
@@ -190,7 +190,7 @@ void Ext4Image::run_script(const std::vector<std::string>& commands) {
   ProcessResult r = run_tool({"debugfs", "-w", "-f", file.path().string(), device()}, "e2fsprogs");
   std::string err = strip_banner(r.err);
   if (r.exit_code != 0 || !err.empty())
-    throw error(Errc::kStore, "debugfs -w on the ext4 filesystem at " + hex_offset(offset_) + " of " + image_.string() + ": " +
+    throw error(Errc::kWrite, "debugfs -w on the ext4 filesystem at " + hex_offset(offset_) + " of " + image_.string() + ": " +
                                   (err.empty() ? "exit status " + std::to_string(r.exit_code) : tail(err)));
 }
 
@@ -220,11 +220,28 @@ void FatImage::write(const std::string& path, const std::string& content) {
   TempFile file(content);
   ProcessResult r = run_tool({"mcopy", "-o", "-i", spec(), file.path().string(), "::" + path}, "mtools");
   if (r.exit_code != 0)
-    throw error(Errc::kStore, "mcopy ::" + path + " on the FAT filesystem at " + hex_offset(offset_) + " of " +
+    throw error(Errc::kWrite, "mcopy ::" + path + " on the FAT filesystem at " + hex_offset(offset_) + " of " +
                                   image_.string() + ": " + tail(r.err));
   auto back = read(path);
   if (!back || *back != content)
-    throw error(Errc::kStore, "mcopy ::" + path + ": the file read back differs from what was written");
+    throw error(Errc::kWrite, "mcopy ::" + path + ": the file read back differs from what was written");
 }
 
-}  // namespace ironstone::builder
+std::vector<std::string> FatImage::list_root() const {
+  ProcessResult r = run_tool({"mdir", "-b", "-a", "-i", spec(), "::/"}, "mtools");
+  if (r.exit_code != 0)
+    throw error(Errc::kInput, "mdir ::/ on the FAT filesystem at " + hex_offset(offset_) + " of " + image_.string() +
+                                  ": " + tail(r.err));
+  // One "::/NAME" line per entry (directories end in '/').
+  std::vector<std::string> names;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("::/", 0) != 0) continue;
+    std::string name = line.substr(3);
+    while (!name.empty() && (name.back() == '/' || name.back() == '\r')) name.pop_back();
+    if (!name.empty() && name != "." && name != "..") names.push_back(name);
+  }
+  return names;
+}
+
+}  // namespace ironstone::disk
