@@ -21,7 +21,7 @@ std::vector<char> make_torrent(const Manifest& m, const fs::path& store, const T
   lt::file_storage files;
   for (const Chunk& c : m.chunks) files.add_file(layout::chunk_relpath(c.hash), c.stored_size);
   // No flags: a hybrid v1 + v2 torrent (see torrent.h for why not v2_only).
-  lt::create_torrent ct(files, static_cast<int>(m.chunk_size), {});
+  lt::create_torrent ct(files, static_cast<int>(m.chunk_size), lt::create_flags_t{});
   ct.set_priv(true);
   ct.set_creation_date(0);  // libtorrent stamps time(nullptr) by default: equal releases must give equal bytes
   for (const auto& url : options.web_seeds) ct.add_url_seed(url);

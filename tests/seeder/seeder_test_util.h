@@ -131,7 +131,7 @@ inline TestRelease make_release(const std::filesystem::path& store, const std::s
   for (const auto& rel : r.chunk_relpaths) files.add_file(rel, static_cast<std::int64_t>(size));
   int piece = 16 * 1024;
   while (static_cast<std::size_t>(piece) < size) piece *= 2;
-  lt::create_torrent ct(files, piece, {});
+  lt::create_torrent ct(files, piece, lt::create_flags_t{});
   ct.set_priv(true);
   ct.set_creation_date(0);
   lt::set_piece_hashes(ct, store.string());
