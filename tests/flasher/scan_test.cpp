@@ -195,13 +195,17 @@ TEST_F(ScanTest, ExceptionFromProgressCallbackStopsTheScan) {
                std::runtime_error);
 }
 
-TEST(ScanFileTarget, ScansARealFileWithSeveralThreads) {
+// A real file target (created empty, i.e. all holes) for the image of make_image().
+struct FileTargetFixture {
   testing::TempDir dir;
-  auto image = make_image();
+  std::vector<std::uint8_t> image = make_image();
   Manifest m = manifest_for(image);
-  TargetOptions o;
-  o.image_size = image.size();
-  auto t = open_target(dir / "disk.img", o);
+  std::unique_ptr<Target> t = open_target(dir / "disk.img", TargetOptions{image.size()});
+};
+
+TEST(ScanFileTarget, ScansARealFileWithSeveralThreads) {
+  FileTargetFixture f;
+  auto& [dir, image, m, t] = f;
   t->write_at(0, std::span(image.data(), 2 * kChunk));  // A and B; the rest is a hole
   ScanResult r = scan_target(*t, m, 3);
   EXPECT_TRUE(present_at(m, r, 0));
@@ -214,13 +218,8 @@ TEST(ScanFileTarget, ScansARealFileWithSeveralThreads) {
 // A freshly created (all-hole) file target: nothing is read at all, every chunk is
 // missing and every zero range is right.
 TEST(ScanFileTarget, HolesOfASparseFileAreNotRead) {
-  testing::TempDir dir;
-  auto image = make_image();
-  Manifest m = manifest_for(image);
-  TargetOptions o;
-  o.image_size = image.size();
-  auto t = open_target(dir / "disk.img", o);
-  ScanResult r = scan_target(*t, m, 2);
+  FileTargetFixture f;
+  ScanResult r = scan_target(*f.t, f.m, 2);
   EXPECT_EQ(r.bytes_scanned, 0u);
   EXPECT_EQ(r.positions_present(), 0u);
   EXPECT_THAT(r.zero_present, ::testing::ElementsAre(true, true));
