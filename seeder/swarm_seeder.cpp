@@ -328,7 +328,7 @@ void SwarmSeeder::refresh_stats() {
         t.board = key.substr(0, slash);
         t.version = key.substr(slash + 1);
         t.info_hash = hex;
-        t.uploaded = st.total_payload_upload;
+        t.uploaded = st.all_time_upload;  // survives the pause + resume of auto super seeding
         t.peers = st.num_peers;
         t.seeds = st.num_seeds;
         t.upload_rate = st.upload_payload_rate;
