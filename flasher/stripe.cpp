@@ -27,8 +27,11 @@ std::optional<Stripe> stripe_from_fleet(std::string_view fleet_json, const std::
   return Stripe{static_cast<std::size_t>(it - ids.begin()), ids.size()};
 }
 
-std::uint8_t stripe_priority(const Stripe& stripe, std::size_t chunk) {
-  return stripe.count > 1 && chunk % stripe.count == stripe.index ? 7 : 4;
+std::uint8_t stripe_priority(const Stripe& stripe, std::size_t chunk, bool a_peer_holds_it, bool fallback) {
+  if (stripe.count <= 1) return 4;
+  if (chunk % stripe.count == stripe.index) return 7;
+  if (a_peer_holds_it) return 4;
+  return fallback ? 1 : 0;
 }
 
 }  // namespace ironstone::flasher

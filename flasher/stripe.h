@@ -4,10 +4,10 @@
 // chunks to ask it for at random: two nodes often fetch the same chunk from the NAS at
 // the same time (measured: the NAS sent 2-3 copies of the release for 8 nodes). Given
 // its place among the nodes flashing the same release (from the seeder's fleet view),
-// a node gives the chunks of its own stripe (chunk % count == index) the highest
-// libtorrent priority: the nodes fetch disjoint stripes from the NAS and each other's
-// stripes from each other. Only an order: every wanted chunk is still downloaded, and
-// a wrong or stale view costs duplicates, never correctness.
+// a node asks for the chunks of its own stripe (chunk % count == index) at once and for
+// the others only once another node holds them (stripe_priority): the nodes fetch
+// disjoint stripes from the NAS and each other's stripes from each other. Every wanted
+// chunk is still downloaded, and a wrong or stale view costs time, never correctness.
 #pragma once
 
 #include <cstddef>
@@ -33,7 +33,16 @@ struct Stripe {
 std::optional<Stripe> stripe_from_fleet(std::string_view fleet_json, const std::string& release_key,
                                         const std::string& node_id);
 
-// libtorrent piece priority of chunk i: 7 (top) in the node's stripe, 4 (default) otherwise.
-std::uint8_t stripe_priority(const Stripe& stripe, std::size_t chunk);
+// libtorrent piece priority of chunk i. Strict stripes. Priorities order requests, but the seeder has every chunk, so a node
+// whose own stripe was all requested asked the NAS for other stripes too (measured, 2
+// nodes on 100 Mbit/s ports: the NAS sent 1.5 copies and the nodes' ports idled). So a
+// chunk outside the node's stripe is not asked for at all (priority 0) until another
+// node holds it, and then at 4: it can only come from that node... or from the seeder,
+// which the picker still prefers less than any chunk of the node's own stripe (7).
+// `fallback` (the node's own stripe is done and the swarm went quiet, or the web seed
+// is in use) asks for everything left at 1, from anyone: a node that left the rack, or
+// a stale view, costs time at the end, never the flash.
+//   one node (count <= 1): 4 for every chunk, libtorrent's own order.
+std::uint8_t stripe_priority(const Stripe& stripe, std::size_t chunk, bool a_peer_holds_it, bool fallback);
 
 }  // namespace ironstone::flasher

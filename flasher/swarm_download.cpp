@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <spdlog/spdlog.h>
 
 #include "flasher/errc.h"
@@ -32,6 +33,10 @@ struct SwarmDownload::Impl {
   std::set<int> reading;  // pieces with a read_piece outstanding
   std::vector<lt::file_index_t> files;  // file of chunk i
   std::optional<Stripe> stripe;
+  std::vector<bool> peer_holds;          // chunk i is on a node other than the seeder (strict stripes)
+  std::vector<int> applied;              // the priority last given to chunk i's file
+  bool fallback = false;                 // ask anyone for everything left (flasher/stripe.h)
+  Clock::time_point last_delivery = Clock::now();
   std::unique_ptr<lt::session> session;
   lt::torrent_handle handle;
   SwarmStats stats;
@@ -46,7 +51,12 @@ struct SwarmDownload::Impl {
   Clock::time_point last_rate_time = Clock::now();
 
   Impl(const manifest::Manifest& manifest, SwarmOptions o, std::vector<bool> w)
-      : m(manifest), opt(std::move(o)), wanted(std::move(w)), delivered(manifest.chunks.size(), false) {}
+      : m(manifest),
+        opt(std::move(o)),
+        wanted(std::move(w)),
+        delivered(manifest.chunks.size(), false),
+        peer_holds(manifest.chunks.size(), false),
+        applied(manifest.chunks.size(), -1) {}
 
   void handle_alert(lt::alert* a, const ChunkSink& sink);
   void poll_peers();
@@ -55,14 +65,25 @@ struct SwarmDownload::Impl {
   void maybe_add_web_seed();
   void note_payload();
   lt::download_priority_t priority(std::size_t chunk) const {
-    return stripe ? lt::download_priority_t{stripe_priority(*stripe, chunk)} : lt::default_priority;
+    return stripe ? lt::download_priority_t{stripe_priority(*stripe, chunk, peer_holds[chunk], fallback)}
+                  : lt::default_priority;
   }
+  void apply_priorities();
+  void maybe_fall_back();
   void log_stripe() const {
     if (stripe && stripe->count > 1)
       spdlog::info("swarm: fetching stripe {} of {} first (chunk % {} == {})", stripe->index + 1, stripe->count,
                    stripe->count, stripe->index);
   }
   void restripe();
+  void log_progress() const {
+    constexpr double kMiB = 1024.0 * 1024.0;
+    spdlog::debug("swarm: {} of {} chunks, {:.1f} MiB/s, {:.1f} MiB from the seeder, {:.1f} MiB from peers, "
+                  "{:.1f} MiB uploaded, {} peers",
+                  stats.chunks_received, stats.chunks_wanted, stats.download_rate / kMiB,
+                  static_cast<double>(stats.from_seeder) / kMiB, static_cast<double>(stats.from_peers) / kMiB,
+                  static_cast<double>(stats.uploaded) / kMiB, stats.peers);
+  }
   void pump(const ChunkSink* sink, std::chrono::milliseconds wait);
 };
 
@@ -93,8 +114,12 @@ SwarmDownload::SwarmDownload(std::span<const char> torrent, const manifest::Mani
   atp.file_priorities.assign(static_cast<std::size_t>(atp.ti->num_files()), lt::dont_download);
   s.files = files;
   if (s.opt.stripe) s.stripe = s.opt.stripe();
-  for (std::size_t i = 0; i < files.size() && i < s.wanted.size(); ++i)
-    if (s.wanted[i]) atp.file_priorities[static_cast<std::size_t>(static_cast<int>(files[i]))] = s.priority(i);
+  for (std::size_t i = 0; i < files.size() && i < s.wanted.size(); ++i) {
+    if (!s.wanted[i]) continue;
+    const auto prio = s.priority(i);
+    atp.file_priorities[static_cast<std::size_t>(static_cast<int>(files[i]))] = prio;
+    s.applied[i] = static_cast<int>(static_cast<std::uint8_t>(prio));
+  }
   s.log_stripe();
   for (const auto& p : s.opt.peers) {
     auto colon = p.rfind(':');
@@ -148,6 +173,8 @@ void SwarmDownload::Impl::maybe_add_web_seed() {
   if (now - last_progress < wait) return;
   for (const auto& url : opt.web_seeds) handle.add_url_seed(url);
   stats.web_seed_used = true;
+  fallback = true;  // the web seed serves only what is asked for: ask for everything
+  apply_priorities();
   spdlog::info("swarm: no data from {} for {} ms, using the web seed {}",
                honest_peers ? std::to_string(stats.peers) + " connected peers" : std::string("any peer"),
                std::chrono::duration_cast<std::chrono::milliseconds>(now - last_progress).count(),
@@ -170,12 +197,16 @@ void SwarmDownload::Impl::poll_peers() {
     it->second = p.total_download;
     // The seeder is its web seed, the BitTorrent endpoint it told us (if any), or a peer
     // whose client name (extension handshake "v" = the seeder's user agent) says so.
-    const bool from_seeder = web || seeder_endpoints.count(ep) || p.client.rfind("ironstone-seeder", 0) == 0;
+    const bool from_seeder = web || seeder_endpoints.count(ep) || p.client.rfind("ironstone-seeder", 0) == 0 ||
+                             std::string_view(p.pid.data(), 3) == swarm::kSeederPeerIdPrefix;
     if (from_seeder)
       stats.from_seeder += static_cast<std::uint64_t>(delta);
     else
       stats.from_peers += static_cast<std::uint64_t>(delta);
     bt_peers += !web;
+    if (!from_seeder)
+      for (std::size_t i = 0; i < peer_holds.size() && i < static_cast<std::size_t>(p.pieces.size()); ++i)
+        if (p.pieces.get_bit(lt::piece_index_t(static_cast<int>(i)))) peer_holds[i] = true;
   }
   stats.peers = bt_peers;
   lt::torrent_status st = handle.status({});
@@ -214,7 +245,7 @@ void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
     std::vector<std::uint8_t> stored(rp->buffer.get(), rp->buffer.get() + c.stored_size);
     delivered[p] = true;
     ++stats.chunks_received;
-    last_progress = Clock::now();
+    last_progress = last_delivery = Clock::now();
     sink(static_cast<std::size_t>(p), std::move(stored));
   } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
     ++stats.hash_failures;
@@ -243,13 +274,43 @@ void SwarmDownload::Impl::note_payload() {
   last_payload = std::max(last_payload, total);
 }
 
+void SwarmDownload::Impl::apply_priorities() {
+  for (std::size_t i = 0; i < files.size() && i < wanted.size(); ++i) {
+    if (!wanted[i] || delivered[i]) continue;
+    auto prio = priority(i);
+    // Never back to 0 once asked for: libtorrent 2.0.8 moves a dont_download file's
+    // pieces to its part file, and a piece begun in the file then failed to read back
+    // ("cache file …: End of file", seen when a restripe moved a chunk out of the stripe).
+    if (prio == lt::dont_download && applied[i] > 0) prio = lt::low_priority;
+    const int value = static_cast<int>(static_cast<std::uint8_t>(prio));
+    if (applied[i] == value) continue;
+    handle.file_priority(files[i], prio);
+    applied[i] = value;
+  }
+}
+
+void SwarmDownload::Impl::maybe_fall_back() {
+  // Strict stripes wait for other nodes to hold the other stripes. Once this node's own
+  // stripe is in and nothing arrived for 2 s (a node left or never connected, a stale
+  // view), anyone may serve the rest.
+  if (fallback || !stripe || stripe->count <= 1) return;
+  for (std::size_t i = stripe->index; i < wanted.size(); i += stripe->count)
+    if (wanted[i] && !delivered[i]) return;
+  const auto quiet = Clock::now() - last_delivery;
+  if (quiet < std::chrono::seconds(2)) return;
+  fallback = true;
+  spdlog::info("swarm: own stripe done and no chunk for {} ms: asking anyone for the {} chunks left",
+               std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count(),
+               stats.chunks_wanted - stats.chunks_received);
+  apply_priorities();
+}
+
 void SwarmDownload::Impl::restripe() {
   if (!opt.stripe) return;
   std::optional<Stripe> now = opt.stripe();
   if (!now || now == stripe) return;
   stripe = now;
-  for (std::size_t i = 0; i < files.size() && i < wanted.size(); ++i)
-    if (wanted[i] && !delivered[i]) handle.file_priority(files[i], priority(i));
+  apply_priorities();
   log_stripe();
 }
 
@@ -266,6 +327,8 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
   s.last_progress = Clock::now();
   auto last_have_check = Clock::now();
   auto next_restripe = Clock::now() + std::chrono::seconds(2);
+  auto last_debug = Clock::now();
+  auto last_holders = Clock::now();
   while (!s.complete()) {
     s.pump(&sink, std::chrono::milliseconds(100));
     s.note_payload();
@@ -279,10 +342,20 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
       s.restripe();
       next_restripe = Clock::now() + std::chrono::seconds(2);
     }
+    if (now - last_holders >= std::chrono::milliseconds(250)) {
+      s.poll_peers();
+      s.apply_priorities();
+      s.maybe_fall_back();
+      last_holders = now;
+    }
     if (now - s.last_report >= s.opt.progress_interval) {
       s.poll_peers();
       if (progress) progress(s.stats);
       s.last_report = now;
+      if (now - last_debug >= std::chrono::seconds(1)) {
+        s.log_progress();
+        last_debug = now;
+      }
     }
     if (now - s.last_progress > s.opt.stall_timeout)
       throw error(Errc::kSwarm, "swarm: no chunk arrived for " +

@@ -51,7 +51,7 @@ struct SeederConfig {
   // BEP 16 super seeding on every seeded torrent, always.
   bool super_seed = false;
   // BEP 16 super seeding once two or more peers of a torrent download (swarm_seeder.h).
-  bool auto_super_seed = true;
+  bool auto_super_seed = false;
   // The inventory (seeder/inventory.h) behind GET /v1/nodes/<mac>/identity; empty: none,
   // every identity request is a 404. Reloaded when it changes (seeder/inventory_file.h).
   std::filesystem::path inventory;

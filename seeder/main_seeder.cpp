@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   double scan_interval = 2, request_timeout = 10;
   int announce_interval = 30, node_stale_after = 300, http_threads = 4;
   std::size_t max_body = 64 * 1024, max_connections = 2048;
-  bool no_bittorrent = false, open_tracker = false, super_seed = false, auto_super_seed = true;
+  bool no_bittorrent = false, open_tracker = false, super_seed = false, auto_super_seed = false;
   std::string upload_limit = "0";
   std::string inventory;
 
@@ -84,8 +84,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--super-seed", super_seed,
                "BEP 16 super seeding, always: offer each peer pieces nobody else has, so each piece leaves once");
-  app.add_flag("!--no-auto-super-seed", auto_super_seed,
-               "do not switch super seeding on by itself while two or more nodes download");
+  app.add_flag("--auto-super-seed,!--no-auto-super-seed", auto_super_seed,
+               "switch super seeding on by itself while two or more nodes download (off by default: "
+               "it defeats the flashers' stripes, see docs/seeder.md)");
   app.add_option("--inventory", inventory,
                  "Node inventory (JSON: MAC -> hostname, role, labels; k3s settings) behind "
                  "GET /v1/nodes/<mac>/identity; reloaded when it changes");

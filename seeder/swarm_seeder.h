@@ -17,7 +17,9 @@
 // super_seed: BEP 16 super seeding (lt::torrent_flags::super_seeding) on every
 // seeded torrent: each peer is offered pieces no other peer has been given yet, so
 // the seeder sends each piece about once and the nodes spread it.
-// auto_super_seed (the default): super seeding of a torrent is switched on once two or
+// auto_super_seed (off by default since the flashers' strict stripes, flasher/stripe.h:
+// a super-seeded peer may only ask for the two pieces it was offered, so the nodes
+// could not fetch their stripes and the NAS ran at half its line rate): super seeding of a torrent is switched on once two or
 // more of its peers are downloading at two stats checks in a row (~2 s); its peers are
 // then reconnected (pause + resume), since libtorrent serves a super-seeded peer only
 // the pieces it offered it and a peer connected before keeps the full piece list. It is
@@ -61,7 +63,7 @@ struct SwarmSeederOptions {
   std::chrono::milliseconds stats_interval{1000};
   std::int64_t upload_limit = 0;  // bytes/s over all peers and torrents; 0 = unlimited
   bool super_seed = false;        // BEP 16 on every seeded torrent, always
-  bool auto_super_seed = true;    // BEP 16 until at most one peer downloads (see above; ignored if super_seed)
+  bool auto_super_seed = false;   // BEP 16 while two or more peers download (see above; ignored if super_seed)
 };
 
 struct TorrentStats {

@@ -33,6 +33,14 @@ struct LanOptions {
                                     lt::alert_category::storage | lt::alert_category::tracker;
 };
 
+// The first bytes of the BitTorrent peer id of each role ("-IS0100-…" for the seeder of
+// version 0.1.0, "-IF0100-…" for a flasher): a flasher tells the seeder's connections
+// from other nodes' by it (flasher/stripe.h), from the handshake on, whatever the port.
+inline constexpr const char* kSeederPeerIdPrefix = "-IS";
+inline constexpr const char* kNodePeerIdPrefix = "-IF";
+// The peer id prefix (libtorrent peer_fingerprint) of `role` for version "major.minor.patch".
+std::string peer_fingerprint(Role role, const std::string& version);
+
 // A complete settings_pack for a LAN swarm member.
 lt::settings_pack lan_settings(const LanOptions& options);
 

@@ -35,13 +35,32 @@ TEST(Stripe, AnythingButAFleetViewGivesNoStripe) {
             (Stripe{0, 1}));
 }
 
-TEST(Stripe, OwnStripeGetsTheTopPriorityAndTheRestTheDefault) {
+TEST(Stripe, OwnStripeGetsTheTopPriority) {
   const Stripe s{1, 3};
-  EXPECT_EQ(stripe_priority(s, 1), 7);
-  EXPECT_EQ(stripe_priority(s, 4), 7);
-  EXPECT_EQ(stripe_priority(s, 0), 4);
-  EXPECT_EQ(stripe_priority(s, 2), 4);
-  EXPECT_EQ(stripe_priority(Stripe{0, 1}, 0), 4);  // alone: libtorrent's own order
+  EXPECT_EQ(stripe_priority(s, 1, false, false), 7);
+  EXPECT_EQ(stripe_priority(s, 4, false, false), 7);
+  EXPECT_EQ(stripe_priority(s, 4, true, true), 7);
+}
+
+TEST(Stripe, OtherStripesAreNotAskedForUntilAPeerHoldsThem) {
+  const Stripe s{1, 3};
+  EXPECT_EQ(stripe_priority(s, 0, false, false), 0);  // only the seeder has it: not from the NAS
+  EXPECT_EQ(stripe_priority(s, 2, false, false), 0);
+  EXPECT_EQ(stripe_priority(s, 0, true, false), 4);   // a node holds it: from that node
+  EXPECT_EQ(stripe_priority(s, 2, true, true), 4);
+}
+
+TEST(Stripe, FallbackAsksForTheRestFromAnyoneAtTheLowestPriority) {
+  const Stripe s{1, 3};
+  EXPECT_EQ(stripe_priority(s, 0, false, true), 1);
+  EXPECT_EQ(stripe_priority(s, 5, false, true), 1);
+}
+
+TEST(Stripe, ALoneNodeUsesLibtorrentsOwnOrder) {
+  for (std::size_t chunk = 0; chunk < 4; ++chunk) {
+    EXPECT_EQ(stripe_priority(Stripe{0, 1}, chunk, false, false), 4);
+    EXPECT_EQ(stripe_priority(Stripe{0, 0}, chunk, false, false), 4);
+  }
 }
 
 }  // namespace

@@ -58,6 +58,17 @@ TEST(SeederInfo, ReportsTheBitTorrentPortAsTheFlasherParsesIt) {
   EXPECT_EQ(doc["auto_super_seed"], false);  // always on instead
 }
 
+TEST(SeederInfo, SuperSeedingIsOffByDefaultWithBitTorrent) {
+  TempDir dir;
+  make_release(dir.path(), "rpi5", "1.0", 1, 1024, 3);
+  Seeder seeder(loopback_config(dir.path(), true));
+  seeder.start();
+  const auto doc = nlohmann::json::parse(http_get(seeder.http_port(), "/v1/info").body);
+  ASSERT_TRUE(doc.contains("bt_port"));
+  EXPECT_EQ(doc["super_seed"], false);
+  EXPECT_EQ(doc["auto_super_seed"], false);  // it would defeat the flashers' stripes
+}
+
 TEST(SeederInfo, EmptyStoreHasZeroReleases) {
   TempDir dir;
   Seeder seeder(loopback_config(dir.path(), false));
