@@ -133,6 +133,7 @@ FlashResult run_flash(const FlashOptions& o) {
            so.listen_interfaces = o.bt_listen;
            so.trackers = {seeder.url("/announce")};
            so.web_seeds = {seeder.url("/")};
+           if (o.http_stripe) so.chunk_store = seeder.url("/");
            so.peers = o.peers;
            if (auto port = seeder.bt_port()) so.seeder_endpoints.push_back(seeder.host() + ":" + std::to_string(*port));
            so.cache_dir = o.cache_dir;

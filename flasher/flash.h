@@ -48,6 +48,10 @@ struct FlashOptions {
   // of the write path); by default each write is read back as it is made (chunk_writer.h).
   bool full_verify = false;
   std::vector<std::string> peers;              // extra peers "ip:port"
+  // This node's stripe from the seeder's HTTP chunk store, the rest from the other nodes
+  // (flasher/chunk_fetch.h). false (--bittorrent-only): everything over BitTorrent, the
+  // seeder's BitTorrent side included, with the web seed as the fallback.
+  bool http_stripe = true;
   RetryPolicy retry;
   std::chrono::milliseconds web_seed_after{3000};
   std::chrono::milliseconds stall_timeout{120000};

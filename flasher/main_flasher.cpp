@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
   app.add_flag("--full-verify", a.options.full_verify,
                "after writing, re-read and re-hash every chunk (default: each write is read back at once)");
   app.add_option("--peer", a.options.peers, "extra peer ADDR:PORT to connect to");
+  app.add_flag("!--bittorrent-only", a.options.http_stripe,
+               "take this node's stripe from the seeder over BitTorrent too, not from its HTTP chunk store "
+               "(the web seed stays the fallback)");
   app.add_option("--retries", a.options.retry.attempts, "attempts per seeder request")->capture_default_str();
   app.add_option("--stall-timeout", a.stall_seconds, "give up after this many seconds without data")
       ->capture_default_str();

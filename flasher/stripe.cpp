@@ -27,9 +27,25 @@ std::optional<Stripe> stripe_from_fleet(std::string_view fleet_json, const std::
   return Stripe{static_cast<std::size_t>(it - ids.begin()), ids.size()};
 }
 
-std::uint8_t stripe_priority(const Stripe& stripe, std::size_t chunk, bool a_peer_holds_it, bool fallback) {
-  if (stripe.count <= 1) return 4;
-  if (chunk % stripe.count == stripe.index) return 7;
+std::vector<std::uint32_t> stripe_table(std::span<const std::uint64_t> stored_sizes, std::size_t count) {
+  count = std::max<std::size_t>(count, 1);
+  std::vector<std::size_t> order(stored_sizes.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return stored_sizes[a] > stored_sizes[b]; });
+  std::vector<std::uint64_t> load(count, 0);
+  std::vector<std::uint32_t> table(stored_sizes.size(), 0);
+  for (std::size_t chunk : order) {
+    const auto least = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    table[chunk] = static_cast<std::uint32_t>(least);
+    load[least] += stored_sizes[chunk];
+  }
+  return table;
+}
+
+std::uint8_t stripe_priority(bool own, std::size_t count, bool a_peer_holds_it, bool fallback) {
+  if (count <= 1) return 4;
+  if (own) return 7;
   if (a_peer_holds_it) return 4;
   return fallback ? 1 : 0;
 }

@@ -4,7 +4,7 @@
 // chunks to ask it for at random: two nodes often fetch the same chunk from the NAS at
 // the same time (measured: the NAS sent 2-3 copies of the release for 8 nodes). Given
 // its place among the nodes flashing the same release (from the seeder's fleet view),
-// a node asks for the chunks of its own stripe (chunk % count == index) at once and for
+// a node asks for the chunks of its own stripe (stripe_table) at once and for
 // the others only once another node holds them (stripe_priority): the nodes fetch
 // disjoint stripes from the NAS and each other's stripes from each other. Every wanted
 // chunk is still downloaded, and a wrong or stale view costs time, never correctness.
@@ -13,8 +13,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ironstone::flasher {
 
@@ -33,16 +35,24 @@ struct Stripe {
 std::optional<Stripe> stripe_from_fleet(std::string_view fleet_json, const std::string& release_key,
                                         const std::string& node_id);
 
-// libtorrent piece priority of chunk i. Strict stripes. Priorities order requests, but the seeder has every chunk, so a node
-// whose own stripe was all requested asked the NAS for other stripes too (measured, 2
-// nodes on 100 Mbit/s ports: the NAS sent 1.5 copies and the nodes' ports idled). So a
-// chunk outside the node's stripe is not asked for at all (priority 0) until another
-// node holds it, and then at 4: it can only come from that node... or from the seeder,
-// which the picker still prefers less than any chunk of the node's own stripe (7).
-// `fallback` (the node's own stripe is done and the swarm went quiet, or the web seed
-// is in use) asks for everything left at 1, from anyone: a node that left the rack, or
-// a stale view, costs time at the end, never the flash.
-//   one node (count <= 1): 4 for every chunk, libtorrent's own order.
-std::uint8_t stripe_priority(const Stripe& stripe, std::size_t chunk, bool a_peer_holds_it, bool fallback);
+// The stripe (0..count-1) of every chunk: chunks are dealt out largest first, each to
+// the stripe with the fewest stored bytes so far (ties: the lower chunk index, the lower
+// stripe), so that every node has about 1/count of the bytes to fetch from the NAS and
+// the rack does not wait on the node that drew the big chunks (chunk % count could
+// differ by 25% in bytes with ~20 chunks a stripe). Every node computes the same table
+// from the signed chunk table. count 0 is taken as 1.
+std::vector<std::uint32_t> stripe_table(std::span<const std::uint64_t> stored_sizes, std::size_t count);
+
+// libtorrent piece priority of a chunk. Strict stripes: the seeder has every chunk,
+// so a node asking libtorrent for other stripes got them from the NAS too (measured, 2
+// nodes on 100 Mbit/s ports: the NAS sent 1.5 copies and the nodes' ports idled). A
+// node's own stripe comes from the seeder over HTTP (flasher/chunk_fetch.h; 7 here, in
+// case another node has a chunk of it first); a chunk of another stripe is not asked
+// for at all (0) until another node holds it, then at 4. `fallback` (the node's own
+// stripe is done and the swarm went quiet, or the web seed is in use) asks for
+// everything left at 1: a node that left the rack, or a stale view, costs time at the
+// end, never the flash.
+//   alone (count <= 1): 4 for every chunk, libtorrent's own order.
+std::uint8_t stripe_priority(bool own, std::size_t count, bool a_peer_holds_it, bool fallback);
 
 }  // namespace ironstone::flasher

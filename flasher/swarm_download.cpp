@@ -17,7 +17,10 @@
 #include <string_view>
 #include <spdlog/spdlog.h>
 
+#include "flasher/chunk_fetch.h"
 #include "flasher/errc.h"
+#include "flasher/seeder_filter.h"
+#include "manifest/layout.h"
 #include "manifest/torrent.h"
 #include "swarm/lan_settings.h"
 
@@ -33,7 +36,11 @@ struct SwarmDownload::Impl {
   std::set<int> reading;  // pieces with a read_piece outstanding
   std::vector<lt::file_index_t> files;  // file of chunk i
   std::optional<Stripe> stripe;
+  std::vector<bool> own;                 // chunk i is in this node's stripe (all of them when alone)
+  std::vector<bool> passed;              // chunk i passed libtorrent's piece hash here
   std::vector<bool> peer_holds;          // chunk i is on a node other than the seeder (strict stripes)
+  std::unique_ptr<ChunkFetcher> fetcher; // this node's stripe over HTTP (opt.chunk_store)
+  std::vector<int> piece_size;           // libtorrent piece size of chunk i (add_piece wants it padded)
   std::vector<int> applied;              // the priority last given to chunk i's file
   bool fallback = false;                 // ask anyone for everything left (flasher/stripe.h)
   Clock::time_point last_delivery = Clock::now();
@@ -55,6 +62,8 @@ struct SwarmDownload::Impl {
         opt(std::move(o)),
         wanted(std::move(w)),
         delivered(manifest.chunks.size(), false),
+        own(manifest.chunks.size(), true),
+        passed(manifest.chunks.size(), false),
         peer_holds(manifest.chunks.size(), false),
         applied(manifest.chunks.size(), -1) {}
 
@@ -65,15 +74,23 @@ struct SwarmDownload::Impl {
   void maybe_add_web_seed();
   void note_payload();
   lt::download_priority_t priority(std::size_t chunk) const {
-    return stripe ? lt::download_priority_t{stripe_priority(*stripe, chunk, peer_holds[chunk], fallback)}
+    return stripe ? lt::download_priority_t{stripe_priority(own[chunk], stripe->count, peer_holds[chunk], fallback)}
                   : lt::default_priority;
   }
+  void set_stripe(std::optional<Stripe> s);
+  void fetch_from_seeder();
+  void add_fetched();
   void apply_priorities();
   void maybe_fall_back();
   void log_stripe() const {
-    if (stripe && stripe->count > 1)
-      spdlog::info("swarm: fetching stripe {} of {} first (chunk % {} == {})", stripe->index + 1, stripe->count,
-                   stripe->count, stripe->index);
+    if (!stripe || stripe->count <= 1) return;
+    std::size_t n = 0;
+    std::uint64_t bytes = 0;
+    for (std::size_t i = 0; i < own.size(); ++i)
+      if (own[i] && wanted[i]) ++n, bytes += m.chunks[i].stored_size;
+    spdlog::info("swarm: stripe {} of {}: {} chunks ({:.1f} MiB) from the seeder{}, the rest from the other nodes",
+                 stripe->index + 1, stripe->count, n, static_cast<double>(bytes) / (1024.0 * 1024.0),
+                 fetcher ? " over HTTP" : "");
   }
   void restripe();
   void log_progress() const {
@@ -111,9 +128,23 @@ SwarmDownload::SwarmDownload(std::span<const char> torrent, const manifest::Mani
   atp.url_seeds.clear();  // the web seed is the fallback, added when the swarm stalls
   atp.trackers = s.opt.trackers;
   const auto files = manifest::chunk_files(*atp.ti);
+  for (std::size_t i = 0; i < m.chunks.size(); ++i)
+    s.piece_size.push_back(atp.ti->piece_size(lt::piece_index_t(static_cast<int>(i))));
+  if (!s.opt.chunk_store.empty()) {
+    std::vector<std::string> urls;
+    std::vector<std::uint64_t> sizes;
+    std::string base = s.opt.chunk_store;
+    if (base.empty() || base.back() != '/') base += '/';
+    for (const auto& c : m.chunks) {
+      urls.push_back(base + manifest::layout::chunk_relpath(c.hash));
+      sizes.push_back(c.stored_size);
+    }
+    s.fetcher = std::make_unique<ChunkFetcher>(std::move(urls), std::move(sizes), s.opt.http_connections);
+    atp.extensions.push_back(&seeder_filter_plugin);
+  }
   atp.file_priorities.assign(static_cast<std::size_t>(atp.ti->num_files()), lt::dont_download);
   s.files = files;
-  if (s.opt.stripe) s.stripe = s.opt.stripe();
+  if (s.opt.stripe) s.set_stripe(s.opt.stripe());
   for (std::size_t i = 0; i < files.size() && i < s.wanted.size(); ++i) {
     if (!s.wanted[i]) continue;
     const auto prio = s.priority(i);
@@ -225,6 +256,7 @@ void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
   if (auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
     int p = static_cast<int>(pf->piece_index);
     last_progress = Clock::now();
+    if (p >= 0 && p < static_cast<int>(passed.size())) passed[static_cast<std::size_t>(p)] = true;
     if (p < static_cast<int>(wanted.size()) && wanted[p] && !delivered[p] && !reading.count(p)) {
       reading.insert(p);
       handle.read_piece(pf->piece_index);
@@ -244,12 +276,14 @@ void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
     // The buffer is the whole piece, zero-padded: the chunk is its first stored_size bytes.
     std::vector<std::uint8_t> stored(rp->buffer.get(), rp->buffer.get() + c.stored_size);
     delivered[p] = true;
+    if (fetcher) fetcher->cancel(static_cast<std::size_t>(p));
     ++stats.chunks_received;
     last_progress = last_delivery = Clock::now();
     sink(static_cast<std::size_t>(p), std::move(stored));
   } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
     ++stats.hash_failures;
     last_hash_failure = Clock::now();
+    if (fetcher) fetcher->retry(static_cast<std::size_t>(static_cast<int>(hf->piece_index)));
     spdlog::warn("swarm: chunk {} failed the piece hash: discarded, asking other peers",
                  static_cast<int>(hf->piece_index));
   } else if (auto* ban = lt::alert_cast<lt::peer_ban_alert>(a)) {
@@ -294,8 +328,8 @@ void SwarmDownload::Impl::maybe_fall_back() {
   // stripe is in and nothing arrived for 2 s (a node left or never connected, a stale
   // view), anyone may serve the rest.
   if (fallback || !stripe || stripe->count <= 1) return;
-  for (std::size_t i = stripe->index; i < wanted.size(); i += stripe->count)
-    if (wanted[i] && !delivered[i]) return;
+  for (std::size_t i = 0; i < wanted.size(); ++i)
+    if (own[i] && wanted[i] && !delivered[i]) return;
   const auto quiet = Clock::now() - last_delivery;
   if (quiet < std::chrono::seconds(2)) return;
   fallback = true;
@@ -303,14 +337,47 @@ void SwarmDownload::Impl::maybe_fall_back() {
                std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count(),
                stats.chunks_wanted - stats.chunks_received);
   apply_priorities();
+  fetch_from_seeder();
+}
+
+void SwarmDownload::Impl::set_stripe(std::optional<Stripe> s) {
+  if (!s || s == stripe) return;
+  stripe = s;
+  std::vector<std::uint64_t> sizes;
+  for (const auto& c : m.chunks) sizes.push_back(c.stored_size);
+  const auto table = stripe_table(sizes, stripe->count);
+  for (std::size_t i = 0; i < own.size(); ++i) {
+    own[i] = stripe->count <= 1 || table[i] == stripe->index;
+    if (!own[i] && fetcher) fetcher->cancel(i);
+  }
+}
+
+void SwarmDownload::Impl::fetch_from_seeder() {
+  // Own stripe always; in the fallback also every chunk no other node holds.
+  if (!fetcher) return;
+  for (std::size_t i = 0; i < wanted.size(); ++i)
+    if (wanted[i] && !delivered[i] && !passed[i] && (own[i] || (fallback && !peer_holds[i]))) fetcher->want(i);
+}
+
+void SwarmDownload::Impl::add_fetched() {
+  if (!fetcher) return;
+  for (auto& f : fetcher->take()) {
+    stats.from_seeder += f.stored.size();
+    last_progress = Clock::now();
+    if (f.chunk >= wanted.size() || delivered[f.chunk] || passed[f.chunk]) continue;
+    // libtorrent checks the piece hash (v1 and v2) of what is added, as of what a peer sends.
+    f.stored.resize(static_cast<std::size_t>(piece_size[f.chunk]), '\0');
+    handle.add_piece(lt::piece_index_t(static_cast<int>(f.chunk)), f.stored.data());
+  }
 }
 
 void SwarmDownload::Impl::restripe() {
   if (!opt.stripe) return;
   std::optional<Stripe> now = opt.stripe();
   if (!now || now == stripe) return;
-  stripe = now;
+  set_stripe(now);
   apply_priorities();
+  fetch_from_seeder();
   log_stripe();
 }
 
@@ -329,8 +396,12 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
   auto next_restripe = Clock::now() + std::chrono::seconds(2);
   auto last_debug = Clock::now();
   auto last_holders = Clock::now();
+  s.fetch_from_seeder();
+  // Chunks fetched over HTTP wait for this loop to hand them to libtorrent: turn it faster.
+  const auto wait = s.fetcher ? std::chrono::milliseconds(20) : std::chrono::milliseconds(100);
   while (!s.complete()) {
-    s.pump(&sink, std::chrono::milliseconds(100));
+    s.pump(&sink, wait);
+    s.add_fetched();
     s.note_payload();
     auto now = Clock::now();
     if (now - last_have_check > std::chrono::seconds(1)) {

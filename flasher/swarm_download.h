@@ -37,6 +37,11 @@ struct SwarmOptions {
   std::string listen_interfaces = "0.0.0.0:6881";
   std::vector<std::string> trackers;           // e.g. "http://nas:8080/announce"
   std::vector<std::string> web_seeds;          // e.g. "http://nas:8080/"
+  // The seeder's chunk store root (e.g. "http://nas:8080/"): this node's stripe comes from
+  // there over HTTP (chunk_fetch.h) and the seeder's BitTorrent pieces are hidden
+  // (seeder_filter.h). Empty: everything over BitTorrent, the seeder included.
+  std::string chunk_store;
+  unsigned http_connections = 3;               // parallel requests to chunk_store
   std::vector<std::string> peers;              // "ip:port" to connect to directly
   std::vector<std::string> seeder_endpoints;   // "ip:port" of the seeder's BitTorrent side (for stats)
   std::filesystem::path cache_dir;             // where libtorrent keeps the stored chunks it seeds

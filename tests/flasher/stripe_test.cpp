@@ -3,6 +3,10 @@
 
 #include "flasher/stripe.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
 namespace ironstone::flasher {
 namespace {
 
@@ -36,31 +40,71 @@ TEST(Stripe, AnythingButAFleetViewGivesNoStripe) {
 }
 
 TEST(Stripe, OwnStripeGetsTheTopPriority) {
-  const Stripe s{1, 3};
-  EXPECT_EQ(stripe_priority(s, 1, false, false), 7);
-  EXPECT_EQ(stripe_priority(s, 4, false, false), 7);
-  EXPECT_EQ(stripe_priority(s, 4, true, true), 7);
+  EXPECT_EQ(stripe_priority(true, 3, false, false), 7);
+  EXPECT_EQ(stripe_priority(true, 3, true, true), 7);
 }
 
 TEST(Stripe, OtherStripesAreNotAskedForUntilAPeerHoldsThem) {
-  const Stripe s{1, 3};
-  EXPECT_EQ(stripe_priority(s, 0, false, false), 0);  // only the seeder has it: not from the NAS
-  EXPECT_EQ(stripe_priority(s, 2, false, false), 0);
-  EXPECT_EQ(stripe_priority(s, 0, true, false), 4);   // a node holds it: from that node
-  EXPECT_EQ(stripe_priority(s, 2, true, true), 4);
+  EXPECT_EQ(stripe_priority(false, 3, false, false), 0);  // only the seeder has it: not from the NAS
+  EXPECT_EQ(stripe_priority(false, 3, true, false), 4);   // a node holds it: from that node
+  EXPECT_EQ(stripe_priority(false, 3, true, true), 4);
 }
 
 TEST(Stripe, FallbackAsksForTheRestFromAnyoneAtTheLowestPriority) {
-  const Stripe s{1, 3};
-  EXPECT_EQ(stripe_priority(s, 0, false, true), 1);
-  EXPECT_EQ(stripe_priority(s, 5, false, true), 1);
+  EXPECT_EQ(stripe_priority(false, 3, false, true), 1);
 }
 
 TEST(Stripe, ALoneNodeUsesLibtorrentsOwnOrder) {
-  for (std::size_t chunk = 0; chunk < 4; ++chunk) {
-    EXPECT_EQ(stripe_priority(Stripe{0, 1}, chunk, false, false), 4);
-    EXPECT_EQ(stripe_priority(Stripe{0, 0}, chunk, false, false), 4);
+  for (bool own : {false, true}) {
+    EXPECT_EQ(stripe_priority(own, 1, false, false), 4);
+    EXPECT_EQ(stripe_priority(own, 0, false, false), 4);
   }
+}
+
+TEST(StripeTable, DealsTheBiggestChunksFirstToTheLightestStripe) {
+  const std::vector<std::uint64_t> sizes = {10, 40, 30, 20, 5, 5};
+  // 40 -> s0, 30 -> s1, 20 -> s1 (30 < 40), 10 -> s0 (40 < 50), 5 -> s0 (a tie: the lower), 5 -> s1.
+  const auto t = stripe_table(sizes, 2);
+  ASSERT_EQ(t.size(), sizes.size());
+  EXPECT_EQ(t[1], 0u);
+  EXPECT_EQ(t[2], 1u);
+  EXPECT_EQ(t[3], 1u);
+  EXPECT_EQ(t[0], 0u);
+  EXPECT_EQ(t[4], 0u);
+  EXPECT_EQ(t[5], 1u);
+  std::uint64_t load[2] = {0, 0};
+  for (std::size_t i = 0; i < sizes.size(); ++i) load[t[i]] += sizes[i];
+  EXPECT_EQ(load[0], 55u);
+  EXPECT_EQ(load[1], 55u);
+}
+
+TEST(StripeTable, StripesOfUnevenChunksCarryAboutEqualBytes) {
+  // 155 chunks of 20 KiB .. 4 MiB (like the benchmark's release), 8 nodes.
+  std::vector<std::uint64_t> sizes;
+  std::uint64_t x = 12345, total = 0;
+  for (int i = 0; i < 155; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    sizes.push_back(20 * 1024 + (x >> 33) % (4 * 1024 * 1024));
+    total += sizes.back();
+  }
+  const auto t = stripe_table(sizes, 8);
+  std::vector<std::uint64_t> load(8, 0);
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    ASSERT_LT(t[i], 8u);
+    load[t[i]] += sizes[i];
+  }
+  const auto [lo, hi] = std::minmax_element(load.begin(), load.end());
+  EXPECT_LT(*hi - *lo, 4u * 1024 * 1024) << "a stripe is off by more than one chunk";
+  EXPECT_LE(*hi, total / 8 + 4 * 1024 * 1024);
+}
+
+TEST(StripeTable, OneNodeOrNoCountIsOneStripe) {
+  const std::vector<std::uint64_t> sizes = {3, 1, 2};
+  for (std::size_t count : {0u, 1u}) {
+    const auto t = stripe_table(sizes, count);
+    EXPECT_EQ(t, (std::vector<std::uint32_t>{0, 0, 0}));
+  }
+  EXPECT_TRUE(stripe_table({}, 4).empty());
 }
 
 }  // namespace

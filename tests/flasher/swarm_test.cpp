@@ -38,8 +38,8 @@ static void four_flashers(Rig& rig, bool check_share);
 
 TEST_F(Swarm, FourFlasherProcessesFlashIdenticalImages) { four_flashers(rig, false); }
 
-// The seeder super-seeds once several nodes download (seeder/swarm_seeder.h) and each
-// node fetches its own stripe first (flasher/stripe.h): the NAS sends about one copy.
+// Each node fetches its own stripe from the seeder over HTTP and the others' stripes
+// from the other nodes (flasher/stripe.h, chunk_fetch.h): the NAS sends about one copy.
 TEST_F(Swarm, FourFlashersGetMoreFromEachOtherThanFromTheSeeder) { four_flashers(rig, true); }
 
 static void four_flashers(Rig& rig, bool check_share) {
@@ -88,9 +88,13 @@ static void four_flashers(Rig& rig, bool check_share) {
   auto metrics = seeder.metrics();
   std::uint64_t seeder_sent = metrics.chunk_bytes_served;
   for (const auto& t : metrics.torrents) seeder_sent += static_cast<std::uint64_t>(t.uploaded);
-  // It sent fewer bytes than unicast to four nodes would (4 copies).
-  EXPECT_LT(seeder_sent, 4 * stored) << "the seeder sent " << seeder_sent << " bytes of " << 4 * stored
-                                      << " the rack received";
+  // Each node takes its own stripe from the seeder's HTTP store and the rest from the
+  // others: about one copy, where unicast to four nodes sends four.
+  std::cout << "seeder sent " << seeder_sent << " bytes for a release of " << stored << "\n";
+  // (A node that starts alone takes everything until the others show up in the fleet
+  // view, within 2 s: on loopback that can be a good part of this small release.)
+  EXPECT_LT(seeder_sent, 2 * stored) << "the seeder sent " << seeder_sent << " bytes of " << 4 * stored
+                                     << " the rack received";
 }
 
 // A peer serving corrupt chunk data (a libtorrent session seeding garbage without
@@ -109,7 +113,8 @@ TEST_F(Swarm, LyingPeerIsBannedAndNothingCorruptIsWritten) {
   const fs::path target = rig.dir() / "n1.img";
   fill_garbage(target, image.size(), 5);
   auto args = rig.flasher_args("n1");
-  args.insert(args.end(), {"--peer", liar.endpoint(), "--web-seed-after", "1500"});
+  // Over BitTorrent only: the liar is then the only source until the web seed comes in.
+  args.insert(args.end(), {"--peer", liar.endpoint(), "--web-seed-after", "1500", "--bittorrent-only"});
   FlasherProcess node(args, rig.dir(), "n1");
   auto status = node.wait(std::chrono::seconds(60));
   ASSERT_TRUE(status.has_value()) << node.out() << node.err();
@@ -128,7 +133,7 @@ TEST_F(Swarm, LyingPeerIsBannedAndNothingCorruptIsWritten) {
 }
 
 // The seeder's BitTorrent side is off and the only peer given is a port nobody
-// listens on: the flash degrades to the web seed and completes.
+// listens on: with --bittorrent-only the flash degrades to the web seed and completes.
 TEST_F(Swarm, UnreachableSeederBitTorrentFallsBackToWebSeed) {
   const auto image = make_image(16, 3);
   auto pub = rig.publish(image, "1.0");
@@ -139,6 +144,7 @@ TEST_F(Swarm, UnreachableSeederBitTorrentFallsBackToWebSeed) {
   fill_garbage(o.target, image.size(), 6);
   o.peers = {"127.0.0.1:" + std::to_string(unused_port())};
   o.web_seed_after = std::chrono::milliseconds(500);
+  o.http_stripe = false;
   FlashResult r = run_flash(o);
 
   EXPECT_EQ(read_file(o.target), image);
@@ -163,7 +169,7 @@ TEST_F(Swarm, KilledFlasherResumesAndDownloadsOnlyWhatWasMissing) {
 
   auto args = rig.flasher_args("n1");
   auto first_args = args;
-  first_args.insert(first_args.end(), {"--peer", slow->endpoint(), "--web-seed-after", "60000"});
+  first_args.insert(first_args.end(), {"--peer", slow->endpoint(), "--web-seed-after", "60000", "--bittorrent-only"});
   std::size_t missing = m.chunks.size();
   {
     FlasherProcess first(first_args, rig.dir(), "n1-first");

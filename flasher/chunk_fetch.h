@@ -1,0 +1,84 @@
+// ChunkFetcher: this node's stripe from the seeder's HTTP chunk store.
+//
+// The seeder has every chunk, so over BitTorrent libtorrent's picker asked it for
+// other nodes' stripes as well whenever it had a free request slot (measured, 8 nodes
+// on 100 Mbit/s ports: the NAS sent 1.7 copies of the release while the nodes' ports
+// idled). So a node takes exactly the chunks it is given (want()) from the store the
+// seeder serves anyway for its web seed (GET <store>/chunks/ab/<hash>.zst, see
+// docs/http-api.md), and everything else from the other nodes; SwarmDownload hides
+// the seeder's BitTorrent pieces from libtorrent (seeder_filter.h) and hands what
+// arrives here to libtorrent (add_piece), which checks the piece hash and seeds it.
+//
+// Nothing here is trusted: a body must be 200 and exactly the chunk's signed
+// stored_size (the response limit, so nothing larger is ever read into memory), and
+// libtorrent's piece hash then BLAKE2b in the ChunkWriter still check it. A failed
+// request is retried after a pause, up to kMaxAttempts per chunk; then the chunk is
+// left to the swarm and the web seed.
+//
+// Thread safety: want(), cancel(), take(), bytes() and failures() from any thread;
+// `connections` worker threads do the requests. The destructor stops and joins them
+// (an in-flight request ends by its timeout at worst).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace ironstone::flasher {
+
+struct FetchedChunk {
+  std::size_t chunk = 0;
+  std::string stored;  // exactly the chunk's stored_size bytes, unverified
+};
+
+class ChunkFetcher {
+ public:
+  static constexpr int kMaxAttempts = 5;
+
+  // urls[i], sizes[i]: where chunk i is and its signed stored size.
+  ChunkFetcher(std::vector<std::string> urls, std::vector<std::uint64_t> sizes, unsigned connections);
+  ~ChunkFetcher();
+  ChunkFetcher(const ChunkFetcher&) = delete;
+  ChunkFetcher& operator=(const ChunkFetcher&) = delete;
+
+  // Queues chunk i unless it is queued, in flight, fetched or given up.
+  void want(std::size_t i);
+  // Chunk i is no longer wanted from here (it arrived another way, or left the stripe):
+  // drop it from the queue; want() may queue it again. An in-flight one still lands.
+  void cancel(std::size_t i);
+  // Chunk i failed the piece hash after it was fetched: fetch it again (counts as an attempt).
+  void retry(std::size_t i);
+  // What arrived since the last call.
+  std::vector<FetchedChunk> take();
+  // True when nothing is queued or in flight.
+  bool idle() const;
+  std::uint64_t bytes() const { return bytes_.load(); }
+  std::size_t failures() const { return failures_.load(); }
+
+ private:
+  enum class State : std::uint8_t { kNone, kQueued, kInFlight, kDone, kGivenUp };
+  void work();
+  void fail(std::size_t i, const std::string& why);
+
+  const std::vector<std::string> urls_;
+  const std::vector<std::uint64_t> sizes_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::size_t> queue_;
+  std::vector<State> state_;
+  std::vector<int> attempts_;
+  std::vector<FetchedChunk> done_;
+  std::size_t in_flight_ = 0;
+  bool stop_ = false;
+  std::atomic<std::uint64_t> bytes_{0};
+  std::atomic<std::size_t> failures_{0};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace ironstone::flasher
