@@ -16,6 +16,7 @@ ChunkFetcher::ChunkFetcher(std::vector<std::string> urls, std::vector<std::uint6
       state_(urls_.size(), State::kNone),
       attempts_(urls_.size(), 0) {
   connections = std::max(1u, connections);
+  parallel_ = connections;
   for (unsigned t = 0; t < connections; ++t) threads_.emplace_back([this] { work(); });
 }
 
@@ -64,6 +65,14 @@ std::vector<FetchedChunk> ChunkFetcher::take() {
   return std::exchange(done_, {});
 }
 
+void ChunkFetcher::set_parallel(unsigned n) {
+  {
+    std::lock_guard lock(mu_);
+    parallel_ = std::clamp<std::size_t>(n, 1, threads_.size());
+  }
+  cv_.notify_all();
+}
+
 bool ChunkFetcher::idle() const {
   std::lock_guard lock(mu_);
   return queue_.empty() && in_flight_ == 0;
@@ -91,7 +100,7 @@ void ChunkFetcher::work() {
     std::size_t i = 0;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      cv_.wait(lock, [this] { return stop_ || (!queue_.empty() && in_flight_ < parallel_); });
       if (stop_) return;
       i = queue_.front();
       queue_.pop_front();
@@ -123,11 +132,13 @@ void ChunkFetcher::work() {
       state_[i] = State::kDone;
       --in_flight_;
       done_.push_back(std::move(got));
+      cv_.notify_one();
       continue;
     }
     fail(i, error);
     std::lock_guard lock(mu_);
     --in_flight_;
+    cv_.notify_one();
   }
 }
 

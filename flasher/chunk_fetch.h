@@ -54,6 +54,8 @@ class ChunkFetcher {
   void cancel(std::size_t i);
   // Chunk i failed the piece hash after it was fetched: fetch it again (counts as an attempt).
   void retry(std::size_t i);
+  // At most n requests at once (1 <= n <= connections; default: connections).
+  void set_parallel(unsigned n);
   // What arrived since the last call.
   std::vector<FetchedChunk> take();
   // True when nothing is queued or in flight.
@@ -75,6 +77,7 @@ class ChunkFetcher {
   std::vector<int> attempts_;
   std::vector<FetchedChunk> done_;
   std::size_t in_flight_ = 0;
+  std::size_t parallel_ = 1;
   bool stop_ = false;
   std::atomic<std::uint64_t> bytes_{0};
   std::atomic<std::size_t> failures_{0};
