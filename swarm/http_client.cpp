@@ -1,5 +1,12 @@
 #include "swarm/http_client.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -47,6 +54,40 @@ void run(net::io_context& ioc) {
   ioc.run();
 }
 
+// The `length` body bytes after the header: those already in `buffer`, then blocking
+// MSG_WAITALL reads of up to 1 MiB, each bounded by what is left of the deadline.
+std::string read_body(int fd, beast::flat_buffer& buffer, std::uint64_t length, Clock::time_point deadline,
+                      const RequestOptions& o) {
+  if (length > o.max_body)
+    throw fail(Errc::kTooLarge, "response body exceeds the limit of " + std::to_string(o.max_body) + " bytes");
+  std::string out(static_cast<std::size_t>(length), '\0');
+  std::size_t got = std::min<std::size_t>(buffer.size(), out.size());
+  std::memcpy(out.data(), buffer.data().data(), got);
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+    throw fail(Errc::kConnect, std::string("read: fcntl: ") + std::strerror(errno));
+  while (got < out.size()) {
+    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()).count();
+    if (left <= 0)
+      throw fail(Errc::kTimeout, "timed out after " + std::to_string(o.timeout.count()) + " ms (during read)");
+    timeval tv{static_cast<time_t>(left / 1'000'000), static_cast<suseconds_t>(left % 1'000'000)};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const std::size_t want = std::min<std::size_t>(out.size() - got, 1 << 20);
+    const ssize_t n = ::recv(fd, out.data() + got, want, MSG_WAITALL);
+    if (n > 0) {
+      got += static_cast<std::size_t>(n);
+    } else if (n == 0) {
+      throw fail(Errc::kProtocol, "connection closed after " + std::to_string(got) + " of " +
+                                      std::to_string(out.size()) + " body bytes");
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      throw fail(Errc::kTimeout, "timed out after " + std::to_string(o.timeout.count()) + " ms (during read)");
+    } else if (errno != EINTR) {
+      throw fail(Errc::kConnect, std::string("read: ") + std::strerror(errno));
+    }
+  }
+  return out;
+}
+
 HttpResponse exchange(const Url& url, http::verb verb, std::string_view body, const RequestOptions& o) {
   const auto deadline = Clock::now() + o.timeout;
   net::io_context ioc;
@@ -88,16 +129,29 @@ HttpResponse exchange(const Url& url, http::verb verb, std::string_view body, co
   parser.header_limit(64 * 1024);
   parser.body_limit(static_cast<std::uint64_t>(o.max_body));
   stream.expires_at(deadline);
-  http::async_read(stream, buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; });
-  run(ioc);
-  if (ec) throw map_error(ec, "read", url, o);
+  bool body_read = false;
+  std::string bulk;
+  if (o.bulk_body) {
+    http::async_read_header(stream, buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; });
+    run(ioc);
+    if (ec) throw map_error(ec, "read", url, o);
+    if (const auto length = parser.content_length(); length && !parser.is_done()) {
+      bulk = read_body(stream.socket().native_handle(), buffer, *length, deadline, o);
+      body_read = true;
+    }
+  }
+  if (!body_read) {
+    http::async_read(stream, buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; });
+    run(ioc);
+    if (ec) throw map_error(ec, "read", url, o);
+  }
 
   auto& msg = parser.get();
   HttpResponse r;
   r.status = msg.result_int();
   r.reason = std::string(msg.reason());
   for (const auto& field : msg) r.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  r.body = std::move(msg.body());
+  r.body = body_read ? std::move(bulk) : std::move(msg.body());
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   return r;
 }

@@ -47,6 +47,12 @@ struct RequestOptions {
   // get_with_retry() returns responses with these 3xx/4xx statuses instead of throwing
   // (e.g. 404 when "not found" is an answer, not a failure). Ignored by the others.
   std::vector<unsigned> accept_status;
+  // Read a body with a Content-Length by blocking reads straight into the result, up to
+  // 1 MiB each (MSG_WAITALL), instead of the asynchronous reader. A large body arrives at
+  // the line rate in ~1.4 KiB segments and every one woke that reader (recvmsg,
+  // epoll_wait and a timer re-arm each; measured: 1.2 M syscalls for a 195 MiB stripe).
+  // The time limit and body limit hold the same way.
+  bool bulk_body = false;
 };
 
 HttpResponse http_get(const Url& url, const RequestOptions& options = {});

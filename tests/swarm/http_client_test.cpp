@@ -217,6 +217,49 @@ TEST(HttpClient, ChunkedBodyOverTheLimitIsRefusedWhileReading) {
   EXPECT_EQ(http_get(server.url("/"), o).body.size(), 2048u);
 }
 
+TEST(HttpClient, BulkBodyArrivesWholeAndIntact) {
+  std::string big(3 * 1024 * 1024 + 17, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131) >> 3);
+  TestServer server([&](const std::string&, int) { return response(200, "OK", big); });
+  RequestOptions o;
+  o.bulk_body = true;
+  o.max_body = big.size();
+  HttpResponse r = http_get(server.url("/chunks/x"), o);
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body.size(), big.size());
+  EXPECT_TRUE(r.body == big);
+}
+
+TEST(HttpClient, BulkBodyOverTheLimitIsRefusedFromContentLengthAlone) {
+  TestServer server([](const std::string&, int) {
+    return std::string("HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n");
+  });
+  RequestOptions o;
+  o.bulk_body = true;
+  o.max_body = 1024;
+  auto msg = error_of([&] { http_get(server.url("/big"), o); }, Errc::kTooLarge);
+  EXPECT_EQ(msg, "GET " + server.url("/big") + ": response body exceeds the limit of 1024 bytes");
+}
+
+TEST(HttpClient, BulkBodyCutShortSaysHowMuchArrived) {
+  TestServer server([](const std::string&, int) {
+    return std::string("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+  });
+  RequestOptions o;
+  o.bulk_body = true;
+  auto msg = error_of([&] { http_get(server.url("/short"), o); }, Errc::kProtocol);
+  EXPECT_EQ(msg, "GET " + server.url("/short") + ": connection closed after 10 of 100 body bytes");
+}
+
+TEST(HttpClient, BulkBodyWithoutContentLengthUsesTheUsualReader) {
+  TestServer server([](const std::string&, int) {
+    return std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  });
+  RequestOptions o;
+  o.bulk_body = true;
+  EXPECT_EQ(http_get(server.url("/"), o).body, "hello");
+}
+
 TEST(HttpClient, ServerThatNeverAnswersTimesOut) {
   TestServer server([](const std::string&, int) { return kHang; });
   RequestOptions o;
