@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "flasher/errc.h"
+#include "swarm/http_client.h"
 #include "tests/flasher/flash_rig.h"
 
 namespace ironstone::flasher {
@@ -157,6 +158,36 @@ TEST_F(Swarm, UnreachableSeederBitTorrentFallsBackToWebSeed) {
   EXPECT_GE(r.from_seeder, pub.manifest.stored_bytes() * 9 / 10);
   EXPECT_GE(seeder.metrics().chunk_bytes_served, pub.manifest.stored_bytes());
   EXPECT_EQ(r.chunks_downloaded, pub.manifest.chunks.size());
+}
+
+// The fleet view names a second node working on the release that never joins the swarm
+// (it hung before its download, say): this node fetches its own stripe over HTTP, waits
+// for the other stripe in vain, then takes the rest from the seeder too (the fallback,
+// flasher/stripe.h). The flash completes; the ghost cost time, not the flash.
+TEST_F(Swarm, ANodeThatNeverJoinsCostsTimeNotTheFlash) {
+  const auto image = make_image(16, 5);
+  auto pub = rig.publish(image, "1.0");
+  auto& seeder = rig.start_seeder(/*bittorrent=*/true);
+  swarm::RequestOptions ro;
+  ro.timeout = std::chrono::seconds(5);
+  const auto posted = swarm::http_post_json(rig.seeder_url() + "/v1/nodes/aaa-ghost/events",
+                                            R"({"board":"rpi5","release":"1.0","step":"download","state":"working"})",
+                                            ro);
+  ASSERT_EQ(posted.status / 100, 2u) << posted.body;
+
+  FlashOptions o = rig.flash_options("n1");  // "aaa-ghost" < "n1": stripe 2 of 2
+  fill_garbage(o.target, image.size(), 9);
+  const auto start = std::chrono::steady_clock::now();
+  FlashResult r = run_flash(o);
+  const auto took = std::chrono::steady_clock::now() - start;
+
+  EXPECT_EQ(read_file(o.target), image);
+  EXPECT_EQ(r.chunks_downloaded, pub.manifest.chunks.size());
+  EXPECT_EQ(r.from_peers, 0u);
+  EXPECT_GE(r.from_seeder, pub.manifest.stored_bytes());
+  EXPECT_FALSE(r.web_seed_used);  // the fallback is the HTTP stripe fetcher, before the web seed's wait
+  EXPECT_GE(took, std::chrono::seconds(2)) << "the fallback waits 2 s of quiet after the own stripe";
+  EXPECT_GE(seeder.metrics().chunk_bytes_served, pub.manifest.stored_bytes());
 }
 
 // A flasher process killed (SIGKILL) in the middle of the flash, then started again:
