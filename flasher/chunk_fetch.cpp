@@ -73,6 +73,11 @@ void ChunkFetcher::set_parallel(unsigned n) {
   cv_.notify_all();
 }
 
+void ChunkFetcher::set_rate(double bytes_per_s) {
+  std::lock_guard lock(mu_);
+  rate_ = bytes_per_s > 0 ? bytes_per_s : 0;
+}
+
 bool ChunkFetcher::idle() const {
   std::lock_guard lock(mu_);
   return queue_.empty() && in_flight_ == 0;
@@ -106,6 +111,14 @@ void ChunkFetcher::work() {
       queue_.pop_front();
       state_[i] = State::kInFlight;
       ++in_flight_;
+      if (rate_ > 0) {
+        const auto now = std::chrono::steady_clock::now();
+        const auto start = std::max(now, next_start_);
+        next_start_ = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                  std::chrono::duration<double>(static_cast<double>(sizes_[i]) / rate_));
+        cv_.wait_until(lock, start, [this] { return stop_; });
+        if (stop_) return;
+      }
     }
     const std::uint64_t size = sizes_[i];
     swarm::RequestOptions ro;

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -56,6 +57,9 @@ class ChunkFetcher {
   void retry(std::size_t i);
   // At most n requests at once (1 <= n <= connections; default: connections).
   void set_parallel(unsigned n);
+  // Paces the requests to bytes_per_s on average (a request starts only when the ones
+  // before it, at that rate, would have ended); 0 = unpaced (the default).
+  void set_rate(double bytes_per_s);
   // What arrived since the last call.
   std::vector<FetchedChunk> take();
   // True when nothing is queued or in flight.
@@ -78,6 +82,8 @@ class ChunkFetcher {
   std::vector<FetchedChunk> done_;
   std::size_t in_flight_ = 0;
   std::size_t parallel_ = 1;
+  double rate_ = 0;                                   // bytes/s, 0 = unpaced
+  std::chrono::steady_clock::time_point next_start_;  // pacing: when the next request may start
   bool stop_ = false;
   std::atomic<std::uint64_t> bytes_{0};
   std::atomic<std::size_t> failures_{0};

@@ -135,7 +135,9 @@ FlashResult run_flash(const FlashOptions& o) {
            so.web_seeds = {seeder.url("/")};
            if (o.http_stripe) so.chunk_store = seeder.url("/");
            so.peers = o.peers;
-           if (auto port = seeder.bt_port()) so.seeder_endpoints.push_back(seeder.host() + ":" + std::to_string(*port));
+           const auto facts = seeder.info();
+           if (facts.bt_port) so.seeder_endpoints.push_back(seeder.host() + ":" + std::to_string(*facts.bt_port));
+           so.seeder_upload_limit = facts.upload_limit;
            so.cache_dir = o.cache_dir;
            so.web_seed_after = o.web_seed_after;
            so.stall_timeout = o.stall_timeout;

@@ -75,18 +75,21 @@ std::optional<std::string> SeederClient::identity(const std::string& mac, std::s
   return std::nullopt;
 }
 
-std::optional<int> SeederClient::bt_port() const {
+SeederClient::Info SeederClient::info() const {
+  Info info;
   try {
     swarm::RequestOptions o;
     o.timeout = std::chrono::milliseconds(3000);
     o.max_body = 64 * 1024;
     auto r = swarm::http_get(url("/v1/info"), o);
-    if (r.status != 200) return std::nullopt;
+    if (r.status != 200) return info;
     auto doc = nlohmann::json::parse(r.body);
-    if (doc.contains("bt_port") && doc["bt_port"].is_number_integer()) return doc["bt_port"].get<int>();
+    if (doc.contains("bt_port") && doc["bt_port"].is_number_integer()) info.bt_port = doc["bt_port"].get<int>();
+    if (doc.contains("upload_limit") && doc["upload_limit"].is_number_integer())
+      info.upload_limit = std::max<std::int64_t>(0, doc["upload_limit"].get<std::int64_t>());
   } catch (const std::exception&) {
   }
-  return std::nullopt;
+  return info;
 }
 
 bool SeederClient::post_event(const std::string& node_id, const std::string& json, std::string* why) const {

@@ -42,8 +42,13 @@ class SeederClient {
   // GET /v1/nodes/<mac>/identity, with retry: the body, or nullopt when the seeder answers
   // 404 (the MAC is not in its inventory, or it has none); *why gets the seeder's reason.
   std::optional<std::string> identity(const std::string& mac, std::string* why = nullptr) const;
-  // Seeder facts (BitTorrent port); nullopt when the seeder does not say.
-  std::optional<int> bt_port() const;
+  // Seeder facts from GET /v1/info (docs/http-api.md), best effort: a field the seeder
+  // does not give (or a seeder that does not answer) is left at its default.
+  struct Info {
+    std::optional<int> bt_port;    // its BitTorrent port, if it seeds over BitTorrent
+    std::int64_t upload_limit = 0; // bytes/s budget of its uploads, 0 = none
+  };
+  Info info() const;
 
   // Best effort, single attempt, short timeout: a status report never blocks a flash.
   // Returns false (and the error text in *why) when it did not get through.

@@ -355,7 +355,11 @@ void SwarmDownload::Impl::set_stripe(std::optional<Stripe> s) {
   // the bytes) takes about its share. Several parallel requests took most of the port,
   // and the other stripes, which the others can only pass on as fast as they get them,
   // fell behind (measured, 2 nodes: 3 requests, 4 MiB/s from the other node against 5.7).
-  if (fetcher) fetcher->set_parallel(stripe->count <= 1 ? opt.http_connections : 1);
+  if (fetcher) {
+    fetcher->set_parallel(stripe->count <= 1 ? opt.http_connections : 1);
+    const auto nodes = static_cast<double>(std::max<std::size_t>(stripe->count, 1));
+    fetcher->set_rate(opt.seeder_upload_limit > 0 ? static_cast<double>(opt.seeder_upload_limit) / nodes : 0);
+  }
 }
 
 void SwarmDownload::Impl::fetch_from_seeder() {

@@ -42,6 +42,9 @@ struct SwarmOptions {
   // (seeder_filter.h). Empty: everything over BitTorrent, the seeder included.
   std::string chunk_store;
   unsigned http_connections = 3;               // parallel requests to chunk_store
+  // The seeder's upload budget (bytes/s, 0 = none; its /v1/info "upload_limit"): the
+  // stripe requests of a node are paced at budget / nodes working on the release.
+  std::int64_t seeder_upload_limit = 0;
   std::vector<std::string> peers;              // "ip:port" to connect to directly
   std::vector<std::string> seeder_endpoints;   // "ip:port" of the seeder's BitTorrent side (for stats)
   std::filesystem::path cache_dir;             // where libtorrent keeps the stored chunks it seeds

@@ -115,5 +115,22 @@ TEST_F(ChunkFetch, AChunkThatFailedThePieceHashIsFetchedAgain) {
   EXPECT_EQ(f.bytes(), 2 * sizes[0]);
 }
 
+TEST_F(ChunkFetch, APacedFetcherKeepsToItsRate) {
+  std::uint64_t total = 0;
+  for (auto n : sizes) total += n;
+  // The last request may start only when the others would have taken ~1 s at this rate.
+  const std::uint64_t before_last = total - sizes.back();
+  const double rate = static_cast<double>(before_last) / 1.0;
+  ChunkFetcher f(urls, sizes, 1);
+  f.set_rate(rate);
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < urls.size(); ++i) f.want(i);
+  const auto got = drain(f);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(got.size(), urls.size());
+  EXPECT_GE(took, std::chrono::milliseconds(950));
+  EXPECT_LT(took, std::chrono::seconds(8));
+}
+
 }  // namespace
 }  // namespace ironstone::flasher

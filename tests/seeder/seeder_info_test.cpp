@@ -1,5 +1,5 @@
 // GET /v1/info: the seeder's identity and ports, as the flasher reads them
-// (flasher/seeder_client.cpp bt_port(): an integer "bt_port", absent when off).
+// (flasher/seeder_client.cpp info(): an integer "bt_port", absent when off).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
