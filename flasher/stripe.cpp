@@ -50,4 +50,10 @@ std::uint8_t stripe_priority(bool own, std::size_t count, bool a_peer_holds_it, 
   return fallback ? 1 : 0;
 }
 
+ChunkSource chunk_source(bool own, bool a_peer_holds_it, bool fallback) {
+  if (a_peer_holds_it) return ChunkSource::kPeers;
+  if (own || fallback) return ChunkSource::kSeederHttp;
+  return ChunkSource::kWait;
+}
+
 }  // namespace ironstone::flasher

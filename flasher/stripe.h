@@ -55,4 +55,12 @@ std::vector<std::uint32_t> stripe_table(std::span<const std::uint64_t> stored_si
 //   alone (count <= 1): 4 for every chunk, libtorrent's own order.
 std::uint8_t stripe_priority(bool own, std::size_t count, bool a_peer_holds_it, bool fallback);
 
+// Where a chunk still missing should come from now. A chunk a connected node holds
+// comes from that node (own stripe or not: a node flashing alone next to nodes that are
+// done takes the release from them, not from the NAS); otherwise the node's own stripe,
+// and in the fallback everything, from the seeder's HTTP store; otherwise nowhere yet
+// (another node will have it).
+enum class ChunkSource { kPeers, kSeederHttp, kWait };
+ChunkSource chunk_source(bool own, bool a_peer_holds_it, bool fallback);
+
 }  // namespace ironstone::flasher

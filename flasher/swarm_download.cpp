@@ -38,7 +38,7 @@ struct SwarmDownload::Impl {
   std::optional<Stripe> stripe;
   std::vector<bool> own;                 // chunk i is in this node's stripe (all of them when alone)
   std::vector<bool> passed;              // chunk i passed libtorrent's piece hash here
-  std::vector<bool> peer_holds;          // chunk i is on a node other than the seeder (strict stripes)
+  std::vector<bool> peer_holds;          // chunk i is on a connected node other than the seeder (last poll)
   std::unique_ptr<ChunkFetcher> fetcher; // this node's stripe over HTTP (opt.chunk_store)
   std::vector<int> piece_size;           // libtorrent piece size of chunk i (add_piece wants it padded)
   std::vector<int> applied;              // the priority last given to chunk i's file
@@ -216,6 +216,7 @@ void SwarmDownload::Impl::poll_peers() {
   std::vector<lt::peer_info> peers;
   handle.get_peer_info(peers);
   int bt_peers = 0;
+  std::vector<bool> holds(peer_holds.size(), false);  // what the nodes connected now hold
   for (const auto& p : peers) {
     const bool web = (p.connection_type & (lt::peer_info::web_seed | lt::peer_info::http_seed)) != lt::connection_type_t{};
     std::string ep = p.ip.address().to_string() + ":" + std::to_string(p.ip.port());
@@ -236,9 +237,10 @@ void SwarmDownload::Impl::poll_peers() {
       stats.from_peers += static_cast<std::uint64_t>(delta);
     bt_peers += !web;
     if (!from_seeder)
-      for (std::size_t i = 0; i < peer_holds.size() && i < static_cast<std::size_t>(p.pieces.size()); ++i)
-        if (p.pieces.get_bit(lt::piece_index_t(static_cast<int>(i)))) peer_holds[i] = true;
+      for (std::size_t i = 0; i < holds.size() && i < static_cast<std::size_t>(p.pieces.size()); ++i)
+        if (p.pieces.get_bit(lt::piece_index_t(static_cast<int>(i)))) holds[i] = true;
   }
+  peer_holds.swap(holds);
   stats.peers = bt_peers;
   lt::torrent_status st = handle.status({});
   stats.uploaded = static_cast<std::uint64_t>(st.total_payload_upload);
@@ -363,10 +365,17 @@ void SwarmDownload::Impl::set_stripe(std::optional<Stripe> s) {
 }
 
 void SwarmDownload::Impl::fetch_from_seeder() {
-  // Own stripe always; in the fallback also every chunk no other node holds.
+  // flasher/stripe.h chunk_source(): asked again every poll, so a chunk whose holder
+  // went is fetched here after all.
   if (!fetcher) return;
-  for (std::size_t i = 0; i < wanted.size(); ++i)
-    if (wanted[i] && !delivered[i] && !passed[i] && (own[i] || (fallback && !peer_holds[i]))) fetcher->want(i);
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    if (!wanted[i] || delivered[i] || passed[i]) continue;
+    switch (chunk_source(own[i], peer_holds[i], fallback)) {
+      case ChunkSource::kSeederHttp: fetcher->want(i); break;
+      case ChunkSource::kPeers: fetcher->cancel(i); break;
+      case ChunkSource::kWait: break;
+    }
+  }
 }
 
 void SwarmDownload::Impl::add_fetched() {
@@ -427,6 +436,7 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
       s.poll_peers();
       s.apply_priorities();
       s.maybe_fall_back();
+      s.fetch_from_seeder();
       last_holders = now;
     }
     if (now - s.last_report >= s.opt.progress_interval) {

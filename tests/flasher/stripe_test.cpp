@@ -61,6 +61,21 @@ TEST(Stripe, ALoneNodeUsesLibtorrentsOwnOrder) {
   }
 }
 
+TEST(ChunkSource, AChunkAnotherNodeHoldsComesFromThatNodeEvenInTheOwnStripe) {
+  EXPECT_EQ(chunk_source(true, true, false), ChunkSource::kPeers);
+  EXPECT_EQ(chunk_source(false, true, false), ChunkSource::kPeers);
+  EXPECT_EQ(chunk_source(false, true, true), ChunkSource::kPeers);
+}
+
+TEST(ChunkSource, TheOwnStripeOrTheFallbackComesFromTheSeeder) {
+  EXPECT_EQ(chunk_source(true, false, false), ChunkSource::kSeederHttp);
+  EXPECT_EQ(chunk_source(false, false, true), ChunkSource::kSeederHttp);
+}
+
+TEST(ChunkSource, AnotherStripeNobodyHoldsYetIsWaitedFor) {
+  EXPECT_EQ(chunk_source(false, false, false), ChunkSource::kWait);
+}
+
 TEST(StripeTable, DealsTheBiggestChunksFirstToTheLightestStripe) {
   const std::vector<std::uint64_t> sizes = {10, 40, 30, 20, 5, 5};
   // 40 -> s0, 30 -> s1, 20 -> s1 (30 < 40), 10 -> s0 (40 < 50), 5 -> s0 (a tie: the lower), 5 -> s1.

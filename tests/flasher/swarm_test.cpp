@@ -190,6 +190,29 @@ TEST_F(Swarm, ANodeThatNeverJoinsCostsTimeNotTheFlash) {
   EXPECT_GE(seeder.metrics().chunk_bytes_served, pub.manifest.stored_bytes());
 }
 
+// A node flashing alone while another node that holds the release still seeds (a disk
+// replaced in a flashed rack): it takes the release from that node, not from the NAS.
+// (The seeder's 1 MiB/s budget paces the HTTP stripe, flasher/chunk_fetch.h: on loopback
+// an unpaced fetcher would take everything before the first look at the neighbour.)
+TEST_F(Swarm, ANodeFlashingAloneTakesTheReleaseFromANodeThatHasIt) {
+  const auto image = make_image(32, 6);
+  auto pub = rig.publish(image, "1.0");
+  const std::uint64_t stored = pub.manifest.stored_bytes();
+  auto& seeder = rig.start_seeder(/*bittorrent=*/true, 1 << 20);
+  RawSeed neighbour(torrent_of(rig.store(), pub.manifest), rig.store());
+
+  FlashOptions o = rig.flash_options("n1");
+  fill_garbage(o.target, image.size(), 10);
+  o.peers = {neighbour.endpoint()};
+  FlashResult r = run_flash(o);
+
+  EXPECT_EQ(read_file(o.target), image);
+  EXPECT_EQ(r.chunks_downloaded, pub.manifest.chunks.size());
+  EXPECT_GE(r.from_peers, stored * 7 / 10) << "from the seeder " << r.from_seeder;
+  EXPECT_LT(seeder.metrics().chunk_bytes_served, stored * 3 / 10);
+  EXPECT_GT(neighbour.uploaded(), 0);
+}
+
 // A flasher process killed (SIGKILL) in the middle of the flash, then started again:
 // the second run completes and downloads only the chunks the first did not write.
 TEST_F(Swarm, KilledFlasherResumesAndDownloadsOnlyWhatWasMissing) {
