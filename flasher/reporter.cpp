@@ -22,7 +22,13 @@ void Reporter::step(const std::string& step, const std::string& message) {
 }
 
 void Reporter::progress(const Progress& p, bool force) {
+  // The byte counts by source are per run and only grow: a later step's progress (the
+  // final verification, which knows nothing of sources) must not report them as 0.
+  const std::uint64_t from_seeder = std::max(p.from_seeder, last_.from_seeder);
+  const std::uint64_t from_peers = std::max(p.from_peers, last_.from_peers);
   last_ = p;
+  last_.from_seeder = from_seeder;
+  last_.from_peers = from_peers;
   send("working", "", force);
 }
 

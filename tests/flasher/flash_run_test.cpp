@@ -42,6 +42,28 @@ class FlashRun : public ::testing::Test {
   Rig rig;
 };
 
+// The fleet view keeps what a node got from where after it is done: the verification
+// step after the download used to report its progress with zero bytes by source.
+TEST_F(FlashRun, TheDoneReportKeepsTheBytesBySource) {
+  const auto image = make_image(12, 12);
+  rig.publish(image, "1.0");
+  auto& seeder = rig.start_seeder();
+  FlashOptions o = rig.flash_options("n1");
+  fill_garbage(o.target, image.size(), 3);
+  FlashResult r = run_flash(o);
+  ASSERT_GT(r.from_seeder + r.from_peers, 0u);
+  const auto view = seeder.fleet().view();
+  bool found = false;
+  for (const auto& n : view["nodes"]) {
+    if (n["node_id"] != "n1") continue;
+    found = true;
+    EXPECT_EQ(n["state"], "done") << n.dump();
+    EXPECT_EQ(n["bytes_from_seeder"].get<std::uint64_t>(), r.from_seeder) << n.dump();
+    EXPECT_EQ(n["bytes_from_peers"].get<std::uint64_t>(), r.from_peers) << n.dump();
+  }
+  EXPECT_TRUE(found) << view.dump();
+}
+
 // The installer run again on a node that already holds the release: the target is
 // read and hashed, nothing is downloaded and nothing is written (contents and mtime).
 TEST_F(FlashRun, TargetAlreadyHoldingTheReleaseIsNeitherDownloadedNorWritten) {
