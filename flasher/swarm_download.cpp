@@ -11,10 +11,13 @@
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
 
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string_view>
+#include <thread>
 #include <spdlog/spdlog.h>
 
 #include "flasher/chunk_fetch.h"
@@ -93,6 +96,36 @@ struct SwarmDownload::Impl {
                  fetcher ? " over HTTP" : "");
   }
   void restripe();
+  // The fleet view is asked on a thread of its own (a GET with a 1 s limit every 2 s), so
+  // a slow seeder never holds up alert handling or the HTTP stripe hand-off.
+  std::mutex view_mu;
+  std::condition_variable view_cv;
+  std::optional<Stripe> latest_view;
+  bool view_stop = false;
+  std::thread view_thread;
+  void start_view_thread() {
+    if (!opt.stripe || view_thread.joinable()) return;
+    view_stop = false;
+    view_thread = std::thread([this] {
+      for (;;) {
+        {
+          std::unique_lock lock(view_mu);
+          if (view_cv.wait_for(lock, std::chrono::seconds(2), [this] { return view_stop; })) return;
+        }
+        std::optional<Stripe> v = opt.stripe();
+        std::lock_guard lock(view_mu);
+        if (v) latest_view = v;
+      }
+    });
+  }
+  void stop_view_thread() {
+    {
+      std::lock_guard lock(view_mu);
+      view_stop = true;
+    }
+    view_cv.notify_all();
+    if (view_thread.joinable()) view_thread.join();
+  }
   void log_progress() const {
     constexpr double kMiB = 1024.0 * 1024.0;
     spdlog::debug("swarm: {} of {} chunks, {:.1f} MiB/s, {:.1f} MiB from the seeder, {:.1f} MiB from peers, "
@@ -165,6 +198,7 @@ SwarmDownload::SwarmDownload(std::span<const char> torrent, const manifest::Mani
 }
 
 SwarmDownload::~SwarmDownload() {
+  if (impl_) impl_->stop_view_thread();
   if (impl_ && impl_->session) {
     impl_->session->remove_torrent(impl_->handle);
     impl_->session.reset();
@@ -391,8 +425,11 @@ void SwarmDownload::Impl::add_fetched() {
 }
 
 void SwarmDownload::Impl::restripe() {
-  if (!opt.stripe) return;
-  std::optional<Stripe> now = opt.stripe();
+  std::optional<Stripe> now;
+  {
+    std::lock_guard lock(view_mu);
+    now = latest_view;
+  }
   if (!now || now == stripe) return;
   set_stripe(now);
   apply_priorities();
@@ -412,7 +449,8 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
   Impl& s = *impl_;
   s.last_progress = Clock::now();
   auto last_have_check = Clock::now();
-  auto next_restripe = Clock::now() + std::chrono::seconds(2);
+  s.start_view_thread();
+  auto next_restripe = Clock::now() + std::chrono::milliseconds(500);
   auto last_debug = Clock::now();
   auto last_holders = Clock::now();
   s.fetch_from_seeder();
@@ -430,7 +468,7 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
     s.maybe_add_web_seed();
     if (now >= next_restripe) {
       s.restripe();
-      next_restripe = Clock::now() + std::chrono::seconds(2);
+      next_restripe = Clock::now() + std::chrono::milliseconds(500);
     }
     if (now - last_holders >= std::chrono::milliseconds(250)) {
       s.poll_peers();
@@ -455,6 +493,7 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
                                     std::to_string(s.stats.chunks_wanted) + " received, " + std::to_string(s.stats.peers) +
                                     " peers" + (s.stats.web_seed_used ? ", web seed tried" : ", no web seed") + ")");
   }
+  s.stop_view_thread();  // lingering needs no stripe
   s.poll_peers();
   if (progress) progress(s.stats);
 }
