@@ -1,4 +1,4 @@
-// SwarmDownload: fetches the stored chunks a flasher needs over BitTorrent.
+// SwarmDownload: fetches the stored chunks a flasher needs.
 //
 // One libtorrent session with the LAN settings (swarm/lan_settings.h). The
 // release torrent is added with every chunk the target already holds set to
@@ -7,13 +7,20 @@
 // verifies and writes it. The session seeds what it has while downloading and,
 // after run(), while linger() lasts.
 //
-// Web seed as fallback: the seeder's HTTP chunk store is added as a BEP 19 web
+// Where chunks come from (flasher/stripe.h): this node's stripe from the seeder's
+// HTTP chunk store (chunk_store; ChunkFetcher, handed to libtorrent with add_piece,
+// so it is hash-checked and seeded like any piece), every other chunk from the other
+// nodes over BitTorrent once one of them holds it; the seeder's BitTorrent pieces are
+// hidden from libtorrent (seeder_filter.h). A chunk a connected node holds comes from
+// that node. When the own stripe is done and nothing arrives for 2 s, the rest comes
+// over HTTP too. The fleet view that gives the stripe is asked on a thread of its own.
+//
+// Web seed as the last resort: the seeder's HTTP chunk store is added as a BEP 19 web
 // seed only when the swarm has delivered no payload for `web_seed_after` while no
 // honest peer is connected (none at all, the seeder's BitTorrent port unreachable,
 // or only peers whose pieces fail their hash), or for 4 x web_seed_after (at least
-// 10 s) while peers are connected: flashing degrades to HTTP and never stops, and a
-// slow swarm start does not load the NAS twice. Peers that send data failing the piece hash
-// are banned (smart-ban plugin) and counted.
+// 10 s) while peers are connected: flashing degrades to HTTP and never stops. Peers
+// that send data failing the piece hash are banned (smart-ban plugin) and counted.
 //
 // Thread safety: one thread drives run()/linger(); stats() may be read from it.
 #pragma once
