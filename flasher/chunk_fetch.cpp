@@ -1,16 +1,18 @@
 #include "flasher/chunk_fetch.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <exception>
-#include <spdlog/spdlog.h>
 #include <utility>
 
 #include "swarm/http_client.h"
 
 namespace ironstone::flasher {
 
-ChunkFetcher::ChunkFetcher(std::vector<std::string> urls, std::vector<std::uint64_t> sizes, unsigned connections)
+ChunkFetcher::ChunkFetcher(std::vector<std::string> urls, std::vector<std::uint64_t> sizes,
+                           unsigned connections)
     : urls_(std::move(urls)),
       sizes_(std::move(sizes)),
       state_(urls_.size(), State::kNone),
@@ -90,7 +92,8 @@ void ChunkFetcher::fail(std::size_t i, const std::string& why) {
   if (attempt >= kMaxAttempts) {
     state_[i] = State::kGivenUp;
     lock.unlock();
-    spdlog::warn("fetch: chunk {}: {}; giving up after {} attempts, leaving it to the swarm", i, why, attempt);
+    spdlog::warn("fetch: chunk {}: {}; giving up after {} attempts, leaving it to the swarm", i, why,
+                 attempt);
     return;
   }
   spdlog::warn("fetch: chunk {}: {}; trying again", i, why);

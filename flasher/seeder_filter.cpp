@@ -1,6 +1,5 @@
 #include "flasher/seeder_filter.h"
 
-#include <cstring>
 #include <libtorrent/peer_connection_handle.hpp>
 
 #include "swarm/lan_settings.h"
@@ -19,11 +18,7 @@ class SeederFilterPeer final : public lt::peer_plugin {
 
  private:
   // The peer id arrives in the handshake, before any of the messages above.
-  bool from_seeder() const {
-    const lt::peer_id& pid = pc_.pid();
-    const std::size_t n = std::strlen(swarm::kSeederPeerIdPrefix);
-    return std::memcmp(pid.data(), swarm::kSeederPeerIdPrefix, n) == 0;
-  }
+  bool from_seeder() const { return swarm::is_seeder_peer_id(pc_.pid()); }
   lt::peer_connection_handle pc_;
 };
 

@@ -44,6 +44,7 @@ struct SwarmDownload::Impl {
   std::vector<bool> peer_holds;          // chunk i is on a connected node other than the seeder (last poll)
   std::unique_ptr<ChunkFetcher> fetcher; // this node's stripe over HTTP (opt.chunk_store)
   std::vector<int> piece_size;           // libtorrent piece size of chunk i (add_piece wants it padded)
+  std::vector<std::uint64_t> stored_sizes;  // signed stored size of chunk i
   std::vector<int> applied;              // the priority last given to chunk i's file
   bool fallback = false;                 // ask anyone for everything left (flasher/stripe.h)
   Clock::time_point last_delivery = Clock::now();
@@ -161,18 +162,16 @@ SwarmDownload::SwarmDownload(std::span<const char> torrent, const manifest::Mani
   atp.url_seeds.clear();  // the web seed is the fallback, added when the swarm stalls
   atp.trackers = s.opt.trackers;
   const auto files = manifest::chunk_files(*atp.ti);
-  for (std::size_t i = 0; i < m.chunks.size(); ++i)
+  for (std::size_t i = 0; i < m.chunks.size(); ++i) {
     s.piece_size.push_back(atp.ti->piece_size(lt::piece_index_t(static_cast<int>(i))));
+    s.stored_sizes.push_back(m.chunks[i].stored_size);
+  }
   if (!s.opt.chunk_store.empty()) {
     std::vector<std::string> urls;
-    std::vector<std::uint64_t> sizes;
     std::string base = s.opt.chunk_store;
-    if (base.empty() || base.back() != '/') base += '/';
-    for (const auto& c : m.chunks) {
-      urls.push_back(base + manifest::layout::chunk_relpath(c.hash));
-      sizes.push_back(c.stored_size);
-    }
-    s.fetcher = std::make_unique<ChunkFetcher>(std::move(urls), std::move(sizes), s.opt.http_connections);
+    if (base.back() != '/') base += '/';
+    for (const auto& c : m.chunks) urls.push_back(base + manifest::layout::chunk_relpath(c.hash));
+    s.fetcher = std::make_unique<ChunkFetcher>(std::move(urls), s.stored_sizes, s.opt.http_connections);
     atp.extensions.push_back(&seeder_filter_plugin);
   }
   atp.file_priorities.assign(static_cast<std::size_t>(atp.ti->num_files()), lt::dont_download);
@@ -264,7 +263,7 @@ void SwarmDownload::Impl::poll_peers() {
     // The seeder is its web seed, the BitTorrent endpoint it told us (if any), or a peer
     // whose client name (extension handshake "v" = the seeder's user agent) says so.
     const bool from_seeder = web || seeder_endpoints.count(ep) || p.client.rfind("ironstone-seeder", 0) == 0 ||
-                             std::string_view(p.pid.data(), 3) == swarm::kSeederPeerIdPrefix;
+                             swarm::is_seeder_peer_id(p.pid);
     if (from_seeder)
       stats.from_seeder += static_cast<std::uint64_t>(delta);
     else
@@ -373,15 +372,12 @@ void SwarmDownload::Impl::maybe_fall_back() {
                std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count(),
                stats.chunks_wanted - stats.chunks_received);
   apply_priorities();
-  fetch_from_seeder();
 }
 
 void SwarmDownload::Impl::set_stripe(std::optional<Stripe> s) {
   if (!s || s == stripe) return;
   stripe = s;
-  std::vector<std::uint64_t> sizes;
-  for (const auto& c : m.chunks) sizes.push_back(c.stored_size);
-  const auto table = stripe_table(sizes, stripe->count);
+  const auto table = stripe_table(stored_sizes, stripe->count);
   for (std::size_t i = 0; i < own.size(); ++i) {
     own[i] = stripe->count <= 1 || table[i] == stripe->index;
     if (!own[i] && fetcher) fetcher->cancel(i);
@@ -477,8 +473,7 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
       s.fetch_from_seeder();
       last_holders = now;
     }
-    if (now - s.last_report >= s.opt.progress_interval) {
-      s.poll_peers();
+    if (now - s.last_report >= s.opt.progress_interval) {  // stats as of the last poll, <= 250 ms old
       if (progress) progress(s.stats);
       s.last_report = now;
       if (now - last_debug >= std::chrono::seconds(1)) {

@@ -6,6 +6,7 @@
 #include <libtorrent/fingerprint.hpp>
 #include <libtorrent/ip_filter.hpp>
 #include <libtorrent/session_handle.hpp>
+#include <string_view>
 #include <utility>
 
 namespace ironstone::swarm {
@@ -14,11 +15,17 @@ std::string peer_fingerprint(Role role, const std::string& version) {
   int part[3] = {0, 0, 0};
   std::size_t at = 0;
   for (int& p : part) {
-    while (at < version.size() && version[at] >= '0' && version[at] <= '9') p = p * 10 + (version[at++] - '0');
+    while (at < version.size() && version[at] >= '0' && version[at] <= '9')
+      p = p * 10 + (version[at++] - '0');
     if (at < version.size() && version[at] == '.') ++at;
   }
   const char* name = role == Role::kSeeder ? kSeederPeerIdPrefix + 1 : kNodePeerIdPrefix + 1;
   return lt::generate_fingerprint(name, part[0] % 10, part[1] % 10, part[2] % 10, 0);
+}
+
+bool is_seeder_peer_id(const lt::peer_id& pid) {
+  const std::size_t n = std::char_traits<char>::length(kSeederPeerIdPrefix);
+  return std::string_view(pid.data(), n) == kSeederPeerIdPrefix;
 }
 
 lt::settings_pack lan_settings(const LanOptions& options) {

@@ -9,6 +9,7 @@
 // session, which is itself thread-safe.
 #pragma once
 
+#include <libtorrent/peer_id.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <string>
@@ -40,6 +41,8 @@ inline constexpr const char* kSeederPeerIdPrefix = "-IS";
 inline constexpr const char* kNodePeerIdPrefix = "-IF";
 // The peer id prefix (libtorrent peer_fingerprint) of `role` for version "major.minor.patch".
 std::string peer_fingerprint(Role role, const std::string& version);
+// True when `pid` is an Ironstone seeder's (starts with kSeederPeerIdPrefix).
+bool is_seeder_peer_id(const lt::peer_id& pid);
 
 // A complete settings_pack for a LAN swarm member.
 lt::settings_pack lan_settings(const LanOptions& options);
