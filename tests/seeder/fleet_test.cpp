@@ -97,16 +97,9 @@ TEST(FleetView, BoundsTheNumberOfNodes) {
   fleet.record(parse_node_event("a", R"({"step":"x","state":"done"})"));  // known nodes still update
 }
 
-class FleetHttp : public ::testing::Test {
+class FleetHttp : public LoopbackSeederTest {
  protected:
-  void SetUp() override {
-    seeder_ = std::make_unique<Seeder>(loopback_config(dir_.path(), false));
-    seeder_->start();
-    port_ = seeder_->http_port();
-  }
-  TempDir dir_;
-  std::unique_ptr<Seeder> seeder_;
-  std::uint16_t port_ = 0;
+  void SetUp() override { start(loopback_config(dir_.path(), false)); }
 };
 
 TEST_F(FleetHttp, PostedEventShowsInFleetView) {

@@ -199,7 +199,7 @@ TEST(InventoryReload, BadInventoryAtStartUpIsAConfigError) {
 
 // ---------------------------------------------------------------- GET /v1/nodes/<mac>/identity
 
-class IdentityEndpoint : public ::testing::Test {
+class IdentityEndpoint : public LoopbackSeederTest {
  protected:
   void start(bool with_inventory) {
     fs::create_directories(dir_ / "store");
@@ -208,13 +208,8 @@ class IdentityEndpoint : public ::testing::Test {
       write_text(dir_ / "inventory.json", kGood);
       c.inventory = dir_ / "inventory.json";
     }
-    seeder_ = std::make_unique<Seeder>(c);
-    seeder_->start();
-    port_ = seeder_->http_port();
+    LoopbackSeederTest::start(c);
   }
-  TempDir dir_;
-  std::unique_ptr<Seeder> seeder_;
-  std::uint16_t port_ = 0;
 };
 
 TEST_F(IdentityEndpoint, KnownMacGetsItsIdentityDocument) {

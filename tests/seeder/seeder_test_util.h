@@ -13,9 +13,11 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <filesystem>
+#include <gtest/gtest.h>
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/file_storage.hpp>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -157,6 +159,20 @@ inline SeederConfig loopback_config(const std::filesystem::path& store, bool bit
   c.request_timeout = std::chrono::seconds(5);
   return c;
 }
+
+// A fixture with a temporary directory and an in-process seeder the test starts with
+// start(config) (loopback_config() above); the seeder stops when the fixture goes.
+class LoopbackSeederTest : public ::testing::Test {
+ protected:
+  void start(const SeederConfig& config) {
+    seeder_ = std::make_unique<Seeder>(config);
+    seeder_->start();
+    port_ = seeder_->http_port();
+  }
+  ironstone::testing::TempDir dir_;
+  std::unique_ptr<Seeder> seeder_;
+  std::uint16_t port_ = 0;
+};
 
 // Polls `pred` every 20 ms until true or `timeout`; returns its last value.
 template <class Pred>
