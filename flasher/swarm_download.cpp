@@ -26,6 +26,7 @@
 #include "manifest/layout.h"
 #include "manifest/torrent.h"
 #include "swarm/lan_settings.h"
+#include "swarm/v2_first_disk_io.h"
 
 namespace ironstone::flasher {
 
@@ -48,6 +49,7 @@ struct SwarmDownload::Impl {
   std::vector<int> applied;              // the priority last given to chunk i's file
   bool fallback = false;                 // ask anyone for everything left (flasher/stripe.h)
   Clock::time_point last_delivery = Clock::now();
+  std::shared_ptr<swarm::V2FirstCounters> hash_counters = std::make_shared<swarm::V2FirstCounters>();
   std::unique_ptr<lt::session> session;
   lt::torrent_handle handle;
   SwarmStats stats;
@@ -150,13 +152,15 @@ SwarmDownload::SwarmDownload(std::span<const char> torrent, const manifest::Mani
   lan.listen_interfaces = s.opt.listen_interfaces;
   lan.user_agent = std::string("ironstone-flasher/") + IRONSTONE_VERSION;
   lan.alert_mask |= lt::alert_category::piece_progress | lt::alert_category::peer;
+  lt::load_torrent_limits limits;
+  lt::add_torrent_params atp = lt::load_torrent_buffer(lt::span<const char>(torrent.data(), static_cast<long>(torrent.size())), limits);
   lt::session_params params(swarm::lan_settings(lan));
+  // Pieces proven by their v2 tree skip the SHA-1 of the padded piece (swarm/v2_first_disk_io.h).
+  params.disk_io_constructor = swarm::v2_first_disk_io(atp.ti, s.hash_counters);
   s.session = std::make_unique<lt::session>(std::move(params));
   s.session->add_extension(&lt::create_smart_ban_plugin);
   swarm::apply_lan_peer_classes(*s.session);
 
-  lt::load_torrent_limits limits;
-  lt::add_torrent_params atp = lt::load_torrent_buffer(lt::span<const char>(torrent.data(), static_cast<long>(torrent.size())), limits);
   atp.save_path = s.opt.cache_dir.string();
   atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
   atp.url_seeds.clear();  // the web seed is the fallback, added when the swarm stalls
@@ -209,7 +213,12 @@ std::string SwarmDownload::listen_endpoint() const {
   return "0.0.0.0:" + std::to_string(port);
 }
 
-SwarmStats SwarmDownload::stats() const { return impl_->stats; }
+SwarmStats SwarmDownload::stats() const {
+  SwarmStats st = impl_->stats;
+  st.pieces_proven_by_v2 = impl_->hash_counters->proven;
+  st.pieces_not_proven_by_v2 = impl_->hash_counters->not_proven;
+  return st;
+}
 
 void SwarmDownload::Impl::request_have_pieces() {
   // Pieces already verified in the cache (a resumed run) never raise piece_finished.

@@ -74,6 +74,10 @@ struct SwarmStats {
   int banned_peers = 0;
   bool web_seed_used = false;
   double download_rate = 0;       // bytes/s
+  // Pieces whose hash check the v2 tree settled without SHA-1, and pieces it did not prove
+  // (hashed with SHA-1 too, then failed or passed by libtorrent): swarm/v2_first_disk_io.h.
+  std::uint64_t pieces_proven_by_v2 = 0;
+  std::uint64_t pieces_not_proven_by_v2 = 0;
 };
 
 class SwarmDownload {

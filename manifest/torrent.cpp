@@ -54,27 +54,34 @@ std::vector<char> make_torrent(const Manifest& m, const fs::path& store, const T
   return ct.generate_buf();
 }
 
-Hash256 v2_piece_root(std::span<const std::uint8_t> data) {
-  constexpr std::size_t kBlock = 16 * 1024;
-  std::vector<lt::sha256_hash> layer;
-  for (std::size_t off = 0; off < data.size() || layer.empty(); off += kBlock) {
-    const std::size_t n = std::min(kBlock, data.size() - std::min(off, data.size()));
-    layer.push_back(lt::hasher256(reinterpret_cast<const char*>(data.data()) + off, static_cast<int>(n)).final());
-  }
+lt::sha256_hash merkle_root(std::span<const lt::sha256_hash> blocks) {
+  if (blocks.empty()) return lt::sha256_hash{};
   std::size_t leaves = 1;
-  while (leaves < layer.size()) leaves *= 2;
+  while (leaves < blocks.size()) leaves *= 2;
+  std::vector<lt::sha256_hash> layer(blocks.begin(), blocks.end());
   layer.resize(leaves);  // zero hashes pad the tree
   while (layer.size() > 1) {
     for (std::size_t i = 0; i < layer.size() / 2; ++i) {
       lt::hasher256 h;
-      h.update(layer[2 * i].data(), static_cast<int>(layer[2 * i].size()));
-      h.update(layer[2 * i + 1].data(), static_cast<int>(layer[2 * i + 1].size()));
+      h.update(layer[2 * i]);
+      h.update(layer[2 * i + 1]);
       layer[i] = h.final();
     }
     layer.resize(layer.size() / 2);
   }
+  return layer.front();
+}
+
+Hash256 v2_piece_root(std::span<const std::uint8_t> data) {
+  constexpr std::size_t kBlock = 16 * 1024;
+  std::vector<lt::sha256_hash> blocks;
+  for (std::size_t off = 0; off < data.size() || blocks.empty(); off += kBlock) {
+    const std::size_t n = std::min(kBlock, data.size() - std::min(off, data.size()));
+    blocks.push_back(lt::hasher256(reinterpret_cast<const char*>(data.data()) + off, static_cast<int>(n)).final());
+  }
+  const lt::sha256_hash root = merkle_root(blocks);
   Hash256 out;
-  std::memcpy(out.bytes.data(), layer[0].data(), out.bytes.size());
+  std::memcpy(out.bytes.data(), root.data(), out.bytes.size());
   return out;
 }
 

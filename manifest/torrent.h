@@ -44,6 +44,10 @@ struct TorrentOptions {
   std::vector<PieceHashes> piece_hashes;
 };
 
+// BEP 52 merkle root over a file's 16 KiB block hashes (the leaves), filled up to a power
+// of two with zero hashes; for a file no larger than one piece this is its "pieces root".
+// No leaves: the zero hash.
+lt::sha256_hash merkle_root(std::span<const lt::sha256_hash> blocks);
 // BEP 52 "pieces root" of a file no larger than one piece: the SHA-256 merkle root over its
 // 16 KiB blocks, leaves padded with zero hashes to a power of two.
 Hash256 v2_piece_root(std::span<const std::uint8_t> file_bytes);

@@ -128,6 +128,19 @@ TEST(TorrentPieceRoot, SingleBlockRootIsTheSha256OfTheBlock) {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+// Three blocks: the tree is filled with a zero hash to four leaves, as BEP 52 says.
+TEST(TorrentMerkleRoot, OddLeavesArePaddedWithZeroHashesToAPowerOfTwo) {
+  const lt::sha256_hash a = lt::hasher256("a", 1).final(), b = lt::hasher256("b", 1).final(),
+                        c = lt::hasher256("c", 1).final();
+  lt::hasher256 ab, c0, root;
+  ab.update(a).update(b);
+  c0.update(c).update(lt::sha256_hash{});
+  root.update(ab.final()).update(c0.final());
+  const std::vector<lt::sha256_hash> leaves = {a, b, c};
+  EXPECT_EQ(merkle_root(leaves), root.final());
+  EXPECT_EQ(merkle_root({}), lt::sha256_hash{});
+}
+
 TEST_F(TorrentTest, TorrentForOtherChunksIsRejectedByInfoHash) {
   Manifest other = m;
   other.info_hash_v2 = std::string(64, '0');

@@ -1,0 +1,162 @@
+// Tests for v2-first piece hashing (swarm/v2_first_disk_io.h) in a real libtorrent session:
+// pieces handed in with add_piece pass or fail exactly as with libtorrent's own hashing,
+// and only the pieces the v2 tree proves skip the SHA-1.
+#include "swarm/v2_first_disk_io.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/torrent_status.hpp>
+
+#include "manifest/layout.h"
+#include "manifest/torrent.h"
+#include "swarm/lan_settings.h"
+#include "tests/testutil/sample_release.h"
+#include "tests/testutil/testutil.h"
+
+namespace ironstone::swarm {
+namespace {
+
+namespace fs = std::filesystem;
+using ::ironstone::testing::add_stored_chunks;
+using ::ironstone::testing::pseudo_random;
+using ::ironstone::testing::TempDir;
+
+[[maybe_unused]] const bool kCryptoReady = (init_crypto(), true);
+
+constexpr std::uint32_t kChunk = 256 * 1024;  // 16 blocks a piece
+
+std::vector<char> slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+struct Outcome {
+  bool passed = false;
+  bool failed = false;
+  std::string torrent_error;
+};
+
+// A release of three chunks (the last one short) and a leecher session with nothing on
+// disk, hashing through v2_first_disk_io. Pieces are given with add_piece.
+class V2FirstHashing : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m = ::ironstone::testing::sample_release_header();
+    m.chunk_size = kChunk;
+    m.image_size = 2 * kChunk + 70000;
+    add_stored_chunks(store.path(),
+                      {pseudo_random(kChunk, 1, true), pseudo_random(kChunk, 2), pseudo_random(70000, 3)},
+                      &m);
+    torrent = manifest::make_torrent(m, store.path());
+    lt::load_torrent_limits limits;
+    ti = std::make_shared<const lt::torrent_info>(
+        lt::span<const char>(torrent.data(), static_cast<long>(torrent.size())), limits, lt::from_span);
+  }
+
+  // Starts a session whose disk I/O is v2-first for `proven_for` (the torrent added, or
+  // another one) and adds the release torrent.
+  void start(std::shared_ptr<const lt::torrent_info> proven_for) {
+    LanOptions lan;
+    lan.listen_interfaces = "127.0.0.1:0";
+    lan.alert_mask |= lt::alert_category::piece_progress;
+    lt::session_params params(lan_settings(lan));
+    params.disk_io_constructor = v2_first_disk_io(std::move(proven_for), counters);
+    session = std::make_unique<lt::session>(std::move(params));
+    lt::add_torrent_params atp;
+    atp.ti = std::make_shared<lt::torrent_info>(*ti);
+    atp.save_path = cache.path().string();
+    atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
+    handle = session->add_torrent(std::move(atp));
+  }
+
+  // The stored bytes of chunk i, padded to the piece size as add_piece wants them.
+  std::vector<char> piece(std::size_t i) {
+    auto bytes = slurp(store.path() / manifest::layout::chunk_relpath(m.chunks[i].hash));
+    bytes.resize(static_cast<std::size_t>(ti->piece_size(lt::piece_index_t(static_cast<int>(i)))), '\0');
+    return bytes;
+  }
+
+  // Adds `data` as piece i and waits (at most 10 s) for libtorrent's verdict.
+  Outcome add(std::size_t i, const std::vector<char>& data) {
+    const lt::piece_index_t p(static_cast<int>(i));
+    handle.add_piece(p, data.data());
+    Outcome o;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!o.passed && !o.failed && o.torrent_error.empty() && std::chrono::steady_clock::now() < deadline) {
+      session->wait_for_alert(std::chrono::milliseconds(100));
+      std::vector<lt::alert*> alerts;
+      session->pop_alerts(&alerts);
+      for (lt::alert* a : alerts) {
+        if (auto* pf = lt::alert_cast<lt::piece_finished_alert>(a); pf && pf->piece_index == p)
+          o.passed = true;
+        if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a); hf && hf->piece_index == p) o.failed = true;
+        if (auto* te = lt::alert_cast<lt::torrent_error_alert>(a)) o.torrent_error = te->error.message();
+      }
+    }
+    return o;
+  }
+
+  TempDir store, cache;
+  manifest::Manifest m;
+  std::vector<char> torrent;
+  std::shared_ptr<const lt::torrent_info> ti;
+  std::shared_ptr<V2FirstCounters> counters = std::make_shared<V2FirstCounters>();
+  std::unique_ptr<lt::session> session;
+  lt::torrent_handle handle;
+};
+
+TEST_F(V2FirstHashing, RightPiecesPassWithoutSha1) {
+  start(ti);
+  for (std::size_t i = 0; i < m.chunks.size(); ++i) {
+    Outcome o = add(i, piece(i));
+    EXPECT_TRUE(o.passed) << "chunk " << i << " " << o.torrent_error;
+  }
+  EXPECT_EQ(counters->proven, m.chunks.size());
+  EXPECT_EQ(counters->not_proven, 0u);
+  EXPECT_TRUE(handle.status().is_seeding);
+}
+
+TEST_F(V2FirstHashing, CorruptPieceFailsItsHashAndTheRightOneThenPasses) {
+  start(ti);
+  auto bad = piece(1);
+  bad[12345] ^= 0x01;
+  Outcome o = add(1, bad);
+  EXPECT_TRUE(o.failed);
+  EXPECT_FALSE(o.passed);
+  EXPECT_EQ(o.torrent_error, "") << "v1 and v2 verdicts must agree";
+  EXPECT_EQ(counters->proven, 0u);
+  EXPECT_EQ(counters->not_proven, 1u);
+
+  o = add(1, piece(1));
+  EXPECT_TRUE(o.passed) << o.torrent_error;
+  EXPECT_EQ(counters->proven, 1u);
+  EXPECT_FALSE(handle.status().errc);
+}
+
+TEST_F(V2FirstHashing, AnotherTorrentsPiecesAreHashedWithSha1) {
+  manifest::Manifest other = ::ironstone::testing::sample_release_header();
+  other.chunk_size = kChunk;
+  other.image_size = kChunk;
+  TempDir other_store;
+  add_stored_chunks(other_store.path(), {pseudo_random(kChunk, 9, true)}, &other);
+  auto other_torrent = manifest::make_torrent(other, other_store.path());
+  lt::load_torrent_limits limits;
+  auto other_ti = std::make_shared<const lt::torrent_info>(
+      lt::span<const char>(other_torrent.data(), static_cast<long>(other_torrent.size())), limits,
+      lt::from_span);
+  start(other_ti);
+  Outcome o = add(0, piece(0));
+  EXPECT_TRUE(o.passed) << o.torrent_error;
+  EXPECT_EQ(counters->proven, 0u);
+  EXPECT_EQ(counters->not_proven, 0u);
+}
+
+}  // namespace
+}  // namespace ironstone::swarm
