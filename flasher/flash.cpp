@@ -174,8 +174,8 @@ FlashResult run_flash(const FlashOptions& o) {
     result.hash_failures = s.hash_failures;
     result.banned_peers = s.banned_peers;
     result.web_seed_used = s.web_seed_used;
-    spdlog::debug("swarm: {} pieces proven by their v2 tree, {} hashed with SHA-1 as well", s.pieces_proven_by_v2,
-                  s.pieces_not_proven_by_v2);
+    spdlog::debug("swarm: {} pieces proven by their v2 tree ({} of them from memory), {} hashed with SHA-1 as well",
+                  s.pieces_proven_by_v2, s.pieces_kept_in_memory, s.pieces_not_proven_by_v2);
   }
 
   step(rep, &board, FailedStep::kVerify, "verify",

@@ -1,5 +1,8 @@
 #include "flasher/swarm_download.h"
 
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/extensions/smart_ban.hpp>
@@ -10,15 +13,12 @@
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
-
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string_view>
 #include <thread>
-#include <spdlog/spdlog.h>
 
 #include "flasher/chunk_fetch.h"
 #include "flasher/errc.h"
@@ -26,7 +26,7 @@
 #include "manifest/layout.h"
 #include "manifest/torrent.h"
 #include "swarm/lan_settings.h"
-#include "swarm/v2_first_disk_io.h"
+#include "swarm/proving_disk_io.h"
 
 namespace ironstone::flasher {
 
@@ -37,25 +37,26 @@ struct SwarmDownload::Impl {
   SwarmOptions opt;
   std::vector<bool> wanted;
   std::vector<bool> delivered;
-  std::set<int> reading;  // pieces with a read_piece outstanding
+  std::set<int> reading;                // pieces with a read_piece outstanding
   std::vector<lt::file_index_t> files;  // file of chunk i
   std::optional<Stripe> stripe;
-  std::vector<bool> own;                 // chunk i is in this node's stripe (all of them when alone)
-  std::vector<bool> passed;              // chunk i passed libtorrent's piece hash here
-  std::vector<bool> peer_holds;          // chunk i is on a connected node other than the seeder (last poll)
-  std::unique_ptr<ChunkFetcher> fetcher; // this node's stripe over HTTP (opt.chunk_store)
-  std::vector<int> piece_size;           // libtorrent piece size of chunk i (add_piece wants it padded)
+  std::vector<bool> own;                  // chunk i is in this node's stripe (all of them when alone)
+  std::vector<bool> passed;               // chunk i passed libtorrent's piece hash here
+  std::vector<bool> peer_holds;           // chunk i is on a connected node other than the seeder (last poll)
+  std::unique_ptr<ChunkFetcher> fetcher;  // this node's stripe over HTTP (opt.chunk_store)
+  std::vector<int> piece_size;            // libtorrent piece size of chunk i (add_piece wants it padded)
   std::vector<std::uint64_t> stored_sizes;  // signed stored size of chunk i
-  std::vector<int> applied;              // the priority last given to chunk i's file
-  bool fallback = false;                 // ask anyone for everything left (flasher/stripe.h)
+  std::vector<int> applied;                 // the priority last given to chunk i's file
+  bool fallback = false;                    // ask anyone for everything left (flasher/stripe.h)
   Clock::time_point last_delivery = Clock::now();
-  std::shared_ptr<swarm::V2FirstCounters> hash_counters = std::make_shared<swarm::V2FirstCounters>();
+  // Pieces checked on an in-memory copy by the disk I/O, taken instead of read_piece().
+  std::shared_ptr<swarm::ProvenPieces> proven = std::make_shared<swarm::ProvenPieces>();
   std::unique_ptr<lt::session> session;
   lt::torrent_handle handle;
   SwarmStats stats;
   std::set<std::string> seeder_endpoints;
   std::map<std::string, std::int64_t> last_download;  // per connection, cumulative
-  Clock::time_point last_progress = Clock::now();  // a piece passed or payload arrived
+  Clock::time_point last_progress = Clock::now();     // a piece passed or payload arrived
   std::int64_t last_payload = 0;
   std::optional<Clock::time_point> last_hash_failure;
   Clock::time_point last_report = Clock::now();
@@ -74,13 +75,16 @@ struct SwarmDownload::Impl {
         applied(manifest.chunks.size(), -1) {}
 
   void handle_alert(lt::alert* a, const ChunkSink& sink);
+  // Hands chunk p's stored bytes (checked against the signed size) to the sink, once.
+  void deliver(int p, std::vector<std::uint8_t> stored, const ChunkSink& sink);
   void poll_peers();
   void request_have_pieces();
   bool complete() const { return stats.chunks_received >= stats.chunks_wanted; }
   void maybe_add_web_seed();
   void note_payload();
   lt::download_priority_t priority(std::size_t chunk) const {
-    return stripe ? lt::download_priority_t{stripe_priority(own[chunk], stripe->count, peer_holds[chunk], fallback)}
+    return stripe ? lt::download_priority_t{stripe_priority(own[chunk], stripe->count, peer_holds[chunk],
+                                                            fallback)}
                   : lt::default_priority;
   }
   void set_stripe(std::optional<Stripe> s);
@@ -94,9 +98,10 @@ struct SwarmDownload::Impl {
     std::uint64_t bytes = 0;
     for (std::size_t i = 0; i < own.size(); ++i)
       if (own[i] && wanted[i]) ++n, bytes += m.chunks[i].stored_size;
-    spdlog::info("swarm: stripe {} of {}: {} chunks ({:.1f} MiB) from the seeder{}, the rest from the other nodes",
-                 stripe->index + 1, stripe->count, n, static_cast<double>(bytes) / (1024.0 * 1024.0),
-                 fetcher ? " over HTTP" : "");
+    spdlog::info(
+        "swarm: stripe {} of {}: {} chunks ({:.1f} MiB) from the seeder{}, the rest from the other nodes",
+        stripe->index + 1, stripe->count, n, static_cast<double>(bytes) / (1024.0 * 1024.0),
+        fetcher ? " over HTTP" : "");
   }
   void restripe();
   // The fleet view is asked on a thread of its own (a GET with a 1 s limit every 2 s), so
@@ -131,17 +136,18 @@ struct SwarmDownload::Impl {
   }
   void log_progress() const {
     constexpr double kMiB = 1024.0 * 1024.0;
-    spdlog::debug("swarm: {} of {} chunks, {:.1f} MiB/s, {:.1f} MiB from the seeder, {:.1f} MiB from peers, "
-                  "{:.1f} MiB uploaded, {} peers",
-                  stats.chunks_received, stats.chunks_wanted, stats.download_rate / kMiB,
-                  static_cast<double>(stats.from_seeder) / kMiB, static_cast<double>(stats.from_peers) / kMiB,
-                  static_cast<double>(stats.uploaded) / kMiB, stats.peers);
+    spdlog::debug(
+        "swarm: {} of {} chunks, {:.1f} MiB/s, {:.1f} MiB from the seeder, {:.1f} MiB from peers, "
+        "{:.1f} MiB uploaded, {} peers",
+        stats.chunks_received, stats.chunks_wanted, stats.download_rate / kMiB,
+        static_cast<double>(stats.from_seeder) / kMiB, static_cast<double>(stats.from_peers) / kMiB,
+        static_cast<double>(stats.uploaded) / kMiB, stats.peers);
   }
   void pump(const ChunkSink* sink, std::chrono::milliseconds wait);
 };
 
-SwarmDownload::SwarmDownload(std::span<const char> torrent, const manifest::Manifest& m, std::vector<bool> wanted,
-                             SwarmOptions options)
+SwarmDownload::SwarmDownload(std::span<const char> torrent, const manifest::Manifest& m,
+                             std::vector<bool> wanted, SwarmOptions options)
     : impl_(std::make_unique<Impl>(m, std::move(options), std::move(wanted))) {
   Impl& s = *impl_;
   s.wanted.resize(m.chunks.size(), false);
@@ -153,10 +159,12 @@ SwarmDownload::SwarmDownload(std::span<const char> torrent, const manifest::Mani
   lan.user_agent = std::string("ironstone-flasher/") + IRONSTONE_VERSION;
   lan.alert_mask |= lt::alert_category::piece_progress | lt::alert_category::peer;
   lt::load_torrent_limits limits;
-  lt::add_torrent_params atp = lt::load_torrent_buffer(lt::span<const char>(torrent.data(), static_cast<long>(torrent.size())), limits);
+  lt::add_torrent_params atp = lt::load_torrent_buffer(
+      lt::span<const char>(torrent.data(), static_cast<long>(torrent.size())), limits);
   lt::session_params params(swarm::lan_settings(lan));
-  // Pieces proven by their v2 tree skip the SHA-1 of the padded piece (swarm/v2_first_disk_io.h).
-  params.disk_io_constructor = swarm::v2_first_disk_io(atp.ti, s.hash_counters);
+  // Pieces proven by their v2 tree skip the SHA-1 of the padded piece and the read-back
+  // (swarm/proving_disk_io.h).
+  params.disk_io_constructor = swarm::proving_disk_io(atp.ti, s.proven);
   s.session = std::make_unique<lt::session>(std::move(params));
   s.session->add_extension(&lt::create_smart_ban_plugin);
   swarm::apply_lan_peer_classes(*s.session);
@@ -215,8 +223,9 @@ std::string SwarmDownload::listen_endpoint() const {
 
 SwarmStats SwarmDownload::stats() const {
   SwarmStats st = impl_->stats;
-  st.pieces_proven_by_v2 = impl_->hash_counters->proven;
-  st.pieces_not_proven_by_v2 = impl_->hash_counters->not_proven;
+  st.pieces_proven_by_v2 = impl_->proven->proven;
+  st.pieces_not_proven_by_v2 = impl_->proven->not_proven;
+  st.pieces_kept_in_memory = impl_->proven->kept;
   return st;
 }
 
@@ -241,8 +250,9 @@ void SwarmDownload::Impl::maybe_add_web_seed() {
   const auto now = Clock::now();
   const bool honest_peers =
       stats.peers > 0 && (!last_hash_failure || now - *last_hash_failure > opt.web_seed_after);
-  const auto wait = honest_peers ? std::max<std::chrono::milliseconds>(4 * opt.web_seed_after, std::chrono::seconds(10))
-                                 : opt.web_seed_after;
+  const auto wait =
+      honest_peers ? std::max<std::chrono::milliseconds>(4 * opt.web_seed_after, std::chrono::seconds(10))
+                   : opt.web_seed_after;
   if (now - last_progress < wait) return;
   for (const auto& url : opt.web_seeds) handle.add_url_seed(url);
   stats.web_seed_used = true;
@@ -260,7 +270,8 @@ void SwarmDownload::Impl::poll_peers() {
   int bt_peers = 0;
   std::vector<bool> holds(peer_holds.size(), false);  // what the nodes connected now hold
   for (const auto& p : peers) {
-    const bool web = (p.connection_type & (lt::peer_info::web_seed | lt::peer_info::http_seed)) != lt::connection_type_t{};
+    const bool web =
+        (p.connection_type & (lt::peer_info::web_seed | lt::peer_info::http_seed)) != lt::connection_type_t{};
     std::string ep = p.ip.address().to_string() + ":" + std::to_string(p.ip.port());
     std::string key = (web ? "web:" : "bt:") + ep;
     // total_download is per connection: a smaller figure under a known key is a new
@@ -271,8 +282,8 @@ void SwarmDownload::Impl::poll_peers() {
     it->second = p.total_download;
     // The seeder is its web seed, the BitTorrent endpoint it told us (if any), or a peer
     // whose client name (extension handshake "v" = the seeder's user agent) says so.
-    const bool from_seeder = web || seeder_endpoints.count(ep) || p.client.rfind("ironstone-seeder", 0) == 0 ||
-                             swarm::is_seeder_peer_id(p.pid);
+    const bool from_seeder = web || seeder_endpoints.count(ep) ||
+                             p.client.rfind("ironstone-seeder", 0) == 0 || swarm::is_seeder_peer_id(p.pid);
     if (from_seeder)
       stats.from_seeder += static_cast<std::uint64_t>(delta);
     else
@@ -296,12 +307,30 @@ void SwarmDownload::Impl::poll_peers() {
   }
 }
 
+void SwarmDownload::Impl::deliver(int p, std::vector<std::uint8_t> stored, const ChunkSink& sink) {
+  const auto& c = m.chunks[static_cast<std::size_t>(p)];
+  if (stored.size() != c.stored_size)
+    throw error(Errc::kSwarm, "swarm: chunk " + std::to_string(p) + " came with " +
+                                  std::to_string(stored.size()) + " bytes, expected " +
+                                  std::to_string(c.stored_size));
+  delivered[p] = true;
+  if (fetcher) fetcher->cancel(static_cast<std::size_t>(p));
+  ++stats.chunks_received;
+  last_progress = last_delivery = Clock::now();
+  sink(static_cast<std::size_t>(p), std::move(stored));
+}
+
 void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
   if (auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
     int p = static_cast<int>(pf->piece_index);
     last_progress = Clock::now();
     if (p >= 0 && p < static_cast<int>(passed.size())) passed[static_cast<std::size_t>(p)] = true;
-    if (p < static_cast<int>(wanted.size()) && wanted[p] && !delivered[p] && !reading.count(p)) {
+    // The bytes the disk I/O proved, when it kept them; else read back through libtorrent.
+    std::optional<std::vector<std::uint8_t>> kept = proven->take(pf->piece_index);
+    if (p < 0 || p >= static_cast<int>(wanted.size()) || !wanted[p] || delivered[p]) return;
+    if (kept) {
+      deliver(p, std::move(*kept), sink);
+    } else if (!reading.count(p)) {
       reading.insert(p);
       handle.read_piece(pf->piece_index);
     }
@@ -315,15 +344,11 @@ void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
     if (p >= static_cast<int>(wanted.size()) || delivered[p]) return;  // a piece may pass twice (v2, <2.0.12)
     const auto& c = m.chunks[static_cast<std::size_t>(p)];
     if (rp->size < static_cast<int>(c.stored_size))
-      throw error(Errc::kSwarm, "swarm: chunk " + std::to_string(p) + " read back " + std::to_string(rp->size) +
-                                    " bytes, expected " + std::to_string(c.stored_size));
+      throw error(Errc::kSwarm, "swarm: chunk " + std::to_string(p) + " read back " +
+                                    std::to_string(rp->size) + " bytes, expected " +
+                                    std::to_string(c.stored_size));
     // The buffer is the whole piece, zero-padded: the chunk is its first stored_size bytes.
-    std::vector<std::uint8_t> stored(rp->buffer.get(), rp->buffer.get() + c.stored_size);
-    delivered[p] = true;
-    if (fetcher) fetcher->cancel(static_cast<std::size_t>(p));
-    ++stats.chunks_received;
-    last_progress = last_delivery = Clock::now();
-    sink(static_cast<std::size_t>(p), std::move(stored));
+    deliver(p, std::vector<std::uint8_t>(rp->buffer.get(), rp->buffer.get() + c.stored_size), sink);
   } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
     ++stats.hash_failures;
     last_hash_failure = Clock::now();
@@ -332,12 +357,13 @@ void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
                  static_cast<int>(hf->piece_index));
   } else if (auto* ban = lt::alert_cast<lt::peer_ban_alert>(a)) {
     ++stats.banned_peers;
-    spdlog::warn("swarm: banned peer {} for sending corrupt data", ban->endpoint.address().to_string() + ":" +
-                                                                      std::to_string(ban->endpoint.port()));
+    spdlog::warn("swarm: banned peer {} for sending corrupt data",
+                 ban->endpoint.address().to_string() + ":" + std::to_string(ban->endpoint.port()));
   } else if (auto* te = lt::alert_cast<lt::torrent_error_alert>(a)) {
     throw error(Errc::kSwarm, "swarm: torrent error: " + te->error.message() + " (" + te->filename() + ")");
   } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
-    throw error(Errc::kSwarm, "swarm: cache file " + std::string(fe->filename()) + ": " + fe->error.message());
+    throw error(Errc::kSwarm,
+                "swarm: cache file " + std::string(fe->filename()) + ": " + fe->error.message());
   }
 }
 
@@ -410,9 +436,14 @@ void SwarmDownload::Impl::fetch_from_seeder() {
   for (std::size_t i = 0; i < wanted.size(); ++i) {
     if (!wanted[i] || delivered[i] || passed[i]) continue;
     switch (chunk_source(own[i], peer_holds[i], fallback)) {
-      case ChunkSource::kSeederHttp: fetcher->want(i); break;
-      case ChunkSource::kPeers: fetcher->cancel(i); break;
-      case ChunkSource::kWait: break;
+      case ChunkSource::kSeederHttp:
+        fetcher->want(i);
+        break;
+      case ChunkSource::kPeers:
+        fetcher->cancel(i);
+        break;
+      case ChunkSource::kWait:
+        break;
     }
   }
 }
@@ -491,11 +522,13 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
       }
     }
     if (now - s.last_progress > s.opt.stall_timeout)
-      throw error(Errc::kSwarm, "swarm: no chunk arrived for " +
-                                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(s.opt.stall_timeout).count()) +
-                                    " s (" + std::to_string(s.stats.chunks_received) + " of " +
-                                    std::to_string(s.stats.chunks_wanted) + " received, " + std::to_string(s.stats.peers) +
-                                    " peers" + (s.stats.web_seed_used ? ", web seed tried" : ", no web seed") + ")");
+      throw error(
+          Errc::kSwarm,
+          "swarm: no chunk arrived for " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(s.opt.stall_timeout).count()) +
+              " s (" + std::to_string(s.stats.chunks_received) + " of " +
+              std::to_string(s.stats.chunks_wanted) + " received, " + std::to_string(s.stats.peers) +
+              " peers" + (s.stats.web_seed_used ? ", web seed tried" : ", no web seed") + ")");
   }
   s.stop_view_thread();  // lingering needs no stripe
   s.poll_peers();

@@ -2,9 +2,10 @@
 //
 // One libtorrent session with the LAN settings (swarm/lan_settings.h). The
 // release torrent is added with every chunk the target already holds set to
-// dont_download; each piece that passes libtorrent's hash is read back through
-// libtorrent (read_piece) and handed to the sink — the ChunkWriter, which
-// verifies and writes it. The session seeds what it has while downloading and,
+// dont_download; each piece that passes libtorrent's hash is handed to the sink — the
+// ChunkWriter, which verifies and writes it — as the disk I/O proved it in memory
+// (swarm/proving_disk_io.h), or read back through libtorrent (read_piece) when it
+// was not kept (a piece from an earlier run's cache). The session seeds what it has while downloading and,
 // after run(), while linger() lasts.
 //
 // Where chunks come from (flasher/stripe.h): this node's stripe from the seeder's
@@ -42,19 +43,19 @@ namespace ironstone::flasher {
 
 struct SwarmOptions {
   std::string listen_interfaces = "0.0.0.0:6881";
-  std::vector<std::string> trackers;           // e.g. "http://nas:8080/announce"
-  std::vector<std::string> web_seeds;          // e.g. "http://nas:8080/"
+  std::vector<std::string> trackers;   // e.g. "http://nas:8080/announce"
+  std::vector<std::string> web_seeds;  // e.g. "http://nas:8080/"
   // The seeder's chunk store root (e.g. "http://nas:8080/"): this node's stripe comes from
   // there over HTTP (chunk_fetch.h) and the seeder's BitTorrent pieces are hidden
   // (seeder_filter.h). Empty: everything over BitTorrent, the seeder included.
   std::string chunk_store;
-  unsigned http_connections = 3;               // parallel requests to chunk_store
+  unsigned http_connections = 3;  // parallel requests to chunk_store
   // The seeder's upload budget (bytes/s, 0 = none; its /v1/info "upload_limit"): the
   // stripe requests of a node are paced at budget / nodes working on the release.
   std::int64_t seeder_upload_limit = 0;
-  std::vector<std::string> peers;              // "ip:port" to connect to directly
-  std::vector<std::string> seeder_endpoints;   // "ip:port" of the seeder's BitTorrent side (for stats)
-  std::filesystem::path cache_dir;             // where libtorrent keeps the stored chunks it seeds
+  std::vector<std::string> peers;             // "ip:port" to connect to directly
+  std::vector<std::string> seeder_endpoints;  // "ip:port" of the seeder's BitTorrent side (for stats)
+  std::filesystem::path cache_dir;            // where libtorrent keeps the stored chunks it seeds
   std::chrono::milliseconds web_seed_after{3000};
   std::chrono::milliseconds stall_timeout{120000};  // no progress at all for this long: give up
   std::chrono::milliseconds progress_interval{500};
@@ -73,11 +74,13 @@ struct SwarmStats {
   int hash_failures = 0;
   int banned_peers = 0;
   bool web_seed_used = false;
-  double download_rate = 0;       // bytes/s
-  // Pieces whose hash check the v2 tree settled without SHA-1, and pieces it did not prove
-  // (hashed with SHA-1 too, then failed or passed by libtorrent): swarm/v2_first_disk_io.h.
+  double download_rate = 0;  // bytes/s
+  // Pieces whose hash check the v2 tree settled without SHA-1, pieces it did not prove
+  // (hashed with SHA-1 too, then failed or passed by libtorrent), and proven pieces handed
+  // over from memory instead of read back (swarm/proving_disk_io.h).
   std::uint64_t pieces_proven_by_v2 = 0;
   std::uint64_t pieces_not_proven_by_v2 = 0;
+  std::uint64_t pieces_kept_in_memory = 0;
 };
 
 class SwarmDownload {
@@ -97,7 +100,8 @@ class SwarmDownload {
   // rethrows what the sink throws.
   void run(const ChunkSink& sink, const ProgressSink& progress);
   // Keeps seeding until `max` passed or still_needed() (asked every few seconds) is false.
-  void linger(std::chrono::seconds max, const std::function<bool()>& still_needed, const ProgressSink& progress);
+  void linger(std::chrono::seconds max, const std::function<bool()>& still_needed,
+              const ProgressSink& progress);
   SwarmStats stats() const;
   // "127.0.0.1:41234": where this node's BitTorrent side listens (after construction).
   std::string listen_endpoint() const;

@@ -1,11 +1,12 @@
-// Tests for v2-first piece hashing (swarm/v2_first_disk_io.h) in a real libtorrent session:
+// Tests for the proving disk I/O (swarm/proving_disk_io.h) in a real libtorrent session:
 // pieces handed in with add_piece pass or fail exactly as with libtorrent's own hashing,
-// and only the pieces the v2 tree proves skip the SHA-1.
-#include "swarm/v2_first_disk_io.h"
+// only the pieces the v2 tree proves skip the SHA-1, and exactly those are kept.
+#include "swarm/proving_disk_io.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <libtorrent/add_torrent_params.hpp>
@@ -13,6 +14,7 @@
 #include <libtorrent/session.hpp>
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/torrent_status.hpp>
+#include <thread>
 
 #include "manifest/layout.h"
 #include "manifest/torrent.h"
@@ -44,8 +46,8 @@ struct Outcome {
 };
 
 // A release of three chunks (the last one short) and a leecher session with nothing on
-// disk, hashing through v2_first_disk_io. Pieces are given with add_piece.
-class V2FirstHashing : public ::testing::Test {
+// disk, hashing through proving_disk_io. Pieces are given with add_piece.
+class ProvingDiskIo : public ::testing::Test {
  protected:
   void SetUp() override {
     m = ::ironstone::testing::sample_release_header();
@@ -63,11 +65,12 @@ class V2FirstHashing : public ::testing::Test {
   // Starts a session whose disk I/O is v2-first for `proven_for` (the torrent added, or
   // another one) and adds the release torrent.
   void start(std::shared_ptr<const lt::torrent_info> proven_for) {
+    session.reset();
     LanOptions lan;
     lan.listen_interfaces = "127.0.0.1:0";
     lan.alert_mask |= lt::alert_category::piece_progress;
     lt::session_params params(lan_settings(lan));
-    params.disk_io_constructor = v2_first_disk_io(std::move(proven_for), counters);
+    params.disk_io_constructor = proving_disk_io(std::move(proven_for), counters);
     session = std::make_unique<lt::session>(std::move(params));
     lt::add_torrent_params atp;
     atp.ti = std::make_shared<lt::torrent_info>(*ti);
@@ -107,23 +110,31 @@ class V2FirstHashing : public ::testing::Test {
   manifest::Manifest m;
   std::vector<char> torrent;
   std::shared_ptr<const lt::torrent_info> ti;
-  std::shared_ptr<V2FirstCounters> counters = std::make_shared<V2FirstCounters>();
+  std::shared_ptr<ProvenPieces> counters = std::make_shared<ProvenPieces>();
   std::unique_ptr<lt::session> session;
   lt::torrent_handle handle;
 };
 
-TEST_F(V2FirstHashing, RightPiecesPassWithoutSha1) {
+TEST_F(ProvingDiskIo, RightPiecesPassWithoutSha1AndAreKeptExactly) {
   start(ti);
   for (std::size_t i = 0; i < m.chunks.size(); ++i) {
     Outcome o = add(i, piece(i));
     EXPECT_TRUE(o.passed) << "chunk " << i << " " << o.torrent_error;
+    auto kept = counters->take(lt::piece_index_t(static_cast<int>(i)));
+    ASSERT_TRUE(kept.has_value()) << "chunk " << i;
+    auto stored = piece(i);
+    stored.resize(m.chunks[i].stored_size);
+    ASSERT_EQ(kept->size(), stored.size()) << "chunk " << i;
+    EXPECT_EQ(std::memcmp(kept->data(), stored.data(), stored.size()), 0) << "chunk " << i;
+    EXPECT_FALSE(counters->take(lt::piece_index_t(static_cast<int>(i)))) << "taken once";
   }
   EXPECT_EQ(counters->proven, m.chunks.size());
+  EXPECT_EQ(counters->kept, m.chunks.size());
   EXPECT_EQ(counters->not_proven, 0u);
   EXPECT_TRUE(handle.status().is_seeding);
 }
 
-TEST_F(V2FirstHashing, CorruptPieceFailsItsHashAndTheRightOneThenPasses) {
+TEST_F(ProvingDiskIo, CorruptPieceFailsItsHashIsNotKeptAndTheRightOneThenPasses) {
   start(ti);
   auto bad = piece(1);
   bad[12345] ^= 0x01;
@@ -133,14 +144,38 @@ TEST_F(V2FirstHashing, CorruptPieceFailsItsHashAndTheRightOneThenPasses) {
   EXPECT_EQ(o.torrent_error, "") << "v1 and v2 verdicts must agree";
   EXPECT_EQ(counters->proven, 0u);
   EXPECT_EQ(counters->not_proven, 1u);
+  EXPECT_FALSE(counters->take(lt::piece_index_t(1)));
 
   o = add(1, piece(1));
   EXPECT_TRUE(o.passed) << o.torrent_error;
   EXPECT_EQ(counters->proven, 1u);
+  auto kept = counters->take(lt::piece_index_t(1));
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->size(), m.chunks[1].stored_size);
   EXPECT_FALSE(handle.status().errc);
 }
 
-TEST_F(V2FirstHashing, AnotherTorrentsPiecesAreHashedWithSha1) {
+// Pieces already in the cache from an earlier session have no copy in memory: the inner
+// disk I/O hashes them, their v2 tree proves them, nothing is kept.
+TEST_F(ProvingDiskIo, PiecesFromAnEarlierRunAreProvenFromDiskAndNotKept) {
+  start(ti);
+  for (std::size_t i = 0; i < m.chunks.size(); ++i) ASSERT_TRUE(add(i, piece(i)).passed) << "chunk " << i;
+  for (std::size_t i = 0; i < m.chunks.size(); ++i) counters->take(lt::piece_index_t(static_cast<int>(i)));
+  session.reset();  // flushes and closes the cache files
+
+  counters = std::make_shared<ProvenPieces>();
+  start(ti);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!handle.status().is_seeding && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(handle.status().is_seeding);
+  EXPECT_EQ(counters->proven, m.chunks.size());
+  EXPECT_EQ(counters->kept, 0u);
+  EXPECT_EQ(counters->not_proven, 0u);
+  EXPECT_EQ(counters->held(), 0u);
+}
+
+TEST_F(ProvingDiskIo, AnotherTorrentsPiecesAreHashedWithSha1) {
   manifest::Manifest other = ::ironstone::testing::sample_release_header();
   other.chunk_size = kChunk;
   other.image_size = kChunk;
@@ -156,6 +191,7 @@ TEST_F(V2FirstHashing, AnotherTorrentsPiecesAreHashedWithSha1) {
   EXPECT_TRUE(o.passed) << o.torrent_error;
   EXPECT_EQ(counters->proven, 0u);
   EXPECT_EQ(counters->not_proven, 0u);
+  EXPECT_EQ(counters->held(), 0u);
 }
 
 }  // namespace

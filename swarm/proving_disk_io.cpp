@@ -1,0 +1,303 @@
+#include "swarm/proving_disk_io.h"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <libtorrent/hasher.hpp>
+#include <libtorrent/session.hpp>
+#include <thread>
+#include <utility>
+
+#include "manifest/torrent.h"
+
+namespace ironstone::swarm {
+
+std::optional<std::vector<std::uint8_t>> ProvenPieces::take(lt::piece_index_t p) {
+  std::lock_guard lock(mu_);
+  auto it = pieces_.find(p);
+  if (it == pieces_.end()) return std::nullopt;
+  std::vector<std::uint8_t> out = std::move(it->second);
+  pieces_.erase(it);
+  return out;
+}
+
+void ProvenPieces::put(lt::piece_index_t p, std::vector<std::uint8_t> bytes) {
+  std::lock_guard lock(mu_);
+  pieces_.insert_or_assign(p, std::move(bytes));
+}
+
+std::size_t ProvenPieces::held() const {
+  std::lock_guard lock(mu_);
+  return pieces_.size();
+}
+
+namespace {
+
+using HashHandler = std::function<void(lt::piece_index_t, lt::sha1_hash const&, lt::storage_error const&)>;
+constexpr std::int64_t kBlock = lt::default_block_size;
+
+// One thread running hash jobs in order; stop() drops what has not started.
+class HashThread {
+ public:
+  HashThread() : thread_([this] { run(); }) {}
+  ~HashThread() { stop(); }
+  void push(std::function<void()> job) {
+    {
+      std::lock_guard lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      jobs_.clear();
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+        if (stopping_) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+class ProvingDiskIo final : public lt::disk_interface {
+ public:
+  ProvingDiskIo(lt::io_context& ioc, std::unique_ptr<lt::disk_interface> inner,
+                std::shared_ptr<const lt::torrent_info> ti, std::shared_ptr<ProvenPieces> out)
+      : ioc_(ioc), inner_(std::move(inner)), ti_(std::move(ti)), out_(std::move(out)) {
+    // The file size of every piece that is exactly one whole file (0 for any other piece).
+    const lt::file_storage& fs = ti_->orig_files();
+    file_size_.assign(static_cast<std::size_t>(fs.num_pieces()), 0);
+    for (lt::piece_index_t p(0); p < fs.end_piece(); ++p) {
+      const lt::file_index_t f = fs.file_index_at_piece(p);
+      const std::int64_t start = static_cast<std::int64_t>(static_cast<int>(p)) * fs.piece_length();
+      const std::int64_t size = fs.file_size(f);
+      if (fs.pad_file_at(f) || fs.file_offset(f) != start || size <= 0 || size > fs.piece_size(p) ||
+          fs.root(f).is_all_zeros())
+        continue;
+      file_size_[static_cast<std::size_t>(static_cast<int>(p))] = size;
+    }
+  }
+  ~ProvingDiskIo() override { hasher_.stop(); }
+
+  lt::storage_holder new_torrent(lt::storage_params const& p, std::shared_ptr<void> const& torrent) override {
+    lt::storage_holder h = inner_->new_torrent(p, torrent);
+    const lt::storage_index_t idx = h;
+    if (p.info_hash == ti_->info_hashes().get_best() && !ours_) ours_ = idx;
+    inner_holders_.insert_or_assign(idx, std::move(h));
+    return lt::storage_holder(idx, *this);
+  }
+  void remove_torrent(lt::storage_index_t idx) override {
+    if (ours_ == idx) {
+      ours_.reset();
+      copies_.clear();
+    }
+    inner_holders_.erase(idx);  // the inner holder releases the inner storage
+  }
+
+  void async_read(lt::storage_index_t st, lt::peer_request const& r,
+                  std::function<void(lt::disk_buffer_holder, lt::storage_error const&)> handler,
+                  lt::disk_job_flags_t flags) override {
+    inner_->async_read(st, r, std::move(handler), flags);
+  }
+  bool async_write(lt::storage_index_t st, lt::peer_request const& r, char const* buf,
+                   std::shared_ptr<lt::disk_observer> o,
+                   std::function<void(lt::storage_error const&)> handler,
+                   lt::disk_job_flags_t flags) override {
+    if (const std::int64_t size = provable(st, r.piece);
+        size > 0 && r.start % kBlock == 0 && r.start < size) {
+      Copy& c = copies_[r.piece];
+      if (c.bytes.empty()) {
+        c.bytes.resize(static_cast<std::size_t>(size));
+        c.have.assign(static_cast<std::size_t>((size + kBlock - 1) / kBlock), false);
+        c.missing = c.have.size();
+      }
+      const std::size_t n = static_cast<std::size_t>(std::min<std::int64_t>(r.length, size - r.start));
+      std::memcpy(c.bytes.data() + r.start, buf, n);
+      const auto block = static_cast<std::size_t>(r.start / kBlock);
+      if (!c.have[block]) {
+        c.have[block] = true;
+        --c.missing;
+      }
+    }
+    return inner_->async_write(st, r, buf, std::move(o), std::move(handler), flags);
+  }
+
+  void async_hash(lt::storage_index_t st, lt::piece_index_t piece, lt::span<lt::sha256_hash> v2,
+                  lt::disk_job_flags_t flags, HashHandler handler) override {
+    const std::int64_t size = provable(st, piece);
+    const long blocks = static_cast<long>((size + kBlock - 1) / kBlock);
+    if (!(flags & lt::disk_interface::v1_hash) || size == 0 || v2.size() != blocks) {
+      inner_->async_hash(st, piece, v2, flags, std::move(handler));
+      return;
+    }
+    auto it = copies_.find(piece);
+    if (it == copies_.end() || it->second.missing != 0) {
+      if (it != copies_.end()) copies_.erase(it);
+      hash_by_inner_v2_first(st, piece, v2, flags, std::move(handler));
+      return;
+    }
+    std::vector<std::uint8_t> bytes = std::move(it->second.bytes);
+    copies_.erase(it);
+    // The span points into the caller's vector, which its handler owns: valid until the
+    // handler has run. The result goes back to the network thread by post().
+    hasher_.push([this, st, piece, v2, flags, bytes = std::move(bytes),
+                  handler = std::move(handler)]() mutable {
+      const lt::file_index_t f = ti_->orig_files().file_index_at_piece(piece);
+      for (long i = 0; i < v2.size(); ++i) {
+        const std::int64_t off = i * kBlock;
+        const auto n =
+            static_cast<int>(std::min<std::int64_t>(kBlock, static_cast<std::int64_t>(bytes.size()) - off));
+        v2[i] = lt::hasher256(reinterpret_cast<const char*>(bytes.data()) + off, n).final();
+      }
+      const bool ok = manifest::merkle_root({v2.data(), static_cast<std::size_t>(v2.size())}) ==
+                      ti_->orig_files().root(f);
+      boost::asio::post(ioc_, [this, st, piece, v2, flags, ok, bytes = std::move(bytes),
+                               handler = std::move(handler)]() mutable {
+        if (ok) {
+          ++out_->proven;
+          ++out_->kept;
+          out_->put(piece, std::move(bytes));
+          handler(piece, ti_->hash_for_piece(piece), lt::storage_error{});
+          return;
+        }
+        ++out_->not_proven;  // the real hashes, from what the inner disk I/O stored
+        inner_->async_hash(st, piece, v2, flags, std::move(handler));
+        inner_->submit_jobs();
+      });
+    });
+  }
+  void async_hash2(lt::storage_index_t st, lt::piece_index_t piece, int offset, lt::disk_job_flags_t flags,
+                   std::function<void(lt::piece_index_t, lt::sha256_hash const&, lt::storage_error const&)>
+                       handler) override {
+    inner_->async_hash2(st, piece, offset, flags, std::move(handler));
+  }
+  void async_move_storage(
+      lt::storage_index_t st, std::string p, lt::move_flags_t flags,
+      std::function<void(lt::status_t, std::string const&, lt::storage_error const&)> handler) override {
+    inner_->async_move_storage(st, std::move(p), flags, std::move(handler));
+  }
+  void async_release_files(lt::storage_index_t st, std::function<void()> handler) override {
+    inner_->async_release_files(st, std::move(handler));
+  }
+  void async_check_files(lt::storage_index_t st, lt::add_torrent_params const* resume,
+                         lt::aux::vector<std::string, lt::file_index_t> links,
+                         std::function<void(lt::status_t, lt::storage_error const&)> handler) override {
+    inner_->async_check_files(st, resume, std::move(links), std::move(handler));
+  }
+  void async_stop_torrent(lt::storage_index_t st, std::function<void()> handler) override {
+    inner_->async_stop_torrent(st, std::move(handler));
+  }
+  void async_rename_file(
+      lt::storage_index_t st, lt::file_index_t index, std::string name,
+      std::function<void(std::string const&, lt::file_index_t, lt::storage_error const&)> handler) override {
+    inner_->async_rename_file(st, index, std::move(name), std::move(handler));
+  }
+  void async_delete_files(lt::storage_index_t st, lt::remove_flags_t options,
+                          std::function<void(lt::storage_error const&)> handler) override {
+    inner_->async_delete_files(st, options, std::move(handler));
+  }
+  void async_set_file_priority(lt::storage_index_t st,
+                               lt::aux::vector<lt::download_priority_t, lt::file_index_t> prio,
+                               std::function<void(lt::storage_error const&,
+                                                  lt::aux::vector<lt::download_priority_t, lt::file_index_t>)>
+                                   handler) override {
+    inner_->async_set_file_priority(st, std::move(prio), std::move(handler));
+  }
+  void async_clear_piece(lt::storage_index_t st, lt::piece_index_t index,
+                         std::function<void(lt::piece_index_t)> handler) override {
+    if (ours_ == st) copies_.erase(index);  // the piece failed: its blocks come again
+    inner_->async_clear_piece(st, index, std::move(handler));
+  }
+  void update_stats_counters(lt::counters& c) const override { inner_->update_stats_counters(c); }
+  std::vector<lt::open_file_state> get_status(lt::storage_index_t st) const override {
+    return inner_->get_status(st);
+  }
+  void abort(bool wait) override {
+    hasher_.stop();  // jobs not started are dropped with their handlers: libtorrent is shutting down
+    inner_->abort(wait);
+  }
+  void submit_jobs() override { inner_->submit_jobs(); }
+  void settings_updated() override { inner_->settings_updated(); }
+
+ private:
+  struct Copy {
+    std::vector<std::uint8_t> bytes;  // the file's bytes as written
+    std::vector<bool> have;           // per 16 KiB block
+    std::size_t missing = 0;
+  };
+
+  // The file size of `piece` when it is one whole file of the release torrent in our
+  // storage, else 0.
+  std::int64_t provable(lt::storage_index_t st, lt::piece_index_t piece) const {
+    if (ours_ != st || piece < lt::piece_index_t(0) ||
+        static_cast<int>(piece) >= static_cast<int>(file_size_.size()))
+      return 0;
+    return file_size_[static_cast<std::size_t>(static_cast<int>(piece))];
+  }
+
+  // No copy of the piece: the inner disk I/O hashes it, SHA-1 skipped when the block
+  // hashes prove it.
+  void hash_by_inner_v2_first(lt::storage_index_t st, lt::piece_index_t piece, lt::span<lt::sha256_hash> v2,
+                              lt::disk_job_flags_t flags, HashHandler handler) {
+    inner_->async_hash(st, piece, v2, flags & ~lt::disk_interface::v1_hash,
+                       [this, st, piece, v2, flags, handler = std::move(handler)](
+                           lt::piece_index_t p, lt::sha1_hash const&, lt::storage_error const& e) mutable {
+                         const lt::file_index_t f = ti_->orig_files().file_index_at_piece(piece);
+                         if (!e && manifest::merkle_root({v2.data(), static_cast<std::size_t>(v2.size())}) ==
+                                       ti_->orig_files().root(f)) {
+                           ++out_->proven;
+                           handler(p, ti_->hash_for_piece(piece), e);
+                           return;
+                         }
+                         ++out_->not_proven;
+                         inner_->async_hash(st, piece, v2, flags, std::move(handler));
+                         inner_->submit_jobs();
+                       });
+  }
+
+  lt::io_context& ioc_;
+  std::unique_ptr<lt::disk_interface> inner_;
+  std::shared_ptr<const lt::torrent_info> ti_;
+  std::shared_ptr<ProvenPieces> out_;
+  std::vector<std::int64_t> file_size_;
+  std::map<lt::storage_index_t, lt::storage_holder> inner_holders_;
+  std::optional<lt::storage_index_t> ours_;
+  std::map<lt::piece_index_t, Copy> copies_;
+  HashThread hasher_;  // last: its thread stops before the members it uses go
+};
+
+}  // namespace
+
+lt::disk_io_constructor_type proving_disk_io(std::shared_ptr<const lt::torrent_info> ti,
+                                             std::shared_ptr<ProvenPieces> out) {
+  return [ti = std::move(ti), out = std::move(out)](lt::io_context& ioc, lt::settings_interface const& sett,
+                                                    lt::counters& cnt) {
+    return std::unique_ptr<lt::disk_interface>(
+        std::make_unique<ProvingDiskIo>(ioc, lt::default_disk_io_constructor(ioc, sett, cnt), ti, out));
+  };
+}
+
+}  // namespace ironstone::swarm

@@ -1,0 +1,70 @@
+// Proving disk I/O: libtorrent's default disk I/O, with the piece check of the release
+// torrent done on an in-memory copy of each piece's bytes, which is then handed over.
+//
+// The release torrent is hybrid (v1 + v2, docs/release-format.md "Torrent"): one file per
+// chunk, one piece per file, the piece padded to the piece size. Left to itself,
+// libtorrent 2.0.8 checks both hashes of every piece it completes (the v2 SHA-256 block
+// hashes of the file's bytes and the v1 SHA-1 of the whole padded piece), and a flasher
+// then reads every passed piece back with read_piece(): a 4 MiB buffer, 256 disk jobs,
+// the pad zeros included. Measured on a rack of 8 (docs/performance.md "Rack simulation"):
+// ~10% of a node's CPU in SHA-1, ~8% in the read-back.
+//
+// This disk_interface forwards everything to the default disk I/O and, for each piece of
+// `ti` that is exactly one whole file of it:
+//   - async_write() also copies the block's file bytes into the piece's copy;
+//   - async_hash() of a piece whose copy is complete hashes the copy (SHA-256 of every
+//     16 KiB block, on a thread of its own), builds the file's merkle root (BEP 52,
+//     manifest::merkle_root) and compares it with the file's root in the torrent. A match
+//     proves the bytes (SHA-256, and the torrent is bound to the signed manifest by its
+//     info-hash): the handler gets the block hashes and the torrent's own v1 hash, and the
+//     copy goes to ProvenPieces, where the consumer takes it instead of reading the piece
+//     back. No match: the copy is dropped and the inner disk I/O hashes the piece for real
+//     (SHA-1 too), so libtorrent fails it on its own terms;
+//   - async_clear_piece() (the hash-failed path) drops the copy.
+// A piece without a complete copy (blocks from an earlier run) is hashed by the inner
+// disk I/O, SHA-1 skipped when its block hashes prove it; its bytes are not kept.
+// libtorrent still compares both verdicts itself, so a mistake here can only fail a piece
+// (or stop the torrent with "inconsistent hashes"), never pass a wrong one.
+//
+// Memory: the copies of pieces being downloaded plus the proven pieces not yet taken.
+//
+// Thread safety: the disk_interface calls come from libtorrent's network thread, as
+// always; ProvenPieces may be used from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <libtorrent/disk_interface.hpp>
+#include <libtorrent/session_params.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace ironstone::swarm {
+
+// Pieces proven from their in-memory copy, until taken; and how pieces were settled.
+class ProvenPieces {
+ public:
+  // The proven bytes of piece p (exactly its file's size), once; nullopt when not held.
+  std::optional<std::vector<std::uint8_t>> take(lt::piece_index_t p);
+  void put(lt::piece_index_t p, std::vector<std::uint8_t> bytes);
+  std::size_t held() const;
+
+  std::atomic<std::uint64_t> proven{0};      // by the v2 tree, SHA-1 skipped
+  std::atomic<std::uint64_t> not_proven{0};  // the tree did not match: hashed with SHA-1 too
+  std::atomic<std::uint64_t> kept{0};        // proven from the in-memory copy (handed over)
+
+ private:
+  mutable std::mutex mu_;
+  std::map<lt::piece_index_t, std::vector<std::uint8_t>> pieces_;
+};
+
+// A session_params::disk_io_constructor giving the default disk I/O with proving for the
+// torrent `ti`. `out` receives the proven pieces; it must not be null.
+lt::disk_io_constructor_type proving_disk_io(std::shared_ptr<const lt::torrent_info> ti,
+                                             std::shared_ptr<ProvenPieces> out);
+
+}  // namespace ironstone::swarm
