@@ -25,7 +25,8 @@ std::string tail_line(const std::string& log) {
   auto end = log.find_last_not_of("\n");
   if (end == std::string::npos) return "";
   auto start = log.rfind('\n', end);
-  return log.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  return log.substr(start == std::string::npos ? 0 : start + 1,
+                    end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
 }  // namespace
@@ -42,8 +43,8 @@ MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env) {
   std::vector<std::string> argv = rack.exec(rack.nas());
   const std::string listen = rack.netns() ? rack.nas().ip + ":8080" : "127.0.0.1:0";
   const std::string bt = rack.netns() ? rack.nas().ip + ":6881" : "127.0.0.1:0";
-  for (std::string a : {env.bin.seeder, std::string("--store"), env.image.store.string(), std::string("--listen"),
-                        listen, std::string("--bt-listen"), bt})
+  for (std::string a : {env.bin.seeder, std::string("--store"), env.image.store.string(),
+                        std::string("--listen"), listen, std::string("--bt-listen"), bt})
     argv.push_back(a);
   if (rack.netns()) argv.insert(argv.end(), {"--public-url", "http://" + rack.nas().ip + ":8080/"});
   argv.insert(argv.end(), env.seeder_args.begin(), env.seeder_args.end());
@@ -88,16 +89,36 @@ MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env) {
   std::vector<std::filesystem::path> logs, targets;
   for (const auto& h : rack.nodes()) {
     auto d = node_dir(env, r.method + "-" + std::to_string(r.nodes), h);
-    std::filesystem::create_directories(d / "root");
+    std::filesystem::create_directories(d / "root" / "proc");
+    // The fake root stands in for the board's hardware; its memory is this machine's, which
+    // the flasher's --cache auto reads (flasher/chunk_cache.h).
+    std::error_code ec;
+    std::filesystem::create_symlink("/proc/meminfo", d / "root" / "proc" / "meminfo", ec);
     std::vector<std::string> a = rack.exec(h);
-    for (std::string s :
-         {env.bin.flasher, std::string("--seeder"), seeder_url, std::string("--board"), env.image.board,
-          std::string("--public-key"), env.image.public_key.string(), std::string("--target"),
-          (d / "disk.img").string(), std::string("--root"), (d / "root").string(), std::string("--node-id"),
-          "bench-" + h.name, std::string("--state-file"), (d / "state.json").string(), std::string("--cache-dir"),
-          (d / "cache").string(), std::string("--bt-listen"), h.ip + (rack.netns() ? ":6881" : ":0"),
-          std::string("--skip-firmware"), std::string("--power"), std::string("stay-up"), std::string("--linger"),
-          std::to_string(timeout)})
+    for (std::string s : {env.bin.flasher,
+                          std::string("--seeder"),
+                          seeder_url,
+                          std::string("--board"),
+                          env.image.board,
+                          std::string("--public-key"),
+                          env.image.public_key.string(),
+                          std::string("--target"),
+                          (d / "disk.img").string(),
+                          std::string("--root"),
+                          (d / "root").string(),
+                          std::string("--node-id"),
+                          "bench-" + h.name,
+                          std::string("--state-file"),
+                          (d / "state.json").string(),
+                          std::string("--cache-dir"),
+                          (d / "cache").string(),
+                          std::string("--bt-listen"),
+                          h.ip + (rack.netns() ? ":6881" : ":0"),
+                          std::string("--skip-firmware"),
+                          std::string("--power"),
+                          std::string("stay-up"),
+                          std::string("--linger"),
+                          std::to_string(timeout)})
       a.push_back(s);
     a.insert(a.end(), env.flasher_args.begin(), env.flasher_args.end());
     logs.push_back(d / "flasher.log");
@@ -123,7 +144,8 @@ MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env) {
         finished = true;
         r.per_node[i].ok = e->status == 0;
         if (!r.per_node[i].ok)
-          r.per_node[i].error = "flasher exit " + std::to_string(e->status) + ": " + tail_line(read_file(logs[i]));
+          r.per_node[i].error =
+              "flasher exit " + std::to_string(e->status) + ": " + tail_line(read_file(logs[i]));
       } else if (log_contains(logs[i], "lingering up to")) {
         finished = true;
         r.per_node[i].ok = true;

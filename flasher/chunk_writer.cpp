@@ -69,7 +69,7 @@ void ChunkWriter::throw_if_failed() {
   if (failure_) std::rethrow_exception(failure_);
 }
 
-void ChunkWriter::submit(std::size_t i, std::vector<std::uint8_t> stored) {
+void ChunkWriter::submit(std::size_t i, std::shared_ptr<const std::vector<std::uint8_t>> stored) {
   std::unique_lock lock(mu_);
   throw_if_failed();
   if (i >= accepted_.size() || accepted_[i] || pending_[i].empty()) return;
@@ -104,9 +104,10 @@ std::uint64_t ChunkWriter::bytes_written() const {
 void ChunkWriter::process(Item& item, ChunkDecoderHolder& dec) {
   const manifest::Chunk& c = m_.chunks[item.chunk];
   const auto& offsets = pending_[item.chunk];
-  const std::string where = "flash: chunk " + std::to_string(item.chunk) + " @ " + hex_offset(offsets.front());
+  const std::string where =
+      "flash: chunk " + std::to_string(item.chunk) + " @ " + hex_offset(offsets.front());
   try {
-    dec.decoder.decode(item.stored, c, &dec.out);  // throws before anything is written
+    dec.decoder.decode(*item.stored, c, &dec.out);  // throws before anything is written
   } catch (const Error& e) {
     throw e.with_context(where);
   }

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -47,7 +48,10 @@ class ChunkWriter {
   // Queues chunk i's stored bytes; blocks while the queue is full. Idempotent per
   // chunk (a second delivery of the same chunk is ignored). Throws the first worker
   // error early so the producer stops.
-  void submit(std::size_t i, std::vector<std::uint8_t> stored);
+  void submit(std::size_t i, std::shared_ptr<const std::vector<std::uint8_t>> stored);
+  void submit(std::size_t i, std::vector<std::uint8_t> stored) {
+    submit(i, std::make_shared<const std::vector<std::uint8_t>>(std::move(stored)));
+  }
   // Chunks verified and written (or queued to be written last) so far.
   std::size_t chunks_done() const;
   std::size_t chunks_wanted() const { return wanted_count_; }
@@ -61,7 +65,7 @@ class ChunkWriter {
  private:
   struct Item {
     std::size_t chunk;
-    std::vector<std::uint8_t> stored;
+    std::shared_ptr<const std::vector<std::uint8_t>> stored;  // shared with the swarm, never changed
   };
   void worker();
   void process(Item& item, class ChunkDecoderHolder& dec);

@@ -24,8 +24,9 @@ namespace {
 
 boards::Board make_board(const FlashOptions& o) {
   fs::path dir = o.profiles_dir;
-  if (dir.empty()) dir = fs::exists("/usr/share/ironstone/boards") ? fs::path("/usr/share/ironstone/boards")
-                                                                     : boards::source_profiles_dir();
+  if (dir.empty())
+    dir = fs::exists("/usr/share/ironstone/boards") ? fs::path("/usr/share/ironstone/boards")
+                                                    : boards::source_profiles_dir();
   auto profiles = boards::load_profiles(dir);
   boards::BoardParts parts = o.board_parts ? o.board_parts() : boards::BoardParts{};
   if (o.board == "auto") return boards::Board::detect(profiles, o.root, std::move(parts));
@@ -39,8 +40,8 @@ boards::Board make_board(const FlashOptions& o) {
 
 // Runs `body` as one step: a failure is reported, shown on the LEDs and rethrown with context.
 template <typename F>
-auto step(Reporter& rep, boards::Board* board, FailedStep code, const std::string& name, const std::string& message,
-          F&& body) {
+auto step(Reporter& rep, boards::Board* board, FailedStep code, const std::string& name,
+          const std::string& message, F&& body) {
   rep.step(name, message);
   try {
     return body();
@@ -76,17 +77,18 @@ FlashResult run_flash(const FlashOptions& o) {
   const std::string mac = primary_mac(o.root.string());
   Reporter rep(&seeder, o.node_id.empty() ? default_node_id(mac) : o.node_id, mac);
 
-  boards::Board board = step(rep, nullptr, FailedStep::kBoard, "board", "detecting the board", [&] { return make_board(o); });
+  boards::Board board =
+      step(rep, nullptr, FailedStep::kBoard, "board", "detecting the board", [&] { return make_board(o); });
   result.board = board.name();
   rep.set_board(board.name());
   led(board, &boards::StatusLeds::working);
 
   SeenState seen = step(rep, &board, FailedStep::kRelease, "state", "reading " + o.state_file.string(),
                         [&] { return load_state(o.state_file); });
-  Release rel = step(rep, &board, FailedStep::kRelease, "release",
-                     "fetching the " + o.channel + " release for " + board.name() + " from " + seeder.base(), [&] {
-                       return fetch_release(seeder, board.name(), o.channel, o.public_keys, seen, o.allow_older);
-                     });
+  Release rel = step(
+      rep, &board, FailedStep::kRelease, "release",
+      "fetching the " + o.channel + " release for " + board.name() + " from " + seeder.base(),
+      [&] { return fetch_release(seeder, board.name(), o.channel, o.public_keys, seen, o.allow_older); });
   const manifest::Manifest& m = rel.manifest.manifest();
   result.version = m.version;
   result.sequence = m.sequence;
@@ -136,23 +138,34 @@ FlashResult run_flash(const FlashOptions& o) {
            if (o.http_stripe) so.chunk_store = seeder.url("/");
            so.peers = o.peers;
            const auto facts = seeder.info();
-           if (facts.bt_port) so.seeder_endpoints.push_back(seeder.host() + ":" + std::to_string(*facts.bt_port));
+           if (facts.bt_port)
+             so.seeder_endpoints.push_back(seeder.host() + ":" + std::to_string(*facts.bt_port));
            so.seeder_upload_limit = facts.upload_limit;
            so.cache_dir = o.cache_dir;
+           std::uint64_t to_fetch = 0;
+           for (std::size_t i = 0; i < m.chunks.size(); ++i)
+             to_fetch += wanted[i] ? m.chunks[i].stored_size : 0;
+           std::string why;
+           so.cache_in_memory = cache_in_memory(o.cache, to_fetch, o.root, &why);
+           spdlog::info("download: chunks kept {}", why);
            so.web_seed_after = o.web_seed_after;
            so.stall_timeout = o.stall_timeout;
            so.stripe = [&]() -> std::optional<Stripe> {
              auto fleet = seeder.fleet();
-             return fleet ? stripe_from_fleet(*fleet, m.board + "/" + m.version, rep.node_id()) : std::nullopt;
+             return fleet ? stripe_from_fleet(*fleet, m.board + "/" + m.version, rep.node_id())
+                          : std::nullopt;
            };
-           fs::create_directories(o.cache_dir);
+           if (!so.cache_in_memory) fs::create_directories(o.cache_dir);
            download = std::make_unique<SwarmDownload>(rel.torrent, m, wanted, so);
-           download->run([&](std::size_t i, std::vector<std::uint8_t> stored) { writer.submit(i, std::move(stored)); },
-                         [&](const SwarmStats& s) {
-                           rep.progress({s.chunks_wanted ? double(s.chunks_received) / double(s.chunks_wanted) : 1.0,
-                                         s.from_seeder + s.from_peers, m.stored_bytes(), s.from_seeder, s.from_peers,
-                                         s.download_rate});
-                         });
+           download->run(
+               [&](std::size_t i, std::shared_ptr<const std::vector<std::uint8_t>> stored) {
+                 writer.submit(i, std::move(stored));
+               },
+               [&](const SwarmStats& s) {
+                 rep.progress({s.chunks_wanted ? double(s.chunks_received) / double(s.chunks_wanted) : 1.0,
+                               s.from_seeder + s.from_peers, m.stored_bytes(), s.from_seeder, s.from_peers,
+                               s.download_rate});
+               });
          }
          for (std::size_t k = 0; k < m.zero_ranges.size(); ++k) {
            if (scan.zero_present[k]) continue;
@@ -174,42 +187,48 @@ FlashResult run_flash(const FlashOptions& o) {
     result.hash_failures = s.hash_failures;
     result.banned_peers = s.banned_peers;
     result.web_seed_used = s.web_seed_used;
-    spdlog::debug("swarm: {} pieces proven by their v2 tree ({} of them from memory), {} hashed with SHA-1 as well",
-                  s.pieces_proven_by_v2, s.pieces_kept_in_memory, s.pieces_not_proven_by_v2);
+    spdlog::debug(
+        "swarm: {} pieces proven by their v2 tree ({} of them from memory), {} hashed with SHA-1 as well",
+        s.pieces_proven_by_v2, s.pieces_kept_in_memory, s.pieces_not_proven_by_v2);
   }
 
   step(rep, &board, FailedStep::kVerify, "verify",
-       o.full_verify ? "flushing and verifying the whole image" : "flushing and verifying the zero ranges", [&] {
-    target->flush();
-    // Every chunk position either hashed right in the scan (and was not written since) or
-    // was written and read back equal to bytes that hashed right (ChunkWriter). Zero ranges
-    // are read again here: cheap (holes are not read, zeros are not hashed).
-    ScanOptions so;
-    so.threads = o.threads;
-    so.check_chunks = o.full_verify;
-    so.progress = [&](std::uint64_t done, std::uint64_t total) {
-      rep.progress({total ? double(done) / double(total) : 1.0, done, total});
-    };
-    ScanResult check = scan_target(*target, m, so);
-    for (std::size_t i = 0; o.full_verify && i < m.chunks.size(); ++i)
-      for (std::size_t j = 0; j < m.chunks[i].offsets.size(); ++j)
-        if (!check.present[i][j])
-          throw error(Errc::kVerify, "chunk " + std::to_string(i) + " @ " + hex_offset(m.chunks[i].offsets[j]) +
-                                         " does not hold the signed bytes after writing" +
-                                         (check.first_read_error.empty() ? "" : " (" + check.first_read_error + ")"));
-    if (writer.positions_verified() != writer.positions_pending())
-      throw error(Errc::kVerify, std::to_string(writer.positions_pending() - writer.positions_verified()) + " of " +
-                                     std::to_string(writer.positions_pending()) +
-                                     " chunk positions were not written and read back");
-    for (std::size_t k = 0; k < m.zero_ranges.size(); ++k)
-      if (!check.zero_present[k])
-        throw error(Errc::kVerify, "zero range @ " + hex_offset(m.zero_ranges[k].offset) + " does not read as zeros" +
-                                       (check.first_read_error.empty() ? "" : " (" + check.first_read_error + ")"));
-    // The image hash is BLAKE2b over the block hashes (docs/release-format.md): with every
-    // block holding its signed bytes, the target's image hash is the manifest's.
-    if (manifest::image_hash_of(m) != m.image_hash)
-      throw error(Errc::kVerify, "the block hashes do not add up to the signed image hash " + m.image_hash.hex());
-  });
+       o.full_verify ? "flushing and verifying the whole image" : "flushing and verifying the zero ranges",
+       [&] {
+         target->flush();
+         // Every chunk position either hashed right in the scan (and was not written since) or
+         // was written and read back equal to bytes that hashed right (ChunkWriter). Zero ranges
+         // are read again here: cheap (holes are not read, zeros are not hashed).
+         ScanOptions so;
+         so.threads = o.threads;
+         so.check_chunks = o.full_verify;
+         so.progress = [&](std::uint64_t done, std::uint64_t total) {
+           rep.progress({total ? double(done) / double(total) : 1.0, done, total});
+         };
+         ScanResult check = scan_target(*target, m, so);
+         for (std::size_t i = 0; o.full_verify && i < m.chunks.size(); ++i)
+           for (std::size_t j = 0; j < m.chunks[i].offsets.size(); ++j)
+             if (!check.present[i][j])
+               throw error(Errc::kVerify,
+                           "chunk " + std::to_string(i) + " @ " + hex_offset(m.chunks[i].offsets[j]) +
+                               " does not hold the signed bytes after writing" +
+                               (check.first_read_error.empty() ? "" : " (" + check.first_read_error + ")"));
+         if (writer.positions_verified() != writer.positions_pending())
+           throw error(Errc::kVerify,
+                       std::to_string(writer.positions_pending() - writer.positions_verified()) + " of " +
+                           std::to_string(writer.positions_pending()) +
+                           " chunk positions were not written and read back");
+         for (std::size_t k = 0; k < m.zero_ranges.size(); ++k)
+           if (!check.zero_present[k])
+             throw error(Errc::kVerify,
+                         "zero range @ " + hex_offset(m.zero_ranges[k].offset) + " does not read as zeros" +
+                             (check.first_read_error.empty() ? "" : " (" + check.first_read_error + ")"));
+         // The image hash is BLAKE2b over the block hashes (docs/release-format.md): with every
+         // block holding its signed bytes, the target's image hash is the manifest's.
+         if (manifest::image_hash_of(m) != m.image_hash)
+           throw error(Errc::kVerify,
+                       "the block hashes do not add up to the signed image hash " + m.image_hash.hex());
+       });
 
   if (!result.already_current) {
     // The target now holds the signed image: its partition table is the release's.
@@ -221,18 +240,19 @@ FlashResult run_flash(const FlashOptions& o) {
     }
   }
   if (o.write_identity)
-    result.identity = step(rep, &board, FailedStep::kIdentity, "identity", "asking the seeder for the identity of " +
-                                                                               (mac.empty() ? "this node" : mac),
+    result.identity = step(rep, &board, FailedStep::kIdentity, "identity",
+                           "asking the seeder for the identity of " + (mac.empty() ? "this node" : mac),
                            [&] { return identity_step(seeder, mac, *target, target_path, m); });
 
   step(rep, &board, FailedStep::kIdentity, "state", "recording sequence " + std::to_string(m.sequence), [&] {
     if (seen.record(m.board, m.channel, m.sequence, m.version)) save_state(o.state_file, seen);
   });
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  rep.done(result.already_current     ? "target already holds " + m.board + "/" + m.version
-           : result.boot_only_changed ? "target already holds " + m.board + "/" + m.version +
-                                            " apart from the boot partition's node identity, written again"
-                                      : "flashed " + m.board + "/" + m.version + " to " + target_path.string());
+  rep.done(result.already_current ? "target already holds " + m.board + "/" + m.version
+           : result.boot_only_changed
+               ? "target already holds " + m.board + "/" + m.version +
+                     " apart from the boot partition's node identity, written again"
+               : "flashed " + m.board + "/" + m.version + " to " + target_path.string());
   if (download && o.linger.count() > 0) {
     spdlog::info("lingering up to {} s to seed the rest of the rack", o.linger.count());
     try {

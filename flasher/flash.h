@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "boards/board.h"
+#include "flasher/chunk_cache.h"
 #include "flasher/seeder_client.h"
 
 namespace ironstone::flasher {
@@ -42,6 +43,7 @@ struct FlashOptions {
   std::string node_id;                         // default: from the MAC
   std::string bt_listen = "0.0.0.0:6881";
   std::filesystem::path cache_dir = "/var/cache/ironstone";
+  ChunkCache cache = ChunkCache::kAuto;         // where the downloaded chunks are kept (chunk_cache.h)
   std::chrono::seconds linger{300};
   unsigned threads = 2;
   // Final verification re-reads and re-hashes every chunk position (slow, independent

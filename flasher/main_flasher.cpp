@@ -1,6 +1,9 @@
 // ironstone-flasher: flags only; the run is flasher/flash.h.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <map>
+#include <string>
 
 #include "flasher/cli.h"
 
@@ -15,19 +18,33 @@ int main(int argc, char** argv) {
   app.add_option("--channel", a.options.channel, "release channel")->capture_default_str();
   app.add_option("--target", a.target, "block device or image file to flash (default: the board's)");
   app.add_option("--public-key", a.public_keys, "trusted minisign public key file(s)")->required();
-  app.add_option("--state-file", a.state_file, "where the highest sequence seen is kept")->capture_default_str();
-  app.add_flag("--allow-older", a.options.allow_older, "accept a release older than the highest seen (logged)");
-  app.add_option("--root", a.root, "filesystem root holding proc/, sys/, dev/ (for tests)")->capture_default_str();
+  app.add_option("--state-file", a.state_file, "where the highest sequence seen is kept")
+      ->capture_default_str();
+  app.add_flag("--allow-older", a.options.allow_older,
+               "accept a release older than the highest seen (logged)");
+  app.add_option("--root", a.root, "filesystem root holding proc/, sys/, dev/ (for tests)")
+      ->capture_default_str();
   app.add_option("--profiles", a.profiles_dir, "directory of board profiles (*.json)");
   app.add_flag("--skip-firmware", a.options.skip_firmware, "do not touch the board firmware");
   bool no_identity = false;
-  app.add_flag("--no-identity", no_identity,
-               "do not ask the seeder for this node's identity nor write a cloud-init seed to the boot partition");
+  app.add_flag(
+      "--no-identity", no_identity,
+      "do not ask the seeder for this node's identity nor write a cloud-init seed to the boot partition");
   app.add_option("--power", a.power, "after success: poweroff, reboot or stay-up (default: the board's)");
   app.add_option("--node-id", a.options.node_id, "node id reported to the seeder (default: from the MAC)");
   app.add_option("--bt-listen", a.options.bt_listen, "BitTorrent listen ADDR:PORT")->capture_default_str();
-  app.add_option("--cache-dir", a.cache_dir, "where downloaded chunks are kept for seeding")->capture_default_str();
-  app.add_option("--linger", a.linger_seconds, "seconds to keep seeding after the flash")->capture_default_str();
+  app.add_option("--cache-dir", a.cache_dir, "where downloaded chunks are kept for seeding with --cache disk")
+      ->capture_default_str();
+  const std::map<std::string, ChunkCache> caches = {
+      {"auto", ChunkCache::kAuto}, {"memory", ChunkCache::kMemory}, {"disk", ChunkCache::kDisk}};
+  app.add_option(
+         "--cache", a.options.cache,
+         "keep downloaded chunks in memory or in --cache-dir; auto: in memory when they take at most half "
+         "of the available memory")
+      ->transform(CLI::CheckedTransformer(caches, CLI::ignore_case))
+      ->default_str("auto");
+  app.add_option("--linger", a.linger_seconds, "seconds to keep seeding after the flash")
+      ->capture_default_str();
   app.add_option("--threads", a.options.threads, "verify/write threads")->capture_default_str();
   app.add_flag("--full-verify", a.options.full_verify,
                "after writing, re-read and re-hash every chunk (default: each write is read back at once)");

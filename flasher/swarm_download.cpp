@@ -76,7 +76,7 @@ struct SwarmDownload::Impl {
 
   void handle_alert(lt::alert* a, const ChunkSink& sink);
   // Hands chunk p's stored bytes (checked against the signed size) to the sink, once.
-  void deliver(int p, std::vector<std::uint8_t> stored, const ChunkSink& sink);
+  void deliver(int p, std::shared_ptr<const std::vector<std::uint8_t>> stored, const ChunkSink& sink);
   void poll_peers();
   void request_have_pieces();
   bool complete() const { return stats.chunks_received >= stats.chunks_wanted; }
@@ -164,7 +164,7 @@ SwarmDownload::SwarmDownload(std::span<const char> torrent, const manifest::Mani
   lt::session_params params(swarm::lan_settings(lan));
   // Pieces proven by their v2 tree skip the SHA-1 of the padded piece and the read-back
   // (swarm/proving_disk_io.h).
-  params.disk_io_constructor = swarm::proving_disk_io(atp.ti, s.proven);
+  params.disk_io_constructor = swarm::proving_disk_io(atp.ti, s.proven, s.opt.cache_in_memory);
   s.session = std::make_unique<lt::session>(std::move(params));
   s.session->add_extension(&lt::create_smart_ban_plugin);
   swarm::apply_lan_peer_classes(*s.session);
@@ -307,11 +307,12 @@ void SwarmDownload::Impl::poll_peers() {
   }
 }
 
-void SwarmDownload::Impl::deliver(int p, std::vector<std::uint8_t> stored, const ChunkSink& sink) {
+void SwarmDownload::Impl::deliver(int p, std::shared_ptr<const std::vector<std::uint8_t>> stored,
+                                  const ChunkSink& sink) {
   const auto& c = m.chunks[static_cast<std::size_t>(p)];
-  if (stored.size() != c.stored_size)
+  if (stored->size() != c.stored_size)
     throw error(Errc::kSwarm, "swarm: chunk " + std::to_string(p) + " came with " +
-                                  std::to_string(stored.size()) + " bytes, expected " +
+                                  std::to_string(stored->size()) + " bytes, expected " +
                                   std::to_string(c.stored_size));
   delivered[p] = true;
   if (fetcher) fetcher->cancel(static_cast<std::size_t>(p));
@@ -326,10 +327,10 @@ void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
     last_progress = Clock::now();
     if (p >= 0 && p < static_cast<int>(passed.size())) passed[static_cast<std::size_t>(p)] = true;
     // The bytes the disk I/O proved, when it kept them; else read back through libtorrent.
-    std::optional<std::vector<std::uint8_t>> kept = proven->take(pf->piece_index);
+    swarm::ProvenPieces::Bytes kept = proven->take(pf->piece_index);
     if (p < 0 || p >= static_cast<int>(wanted.size()) || !wanted[p] || delivered[p]) return;
     if (kept) {
-      deliver(p, std::move(*kept), sink);
+      deliver(p, std::move(kept), sink);
     } else if (!reading.count(p)) {
       reading.insert(p);
       handle.read_piece(pf->piece_index);
@@ -348,7 +349,10 @@ void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
                                     std::to_string(rp->size) + " bytes, expected " +
                                     std::to_string(c.stored_size));
     // The buffer is the whole piece, zero-padded: the chunk is its first stored_size bytes.
-    deliver(p, std::vector<std::uint8_t>(rp->buffer.get(), rp->buffer.get() + c.stored_size), sink);
+    deliver(
+        p,
+        std::make_shared<const std::vector<std::uint8_t>>(rp->buffer.get(), rp->buffer.get() + c.stored_size),
+        sink);
   } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
     ++stats.hash_failures;
     last_hash_failure = Clock::now();
@@ -477,7 +481,7 @@ void SwarmDownload::Impl::pump(const ChunkSink* sink, std::chrono::milliseconds 
   session->wait_for_alert(wait);
   std::vector<lt::alert*> alerts;
   session->pop_alerts(&alerts);
-  static const ChunkSink ignore = [](std::size_t, std::vector<std::uint8_t>) {};
+  static const ChunkSink ignore = [](std::size_t, std::shared_ptr<const std::vector<std::uint8_t>>) {};
   for (lt::alert* a : alerts) handle_alert(a, sink ? *sink : ignore);
 }
 

@@ -56,6 +56,7 @@ struct SwarmOptions {
   std::vector<std::string> peers;             // "ip:port" to connect to directly
   std::vector<std::string> seeder_endpoints;  // "ip:port" of the seeder's BitTorrent side (for stats)
   std::filesystem::path cache_dir;            // where libtorrent keeps the stored chunks it seeds
+  bool cache_in_memory = false;               // keep them in memory instead (flasher/chunk_cache.h)
   std::chrono::milliseconds web_seed_after{3000};
   std::chrono::milliseconds stall_timeout{120000};  // no progress at all for this long: give up
   std::chrono::milliseconds progress_interval{500};
@@ -93,7 +94,8 @@ class SwarmDownload {
   SwarmDownload(const SwarmDownload&) = delete;
   SwarmDownload& operator=(const SwarmDownload&) = delete;
 
-  using ChunkSink = std::function<void(std::size_t chunk, std::vector<std::uint8_t> stored)>;
+  using ChunkSink =
+      std::function<void(std::size_t chunk, std::shared_ptr<const std::vector<std::uint8_t>> stored)>;
   using ProgressSink = std::function<void(const SwarmStats&)>;
   // Returns once every wanted chunk went to `sink`. Throws flasher::Errc::kSwarm when
   // nothing arrived for stall_timeout, or on a libtorrent storage/torrent error;

@@ -15,16 +15,16 @@
 
 namespace ironstone::swarm {
 
-std::optional<std::vector<std::uint8_t>> ProvenPieces::take(lt::piece_index_t p) {
+ProvenPieces::Bytes ProvenPieces::take(lt::piece_index_t p) {
   std::lock_guard lock(mu_);
   auto it = pieces_.find(p);
-  if (it == pieces_.end()) return std::nullopt;
-  std::vector<std::uint8_t> out = std::move(it->second);
+  if (it == pieces_.end()) return nullptr;
+  Bytes out = std::move(it->second);
   pieces_.erase(it);
   return out;
 }
 
-void ProvenPieces::put(lt::piece_index_t p, std::vector<std::uint8_t> bytes) {
+void ProvenPieces::put(lt::piece_index_t p, Bytes bytes) {
   std::lock_guard lock(mu_);
   pieces_.insert_or_assign(p, std::move(bytes));
 }
@@ -82,28 +82,51 @@ class HashThread {
   std::thread thread_;
 };
 
+// Frees the read buffers handed to libtorrent in memory mode. Stateless, so it outlives
+// every disk_buffer_holder whatever the teardown order.
+struct HeapBuffers final : lt::buffer_allocator_interface {
+  void free_disk_buffer(char* b) override { delete[] b; }
+};
+HeapBuffers& heap_buffers() {
+  static HeapBuffers a;
+  return a;
+}
+
+lt::storage_error read_error(lt::file_index_t f) {
+  lt::storage_error e;
+  e.ec = boost::system::errc::make_error_code(boost::system::errc::no_such_file_or_directory);
+  e.file(f);
+  e.operation = lt::operation_t::file_read;
+  return e;
+}
+
 class ProvingDiskIo final : public lt::disk_interface {
  public:
   ProvingDiskIo(lt::io_context& ioc, std::unique_ptr<lt::disk_interface> inner,
-                std::shared_ptr<const lt::torrent_info> ti, std::shared_ptr<ProvenPieces> out)
+                std::shared_ptr<const lt::torrent_info> ti, std::shared_ptr<ProvenPieces> out, bool in_memory)
       : ioc_(ioc), inner_(std::move(inner)), ti_(std::move(ti)), out_(std::move(out)) {
     // The file size of every piece that is exactly one whole file (0 for any other piece).
     const lt::file_storage& fs = ti_->orig_files();
     file_size_.assign(static_cast<std::size_t>(fs.num_pieces()), 0);
+    bool all = true;
     for (lt::piece_index_t p(0); p < fs.end_piece(); ++p) {
       const lt::file_index_t f = fs.file_index_at_piece(p);
       const std::int64_t start = static_cast<std::int64_t>(static_cast<int>(p)) * fs.piece_length();
       const std::int64_t size = fs.file_size(f);
       if (fs.pad_file_at(f) || fs.file_offset(f) != start || size <= 0 || size > fs.piece_size(p) ||
-          fs.root(f).is_all_zeros())
+          fs.root(f).is_all_zeros()) {
+        all = false;
         continue;
+      }
       file_size_[static_cast<std::size_t>(static_cast<int>(p))] = size;
     }
+    memory_ = in_memory && all;  // memory mode needs every piece to be one whole file
+    out_->in_memory = memory_;
   }
   ~ProvingDiskIo() override { hasher_.stop(); }
 
   lt::storage_holder new_torrent(lt::storage_params const& p, std::shared_ptr<void> const& torrent) override {
-    lt::storage_holder h = inner_->new_torrent(p, torrent);
+    lt::storage_holder h = inner_->new_torrent(p, torrent);  // in memory mode too: it gives the index
     const lt::storage_index_t idx = h;
     if (p.info_hash == ti_->info_hashes().get_best() && !ours_) ours_ = idx;
     inner_holders_.insert_or_assign(idx, std::move(h));
@@ -112,7 +135,7 @@ class ProvingDiskIo final : public lt::disk_interface {
   void remove_torrent(lt::storage_index_t idx) override {
     if (ours_ == idx) {
       ours_.reset();
-      copies_.clear();
+      pieces_.clear();
     }
     inner_holders_.erase(idx);  // the inner holder releases the inner storage
   }
@@ -120,119 +143,188 @@ class ProvingDiskIo final : public lt::disk_interface {
   void async_read(lt::storage_index_t st, lt::peer_request const& r,
                   std::function<void(lt::disk_buffer_holder, lt::storage_error const&)> handler,
                   lt::disk_job_flags_t flags) override {
-    inner_->async_read(st, r, std::move(handler), flags);
+    if (!in_memory(st)) {
+      inner_->async_read(st, r, std::move(handler), flags);
+      return;
+    }
+    const std::int64_t size = provable(st, r.piece);
+    auto it = pieces_.find(r.piece);
+    if (it == pieces_.end() || !it->second.passed || r.start < 0 || r.length <= 0 ||
+        r.start + r.length > ti_->orig_files().piece_size(r.piece)) {
+      post([h = std::move(handler), e = read_error(ti_->orig_files().file_index_at_piece(
+                                        r.piece))]() mutable { h(lt::disk_buffer_holder(), e); });
+      return;
+    }
+    // The file's bytes, then the pad zeros up to the piece size.
+    char* buf = new char[static_cast<std::size_t>(r.length)];
+    const std::vector<std::uint8_t>& bytes = *it->second.bytes;
+    const std::int64_t from_file = std::clamp<std::int64_t>(size - r.start, 0, r.length);
+    if (from_file > 0) std::memcpy(buf, bytes.data() + r.start, static_cast<std::size_t>(from_file));
+    std::memset(buf + from_file, 0, static_cast<std::size_t>(r.length - from_file));
+    post([h = std::move(handler), holder = lt::disk_buffer_holder(heap_buffers(), buf, r.length)]() mutable {
+      h(std::move(holder), lt::storage_error{});
+    });
   }
+
   bool async_write(lt::storage_index_t st, lt::peer_request const& r, char const* buf,
                    std::shared_ptr<lt::disk_observer> o,
                    std::function<void(lt::storage_error const&)> handler,
                    lt::disk_job_flags_t flags) override {
     if (const std::int64_t size = provable(st, r.piece);
         size > 0 && r.start % kBlock == 0 && r.start < size) {
-      Copy& c = copies_[r.piece];
-      if (c.bytes.empty()) {
-        c.bytes.resize(static_cast<std::size_t>(size));
-        c.have.assign(static_cast<std::size_t>((size + kBlock - 1) / kBlock), false);
-        c.missing = c.have.size();
-      }
-      const std::size_t n = static_cast<std::size_t>(std::min<std::int64_t>(r.length, size - r.start));
-      std::memcpy(c.bytes.data() + r.start, buf, n);
-      const auto block = static_cast<std::size_t>(r.start / kBlock);
-      if (!c.have[block]) {
-        c.have[block] = true;
-        --c.missing;
+      Piece& c = pieces_[r.piece];
+      if (!c.passed) {  // a proven piece never changes
+        if (!c.bytes) {
+          c.bytes = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(size));
+          c.have.assign(static_cast<std::size_t>((size + kBlock - 1) / kBlock), false);
+          c.missing = c.have.size();
+        }
+        const std::size_t n = static_cast<std::size_t>(std::min<std::int64_t>(r.length, size - r.start));
+        std::memcpy(c.bytes->data() + r.start, buf, n);
+        const auto block = static_cast<std::size_t>(r.start / kBlock);
+        if (!c.have[block]) {
+          c.have[block] = true;
+          --c.missing;
+        }
       }
     }
-    return inner_->async_write(st, r, buf, std::move(o), std::move(handler), flags);
+    if (!in_memory(st)) return inner_->async_write(st, r, buf, std::move(o), std::move(handler), flags);
+    post([h = std::move(handler)] { h(lt::storage_error{}); });  // pad blocks: nothing to keep
+    return false;
   }
 
   void async_hash(lt::storage_index_t st, lt::piece_index_t piece, lt::span<lt::sha256_hash> v2,
                   lt::disk_job_flags_t flags, HashHandler handler) override {
     const std::int64_t size = provable(st, piece);
     const long blocks = static_cast<long>((size + kBlock - 1) / kBlock);
-    if (!(flags & lt::disk_interface::v1_hash) || size == 0 || v2.size() != blocks) {
+    if (!in_memory(st) && (!(flags & lt::disk_interface::v1_hash) || size == 0 || v2.size() != blocks)) {
       inner_->async_hash(st, piece, v2, flags, std::move(handler));
       return;
     }
-    auto it = copies_.find(piece);
-    if (it == copies_.end() || it->second.missing != 0) {
-      if (it != copies_.end()) copies_.erase(it);
+    auto it = pieces_.find(piece);
+    const bool complete = it != pieces_.end() && it->second.bytes && it->second.missing == 0;
+    if (!in_memory(st) && !complete) {
+      if (it != pieces_.end()) pieces_.erase(it);
       hash_by_inner_v2_first(st, piece, v2, flags, std::move(handler));
       return;
     }
-    std::vector<std::uint8_t> bytes = std::move(it->second.bytes);
-    copies_.erase(it);
+    std::shared_ptr<std::vector<std::uint8_t>> bytes;
+    if (complete) {
+      bytes = it->second.bytes;
+    } else {  // memory mode, blocks missing: hash what there is (it fails), as a disk would
+      bytes = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(size));
+      if (it != pieces_.end() && it->second.bytes) *bytes = *it->second.bytes;
+    }
+    if (!in_memory(st)) pieces_.erase(it);  // disk mode: the copy goes with the job
+    const int piece_size = ti_->orig_files().piece_size(piece);
     // The span points into the caller's vector, which its handler owns: valid until the
     // handler has run. The result goes back to the network thread by post().
-    hasher_.push([this, st, piece, v2, flags, bytes = std::move(bytes),
+    hasher_.push([this, st, piece, v2, flags, piece_size, bytes = std::move(bytes),
                   handler = std::move(handler)]() mutable {
       const lt::file_index_t f = ti_->orig_files().file_index_at_piece(piece);
+      const std::vector<std::uint8_t>& b = *bytes;
       for (long i = 0; i < v2.size(); ++i) {
         const std::int64_t off = i * kBlock;
         const auto n =
-            static_cast<int>(std::min<std::int64_t>(kBlock, static_cast<std::int64_t>(bytes.size()) - off));
-        v2[i] = lt::hasher256(reinterpret_cast<const char*>(bytes.data()) + off, n).final();
+            static_cast<int>(std::clamp<std::int64_t>(static_cast<std::int64_t>(b.size()) - off, 0, kBlock));
+        v2[i] = lt::hasher256(reinterpret_cast<const char*>(b.data()) + off, n).final();
       }
-      const bool ok = manifest::merkle_root({v2.data(), static_cast<std::size_t>(v2.size())}) ==
-                      ti_->orig_files().root(f);
-      boost::asio::post(ioc_, [this, st, piece, v2, flags, ok, bytes = std::move(bytes),
-                               handler = std::move(handler)]() mutable {
+      const bool ok =
+          !v2.empty() && manifest::merkle_root({v2.data(), static_cast<std::size_t>(v2.size())}) ==
+                             ti_->orig_files().root(f);
+      // Memory mode and not proven: the real SHA-1 of the padded piece, from the bytes.
+      lt::sha1_hash sha1;
+      if (!ok && memory_ && (flags & lt::disk_interface::v1_hash)) sha1 = padded_sha1(b, piece_size);
+      post([this, st, piece, v2, flags, ok, sha1, bytes = std::move(bytes),
+            handler = std::move(handler)]() mutable {
         if (ok) {
           ++out_->proven;
           ++out_->kept;
+          if (in_memory(st)) pieces_[piece].passed = true;
           out_->put(piece, std::move(bytes));
           handler(piece, ti_->hash_for_piece(piece), lt::storage_error{});
           return;
         }
-        ++out_->not_proven;  // the real hashes, from what the inner disk I/O stored
-        inner_->async_hash(st, piece, v2, flags, std::move(handler));
+        ++out_->not_proven;
+        if (in_memory(st)) {
+          handler(piece, sha1, lt::storage_error{});  // libtorrent fails it and clears the piece
+          return;
+        }
+        inner_->async_hash(st, piece, v2, flags, std::move(handler));  // the real hashes, from disk
         inner_->submit_jobs();
       });
     });
   }
+
   void async_hash2(lt::storage_index_t st, lt::piece_index_t piece, int offset, lt::disk_job_flags_t flags,
                    std::function<void(lt::piece_index_t, lt::sha256_hash const&, lt::storage_error const&)>
                        handler) override {
-    inner_->async_hash2(st, piece, offset, flags, std::move(handler));
+    if (!in_memory(st)) {
+      inner_->async_hash2(st, piece, offset, flags, std::move(handler));
+      return;
+    }
+    lt::sha256_hash h;
+    auto it = pieces_.find(piece);
+    const std::int64_t size = provable(st, piece);
+    if (it != pieces_.end() && it->second.bytes && offset >= 0 && offset < size) {
+      const auto n = static_cast<int>(std::min<std::int64_t>(kBlock, size - offset));
+      h = lt::hasher256(reinterpret_cast<const char*>(it->second.bytes->data()) + offset, n).final();
+    }
+    post([hd = std::move(handler), piece, h] { hd(piece, h, lt::storage_error{}); });
   }
+
   void async_move_storage(
       lt::storage_index_t st, std::string p, lt::move_flags_t flags,
       std::function<void(lt::status_t, std::string const&, lt::storage_error const&)> handler) override {
-    inner_->async_move_storage(st, std::move(p), flags, std::move(handler));
+    if (!in_memory(st)) return inner_->async_move_storage(st, std::move(p), flags, std::move(handler));
+    post([h = std::move(handler), p = std::move(p)] { h(lt::status_t::no_error, p, lt::storage_error{}); });
   }
   void async_release_files(lt::storage_index_t st, std::function<void()> handler) override {
-    inner_->async_release_files(st, std::move(handler));
+    if (!in_memory(st)) return inner_->async_release_files(st, std::move(handler));
+    if (handler) post(std::move(handler));
   }
   void async_check_files(lt::storage_index_t st, lt::add_torrent_params const* resume,
                          lt::aux::vector<std::string, lt::file_index_t> links,
                          std::function<void(lt::status_t, lt::storage_error const&)> handler) override {
-    inner_->async_check_files(st, resume, std::move(links), std::move(handler));
+    if (!in_memory(st)) return inner_->async_check_files(st, resume, std::move(links), std::move(handler));
+    post([h = std::move(handler)] { h(lt::status_t::no_error, lt::storage_error{}); });  // nothing kept yet
   }
   void async_stop_torrent(lt::storage_index_t st, std::function<void()> handler) override {
-    inner_->async_stop_torrent(st, std::move(handler));
+    if (!in_memory(st)) return inner_->async_stop_torrent(st, std::move(handler));
+    if (handler) post(std::move(handler));
   }
   void async_rename_file(
       lt::storage_index_t st, lt::file_index_t index, std::string name,
       std::function<void(std::string const&, lt::file_index_t, lt::storage_error const&)> handler) override {
-    inner_->async_rename_file(st, index, std::move(name), std::move(handler));
+    if (!in_memory(st)) return inner_->async_rename_file(st, index, std::move(name), std::move(handler));
+    post([h = std::move(handler), index, name = std::move(name)] { h(name, index, lt::storage_error{}); });
   }
   void async_delete_files(lt::storage_index_t st, lt::remove_flags_t options,
                           std::function<void(lt::storage_error const&)> handler) override {
-    inner_->async_delete_files(st, options, std::move(handler));
+    if (!in_memory(st)) return inner_->async_delete_files(st, options, std::move(handler));
+    pieces_.clear();
+    post([h = std::move(handler)] { h(lt::storage_error{}); });
   }
   void async_set_file_priority(lt::storage_index_t st,
                                lt::aux::vector<lt::download_priority_t, lt::file_index_t> prio,
                                std::function<void(lt::storage_error const&,
                                                   lt::aux::vector<lt::download_priority_t, lt::file_index_t>)>
                                    handler) override {
-    inner_->async_set_file_priority(st, std::move(prio), std::move(handler));
+    if (!in_memory(st)) return inner_->async_set_file_priority(st, std::move(prio), std::move(handler));
+    post([h = std::move(handler), prio = std::move(prio)]() mutable {
+      h(lt::storage_error{}, std::move(prio));
+    });
   }
   void async_clear_piece(lt::storage_index_t st, lt::piece_index_t index,
                          std::function<void(lt::piece_index_t)> handler) override {
-    if (ours_ == st) copies_.erase(index);  // the piece failed: its blocks come again
-    inner_->async_clear_piece(st, index, std::move(handler));
+    // The piece failed its hash: its blocks come again.
+    if (ours_ == st && !(pieces_.count(index) && pieces_[index].passed)) pieces_.erase(index);
+    if (!in_memory(st)) return inner_->async_clear_piece(st, index, std::move(handler));
+    post([h = std::move(handler), index] { h(index); });
   }
   void update_stats_counters(lt::counters& c) const override { inner_->update_stats_counters(c); }
   std::vector<lt::open_file_state> get_status(lt::storage_index_t st) const override {
+    if (in_memory(st)) return {};
     return inner_->get_status(st);
   }
   void abort(bool wait) override {
@@ -243,11 +335,18 @@ class ProvingDiskIo final : public lt::disk_interface {
   void settings_updated() override { inner_->settings_updated(); }
 
  private:
-  struct Copy {
-    std::vector<std::uint8_t> bytes;  // the file's bytes as written
-    std::vector<bool> have;           // per 16 KiB block
+  struct Piece {
+    std::shared_ptr<std::vector<std::uint8_t>> bytes;  // the file's bytes as written
+    std::vector<bool> have;                            // per 16 KiB block
     std::size_t missing = 0;
+    bool passed = false;  // memory mode: proven; immutable from then on and served to peers
   };
+
+  template <class F>
+  void post(F&& f) {
+    boost::asio::post(ioc_, std::forward<F>(f));
+  }
+  bool in_memory(lt::storage_index_t st) const { return memory_ && ours_ == st; }
 
   // The file size of `piece` when it is one whole file of the release torrent in our
   // storage, else 0.
@@ -256,6 +355,14 @@ class ProvingDiskIo final : public lt::disk_interface {
         static_cast<int>(piece) >= static_cast<int>(file_size_.size()))
       return 0;
     return file_size_[static_cast<std::size_t>(static_cast<int>(piece))];
+  }
+
+  static lt::sha1_hash padded_sha1(const std::vector<std::uint8_t>& b, int piece_size) {
+    lt::hasher h(reinterpret_cast<const char*>(b.data()), static_cast<int>(b.size()));
+    static const std::vector<char> kZeros(static_cast<std::size_t>(kBlock), 0);
+    for (std::int64_t left = piece_size - static_cast<std::int64_t>(b.size()); left > 0; left -= kBlock)
+      h.update(kZeros.data(), static_cast<int>(std::min<std::int64_t>(left, kBlock)));
+    return h.final();
   }
 
   // No copy of the piece: the inner disk I/O hashes it, SHA-1 skipped when the block
@@ -283,20 +390,22 @@ class ProvingDiskIo final : public lt::disk_interface {
   std::shared_ptr<const lt::torrent_info> ti_;
   std::shared_ptr<ProvenPieces> out_;
   std::vector<std::int64_t> file_size_;
+  bool memory_ = false;
   std::map<lt::storage_index_t, lt::storage_holder> inner_holders_;
   std::optional<lt::storage_index_t> ours_;
-  std::map<lt::piece_index_t, Copy> copies_;
+  // Disk mode: the pieces being downloaded. Memory mode: every piece, kept once proven.
+  std::map<lt::piece_index_t, Piece> pieces_;
   HashThread hasher_;  // last: its thread stops before the members it uses go
 };
 
 }  // namespace
 
 lt::disk_io_constructor_type proving_disk_io(std::shared_ptr<const lt::torrent_info> ti,
-                                             std::shared_ptr<ProvenPieces> out) {
-  return [ti = std::move(ti), out = std::move(out)](lt::io_context& ioc, lt::settings_interface const& sett,
-                                                    lt::counters& cnt) {
-    return std::unique_ptr<lt::disk_interface>(
-        std::make_unique<ProvingDiskIo>(ioc, lt::default_disk_io_constructor(ioc, sett, cnt), ti, out));
+                                             std::shared_ptr<ProvenPieces> out, bool in_memory) {
+  return [ti = std::move(ti), out = std::move(out), in_memory](
+             lt::io_context& ioc, lt::settings_interface const& sett, lt::counters& cnt) {
+    return std::unique_ptr<lt::disk_interface>(std::make_unique<ProvingDiskIo>(
+        ioc, lt::default_disk_io_constructor(ioc, sett, cnt), ti, out, in_memory));
   };
 }
 

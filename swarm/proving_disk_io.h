@@ -23,10 +23,17 @@
 //   - async_clear_piece() (the hash-failed path) drops the copy.
 // A piece without a complete copy (blocks from an earlier run) is hashed by the inner
 // disk I/O, SHA-1 skipped when its block hashes prove it; its bytes are not kept.
+//
+// Memory mode (in_memory): the release torrent's pieces live only here. Writes, reads
+// (for seeding: the file's bytes, then pad zeros), hashes and the file operations are
+// answered from memory, posted to the network thread; a piece not proven is hashed for
+// real (SHA-1 of the padded piece) from its bytes. No disk jobs, no thread hand-offs, no
+// cache files: what a rack of flashers on one host spends most on besides the data itself.
 // libtorrent still compares both verdicts itself, so a mistake here can only fail a piece
 // (or stop the torrent with "inconsistent hashes"), never pass a wrong one.
 //
-// Memory: the copies of pieces being downloaded plus the proven pieces not yet taken.
+// Memory: the copies of pieces being downloaded plus the proven pieces not yet taken; in
+// memory mode, the whole stored release (the caller checks it fits).
 //
 // Thread safety: the disk_interface calls come from libtorrent's network thread, as
 // always; ProvenPieces may be used from any thread.
@@ -48,23 +55,28 @@ namespace ironstone::swarm {
 // Pieces proven from their in-memory copy, until taken; and how pieces were settled.
 class ProvenPieces {
  public:
-  // The proven bytes of piece p (exactly its file's size), once; nullopt when not held.
-  std::optional<std::vector<std::uint8_t>> take(lt::piece_index_t p);
-  void put(lt::piece_index_t p, std::vector<std::uint8_t> bytes);
+  using Bytes = std::shared_ptr<const std::vector<std::uint8_t>>;
+  // The proven bytes of piece p (exactly its file's size), once; null when not held. They
+  // never change (in memory mode the disk I/O keeps serving them to peers).
+  Bytes take(lt::piece_index_t p);
+  void put(lt::piece_index_t p, Bytes bytes);
   std::size_t held() const;
 
   std::atomic<std::uint64_t> proven{0};      // by the v2 tree, SHA-1 skipped
   std::atomic<std::uint64_t> not_proven{0};  // the tree did not match: hashed with SHA-1 too
   std::atomic<std::uint64_t> kept{0};        // proven from the in-memory copy (handed over)
+  std::atomic<bool> in_memory{false};        // the disk I/O runs in memory mode (set when it is made)
 
  private:
   mutable std::mutex mu_;
-  std::map<lt::piece_index_t, std::vector<std::uint8_t>> pieces_;
+  std::map<lt::piece_index_t, Bytes> pieces_;
 };
 
 // A session_params::disk_io_constructor giving the default disk I/O with proving for the
-// torrent `ti`. `out` receives the proven pieces; it must not be null.
+// torrent `ti`. `out` receives the proven pieces; it must not be null. With `in_memory`
+// (and every piece of ti one whole file) the torrent's pieces are kept in memory only:
+// nothing of it goes to the inner disk I/O or to files.
 lt::disk_io_constructor_type proving_disk_io(std::shared_ptr<const lt::torrent_info> ti,
-                                             std::shared_ptr<ProvenPieces> out);
+                                             std::shared_ptr<ProvenPieces> out, bool in_memory = false);
 
 }  // namespace ironstone::swarm

@@ -59,6 +59,8 @@ static void four_flashers(Rig& rig, bool check_share) {
     *(std::find(args.begin(), args.end(), "--linger") + 1) = "30";
     // Peers and the (rate-limited) seeder can serve: the web seed is not needed here.
     args.insert(args.end(), {"--web-seed-after", "20000"});
+    // A mixed rack: two nodes keep the chunks they seed in cache files, two in memory.
+    args.insert(args.end(), {"--cache", n < 2 ? "disk" : "memory"});
     nodes.push_back(std::make_unique<FlasherProcess>(args, rig.dir(), name));
   }
   std::uint64_t sum_seeder = 0, sum_peers = 0;
@@ -77,6 +79,9 @@ static void four_flashers(Rig& rig, bool check_share) {
     sum_seeder += s.from_seeder;
     sum_peers += s.from_peers;
     EXPECT_EQ(read_file(rig.dir() / ("node" + std::to_string(n) + ".img")), image) << "node" << n;
+    const fs::path cache = rig.dir() / ("node" + std::to_string(n) + "-cache");
+    EXPECT_EQ(fs::exists(cache) && !fs::is_empty(cache), n < 2)
+        << "node" << n << ": cache files with --cache " << (n < 2 ? "disk" : "memory");
   }
   // The fleet view saw four nodes done.
   auto summary = seeder.fleet().summary();
@@ -108,7 +113,11 @@ static void four_flashers(Rig& rig, bool check_share) {
 // The flasher runs as a process: with a v2-only torrent libtorrent 2.0.8 crashed here
 // (hash_picker::hashes_rejected after the block-hash request a failed piece causes; see
 // manifest/torrent.h), which must fail this test, not take the whole test binary down.
-TEST_F(Swarm, LyingPeerIsBannedAndNothingCorruptIsWritten) {
+static void lying_peer(Rig& rig, bool in_memory);
+TEST_F(Swarm, LyingPeerIsBannedAndNothingCorruptIsWritten) { lying_peer(rig, false); }
+TEST_F(Swarm, LyingPeerIsBannedAndNothingCorruptIsWrittenWithChunksInMemory) { lying_peer(rig, true); }
+
+static void lying_peer(Rig& rig, bool in_memory) {
   const auto image = make_image(24, 2);
   auto pub = rig.publish(image, "1.0");
   rig.start_seeder(/*bittorrent=*/false);  // the liar is the only BitTorrent peer
@@ -120,6 +129,7 @@ TEST_F(Swarm, LyingPeerIsBannedAndNothingCorruptIsWritten) {
   auto args = rig.flasher_args("n1");
   // Over BitTorrent only: the liar is then the only source until the web seed comes in.
   args.insert(args.end(), {"--peer", liar.endpoint(), "--web-seed-after", "1500", "--bittorrent-only"});
+  if (in_memory) args.insert(args.end(), {"--cache", "memory"});
   FlasherProcess node(args, rig.dir(), "n1");
   auto status = node.wait(std::chrono::seconds(60));
   ASSERT_TRUE(status.has_value()) << node.out() << node.err();
@@ -170,9 +180,9 @@ TEST_F(Swarm, ANodeThatNeverJoinsCostsTimeNotTheFlash) {
   auto& seeder = rig.start_seeder(/*bittorrent=*/true);
   swarm::RequestOptions ro;
   ro.timeout = std::chrono::seconds(5);
-  const auto posted = swarm::http_post_json(rig.seeder_url() + "/v1/nodes/aaa-ghost/events",
-                                            R"({"board":"rpi5","release":"1.0","step":"download","state":"working"})",
-                                            ro);
+  const auto posted =
+      swarm::http_post_json(rig.seeder_url() + "/v1/nodes/aaa-ghost/events",
+                            R"({"board":"rpi5","release":"1.0","step":"download","state":"working"})", ro);
   ASSERT_EQ(posted.status / 100, 2u) << posted.body;
 
   FlashOptions o = rig.flash_options("n1");  // "aaa-ghost" < "n1": stripe 2 of 2
@@ -227,7 +237,8 @@ TEST_F(Swarm, KilledFlasherResumesAndDownloadsOnlyWhatWasMissing) {
 
   auto args = rig.flasher_args("n1");
   auto first_args = args;
-  first_args.insert(first_args.end(), {"--peer", slow->endpoint(), "--web-seed-after", "60000", "--bittorrent-only"});
+  first_args.insert(first_args.end(),
+                    {"--peer", slow->endpoint(), "--web-seed-after", "60000", "--bittorrent-only"});
   std::size_t missing = m.chunks.size();
   {
     FlasherProcess first(first_args, rig.dir(), "n1-first");

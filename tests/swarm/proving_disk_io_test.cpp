@@ -46,8 +46,9 @@ struct Outcome {
 };
 
 // A release of three chunks (the last one short) and a leecher session with nothing on
-// disk, hashing through proving_disk_io. Pieces are given with add_piece.
-class ProvingDiskIo : public ::testing::Test {
+// disk, hashing through proving_disk_io, in disk mode or in memory mode (the parameter).
+// Pieces are given with add_piece.
+class ProvingDiskIo : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     m = ::ironstone::testing::sample_release_header();
@@ -62,15 +63,17 @@ class ProvingDiskIo : public ::testing::Test {
         lt::span<const char>(torrent.data(), static_cast<long>(torrent.size())), limits, lt::from_span);
   }
 
-  // Starts a session whose disk I/O is v2-first for `proven_for` (the torrent added, or
-  // another one) and adds the release torrent.
+  bool in_memory() const { return GetParam(); }
+
+  // Starts a session whose disk I/O proves `proven_for` (the torrent added, or another
+  // one) and adds the release torrent.
   void start(std::shared_ptr<const lt::torrent_info> proven_for) {
     session.reset();
     LanOptions lan;
     lan.listen_interfaces = "127.0.0.1:0";
     lan.alert_mask |= lt::alert_category::piece_progress;
     lt::session_params params(lan_settings(lan));
-    params.disk_io_constructor = proving_disk_io(std::move(proven_for), counters);
+    params.disk_io_constructor = proving_disk_io(std::move(proven_for), counters, in_memory());
     session = std::make_unique<lt::session>(std::move(params));
     lt::add_torrent_params atp;
     atp.ti = std::make_shared<lt::torrent_info>(*ti);
@@ -115,13 +118,13 @@ class ProvingDiskIo : public ::testing::Test {
   lt::torrent_handle handle;
 };
 
-TEST_F(ProvingDiskIo, RightPiecesPassWithoutSha1AndAreKeptExactly) {
+TEST_P(ProvingDiskIo, RightPiecesPassWithoutSha1AndAreKeptExactly) {
   start(ti);
   for (std::size_t i = 0; i < m.chunks.size(); ++i) {
     Outcome o = add(i, piece(i));
     EXPECT_TRUE(o.passed) << "chunk " << i << " " << o.torrent_error;
     auto kept = counters->take(lt::piece_index_t(static_cast<int>(i)));
-    ASSERT_TRUE(kept.has_value()) << "chunk " << i;
+    ASSERT_TRUE(kept) << "chunk " << i;
     auto stored = piece(i);
     stored.resize(m.chunks[i].stored_size);
     ASSERT_EQ(kept->size(), stored.size()) << "chunk " << i;
@@ -134,7 +137,7 @@ TEST_F(ProvingDiskIo, RightPiecesPassWithoutSha1AndAreKeptExactly) {
   EXPECT_TRUE(handle.status().is_seeding);
 }
 
-TEST_F(ProvingDiskIo, CorruptPieceFailsItsHashIsNotKeptAndTheRightOneThenPasses) {
+TEST_P(ProvingDiskIo, CorruptPieceFailsItsHashIsNotKeptAndTheRightOneThenPasses) {
   start(ti);
   auto bad = piece(1);
   bad[12345] ^= 0x01;
@@ -150,14 +153,15 @@ TEST_F(ProvingDiskIo, CorruptPieceFailsItsHashIsNotKeptAndTheRightOneThenPasses)
   EXPECT_TRUE(o.passed) << o.torrent_error;
   EXPECT_EQ(counters->proven, 1u);
   auto kept = counters->take(lt::piece_index_t(1));
-  ASSERT_TRUE(kept.has_value());
+  ASSERT_TRUE(kept);
   EXPECT_EQ(kept->size(), m.chunks[1].stored_size);
   EXPECT_FALSE(handle.status().errc);
 }
 
 // Pieces already in the cache from an earlier session have no copy in memory: the inner
 // disk I/O hashes them, their v2 tree proves them, nothing is kept.
-TEST_F(ProvingDiskIo, PiecesFromAnEarlierRunAreProvenFromDiskAndNotKept) {
+TEST_P(ProvingDiskIo, PiecesFromAnEarlierRunAreProvenFromDiskAndNotKept) {
+  if (in_memory()) GTEST_SKIP() << "memory mode keeps nothing from an earlier run";
   start(ti);
   for (std::size_t i = 0; i < m.chunks.size(); ++i) ASSERT_TRUE(add(i, piece(i)).passed) << "chunk " << i;
   for (std::size_t i = 0; i < m.chunks.size(); ++i) counters->take(lt::piece_index_t(static_cast<int>(i)));
@@ -175,7 +179,7 @@ TEST_F(ProvingDiskIo, PiecesFromAnEarlierRunAreProvenFromDiskAndNotKept) {
   EXPECT_EQ(counters->held(), 0u);
 }
 
-TEST_F(ProvingDiskIo, AnotherTorrentsPiecesAreHashedWithSha1) {
+TEST_P(ProvingDiskIo, AnotherTorrentsPiecesAreHashedWithSha1) {
   manifest::Manifest other = ::ironstone::testing::sample_release_header();
   other.chunk_size = kChunk;
   other.image_size = kChunk;
@@ -193,6 +197,40 @@ TEST_F(ProvingDiskIo, AnotherTorrentsPiecesAreHashedWithSha1) {
   EXPECT_EQ(counters->not_proven, 0u);
   EXPECT_EQ(counters->held(), 0u);
 }
+
+// Memory mode: no cache file is made, and a second, ordinary libtorrent session downloads
+// the whole release from this one over loopback (reads served from memory, pad zeros
+// included in the piece hash it checks).
+TEST_P(ProvingDiskIo, AProvenReleaseIsSeededToAnotherSession) {
+  start(ti);
+  for (std::size_t i = 0; i < m.chunks.size(); ++i) ASSERT_TRUE(add(i, piece(i)).passed) << "chunk " << i;
+  if (in_memory()) EXPECT_TRUE(fs::is_empty(cache.path())) << "memory mode wrote cache files";
+  EXPECT_TRUE(counters->in_memory == in_memory());
+
+  TempDir other;
+  LanOptions lan;
+  lan.listen_interfaces = "127.0.0.1:0";
+  lt::session leecher(lt::session_params(lan_settings(lan)));
+  lt::add_torrent_params atp;
+  atp.ti = std::make_shared<lt::torrent_info>(*ti);
+  atp.save_path = other.path().string();
+  atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
+  atp.peers.emplace_back(lt::make_address("127.0.0.1"), session->listen_port());
+  lt::torrent_handle h = leecher.add_torrent(std::move(atp));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!h.status().is_seeding && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(h.status().is_seeding) << "downloaded " << h.status().total_wanted_done << " bytes";
+  for (const auto& c : m.chunks) {
+    const auto rel = manifest::layout::chunk_relpath(c.hash);
+    EXPECT_EQ(slurp(other.path() / rel), slurp(store.path() / rel)) << rel;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ProvingDiskIo, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "InMemory" : "OnDisk";
+                         });
 
 }  // namespace
 }  // namespace ironstone::swarm
