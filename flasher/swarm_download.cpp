@@ -83,8 +83,11 @@ struct SwarmDownload::Impl {
   void maybe_add_web_seed();
   void note_payload();
   lt::download_priority_t priority(std::size_t chunk) const {
-    return stripe ? lt::download_priority_t{stripe_priority(own[chunk], stripe->count, peer_holds[chunk],
-                                                            fallback)}
+    // With the seeder's pieces hidden (HTTP stripes), a chunk no node holds cannot be asked
+    // of anyone, so it may be wanted from the start: libtorrent then asks for it the moment
+    // a node announces it, not at the next poll of what the peers hold.
+    const bool held = peer_holds[chunk] || fetcher != nullptr;
+    return stripe ? lt::download_priority_t{stripe_priority(own[chunk], stripe->count, held, fallback)}
                   : lt::default_priority;
   }
   void set_stripe(std::optional<Stripe> s);
