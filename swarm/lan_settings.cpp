@@ -71,6 +71,18 @@ lt::settings_pack lan_settings(const LanOptions& options) {
   s.set_bool(sp::announce_to_all_trackers, true);
   s.set_bool(sp::announce_to_all_tiers, true);
 
+  if (options.role == Role::kLeecher) {
+    // A node passes each chunk on to the others as soon as it is whole, and a rack finishes
+    // when the last chunk has gone round: what sits in queues is time. Short queues on the
+    // way out (libtorrent's send buffer and the socket's) and requests for 1 s of data
+    // instead of 3: measured, 8 nodes on 100 Mbit/s ports, the last node done in 20.7-20.8 s
+    // against 21.4-22.0 s with 8 MiB send buffers, the kernel's and 3 s (docs/performance.md).
+    s.set_int(sp::send_buffer_watermark, 512 * 1024);
+    s.set_int(sp::send_buffer_low_watermark, 128 * 1024);
+    s.set_int(sp::send_socket_buffer_size, 256 * 1024);
+    s.set_int(sp::request_queue_time, 1);
+  }
+
   if (options.role == Role::kSeeder) {
     // high_performance_seed() suggests pieces in its read cache to peers, and a
     // libtorrent peer takes a suggested piece before any other, whatever its own
