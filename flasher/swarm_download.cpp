@@ -44,6 +44,8 @@ struct SwarmDownload::Impl {
   std::vector<bool> passed;               // chunk i passed libtorrent's piece hash here
   std::vector<bool> peer_holds;           // chunk i is on a connected node other than the seeder (last poll)
   std::unique_ptr<ChunkFetcher> fetcher;  // this node's stripe over HTTP (opt.chunk_store)
+  std::vector<FetchedChunk> unadded;      // fetched before libtorrent finished checking the torrent
+  bool checked = false;                   // torrent_checked_alert seen: add_piece() is taken
   std::vector<int> piece_size;            // libtorrent piece size of chunk i (add_piece wants it padded)
   std::vector<std::uint64_t> stored_sizes;  // signed stored size of chunk i
   std::vector<int> applied;                 // the priority last given to chunk i's file
@@ -338,6 +340,8 @@ void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
       reading.insert(p);
       handle.read_piece(pf->piece_index);
     }
+  } else if (lt::alert_cast<lt::torrent_checked_alert>(a)) {
+    checked = true;
   } else if (auto* rp = lt::alert_cast<lt::read_piece_alert>(a)) {
     int p = static_cast<int>(rp->piece);
     reading.erase(p);
@@ -460,11 +464,23 @@ void SwarmDownload::Impl::add_fetched() {
   for (auto& f : fetcher->take()) {
     stats.from_seeder += f.stored.size();
     last_progress = Clock::now();
+    unadded.push_back(std::move(f));
+  }
+  // libtorrent drops add_piece() while it checks the torrent's files: hold them till then
+  // (the alert says so; the status too, should the alert have been missed).
+  if (!checked && !unadded.empty()) {
+    const auto state = handle.status({}).state;
+    checked =
+        state != lt::torrent_status::checking_files && state != lt::torrent_status::checking_resume_data;
+  }
+  if (!checked) return;
+  for (auto& f : unadded) {
     if (f.chunk >= wanted.size() || delivered[f.chunk] || passed[f.chunk]) continue;
     // libtorrent checks the piece hash (v1 and v2) of what is added, as of what a peer sends.
     f.stored.resize(static_cast<std::size_t>(piece_size[f.chunk]), '\0');
     handle.add_piece(lt::piece_index_t(static_cast<int>(f.chunk)), f.stored.data());
   }
+  unadded.clear();
 }
 
 void SwarmDownload::Impl::restripe() {

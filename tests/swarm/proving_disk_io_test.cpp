@@ -80,6 +80,17 @@ class ProvingDiskIo : public ::testing::TestWithParam<bool> {
     atp.save_path = cache.path().string();
     atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
     handle = session->add_torrent(std::move(atp));
+    // add_piece() is ignored while libtorrent checks the files.
+    bool checked = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!checked && std::chrono::steady_clock::now() < deadline) {
+      session->wait_for_alert(std::chrono::milliseconds(100));
+      std::vector<lt::alert*> alerts;
+      session->pop_alerts(&alerts);
+      for (lt::alert* a : alerts)
+        checked = checked || lt::alert_cast<lt::torrent_checked_alert>(a) != nullptr;
+    }
+    ASSERT_TRUE(checked) << "the torrent was not checked in 20 s";
   }
 
   // The stored bytes of chunk i, padded to the piece size as add_piece wants them.
