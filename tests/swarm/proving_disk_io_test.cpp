@@ -215,7 +215,9 @@ TEST_P(ProvingDiskIo, AnotherTorrentsPiecesAreHashedWithSha1) {
 TEST_P(ProvingDiskIo, AProvenReleaseIsSeededToAnotherSession) {
   start(ti);
   for (std::size_t i = 0; i < m.chunks.size(); ++i) ASSERT_TRUE(add(i, piece(i)).passed) << "chunk " << i;
-  if (in_memory()) EXPECT_TRUE(fs::is_empty(cache.path())) << "memory mode wrote cache files";
+  if (in_memory()) {
+    EXPECT_TRUE(fs::is_empty(cache.path())) << "memory mode wrote cache files";
+  }
   EXPECT_TRUE(counters->in_memory == in_memory());
 
   TempDir other;
