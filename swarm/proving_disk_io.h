@@ -7,7 +7,7 @@
 // hashes of the file's bytes and the v1 SHA-1 of the whole padded piece), and a flasher
 // then reads every passed piece back with read_piece(): a 4 MiB buffer, 256 disk jobs,
 // the pad zeros included. Measured on a rack of 8 (docs/performance.md "Rack simulation"):
-// ~10% of a node's CPU in SHA-1, ~8% in the read-back.
+// SHA-1 was ~10% of the nodes' CPU; the read-back's copies and zero-filling a few % more.
 //
 // This disk_interface forwards everything to the default disk I/O and, for each piece of
 // `ti` that is exactly one whole file of it:
