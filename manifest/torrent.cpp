@@ -72,14 +72,29 @@ lt::sha256_hash merkle_root(std::span<const lt::sha256_hash> blocks) {
   return layer.front();
 }
 
-Hash256 v2_piece_root(std::span<const std::uint8_t> data) {
+std::vector<lt::sha256_hash> block_hashes(std::span<const std::uint8_t> data) {
   constexpr std::size_t kBlock = 16 * 1024;
   std::vector<lt::sha256_hash> blocks;
   for (std::size_t off = 0; off < data.size() || blocks.empty(); off += kBlock) {
     const std::size_t n = std::min(kBlock, data.size() - std::min(off, data.size()));
     blocks.push_back(lt::hasher256(reinterpret_cast<const char*>(data.data()) + off, static_cast<int>(n)).final());
   }
-  const lt::sha256_hash root = merkle_root(blocks);
+  return blocks;
+}
+
+lt::sha1_hash v1_piece_hash(std::span<const std::uint8_t> data, std::uint32_t piece_length) {
+  lt::hasher h(reinterpret_cast<const char*>(data.data()), static_cast<int>(data.size()));
+  static const std::vector<char> kZeros(64 * 1024, 0);
+  for (std::size_t pad = piece_length - std::min<std::size_t>(piece_length, data.size()); pad > 0;) {
+    const std::size_t n = std::min(pad, kZeros.size());
+    h.update(kZeros.data(), static_cast<int>(n));
+    pad -= n;
+  }
+  return h.final();
+}
+
+Hash256 v2_piece_root(std::span<const std::uint8_t> data) {
+  const lt::sha256_hash root = merkle_root(block_hashes(data));
   Hash256 out;
   std::memcpy(out.bytes.data(), root.data(), out.bytes.size());
   return out;
@@ -88,14 +103,7 @@ Hash256 v2_piece_root(std::span<const std::uint8_t> data) {
 PieceHashes piece_hashes(std::span<const std::uint8_t> data, std::uint32_t piece_length) {
   PieceHashes out;
   out.v2_root = v2_piece_root(data);
-  lt::hasher h(reinterpret_cast<const char*>(data.data()), static_cast<int>(data.size()));
-  static const std::vector<char> kZeros(64 * 1024, 0);
-  for (std::size_t pad = piece_length - std::min<std::size_t>(piece_length, data.size()); pad > 0;) {
-    const std::size_t n = std::min(pad, kZeros.size());
-    h.update(kZeros.data(), static_cast<int>(n));
-    pad -= n;
-  }
-  const lt::sha1_hash v1 = h.final();
+  const lt::sha1_hash v1 = v1_piece_hash(data, piece_length);
   std::memcpy(out.v1.data(), v1.data(), out.v1.size());
   return out;
 }

@@ -48,6 +48,12 @@ struct TorrentOptions {
 // of two with zero hashes; for a file no larger than one piece this is its "pieces root".
 // No leaves: the zero hash.
 lt::sha256_hash merkle_root(std::span<const lt::sha256_hash> blocks);
+// SHA-256 of each 16 KiB block of a file (the last one as long as it is): the leaves of
+// its merkle tree. An empty file has one leaf, the hash of nothing.
+std::vector<lt::sha256_hash> block_hashes(std::span<const std::uint8_t> file_bytes);
+// The v1 hash of a piece holding one file: SHA-1 of its bytes plus pad zeros up to
+// piece_length.
+lt::sha1_hash v1_piece_hash(std::span<const std::uint8_t> file_bytes, std::uint32_t piece_length);
 // BEP 52 "pieces root" of a file no larger than one piece: the SHA-256 merkle root over its
 // 16 KiB blocks, leaves padded with zero hashes to a power of two.
 Hash256 v2_piece_root(std::span<const std::uint8_t> file_bytes);

@@ -221,20 +221,14 @@ class ProvingDiskIo final : public lt::disk_interface {
     // handler has run. The result goes back to the network thread by post().
     hasher_.push([this, st, piece, v2, flags, piece_size, bytes = std::move(bytes),
                   handler = std::move(handler)]() mutable {
-      const lt::file_index_t f = ti_->orig_files().file_index_at_piece(piece);
-      const std::vector<std::uint8_t>& b = *bytes;
-      for (long i = 0; i < v2.size(); ++i) {
-        const std::int64_t off = i * kBlock;
-        const auto n =
-            static_cast<int>(std::clamp<std::int64_t>(static_cast<std::int64_t>(b.size()) - off, 0, kBlock));
-        v2[i] = lt::hasher256(reinterpret_cast<const char*>(b.data()) + off, n).final();
-      }
-      const bool ok =
-          !v2.empty() && manifest::merkle_root({v2.data(), static_cast<std::size_t>(v2.size())}) ==
-                             ti_->orig_files().root(f);
+      const std::vector<lt::sha256_hash> blocks = manifest::block_hashes(*bytes);
+      const bool fits = static_cast<long>(blocks.size()) == v2.size();
+      if (fits) std::copy(blocks.begin(), blocks.end(), v2.begin());
+      const bool ok = fits && proves(piece, v2);
       // Memory mode and not proven: the real SHA-1 of the padded piece, from the bytes.
       lt::sha1_hash sha1;
-      if (!ok && memory_ && (flags & lt::disk_interface::v1_hash)) sha1 = padded_sha1(b, piece_size);
+      if (!ok && memory_ && (flags & lt::disk_interface::v1_hash))
+        sha1 = manifest::v1_piece_hash(*bytes, static_cast<std::uint32_t>(piece_size));
       post([this, st, piece, v2, flags, ok, sha1, bytes = std::move(bytes),
             handler = std::move(handler)]() mutable {
         if (ok) {
@@ -318,7 +312,8 @@ class ProvingDiskIo final : public lt::disk_interface {
   void async_clear_piece(lt::storage_index_t st, lt::piece_index_t index,
                          std::function<void(lt::piece_index_t)> handler) override {
     // The piece failed its hash: its blocks come again.
-    if (ours_ == st && !(pieces_.count(index) && pieces_[index].passed)) pieces_.erase(index);
+    if (auto it = pieces_.find(index); ours_ == st && it != pieces_.end() && !it->second.passed)
+      pieces_.erase(it);
     if (!in_memory(st)) return inner_->async_clear_piece(st, index, std::move(handler));
     post([h = std::move(handler), index] { h(index); });
   }
@@ -357,12 +352,11 @@ class ProvingDiskIo final : public lt::disk_interface {
     return file_size_[static_cast<std::size_t>(static_cast<int>(piece))];
   }
 
-  static lt::sha1_hash padded_sha1(const std::vector<std::uint8_t>& b, int piece_size) {
-    lt::hasher h(reinterpret_cast<const char*>(b.data()), static_cast<int>(b.size()));
-    static const std::vector<char> kZeros(static_cast<std::size_t>(kBlock), 0);
-    for (std::int64_t left = piece_size - static_cast<std::int64_t>(b.size()); left > 0; left -= kBlock)
-      h.update(kZeros.data(), static_cast<int>(std::min<std::int64_t>(left, kBlock)));
-    return h.final();
+  // The block hashes v2 make the root of the piece's file in the torrent.
+  bool proves(lt::piece_index_t piece, lt::span<const lt::sha256_hash> v2) const {
+    const lt::file_storage& fs = ti_->orig_files();
+    return manifest::merkle_root({v2.data(), static_cast<std::size_t>(v2.size())}) ==
+           fs.root(fs.file_index_at_piece(piece));
   }
 
   // No copy of the piece: the inner disk I/O hashes it, SHA-1 skipped when the block
@@ -372,9 +366,7 @@ class ProvingDiskIo final : public lt::disk_interface {
     inner_->async_hash(st, piece, v2, flags & ~lt::disk_interface::v1_hash,
                        [this, st, piece, v2, flags, handler = std::move(handler)](
                            lt::piece_index_t p, lt::sha1_hash const&, lt::storage_error const& e) mutable {
-                         const lt::file_index_t f = ti_->orig_files().file_index_at_piece(piece);
-                         if (!e && manifest::merkle_root({v2.data(), static_cast<std::size_t>(v2.size())}) ==
-                                       ti_->orig_files().root(f)) {
+                         if (!e && proves(piece, v2)) {
                            ++out_->proven;
                            handler(p, ti_->hash_for_piece(piece), e);
                            return;
