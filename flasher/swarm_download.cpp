@@ -45,7 +45,7 @@ struct SwarmDownload::Impl {
   std::vector<bool> peer_holds;           // chunk i is on a connected node other than the seeder (last poll)
   std::unique_ptr<ChunkFetcher> fetcher;  // this node's stripe over HTTP (opt.chunk_store)
   std::vector<FetchedChunk> unadded;      // fetched before libtorrent finished checking the torrent
-  bool checked = false;                   // torrent_checked_alert seen: add_piece() is taken
+  bool checked = false;                   // libtorrent has checked the torrent: add_piece() is taken
   std::vector<int> piece_size;            // libtorrent piece size of chunk i (add_piece wants it padded)
   std::vector<std::uint64_t> stored_sizes;  // signed stored size of chunk i
   std::vector<int> applied;                 // the priority last given to chunk i's file
@@ -340,8 +340,6 @@ void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
       reading.insert(p);
       handle.read_piece(pf->piece_index);
     }
-  } else if (lt::alert_cast<lt::torrent_checked_alert>(a)) {
-    checked = true;
   } else if (auto* rp = lt::alert_cast<lt::read_piece_alert>(a)) {
     int p = static_cast<int>(rp->piece);
     reading.erase(p);
@@ -466,8 +464,7 @@ void SwarmDownload::Impl::add_fetched() {
     last_progress = Clock::now();
     unadded.push_back(std::move(f));
   }
-  // libtorrent drops add_piece() while it checks the torrent's files: hold them till then
-  // (the alert says so; the status too, should the alert have been missed).
+  // libtorrent drops add_piece() while it checks the torrent's files: hold them till then.
   if (!checked && !unadded.empty()) {
     const auto state = handle.status({}).state;
     checked =
