@@ -16,6 +16,9 @@ PACKAGES=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   minisign e2fsprogs dosfstools mtools fdisk util-linux iproute2 udpcast curl
+  # The gold image (recipes are YAML), the fleet database, the emulated arm64 node, the dashboard test.
+  libyaml-cpp-dev libsqlite3-dev mmdebstrap qemu-user-static binfmt-support arch-test
+  qemu-system-arm qemu-efi-aarch64 efibootmgr chromium
 )
 
 install_packages() {
