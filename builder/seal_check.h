@@ -1,4 +1,4 @@
-// Is a gold image sealed? (DESIGN.md, "First boot and cluster join"): every node flashed
+// Is a gold image sealed? (docs/design.md, "First boot and cluster join"): every node flashed
 // from it must generate its own identity on first boot, so the image's root filesystem
 // must have
 //   - an empty or missing /etc/machine-id (or systemd's "uninitialized"), and no

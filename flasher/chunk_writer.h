@@ -1,4 +1,4 @@
-// ChunkWriter: verify-then-write of downloaded chunks (DESIGN.md trust rule 2).
+// ChunkWriter: verify-then-write of downloaded chunks (docs/design.md, "Trust rules", rule 2).
 //
 // submit() takes a chunk's stored bytes as they came through libtorrent's piece
 // hash; worker threads decompress them with the signed length as the hard limit,

@@ -1,4 +1,4 @@
-// The flasher's run (DESIGN.md, "The flasher's run"):
+// The flasher's run (docs/design.md, "The flasher's run"):
 //
 //   board → LED working → seeder → channel pointer + manifest, verified (trust.h)
 //   → release torrent, checked → firmware step → open + scan target → swarm

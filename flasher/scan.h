@@ -1,6 +1,6 @@
 // scan_target(): which chunks of a release does the target already hold?
 //
-// Delta and resume (DESIGN.md, "The swarm"): before downloading, the flasher reads
+// Delta and resume (docs/design.md, "Delta and resume"): before downloading, the flasher reads
 // every chunk position of the manifest from the target and BLAKE2b-256-hashes it.
 // What cannot be a chunk is not hashed: a hole of a sparse file (Target::known_zero,
 // not even read) and a position that reads as all zeros (a fresh or wiped disk).

@@ -1,4 +1,4 @@
-// Fuzz target for the release-format parsers (DESIGN.md trust rule 4): the same bytes go to
+// Fuzz target for the release-format parsers (docs/design.md, "Trust rules", rule 4): the same bytes go to
 // parse_manifest() and parse_channel_pointer(). Only ironstone::Error may escape a parser;
 // anything else (crash, other exception, sanitizer report) is a bug. Whatever parses must
 // also survive a canonical round trip: serialize(parse(x)) parses to the same bytes again.

@@ -1,5 +1,5 @@
 // Per-chunk encoding: zstd (independently decompressible frames) or raw, and the
-// verifying decoder used before any chunk is written (DESIGN.md trust rule 2).
+// verifying decoder used before any chunk is written (docs/design.md, "Trust rules", rule 2).
 // Thread safety: a ChunkEncoder / ChunkDecoder holds a zstd context: one per thread.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The release torrent (DESIGN.md, "Torrent"): a hybrid BitTorrent v1 + v2 torrent (BEP 52
+// The release torrent (docs/design.md, "Torrent"): a hybrid BitTorrent v1 + v2 torrent (BEP 52
 // with v1 piece hashes and BEP 47 pad files), private, named "chunks", one file
 // "<aa>/<hex>.zst" per entry of the chunk table in table order, piece size = chunk size,
 // so piece i is exactly chunk-table entry i (plus pad zeros, which are never sent).

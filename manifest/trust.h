@@ -1,4 +1,4 @@
-// The trust boundary (DESIGN.md, "Trust rules").
+// The trust boundary (docs/design.md, "Trust rules").
 //
 // Bytes from the network or a store are an UnverifiedManifest / UnverifiedChannel.
 // The only way to a VerifiedManifest / VerifiedChannel is verify_manifest() /

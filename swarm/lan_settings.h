@@ -1,6 +1,6 @@
 // libtorrent session settings for a LAN swarm (seeder, flasher, benchmark).
 //
-// What matters on a LAN (docs: /work/shared/libtorrent-notes.md, DESIGN.md "The swarm"):
+// What matters on a LAN (docs/design.md, "LAN settings"):
 // TCP only (uTP is far slower here), many connections per IP, fast reconnects, no
 // DHT/LSD/UPnP/NAT-PMP, large send buffers and disk queues, no unchoke limit, and
 // every LAN peer in the unthrottled local peer class.
