@@ -5,7 +5,7 @@
 // Thread safety: the category is an immutable singleton.
 #pragma once
 
-#include "manifest/error.h"
+#include "util/error.h"
 
 namespace ironstone::boards {
 

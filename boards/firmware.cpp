@@ -7,7 +7,7 @@
 #include "boards/errc.h"
 #include "boards/mtd.h"
 #include "boards/spi_nor.h"
-#include "manifest/json_reader.h"
+#include "util/json_reader.h"
 
 namespace ironstone::boards {
 

@@ -7,7 +7,7 @@
 
 #include "boards/errc.h"
 #include "boards/firmware.h"
-#include "manifest/json_reader.h"
+#include "util/json_reader.h"
 #include "manifest/manifest.h"
 
 namespace ironstone::boards {

@@ -1,7 +1,7 @@
 // Error codes of the builder module (publishing, verifying and pruning a store).
 #pragma once
 
-#include "manifest/error.h"
+#include "util/error.h"
 
 namespace ironstone::builder {
 

@@ -18,13 +18,14 @@
 #include "builder/keys.h"
 #include "disk/image_fs.h"
 #include "manifest/manifest.h"
+#include "util/format.h"
 
 namespace ironstone::builder {
 
 namespace fs = std::filesystem;
 using disk::Ext4Image;
 using disk::Ext4Inode;
-using disk::human_size;
+using util::human_size;
 
 namespace {
 

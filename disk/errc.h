@@ -2,7 +2,7 @@
 // Errors are ironstone::Error values whose message names the image, the offset and the tool.
 #pragma once
 
-#include "manifest/error.h"
+#include "util/error.h"
 
 namespace ironstone::disk {
 

@@ -6,9 +6,9 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
-#include <sstream>
 
 #include "disk/errc.h"
+#include "util/format.h"
 
 namespace ironstone::disk {
 
@@ -260,27 +260,13 @@ std::optional<Partition> root_partition(const PartitionTable& table) {
   return *root;
 }
 
-std::string human_size(std::uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  std::ostringstream s;
-  s.precision(u == 0 ? 0 : 1);
-  s << std::fixed << v << " " << units[u];
-  return s.str();
-}
-
 std::string describe(const PartitionTable& t) {
   std::string s = std::string(to_string(t.kind)) + " table";
   if (t.partitions.empty()) return s + " without partitions";
   s += ": ";
   for (std::size_t i = 0; i < t.partitions.size(); ++i) {
     const auto& p = t.partitions[i];
-    s += (i ? ", " : "") + std::to_string(p.number) + " " + to_string(p.fs) + " " + human_size(p.size);
+    s += (i ? ", " : "") + std::to_string(p.number) + " " + to_string(p.fs) + " " + util::human_size(p.size);
   }
   return s;
 }

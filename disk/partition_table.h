@@ -59,7 +59,5 @@ std::optional<Partition> root_partition(const PartitionTable& table);
 
 // "MBR table: 1 FAT 64.0 MiB, 2 ext4 48.0 MiB" (or "GPT table without partitions"), for messages.
 std::string describe(const PartitionTable& table);
-// "1.5 GiB", "512 B": binary units, one decimal.
-std::string human_size(std::uint64_t bytes);
 
 }  // namespace ironstone::disk

@@ -3,7 +3,7 @@
 #include <iostream>
 #include <spdlog/spdlog.h>
 
-#include "manifest/error.h"
+#include "util/error.h"
 
 namespace ironstone::flasher {
 

@@ -2,7 +2,7 @@
 // Errors are ironstone::Error values whose message says where: path, offset, field.
 #pragma once
 
-#include "manifest/error.h"
+#include "util/error.h"
 
 namespace ironstone::flasher {
 

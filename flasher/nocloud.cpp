@@ -3,6 +3,7 @@
 #include <set>
 
 #include "manifest/hash.h"
+#include "util/hex.h"
 
 namespace ironstone::flasher {
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <variant>
 
-#include "manifest/error.h"
+#include "util/error.h"
 #include "seeder/tracker.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -9,7 +9,7 @@
 #include "boards/firmware.h"
 #include "boards/leds.h"
 #include "boards/profile.h"
-#include "manifest/error.h"
+#include "util/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "manifest/error.h"
+#include "util/error.h"
 #include "seeder/file_response.h"
 #include "seeder/fleet.h"
 #include "seeder/query.h"

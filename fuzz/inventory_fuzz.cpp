@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "manifest/error.h"
+#include "util/error.h"
 #include "seeder/inventory.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

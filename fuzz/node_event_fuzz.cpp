@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "manifest/error.h"
+#include "util/error.h"
 #include "seeder/fleet.h"
 #include "seeder/fleet_view.h"
 

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "flasher/nocloud.h"
-#include "manifest/error.h"
+#include "util/error.h"
 #include "swarm/node_identity.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

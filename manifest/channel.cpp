@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "manifest/json_reader.h"
+#include "util/json_reader.h"
 #include "manifest/manifest.h"
 
 namespace ironstone::manifest {

@@ -1,7 +1,7 @@
 // Error codes of the manifest module (release format, signatures, trust rules).
 #pragma once
 
-#include "manifest/error.h"
+#include "util/error.h"
 
 namespace ironstone::manifest {
 

@@ -40,10 +40,6 @@ class Blake2b256 {
 
 Hash256 blake2b256(std::span<const std::uint8_t> data);
 
-std::string to_hex(std::span<const std::uint8_t> data);
-// Lower- or upper-case hex of exactly out.size() bytes; false on anything else.
-bool from_hex(std::string_view hex, std::span<std::uint8_t> out);
-
 // Strong index into a release's chunk table. Index i of the chunk table is also
 // piece i of the release torrent (one piece is one stored chunk file).
 struct ChunkIndex {

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "manifest/json_reader.h"
+#include "util/json_reader.h"
 
 namespace ironstone::manifest {
 

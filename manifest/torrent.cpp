@@ -9,6 +9,7 @@
 #include <libtorrent/file_storage.hpp>
 
 #include "manifest/layout.h"
+#include "util/hex.h"
 
 namespace ironstone::manifest {
 

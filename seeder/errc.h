@@ -2,7 +2,7 @@
 // Reported as ironstone::Error (manifest/error.h) with a message that says where.
 #pragma once
 
-#include "manifest/error.h"
+#include "util/error.h"
 
 namespace ironstone::seeder {
 

@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "manifest/json_reader.h"
+#include "util/json_reader.h"
 #include "seeder/errc.h"
 #include "util/file.h"
 

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "manifest/hash.h"
+#include "util/hex.h"
 
 namespace ironstone::seeder {
 

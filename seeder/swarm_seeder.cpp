@@ -16,6 +16,7 @@
 #include "manifest/manifest.h"
 #include "seeder/errc.h"
 #include "swarm/lan_settings.h"
+#include "util/hex.h"
 
 namespace ironstone::seeder {
 

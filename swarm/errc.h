@@ -1,7 +1,7 @@
 // Error codes of the swarm module (network plumbing: HTTP client, URLs, sessions).
 #pragma once
 
-#include "manifest/error.h"
+#include "util/error.h"
 
 namespace ironstone::swarm {
 

@@ -1,6 +1,6 @@
 #include "swarm/node_identity.h"
 
-#include "manifest/json_reader.h"
+#include "util/json_reader.h"
 #include "swarm/errc.h"
 
 namespace ironstone::swarm {

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "manifest/error.h"
+#include "util/error.h"
 #include "seeder/fleet_view.h"
 #include "tests/seeder/seeder_test_util.h"
 

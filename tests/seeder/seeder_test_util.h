@@ -25,6 +25,7 @@
 #include "manifest/hash.h"
 #include "seeder/seeder.h"
 #include "tests/testutil/testutil.h"
+#include "util/hex.h"
 
 namespace ironstone::seeder::testing {
 

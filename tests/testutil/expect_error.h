@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "manifest/error.h"
+#include "util/error.h"
 
 // `statement` must throw ironstone::Error with `errc` (any module's Errc) and a message
 // that `matcher` accepts; `text` is what a failure says was expected.

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "manifest/error.h"
+#include "util/error.h"
 
 namespace ironstone::strict_json {
 

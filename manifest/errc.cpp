@@ -1,18 +1,7 @@
-#include "manifest/error.h"
-
-#include <cstdio>
-
 #include "manifest/errc.h"
 
-namespace ironstone {
+namespace ironstone::manifest {
 
-std::string hex_offset(std::uint64_t offset) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llX", static_cast<unsigned long long>(offset));
-  return buf;
-}
-
-namespace manifest {
 namespace {
 const char* describe(int value) {
   switch (static_cast<Errc>(value)) {
@@ -38,5 +27,4 @@ const std::error_category& category() {
   static const TableCategory cat("manifest", describe);
   return cat;
 }
-}  // namespace manifest
-}  // namespace ironstone
+}  // namespace ironstone::manifest

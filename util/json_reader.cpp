@@ -1,4 +1,4 @@
-#include "manifest/json_reader.h"
+#include "util/json_reader.h"
 
 #include <vector>
 
