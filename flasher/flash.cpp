@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/paths.h"
 #include "flasher/chunk_writer.h"
 #include "flasher/errc.h"
 #include "flasher/identity.h"
@@ -133,7 +134,7 @@ FlashResult run_flash(const FlashOptions& o) {
            writer.begin();
            SwarmOptions so;
            so.listen_interfaces = o.bt_listen;
-           so.trackers = {seeder.url("/announce")};
+           so.trackers = {seeder.url(api::kAnnouncePath)};
            so.web_seeds = {seeder.url("/")};
            if (o.http_stripe) so.chunk_store = seeder.url("/");
            so.peers = o.peers;

@@ -2,9 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/paths.h"
 #include "disk/image_fs.h"
 #include "flasher/errc.h"
-#include "swarm/node_identity.h"
+#include "api/node_identity.h"
 
 namespace ironstone::flasher {
 
@@ -54,9 +55,9 @@ std::string identity_step(const SeederClient& seeder, const std::string& mac, Ta
     spdlog::warn("identity: {}; the node boots with the image's defaults", why);
     return "skipped: " + why;
   }
-  swarm::NodeIdentity id;
+  api::NodeIdentity id;
   try {
-    id = swarm::parse_node_identity(*body, seeder.url("/v1/nodes/" + mac + "/identity"));
+    id = api::parse_node_identity(*body, seeder.url(api::node_identity_path(mac)));
   } catch (const Error& e) {
     throw error(Errc::kIdentity, e.what());
   }

@@ -13,7 +13,7 @@
 //   - an identity but no FAT partition in the image's partition table: Errc::kIdentity naming
 //     the target and the table (a node that should join the cluster would silently not);
 //   - mtools missing or failing: Errc::kIdentity with the tool's complaint.
-// The identity document is not signed: it is checked for form only (swarm/node_identity.h).
+// The identity document is not signed: it is checked for form only (api/node_identity.h).
 // Thread safety: one call at a time per target.
 #pragma once
 

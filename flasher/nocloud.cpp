@@ -16,16 +16,16 @@ std::string quoted(const std::string& s) { return json(s).dump(-1, ' ', false, j
 
 std::string pretty(const json& doc) { return doc.dump(2, ' ', false, json::error_handler_t::strict) + "\n"; }
 
-std::string instance_id(const swarm::NodeIdentity& id, const std::string& release) {
+std::string instance_id(const api::NodeIdentity& id, const std::string& release) {
   std::string mac12;
   for (char c : id.mac)
     if (c != ':') mac12 += c;
-  const std::string doc = swarm::serialize_node_identity(id) + release;
+  const std::string doc = api::serialize_node_identity(id) + release;
   const auto h = blake2b256(std::span(reinterpret_cast<const std::uint8_t*>(doc.data()), doc.size()));
   return "ironstone-" + mac12 + "-" + to_hex(std::span(h.bytes.data(), 8));
 }
 
-json cloud_config(const swarm::NodeIdentity& id) {
+json cloud_config(const api::NodeIdentity& id) {
   json cc = json::object();
   cc["hostname"] = id.hostname;
   cc["preserve_hostname"] = false;
@@ -54,7 +54,7 @@ json cloud_config(const swarm::NodeIdentity& id) {
 
 }  // namespace
 
-std::string k3s_config_yaml(const swarm::NodeIdentity& id) {
+std::string k3s_config_yaml(const api::NodeIdentity& id) {
   if (!id.k3s) return "";
   std::string y = "# Written by ironstone-flasher from the seeder's inventory (docs/first-boot.md).\n";
   if (id.k3s->cluster_init) y += "cluster-init: true\n";
@@ -68,7 +68,7 @@ std::string k3s_config_yaml(const swarm::NodeIdentity& id) {
   return y;
 }
 
-std::vector<SeedFile> nocloud_seed(const swarm::NodeIdentity& id, const std::string& release) {
+std::vector<SeedFile> nocloud_seed(const api::NodeIdentity& id, const std::string& release) {
   std::vector<SeedFile> files;
   files.push_back({"meta-data", "instance-id: " + quoted(instance_id(id, release)) + "\nlocal-hostname: " +
                                     quoted(id.hostname) + "\n"});

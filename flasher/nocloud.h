@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "swarm/node_identity.h"
+#include "api/node_identity.h"
 
 namespace ironstone::flasher {
 
@@ -30,9 +30,9 @@ struct SeedFile {
 };
 
 // `release` ("rpi5/2026.11.1") goes into the instance-id.
-std::vector<SeedFile> nocloud_seed(const swarm::NodeIdentity& identity, const std::string& release);
+std::vector<SeedFile> nocloud_seed(const api::NodeIdentity& identity, const std::string& release);
 
 // /etc/rancher/k3s/config.yaml for the identity (empty when it has no k3s section).
-std::string k3s_config_yaml(const swarm::NodeIdentity& identity);
+std::string k3s_config_yaml(const api::NodeIdentity& identity);
 
 }  // namespace ironstone::flasher

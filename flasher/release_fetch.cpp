@@ -4,6 +4,7 @@
 #include <fstream>
 #include <spdlog/spdlog.h>
 
+#include "api/paths.h"
 #include "flasher/errc.h"
 #include "manifest/torrent.h"
 
@@ -39,12 +40,12 @@ Release fetch_release(const SeederClient& seeder, const std::string& board, cons
   if (auto h = seen.highest(board, channel)) policy.highest_seen_sequence = h->sequence;
   policy.allow_older = allow_older;
 
-  const std::string chan_src = seeder.url("/v1/channels/" + board + "/" + channel + ".json");
+  const std::string chan_src = seeder.url(api::channel_path(board, channel));
   Fetched chan = seeder.channel(board, channel);
   try {
     auto vc = manifest::verify_channel(chan.body, chan.signature, chan_src, policy);
     const auto& p = vc.pointer();
-    const std::string man_src = seeder.url("/v1/releases/" + board + "/" + p.version + "/manifest.json");
+    const std::string man_src = seeder.url(api::manifest_path(board, p.version));
     Fetched man = seeder.manifest(board, p.version);
     manifest::check_manifest_matches_channel(vc, man.body, man_src);
     Release rel{manifest::verify_manifest(manifest::UnverifiedManifest(man.body, man.signature, man_src), policy), {}};
@@ -54,7 +55,7 @@ Release fetch_release(const SeederClient& seeder, const std::string& board, cons
     std::string torrent = seeder.torrent(board, p.version);
     rel.torrent.assign(torrent.begin(), torrent.end());
     manifest::check_torrent(rel.manifest.manifest(), rel.torrent,
-                            seeder.url("/v1/releases/" + board + "/" + p.version + "/release.torrent"));
+                            seeder.url(api::torrent_path(board, p.version)));
     spdlog::info("release {}/{} sequence {} verified (key {}, expires {})", board, p.version,
                  rel.manifest.manifest().sequence, rel.manifest.key_id().hex(),
                  manifest::format_time(rel.manifest.manifest().expires));

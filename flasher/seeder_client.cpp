@@ -2,11 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/limits.h"
+#include "api/paths.h"
 #include "flasher/errc.h"
 #include "manifest/manifest.h"
 #include "manifest/minisign.h"
 #include "swarm/http_client.h"
-#include "swarm/node_identity.h"
+#include "api/node_identity.h"
 #include "swarm/url.h"
 
 namespace ironstone::flasher {
@@ -34,32 +36,32 @@ std::string SeederClient::get(const std::string& path, std::size_t max_body) con
 }
 
 Fetched SeederClient::channel(const std::string& board, const std::string& channel) const {
-  const std::string path = "/v1/channels/" + board + "/" + channel + ".json";
-  return {get(path, 64 * 1024), get(path + ".minisig", manifest::kMaxMinisignFileBytes)};
+  const std::string path = api::channel_path(board, channel);
+  return {get(path, api::kMaxPointerBytes), get(api::signature_path(path), manifest::kMaxMinisignFileBytes)};
 }
 
 Fetched SeederClient::manifest(const std::string& board, const std::string& version) const {
-  const std::string path = "/v1/releases/" + board + "/" + version + "/manifest.json";
-  return {get(path, manifest::kMaxManifestBytes), get(path + ".minisig", manifest::kMaxMinisignFileBytes)};
+  const std::string path = api::manifest_path(board, version);
+  return {get(path, api::kMaxManifestBytes), get(api::signature_path(path), manifest::kMaxMinisignFileBytes)};
 }
 
 std::string SeederClient::torrent(const std::string& board, const std::string& version) const {
-  return get("/v1/releases/" + board + "/" + version + "/release.torrent", 16 << 20);
+  return get(api::torrent_path(board, version), api::kMaxTorrentBytes);
 }
 
 std::string SeederClient::firmware(const std::string& board, const std::string& version, const std::string& name,
                                    std::size_t size) const {
-  return get("/v1/releases/" + board + "/" + version + "/firmware/" + name, size);
+  return get(api::firmware_path(board, version, name), size);
 }
 
 std::optional<std::string> SeederClient::identity(const std::string& mac, std::string* why) const {
   swarm::RequestOptions o;
   o.timeout = retry_.timeout;
-  o.max_body = swarm::kMaxIdentityBytes;
+  o.max_body = api::kMaxIdentityBytes;
   o.accept_status = {404};
   swarm::HttpResponse r;
   try {
-    r = swarm::get_with_retry(url("/v1/nodes/" + mac + "/identity"), retry_.attempts, retry_.initial_backoff,
+    r = swarm::get_with_retry(url(api::node_identity_path(mac)), retry_.attempts, retry_.initial_backoff,
                               retry_.max_backoff, o);
   } catch (const Error& e) {
     throw error(Errc::kSeeder, e.what());
@@ -80,8 +82,8 @@ SeederClient::Info SeederClient::info() const {
   try {
     swarm::RequestOptions o;
     o.timeout = std::chrono::milliseconds(3000);
-    o.max_body = 64 * 1024;
-    auto r = swarm::http_get(url("/v1/info"), o);
+    o.max_body = api::kMaxInfoBytes;
+    auto r = swarm::http_get(url(api::kInfoPath), o);
     if (r.status != 200) return info;
     auto doc = nlohmann::json::parse(r.body);
     if (doc.contains("bt_port") && doc["bt_port"].is_number_integer()) info.bt_port = doc["bt_port"].get<int>();
@@ -96,8 +98,8 @@ bool SeederClient::post_event(const std::string& node_id, const std::string& jso
   try {
     swarm::RequestOptions o;
     o.timeout = std::chrono::milliseconds(2000);
-    o.max_body = 64 * 1024;
-    auto r = swarm::http_post_json(url("/v1/nodes/" + node_id + "/events"), json, o);
+    o.max_body = api::kMaxEventReplyBytes;
+    auto r = swarm::http_post_json(url(api::node_events_path(node_id)), json, o);
     if (r.status / 100 == 2) return true;
     if (why) *why = "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200);
   } catch (const std::exception& e) {
@@ -110,8 +112,8 @@ std::optional<std::string> SeederClient::fleet() const {
   try {
     swarm::RequestOptions o;
     o.timeout = std::chrono::milliseconds(1000);  // asked from the download loop: keep it short
-    o.max_body = 4 << 20;
-    auto r = swarm::http_get(url("/v1/fleet"), o);
+    o.max_body = api::kMaxFleetBytes;
+    auto r = swarm::http_get(url(api::kFleetPath), o);
     if (r.status == 200) return r.body;
   } catch (const std::exception&) {
   }
@@ -122,8 +124,8 @@ bool SeederClient::rack_still_flashing(const std::string& release_key) const {
   try {
     swarm::RequestOptions o;
     o.timeout = std::chrono::milliseconds(3000);
-    o.max_body = 1 << 20;
-    auto r = swarm::http_get(url("/v1/fleet/summary"), o);
+    o.max_body = api::kMaxSummaryBytes;
+    auto r = swarm::http_get(url(api::kFleetSummaryPath), o);
     if (r.status != 200) return true;
     auto doc = nlohmann::json::parse(r.body);
     const auto& releases = doc.at("releases");

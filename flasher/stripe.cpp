@@ -1,25 +1,25 @@
 #include "flasher/stripe.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <vector>
+
+#include "api/fleet.h"
+#include "api/paths.h"
+#include "util/error.h"
 
 namespace ironstone::flasher {
 
 std::optional<Stripe> stripe_from_fleet(std::string_view fleet_json, const std::string& release_key,
                                         const std::string& node_id) {
-  const auto doc = nlohmann::json::parse(fleet_json, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object() || !doc.contains("nodes") || !doc["nodes"].is_array()) return std::nullopt;
-  std::vector<std::string> ids;
-  for (const auto& n : doc["nodes"]) {
-    if (!n.is_object()) continue;
-    auto text = [&](const char* key) {
-      auto it = n.find(key);
-      return it != n.end() && it->is_string() ? it->get<std::string>() : std::string();
-    };
-    if (text("state") != "working" || text("board") + "/" + text("release") != release_key) continue;
-    ids.push_back(text("node_id"));
+  api::FleetView view;
+  try {
+    view = api::parse_fleet_view(fleet_json, api::kFleetPath);
+  } catch (const Error&) {
+    return std::nullopt;
   }
+  std::vector<std::string> ids;
+  for (const auto& n : view.nodes)
+    if (n.state == "working" && n.board + "/" + n.release == release_key) ids.push_back(n.node_id);
   ids.push_back(node_id);  // this node is working on it, whether or not its report arrived yet
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());

@@ -26,9 +26,10 @@ struct Stripe {
   bool operator==(const Stripe&) const = default;
 };
 
-// From the body of GET /v1/fleet (docs/http-api.md): the nodes whose state is "working"
-// on release_key ("rpi5/2026.11.1") plus node_id itself, sorted by node id, and node_id's
-// place among them. nullopt when the body is not a fleet view. Never throws.
+// From the body of GET /v1/fleet (docs/http-api.md; read by api::parse_fleet_view): the
+// nodes whose state is "working" on release_key ("rpi5/2026.11.1") plus node_id itself,
+// sorted by node id, and node_id's place among them. nullopt when the body is not a fleet
+// view (the strict parser refused it). Never throws.
 //
 // Nodes boot at different times, so the view grows: the flasher asks again every few
 // seconds while downloading and re-prioritises when its stripe changed.

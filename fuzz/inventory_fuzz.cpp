@@ -1,7 +1,7 @@
 // Fuzz target: the seeder's inventory parser (seeder/inventory.h), which reads an
 // operator-written file. Any input must either parse or throw ironstone::Error. Every
 // identity it yields must survive the trip to the flasher: serialized, it parses back
-// (swarm/node_identity.h) to the same value.
+// (api/node_identity.h) to the same value.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& [mac, id] : inv.nodes) {
     if (inv.find(mac) != &id) std::abort();
     try {
-      if (ironstone::swarm::parse_node_identity(ironstone::swarm::serialize_node_identity(id), "fuzz") != id)
+      if (ironstone::api::parse_node_identity(ironstone::api::serialize_node_identity(id), "fuzz") != id)
         std::abort();
     } catch (const ironstone::Error&) {
       std::abort();  // what the seeder serves must be what the flasher accepts

@@ -1,5 +1,5 @@
 // Fuzz target: the node identity document the flasher receives from the seeder
-// (swarm/node_identity.h) and the NoCloud seed it renders from it (flasher/nocloud.h).
+// (api/node_identity.h) and the NoCloud seed it renders from it (flasher/nocloud.h).
 // Any input must either parse or throw ironstone::Error; a parsed identity must survive a
 // serialize/parse round trip unchanged and render a seed without throwing.
 #include <cstddef>
@@ -9,18 +9,18 @@
 
 #include "flasher/nocloud.h"
 #include "util/error.h"
-#include "swarm/node_identity.h"
+#include "api/node_identity.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  ironstone::swarm::NodeIdentity id;
+  ironstone::api::NodeIdentity id;
   try {
-    id = ironstone::swarm::parse_node_identity(text, "fuzz-identity.json");
+    id = ironstone::api::parse_node_identity(text, "fuzz-identity.json");
   } catch (const ironstone::Error&) {
     return 0;
   }
   try {
-    if (ironstone::swarm::parse_node_identity(ironstone::swarm::serialize_node_identity(id), "fuzz") != id)
+    if (ironstone::api::parse_node_identity(ironstone::api::serialize_node_identity(id), "fuzz") != id)
       std::abort();
   } catch (const ironstone::Error&) {
     std::abort();

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/limits.h"
 #include "util/json_reader.h"
 #include "manifest/manifest.h"
 
@@ -21,7 +22,7 @@ Error parse_error(const std::string& message) { return error(Errc::kParse, messa
 }  // namespace
 
 ChannelPointer parse_channel_pointer(std::string_view bytes, std::string_view source) {
-  if (bytes.size() > 64 * 1024)
+  if (bytes.size() > api::kMaxPointerBytes)
     throw error(Errc::kTooLarge, std::string(source) + ": channel pointer larger than 64 KiB");
   nlohmann::json doc = strict_json::parse_strict(bytes, source, parse_error, 4);
   strict_json::ObjectReader r(doc, "", source, field_error);

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/limits.h"
 #include "manifest/errc.h"
 #include "manifest/hash.h"
 
@@ -30,7 +31,7 @@ inline constexpr std::uint32_t kFormatVersion = 1;
 inline constexpr std::uint32_t kMinChunkSize = 64 * 1024;
 inline constexpr std::uint32_t kMaxChunkSize = 64 * 1024 * 1024;
 inline constexpr std::uint32_t kDefaultChunkSize = 4 * 1024 * 1024;
-inline constexpr std::size_t kMaxManifestBytes = 64 * 1024 * 1024;
+inline constexpr std::size_t kMaxManifestBytes = api::kMaxManifestBytes;  // the wire limit is the format limit
 
 enum class Compression { kRaw, kZstd };
 std::string_view to_string(Compression c);

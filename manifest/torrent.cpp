@@ -8,14 +8,13 @@
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/file_storage.hpp>
 
+#include "api/limits.h"
 #include "manifest/layout.h"
 #include "util/hex.h"
 
 namespace ironstone::manifest {
 
 namespace fs = std::filesystem;
-
-static constexpr std::size_t kMaxTorrentBytes = 16 * 1024 * 1024;
 
 std::vector<char> make_torrent(const Manifest& m, const fs::path& store, const TorrentOptions& options) {
   if (m.chunks.empty()) throw error(Errc::kTorrent, "release has no non-zero chunks: nothing to put in a torrent");
@@ -126,9 +125,9 @@ std::shared_ptr<const lt::torrent_info> check_torrent(const Manifest& m, std::sp
                                                       std::string_view source) {
   const std::string src(source);
   auto fail = [&](const std::string& problem) -> Error { return error(Errc::kTorrent, src + ": " + problem); };
-  if (bytes.size() > kMaxTorrentBytes) throw fail("larger than 16 MiB");
+  if (bytes.size() > api::kMaxTorrentBytes) throw fail("larger than 16 MiB");
   lt::load_torrent_limits limits;
-  limits.max_buffer_size = static_cast<int>(kMaxTorrentBytes);
+  limits.max_buffer_size = static_cast<int>(api::kMaxTorrentBytes);
   std::shared_ptr<lt::torrent_info> ti;
   try {
     ti = std::make_shared<lt::torrent_info>(lt::span<const char>(bytes.data(), static_cast<long>(bytes.size())),

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "api/limits.h"
+
 namespace ironstone::seeder {
 
 struct Endpoint {
@@ -40,7 +42,7 @@ struct SeederConfig {
   std::chrono::milliseconds scan_interval{2'000};
   std::chrono::seconds announce_interval{30};
   std::chrono::seconds node_stale_after{300};
-  std::size_t max_body = 64 * 1024;
+  std::size_t max_body = api::kMaxEventBytes;
   std::size_t max_connections = 2048;
   std::size_t max_nodes = 4096;
   // Track only torrents this seeder seeds (true) or any info-hash (false).

@@ -5,7 +5,7 @@
 
 #include "manifest/manifest.h"
 #include "seeder/errc.h"
-#include "swarm/node_identity.h"
+#include "api/node_identity.h"
 
 namespace ironstone::seeder {
 
@@ -108,7 +108,7 @@ NodeEvent parse_node_event(std::string_view node_id, std::string_view body) {
       if (get_string(v, key, 64) != node_id) bad_field(key, "does not match the node id in the URL");
     } else if (key == "mac") {
       ev.mac = get_string(v, key, 17);
-      auto mac = swarm::canonical_mac(ev.mac);
+      auto mac = api::canonical_mac(ev.mac);
       if (!mac) bad_field(key, "must look like dc:a6:32:01:02:03");
       ev.mac = *mac;
     } else if (key == "board") {

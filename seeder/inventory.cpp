@@ -11,7 +11,7 @@ namespace ironstone::seeder {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using strict_json::ObjectReader;
-using swarm::NodeIdentity;
+using api::NodeIdentity;
 
 namespace {
 
@@ -24,7 +24,7 @@ const std::set<std::string, std::less<>> kListUserData = {"write_files", "runcmd
                                                           "ssh_authorized_keys"};
 
 struct Cluster {
-  std::optional<swarm::K3sJoin> k3s;  // server may be empty (every server node then needs cluster_init)
+  std::optional<api::K3sJoin> k3s;  // server may be empty (every server node then needs cluster_init)
   std::vector<std::string> ssh_keys;
   json user_data, network_config;
 };
@@ -37,7 +37,7 @@ std::string read_token(ObjectReader& k3s, const fs::path& base_dir, std::vector<
   if (path.empty()) k3s.fail("token_file", "empty path");
   if (path.is_relative()) path = base_dir / path;
   std::string why;
-  auto text = util::read_small_file(path, swarm::kMaxTokenBytes, &why);
+  auto text = util::read_small_file(path, api::kMaxTokenBytes, &why);
   if (!text) k3s.fail("token_file", path.string() + ": " + why);
   while (!text->empty() && (text->back() == '\n' || text->back() == '\r' || text->back() == ' ')) text->pop_back();
   if (text->empty()) k3s.fail("token_file", path.string() + ": empty");
@@ -51,21 +51,21 @@ Cluster parse_cluster(ObjectReader& root, const fs::path& base_dir, std::vector<
   ObjectReader r = root.object("cluster");
   if (r.has("k3s")) {
     ObjectReader k = r.object("k3s");
-    swarm::K3sJoin join;
+    api::K3sJoin join;
     if (k.has("server")) {
       join.server = k.string("server");
-      if (auto why = swarm::check_k3s({join.server, "x", false}, "agent"); !why.empty()) k.fail("server", why);
+      if (auto why = api::check_k3s({join.server, "x", false}, "agent"); !why.empty()) k.fail("server", why);
     }
     join.token = read_token(k, base_dir, files);
-    if (auto why = swarm::check_k3s({"https://x", join.token, false}, "agent"); !why.empty())
+    if (auto why = api::check_k3s({"https://x", join.token, false}, "agent"); !why.empty())
       k.fail(k.has("token") ? "token" : "token_file", why);
     k.finish();
     c.k3s = std::move(join);
   }
   if (r.has("ssh_authorized_keys")) {
-    c.ssh_keys = r.text_list("ssh_authorized_keys", swarm::kMaxSshKeys, swarm::kMaxSshKeyBytes);
+    c.ssh_keys = r.text_list("ssh_authorized_keys", api::kMaxSshKeys, api::kMaxSshKeyBytes);
     for (std::size_t i = 0; i < c.ssh_keys.size(); ++i)
-      if (auto why = swarm::check_ssh_key(c.ssh_keys[i]); !why.empty())
+      if (auto why = api::check_ssh_key(c.ssh_keys[i]); !why.empty())
         r.fail(strict_json::element("ssh_authorized_keys", i).c_str(), why);
   }
   if (r.has("user_data")) {
@@ -88,18 +88,18 @@ NodeIdentity parse_node(ObjectReader& r, const std::string& mac, const Cluster& 
   NodeIdentity id;
   id.mac = mac;
   id.hostname = r.string("hostname");
-  if (!swarm::valid_hostname(id.hostname)) r.fail("hostname", "expected a lower-case host name [a-z0-9-]{1,63}");
+  if (!api::valid_hostname(id.hostname)) r.fail("hostname", "expected a lower-case host name [a-z0-9-]{1,63}");
   id.role = r.has("role") ? r.string("role") : "agent";
-  if (!swarm::valid_role(id.role)) r.fail("role", "expected \"server\" or \"agent\"");
+  if (!api::valid_role(id.role)) r.fail("role", "expected \"server\" or \"agent\"");
   const bool cluster_init = r.has("cluster_init") && r.boolean("cluster_init");
   if (r.has("labels")) {
     ObjectReader labels = r.object("labels");
     const json& lv = r.value("labels");
-    if (lv.size() > swarm::kMaxLabels) r.fail("labels", "more than " + std::to_string(swarm::kMaxLabels) + " labels");
+    if (lv.size() > api::kMaxLabels) r.fail("labels", "more than " + std::to_string(api::kMaxLabels) + " labels");
     for (const auto& [k, v] : lv.items()) {
-      if (!swarm::valid_label_key(k)) labels.fail(k.c_str(), "not a Kubernetes label key ([prefix/]name)");
+      if (!api::valid_label_key(k)) labels.fail(k.c_str(), "not a Kubernetes label key ([prefix/]name)");
       const std::string value = labels.string(k.c_str());
-      if (!swarm::valid_label_value(value)) labels.fail(k.c_str(), "not a Kubernetes label value");
+      if (!api::valid_label_value(value)) labels.fail(k.c_str(), "not a Kubernetes label value");
       id.labels[k] = value;
     }
   }
@@ -110,10 +110,10 @@ NodeIdentity parse_node(ObjectReader& r, const std::string& mac, const Cluster& 
   }
   r.finish();
   if (cluster.k3s) {
-    swarm::K3sJoin join = *cluster.k3s;
+    api::K3sJoin join = *cluster.k3s;
     join.cluster_init = cluster_init;
     if (cluster_init) join.server.clear();
-    if (auto why = swarm::check_k3s(join, id.role); !why.empty()) {
+    if (auto why = api::check_k3s(join, id.role); !why.empty()) {
       if (join.server.empty() && !cluster_init) r.fail("role", "needs cluster.k3s.server to join (or cluster_init on a server)");
       r.fail("cluster_init", why);
     }
@@ -129,7 +129,7 @@ NodeIdentity parse_node(ObjectReader& r, const std::string& mac, const Cluster& 
 }  // namespace
 
 const NodeIdentity* Inventory::find(std::string_view mac) const {
-  auto canonical = swarm::canonical_mac(mac);
+  auto canonical = api::canonical_mac(mac);
   if (!canonical) return nullptr;
   auto it = nodes.find(*canonical);
   return it == nodes.end() ? nullptr : &it->second;
@@ -149,7 +149,7 @@ Inventory parse_inventory(std::string_view text, std::string_view source, const 
     root.fail("nodes", "more than " + std::to_string(kMaxInventoryNodes) + " nodes");
   std::map<std::string, std::string> spelled, by_hostname;  // canonical MAC -> as written; hostname -> MAC
   for (const auto& [key, value] : nv.items()) {
-    auto mac = swarm::canonical_mac(key);
+    auto mac = api::canonical_mac(key);
     if (!mac) nodes.fail(key.c_str(), "not a MAC address (expected e.g. dc:a6:32:01:02:03)");
     if (auto [it, fresh] = spelled.emplace(*mac, key); !fresh)
       nodes.fail(key.c_str(), "the same MAC as '" + it->second + "'");

@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "swarm/node_identity.h"
+#include "api/node_identity.h"
 
 namespace ironstone::seeder {
 
@@ -34,12 +34,12 @@ inline constexpr std::size_t kMaxInventoryBytes = 16 * 1024 * 1024;
 inline constexpr std::size_t kMaxInventoryNodes = 4096;
 
 struct Inventory {
-  std::map<std::string, swarm::NodeIdentity> nodes;  // by canonical MAC
+  std::map<std::string, api::NodeIdentity> nodes;  // by canonical MAC
   // The files this inventory was read from (the inventory, its token file): reloads watch them.
   std::vector<std::filesystem::path> files;
 
   // The node's identity; null when the MAC (any case, ':' or '-') is not in the inventory.
-  const swarm::NodeIdentity* find(std::string_view mac) const;
+  const api::NodeIdentity* find(std::string_view mac) const;
 };
 
 // `source` names the input in messages; `base_dir` resolves a relative token_file.

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <unistd.h>
 
+#include "api/limits.h"
 #include "seeder/errc.h"
 #include "seeder/fleet_view.h"
 #include "seeder/seeder.h"
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
   std::string store, listen = "0.0.0.0:8080", bt_listen = "0.0.0.0:6881", public_url, log_level = "info";
   double scan_interval = 2, request_timeout = 10;
   int announce_interval = 30, node_stale_after = 300, http_threads = 4;
-  std::size_t max_body = 64 * 1024, max_connections = 2048;
+  std::size_t max_body = ironstone::api::kMaxEventBytes, max_connections = 2048;
   bool no_bittorrent = false, open_tracker = false, super_seed = false, auto_super_seed = false;
   std::string upload_limit = "0";
   std::string inventory;

@@ -46,7 +46,7 @@ struct ApiContext {
 
 void add_api_routes(Router& router, ApiContext context);
 
-// GET /v1/nodes/<mac>/identity: the node's identity document (swarm/node_identity.h), 404
+// GET /v1/nodes/<mac>/identity: the node's identity document (api/node_identity.h), 404
 // when the MAC is not in the inventory or there is no inventory (`inventory` null).
 void add_identity_routes(Router& router, InventoryFile* inventory);
 

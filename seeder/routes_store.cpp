@@ -1,11 +1,12 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "api/paths.h"
 #include "manifest/layout.h"
 #include "manifest/manifest.h"
 #include "seeder/file_response.h"
 #include "seeder/routes.h"
-#include "swarm/node_identity.h"
+#include "api/node_identity.h"
 
 namespace ironstone::seeder {
 
@@ -54,15 +55,13 @@ nlohmann::json list_releases(const fs::path& store) {
   }
   std::sort(found.begin(), found.end());
   for (const auto& [board, version] : found) {
-    const std::string base = "/v1/releases/" + board + "/" + version + "/";
     const fs::path dir = manifest::layout::release_dir(store, board, version);
     std::error_code e;
     out.push_back({{"board", board},
                    {"version", version},
-                   {"manifest", base + manifest::layout::kManifestFile},
-                   {"signature",
-                    base + manifest::layout::kManifestFile + std::string(manifest::layout::kSignatureSuffix)},
-                   {"torrent", base + manifest::layout::kTorrentFile},
+                   {"manifest", api::manifest_path(board, version)},
+                   {"signature", api::signature_path(api::manifest_path(board, version))},
+                   {"torrent", api::torrent_path(board, version)},
                    {"signed", fs::is_regular_file(dir / (std::string(manifest::layout::kManifestFile) +
                                                          manifest::layout::kSignatureSuffix),
                                                   e)}});
@@ -78,17 +77,17 @@ void define_route_params(Router& router) {
   router.define_param("aa", [](std::string_view s) { return is_hex_lower(s, 2); });
   router.define_param("hex", [](std::string_view s) { return is_hex_lower(s, 64); });
   router.define_param("node", [](std::string_view s) { return valid_node_id(s); });
-  router.define_param("mac", [](std::string_view s) { return swarm::canonical_mac(s).has_value(); });
+  router.define_param("mac", [](std::string_view s) { return api::canonical_mac(s).has_value(); });
 }
 
 void add_store_routes(Router& router, const fs::path& store, std::atomic<std::uint64_t>& chunk_bytes) {
   using V = http::verb;
   const std::string sig = manifest::layout::kSignatureSuffix;
 
-  router.add({V::get}, "/v1/channels/{board}/{channel}.json", [store](const Request& r, const Params& p) {
+  router.add({V::get}, api::route::kChannel, [store](const Request& r, const Params& p) {
     return serve_file(r, store, fs::path("channels") / p[0] / (p[1] + ".json"), kJson);
   });
-  router.add({V::get}, "/v1/channels/{board}/{channel}.json" + sig,
+  router.add({V::get}, api::route::kChannelSignature,
              [store, sig](const Request& r, const Params& p) {
                return serve_file(r, store, fs::path("channels") / p[0] / (p[1] + ".json" + sig), kSignature);
              });
@@ -99,22 +98,22 @@ void add_store_routes(Router& router, const fs::path& store, std::atomic<std::ui
     };
   };
   const std::string manifest = manifest::layout::kManifestFile;
-  router.add({V::get}, "/v1/releases/{board}/{version}/" + manifest, release_file(manifest, kJson));
-  router.add({V::get}, "/v1/releases/{board}/{version}/" + manifest + sig,
+  router.add({V::get}, api::route::kManifest, release_file(manifest, kJson));
+  router.add({V::get}, api::route::kManifestSignature,
              release_file(manifest + sig, kSignature));
-  router.add({V::get}, "/v1/releases/{board}/{version}/" + std::string(manifest::layout::kTorrentFile),
+  router.add({V::get}, api::route::kTorrent,
              release_file(manifest::layout::kTorrentFile, kTorrent));
-  router.add({V::get}, "/v1/releases/{board}/{version}/firmware/{firmware}",
+  router.add({V::get}, api::route::kFirmware,
              [store](const Request& r, const Params& p) {
                return serve_file(r, store, fs::path("releases") / p[0] / p[1] / "firmware" / p[2], kBinary);
              });
 
-  router.add({V::get}, "/v1/releases", [store](const Request&, const Params&) {
+  router.add({V::get}, api::kReleasesPath, [store](const Request&, const Params&) {
     return json_response(nlohmann::json{{"releases", list_releases(store)}}.dump() + "\n");
   });
 
   // BEP 19 web seed: libtorrent requests <url>chunks/<aa>/<hex>.zst with Range.
-  router.add({V::get}, "/chunks/{aa}/{hex}.zst", [store, &chunk_bytes](const Request& r, const Params& p) {
+  router.add({V::get}, api::route::kChunk, [store, &chunk_bytes](const Request& r, const Params& p) {
     if (!p[1].starts_with(p[0]))
       return error_response(http::status::not_found, "chunk is not in that directory");
     Response res = serve_file(r, store, fs::path("chunks") / p[0] / (p[1] + ".zst"), kBinary);

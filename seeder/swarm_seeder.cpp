@@ -11,6 +11,7 @@
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
 
+#include "api/limits.h"
 #include "manifest/hash.h"
 #include "manifest/layout.h"
 #include "manifest/manifest.h"
@@ -24,13 +25,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::uintmax_t kMaxTorrentBytes = 64 * 1024 * 1024;
-
 std::vector<char> read_torrent(const fs::path& path) {
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
   if (ec) throw error(Errc::kTorrent, path.string() + ": " + ec.message());
-  if (size > kMaxTorrentBytes) throw error(Errc::kTorrent, path.string() + ": larger than 64 MiB");
+  if (size > api::kMaxTorrentBytes) throw error(Errc::kTorrent, path.string() + ": larger than 16 MiB");
   std::vector<char> data(size);
   std::ifstream in(path, std::ios::binary);
   if (!in.read(data.data(), static_cast<std::streamsize>(size))) {

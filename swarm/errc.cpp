@@ -12,7 +12,6 @@ const char* describe(int value) {
     case Errc::kTooLarge: return "response too large";
     case Errc::kHttpStatus: return "unexpected HTTP status";
     case Errc::kServerError: return "HTTP server error";
-    case Errc::kIdentity: return "malformed node identity";
   }
   return "unknown swarm error";
 }

@@ -14,7 +14,6 @@ enum class Errc {
   kTooLarge,     // a response exceeds its hard size bound
   kHttpStatus,   // the server answered with a status the caller does not accept (4xx, 3xx)
   kServerError,  // the server answered 5xx (after retries, when retried)
-  kIdentity,     // a node identity document is malformed (node_identity.h)
 };
 
 const std::error_category& category();

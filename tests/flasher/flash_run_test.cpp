@@ -13,6 +13,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 
+#include "api/paths.h"
 #include "boards/eeprom.h"
 #include "boards/power.h"
 #include "flasher/errc.h"
@@ -389,7 +390,7 @@ TEST_F(FlashRun, FlashCompletesWhileHostileClientsHammerTheSeeder) {
   swarm::RequestOptions ro;
   ro.timeout = std::chrono::seconds(5);
   ro.max_body = 1 << 20;
-  EXPECT_EQ(swarm::http_get(rig.seeder_url() + "/v1/releases/rpi5/1.0/manifest.json", ro).status, 200);
+  EXPECT_EQ(swarm::http_get(rig.seeder_url() + api::manifest_path("rpi5", "1.0"), ro).status, 200);
   auto summary = seeder.fleet().summary();
   EXPECT_EQ(summary["releases"]["rpi5/1.0"]["done"], 1) << summary.dump();
 }

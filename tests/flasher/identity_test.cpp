@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "api/errc.h"
 #include "flasher/errc.h"
 #include "flasher/identity.h"
 #include "flasher/nocloud.h"
@@ -17,13 +18,13 @@ using namespace ironstone::flasher::testing;
 using ::testing::HasSubstr;
 using nlohmann::json;
 
-swarm::NodeIdentity agent() {
-  swarm::NodeIdentity id;
+api::NodeIdentity agent() {
+  api::NodeIdentity id;
   id.mac = "dc:a6:32:01:02:03";
   id.hostname = "rack1-n01";
   id.role = "agent";
   id.labels = {{"rack", "1"}, {"ironstone.dev/zone", "a"}};
-  id.k3s = swarm::K3sJoin{"https://10.0.0.10:6443", "K10\"quoted\"token", false};
+  id.k3s = api::K3sJoin{"https://10.0.0.10:6443", "K10\"quoted\"token", false};
   id.ssh_authorized_keys = {"ssh-ed25519 AAAAC3Nza ops@example"};
   id.user_data = json{{"timezone", "Etc/UTC"}, {"runcmd", json::array({json::array({"touch", "/run/x"})})},
                       {"hostname", "ignored"}};
@@ -46,9 +47,9 @@ TEST(NoCloudSeed, K3sConfigHasServerTokenNodeNameAndLabels) {
             "node-label:\n"
             "  - \"ironstone.dev/zone=a\"\n"
             "  - \"rack=1\"\n");
-  swarm::NodeIdentity first = agent();
+  api::NodeIdentity first = agent();
   first.role = "server";
-  first.k3s = swarm::K3sJoin{"", "t", true};
+  first.k3s = api::K3sJoin{"", "t", true};
   first.labels.clear();
   EXPECT_EQ(k3s_config_yaml(first),
             "# Written by ironstone-flasher from the seeder's inventory (docs/first-boot.md).\n"
@@ -75,14 +76,14 @@ TEST(NoCloudSeed, MetaDataAndUserDataCarryHostnameK3sJoinAndMergedUserData) {
   EXPECT_EQ(cc["runcmd"], json::parse(R"([["systemctl","enable","--now","k3s-agent.service"],["touch","/run/x"]])"));
 
   // A changed identity is a new cloud-init instance; the same one is not.
-  swarm::NodeIdentity renamed = agent();
+  api::NodeIdentity renamed = agent();
   renamed.hostname = "rack1-n09";
   EXPECT_NE(file_of(nocloud_seed(renamed, "rpi5/1.0"), "meta-data").substr(0, 50), meta.substr(0, 50));
   EXPECT_EQ(file_of(nocloud_seed(agent(), "rpi5/1.0"), "meta-data"), meta);
 }
 
 TEST(NoCloudSeed, NetworkConfigAndNoJoinWithoutK3s) {
-  swarm::NodeIdentity id = agent();
+  api::NodeIdentity id = agent();
   id.k3s.reset();
   id.user_data = nullptr;
   id.network_config = json{{"version", 2}, {"ethernets", {{"eth0", {{"dhcp4", true}}}}}};
@@ -110,23 +111,23 @@ TEST(NoCloudSeed, UserDataIsYamlThatCloudInitCanRead) {
 }
 
 TEST(ParseIdentity, WhatTheSeederServesParsesBackAndBadDocumentsAreNamed) {
-  const swarm::NodeIdentity id = agent();
-  EXPECT_EQ(swarm::parse_node_identity(swarm::serialize_node_identity(id), "reply"), id);
-  auto doc = swarm::to_json(id);
+  const api::NodeIdentity id = agent();
+  EXPECT_EQ(api::parse_node_identity(api::serialize_node_identity(id), "reply"), id);
+  auto doc = api::to_json(id);
   doc["mac"] = "DC:A6:32:01:02:03";
-  EXPECT_ERROR_EQ(swarm::parse_node_identity(doc.dump(), "reply"), swarm::Errc::kIdentity,
+  EXPECT_ERROR_EQ(api::parse_node_identity(doc.dump(), "reply"), api::Errc::kIdentity,
                   "reply: field 'mac': expected a lower-case MAC address like dc:a6:32:01:02:03");
-  doc = swarm::to_json(id);
+  doc = api::to_json(id);
   doc["k3s"]["server"] = "http://10.0.0.10:6443";
-  EXPECT_ERROR_EQ(swarm::parse_node_identity(doc.dump(), "reply"), swarm::Errc::kIdentity,
+  EXPECT_ERROR_EQ(api::parse_node_identity(doc.dump(), "reply"), api::Errc::kIdentity,
                   "reply: field 'k3s': 'server' must start with https://");
-  doc = swarm::to_json(id);
+  doc = api::to_json(id);
   doc["k3s"]["cluster_init"] = true;
-  EXPECT_ERROR_EQ(swarm::parse_node_identity(doc.dump(), "reply"), swarm::Errc::kIdentity,
+  EXPECT_ERROR_EQ(api::parse_node_identity(doc.dump(), "reply"), api::Errc::kIdentity,
                   "reply: field 'k3s': 'cluster_init' is only for role \"server\"");
-  doc = swarm::to_json(id);
+  doc = api::to_json(id);
   doc["owner"] = "x";
-  EXPECT_ERROR_EQ(swarm::parse_node_identity(doc.dump(), "reply"), swarm::Errc::kIdentity,
+  EXPECT_ERROR_EQ(api::parse_node_identity(doc.dump(), "reply"), api::Errc::kIdentity,
                   "reply: field 'owner': unknown field");
 }
 
@@ -174,7 +175,7 @@ TEST_F(SeedIntoImage, SeedFilesLandInTheFatBootPartitionBesideItsFiles) {
   EXPECT_TRUE(std::equal(image.begin(), image.begin() + 512, after.begin())) << "the partition table changed";
 
   // Writing again (a re-run) replaces the files.
-  swarm::NodeIdentity renamed = agent();
+  api::NodeIdentity renamed = agent();
   renamed.hostname = "rack1-n09";
   write_seed(*target, img, image.size(), nocloud_seed(renamed, "rpi5/1.0"));
   EXPECT_THAT(*fat_file(img, kBootOffset, "meta-data"), HasSubstr("local-hostname: \"rack1-n09\""));

@@ -34,9 +34,10 @@ TEST(Stripe, AnythingButAFleetViewGivesNoStripe) {
   EXPECT_EQ(stripe_from_fleet("{\"nodes\":", "rpi5/1.0", "n1"), std::nullopt);
   EXPECT_EQ(stripe_from_fleet("[1,2]", "rpi5/1.0", "n1"), std::nullopt);
   EXPECT_EQ(stripe_from_fleet(R"({"nodes":{"a":1}})", "rpi5/1.0", "n1"), std::nullopt);
-  // Malformed entries are skipped, not fatal.
-  EXPECT_EQ(stripe_from_fleet(R"({"nodes":[7,{"node_id":3,"state":"working"}]})", "rpi5/1.0", "n1"),
-            (Stripe{0, 1}));
+  // The view is read strictly (api/fleet.h): one malformed entry and it is not a fleet view.
+  EXPECT_EQ(stripe_from_fleet(R"({"nodes":[7,{"node_id":"n2","state":"working"}]})", "rpi5/1.0", "n1"),
+            std::nullopt);
+  EXPECT_EQ(stripe_from_fleet(R"({"nodes":[{"node_id":3,"state":"working"}]})", "rpi5/1.0", "n1"), std::nullopt);
 }
 
 TEST(Stripe, OwnStripeGetsTheTopPriority) {

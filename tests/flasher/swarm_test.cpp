@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "api/paths.h"
 #include "flasher/errc.h"
 #include "swarm/http_client.h"
 #include "tests/flasher/flash_rig.h"
@@ -181,7 +182,7 @@ TEST_F(Swarm, ANodeThatNeverJoinsCostsTimeNotTheFlash) {
   swarm::RequestOptions ro;
   ro.timeout = std::chrono::seconds(5);
   const auto posted =
-      swarm::http_post_json(rig.seeder_url() + "/v1/nodes/aaa-ghost/events",
+      swarm::http_post_json(rig.seeder_url() + api::node_events_path("aaa-ghost"),
                             R"({"board":"rpi5","release":"1.0","step":"download","state":"working"})", ro);
   ASSERT_EQ(posted.status / 100, 2u) << posted.body;
 

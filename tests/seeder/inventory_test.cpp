@@ -49,7 +49,7 @@ std::string with_node(const std::string& node_json, const std::string& mac = "dc
 TEST(InventoryParse, GoodInventoryGivesEachNodeItsIdentityAndTheClusterSettings) {
   const Inventory inv = parse(kGood);
   ASSERT_EQ(inv.nodes.size(), 3u);
-  const swarm::NodeIdentity* n1 = inv.find("dc:a6:32:01:02:03");
+  const api::NodeIdentity* n1 = inv.find("dc:a6:32:01:02:03");
   ASSERT_NE(n1, nullptr);
   EXPECT_EQ(n1->mac, "dc:a6:32:01:02:03");
   EXPECT_EQ(n1->hostname, "rack1-n01");
@@ -63,7 +63,7 @@ TEST(InventoryParse, GoodInventoryGivesEachNodeItsIdentityAndTheClusterSettings)
   EXPECT_EQ(n1->user_data["timezone"], "Etc/UTC");
   EXPECT_EQ(n1->network_config["ethernets"]["eth0"]["dhcp4"], true);
 
-  const swarm::NodeIdentity* n2 = inv.find("DC:A6:32:01:02:04");  // any case, ':' or '-'
+  const api::NodeIdentity* n2 = inv.find("DC:A6:32:01:02:04");  // any case, ':' or '-'
   ASSERT_NE(n2, nullptr);
   EXPECT_EQ(n2->role, "agent");  // the default
   EXPECT_EQ(n2->k3s->server, "https://10.0.0.10:6443");
@@ -77,7 +77,7 @@ TEST(InventoryParse, GoodInventoryGivesEachNodeItsIdentityAndTheClusterSettings)
 
 TEST(InventoryParse, InventoryWithoutClusterGivesIdentitiesThatJoinNothing) {
   const Inventory inv = parse(R"({"format_version":1,"nodes":{"02:00:00:00:00:01":{"hostname":"lab"}}})");
-  const swarm::NodeIdentity* n = inv.find("02:00:00:00:00:01");
+  const api::NodeIdentity* n = inv.find("02:00:00:00:00:01");
   ASSERT_NE(n, nullptr);
   EXPECT_FALSE(n->k3s);
   EXPECT_TRUE(n->user_data.is_null());
@@ -218,7 +218,7 @@ TEST_F(IdentityEndpoint, KnownMacGetsItsIdentityDocument) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header("content-type"), "application/json");
   EXPECT_EQ(r.header("cache-control"), "no-store");
-  const swarm::NodeIdentity id = swarm::parse_node_identity(r.body, "reply");
+  const api::NodeIdentity id = api::parse_node_identity(r.body, "reply");
   EXPECT_EQ(id, *seeder_->inventory()->current()->find("dc:a6:32:01:02:04"));
   EXPECT_EQ(id.hostname, "rack1-n02");
   EXPECT_EQ(json::parse(r.body)["k3s"]["server"], "https://10.0.0.10:6443");

@@ -1,9 +1,9 @@
-#include "swarm/node_identity.h"
+#include "api/node_identity.h"
 
+#include "api/errc.h"
 #include "util/json_reader.h"
-#include "swarm/errc.h"
 
-namespace ironstone::swarm {
+namespace ironstone::api {
 
 namespace {
 
@@ -160,4 +160,4 @@ NodeIdentity parse_node_identity(std::string_view text, std::string_view source)
   return id;
 }
 
-}  // namespace ironstone::swarm
+}  // namespace ironstone::api

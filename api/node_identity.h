@@ -12,7 +12,7 @@
 // `k3s`, `ssh_authorized_keys`, `user_data` and `network_config` are optional. The document is
 // NOT signed: it carries no trust (README, "Trust model"); it is validated for form only.
 // parse_node_identity() is strict (unknown or duplicate fields, wrong types, bad names and
-// oversized values are swarm::Errc::kIdentity errors naming the field).
+// oversized values are api::Errc::kIdentity errors naming the field).
 // Thread safety: plain values and pure functions.
 #pragma once
 
@@ -24,9 +24,10 @@
 #include <string_view>
 #include <vector>
 
-namespace ironstone::swarm {
+#include "api/limits.h"  // kMaxIdentityBytes: the whole document
 
-inline constexpr std::size_t kMaxIdentityBytes = 256 * 1024;
+namespace ironstone::api {
+
 inline constexpr std::size_t kMaxLabels = 64;
 inline constexpr std::size_t kMaxSshKeys = 32;
 inline constexpr std::size_t kMaxSshKeyBytes = 16 * 1024;
@@ -71,4 +72,4 @@ nlohmann::json to_json(const NodeIdentity& identity);
 std::string serialize_node_identity(const NodeIdentity& identity);  // compact JSON + "\n"
 NodeIdentity parse_node_identity(std::string_view text, std::string_view source);
 
-}  // namespace ironstone::swarm
+}  // namespace ironstone::api

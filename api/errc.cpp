@@ -1,0 +1,20 @@
+#include "api/errc.h"
+
+namespace ironstone::api {
+namespace {
+const char* describe(int value) {
+  switch (static_cast<Errc>(value)) {
+    case Errc::kIdentity: return "malformed node identity";
+    case Errc::kFleet: return "bad fleet view";
+    case Errc::kTooLarge: return "document too large";
+  }
+  return "unknown api error";
+}
+}  // namespace
+
+const std::error_category& category() {
+  static const TableCategory cat("api", describe);
+  return cat;
+}
+
+}  // namespace ironstone::api

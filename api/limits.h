@@ -1,0 +1,38 @@
+// Size limits of everything that crosses the seeder <-> flasher HTTP API (docs/http-api.md).
+// One place for each: the side that sends, the side that receives and the parser all use
+// the same constant, so a document one side accepts is never refused by the other.
+// Thread safety: constants.
+#pragma once
+
+#include <cstddef>
+
+namespace ironstone::api {
+
+// Release files (GET /v1/channels/..., /v1/releases/...). The parsers in manifest/ enforce
+// these too, so a file the flasher can fetch is a file it can parse.
+inline constexpr std::size_t kMaxPointerBytes = 64 * 1024;          // channel pointer JSON
+inline constexpr std::size_t kMaxManifestBytes = 64 * 1024 * 1024;  // manifest.json
+// release.torrent: 16 MiB, for the publisher's check, the seeder loading its store and the
+// flasher's fetch alike (the seeder used to take 64 MiB, the manifest code 16 MiB). The lower
+// one because it is the one the trust boundary enforces (manifest::check_torrent): a seeder
+// taking more would only seed torrents no flasher accepts. The torrent grows by a few hundred
+// bytes per chunk (v1 file + pad file + v2 file-tree entry + 20-byte v1 piece hash), so
+// 16 MiB holds some 50000 chunks, about 200 GiB of image at the default 4 MiB chunk size;
+// libtorrent's own default buffer limit (10 MB) would be lower still.
+inline constexpr std::size_t kMaxTorrentBytes = 16 * 1024 * 1024;
+
+// GET /v1/info.
+inline constexpr std::size_t kMaxInfoBytes = 64 * 1024;
+// POST /v1/nodes/<node-id>/events: the request body (the seeder's --max-body default, which
+// bounds every request body; events are its only POST) and the reply (the summary + "ok").
+inline constexpr std::size_t kMaxEventBytes = 64 * 1024;
+inline constexpr std::size_t kMaxSummaryBytes = 1024 * 1024;  // GET /v1/fleet/summary
+inline constexpr std::size_t kMaxEventReplyBytes = kMaxSummaryBytes;
+// GET /v1/nodes/<mac>/identity (api/node_identity.h).
+inline constexpr std::size_t kMaxIdentityBytes = 256 * 1024;
+// GET /v1/fleet as the flasher reads it (api/fleet.h), and the nodes in it: the seeder
+// tracks at most kMaxFleetNodes distinct nodes (more: 503 to the event).
+inline constexpr std::size_t kMaxFleetBytes = 4 * 1024 * 1024;
+inline constexpr std::size_t kMaxFleetNodes = 4096;
+
+}  // namespace ironstone::api

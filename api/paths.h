@@ -1,0 +1,58 @@
+// URL paths of the seeder's HTTP API (docs/http-api.md), in one place for both sides:
+// the builders give the path a client requests (seeder_client.cpp, release_fetch.cpp, the
+// tests), the route patterns (namespace route) what the seeder registers on its Router
+// ({name} is one validated path segment, seeder/routes.h). Segments are put in as they
+// are: callers pass names already validated (board, version, MAC, node id).
+//
+// Room for the node lifecycle (branch `fleet`): POST /v1/nodes/<node-id>/lifecycle and
+// GET /v1/nodes/<node-id>/history get their builder and route pattern here, beside
+// node_events_path(), and their document types in an api/ header of their own.
+//
+// Thread safety: pure functions and constants.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace ironstone::api {
+
+inline constexpr std::string_view kSignatureSuffix = ".minisig";
+
+inline constexpr const char* kInfoPath = "/v1/info";
+inline constexpr const char* kReleasesPath = "/v1/releases";
+inline constexpr const char* kAnnouncePath = "/announce";
+inline constexpr const char* kFleetPath = "/v1/fleet";
+inline constexpr const char* kFleetSummaryPath = "/v1/fleet/summary";
+inline constexpr const char* kMetricsPath = "/metrics";
+inline constexpr const char* kDashboardPath = "/";
+
+// "/v1/channels/rpi5/stable.json"
+std::string channel_path(std::string_view board, std::string_view channel);
+// "<path>.minisig": the signature beside a channel pointer or manifest.
+std::string signature_path(std::string_view path);
+// "/v1/releases/rpi5/2026.11.1/", the directory of a release's files.
+std::string release_dir_path(std::string_view board, std::string_view version);
+std::string manifest_path(std::string_view board, std::string_view version);  // …/manifest.json
+std::string torrent_path(std::string_view board, std::string_view version);   // …/release.torrent
+std::string firmware_path(std::string_view board, std::string_view version, std::string_view name);
+// "/chunks/ab/ab….zst" for the lower-case hex BLAKE2b of a chunk (also its path in the
+// torrent, manifest::layout::chunk_relpath, since the store root is the web seed root).
+std::string chunk_path(std::string_view hash_hex);
+// "/v1/nodes/rack1-n03/events"
+std::string node_events_path(std::string_view node_id);
+// "/v1/nodes/dc:a6:32:01:02:03/identity"
+std::string node_identity_path(std::string_view mac);
+
+namespace route {
+inline constexpr const char* kChannel = "/v1/channels/{board}/{channel}.json";
+inline constexpr const char* kChannelSignature = "/v1/channels/{board}/{channel}.json.minisig";
+inline constexpr const char* kManifest = "/v1/releases/{board}/{version}/manifest.json";
+inline constexpr const char* kManifestSignature = "/v1/releases/{board}/{version}/manifest.json.minisig";
+inline constexpr const char* kTorrent = "/v1/releases/{board}/{version}/release.torrent";
+inline constexpr const char* kFirmware = "/v1/releases/{board}/{version}/firmware/{firmware}";
+inline constexpr const char* kChunk = "/chunks/{aa}/{hex}.zst";
+inline constexpr const char* kNodeEvents = "/v1/nodes/{node}/events";
+inline constexpr const char* kNodeIdentity = "/v1/nodes/{mac}/identity";
+}  // namespace route
+
+}  // namespace ironstone::api
