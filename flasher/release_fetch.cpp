@@ -48,14 +48,16 @@ Release fetch_release(const SeederClient& seeder, const std::string& board, cons
     const std::string man_src = seeder.url(api::manifest_path(board, p.version));
     Fetched man = seeder.manifest(board, p.version);
     manifest::check_manifest_matches_channel(vc, man.body, man_src);
-    Release rel{manifest::verify_manifest(manifest::UnverifiedManifest(man.body, man.signature, man_src), policy), {}};
-    if (rel.manifest.older_than_seen())
+    manifest::VerifiedManifest vm =
+        manifest::verify_manifest(manifest::UnverifiedManifest(man.body, man.signature, man_src), policy);
+    if (vm.older_than_seen())
       spdlog::warn("operator override (--allow-older): accepting {} sequence {} below the highest seen ({})", p.version,
-                   rel.manifest.manifest().sequence, *policy.highest_seen_sequence);
+                   vm.manifest().sequence, *policy.highest_seen_sequence);
     std::string torrent = seeder.torrent(board, p.version);
-    rel.torrent.assign(torrent.begin(), torrent.end());
-    manifest::check_torrent(rel.manifest.manifest(), rel.torrent,
-                            seeder.url(api::torrent_path(board, p.version)));
+    manifest::CheckedTorrent checked =
+        manifest::check_torrent(vm, std::vector<char>(torrent.begin(), torrent.end()),
+                                seeder.url(api::torrent_path(board, p.version)));
+    Release rel{std::move(vm), std::move(checked)};
     spdlog::info("release {}/{} sequence {} verified (key {}, expires {})", board, p.version,
                  rel.manifest.manifest().sequence, rel.manifest.key_id().hex(),
                  manifest::format_time(rel.manifest.manifest().expires));

@@ -21,7 +21,7 @@ namespace ironstone::flasher {
 
 struct Release {
   manifest::VerifiedManifest manifest;
-  std::vector<char> torrent;  // checked against the manifest
+  manifest::CheckedTorrent torrent;  // checked against `manifest`
 };
 
 std::vector<manifest::PublicKey> load_trusted_keys(const std::vector<std::filesystem::path>& files);

@@ -151,7 +151,7 @@ struct SwarmDownload::Impl {
   void pump(const ChunkSink* sink, std::chrono::milliseconds wait);
 };
 
-SwarmDownload::SwarmDownload(std::span<const char> torrent, const manifest::Manifest& m,
+SwarmDownload::SwarmDownload(const manifest::CheckedTorrent& torrent, const manifest::Manifest& m,
                              std::vector<bool> wanted, SwarmOptions options)
     : impl_(std::make_unique<Impl>(m, std::move(options), std::move(wanted))) {
   Impl& s = *impl_;
@@ -163,9 +163,7 @@ SwarmDownload::SwarmDownload(std::span<const char> torrent, const manifest::Mani
   lan.listen_interfaces = s.opt.listen_interfaces;
   lan.user_agent = std::string("ironstone-flasher/") + IRONSTONE_VERSION;
   lan.alert_mask |= lt::alert_category::piece_progress | lt::alert_category::peer;
-  lt::load_torrent_limits limits;
-  lt::add_torrent_params atp = lt::load_torrent_buffer(
-      lt::span<const char>(torrent.data(), static_cast<long>(torrent.size())), limits);
+  lt::add_torrent_params atp = torrent.add_params();
   lt::session_params params(swarm::lan_settings(lan));
   // Pieces proven by their v2 tree skip the SHA-1 of the padded piece and the read-back
   // (swarm/proving_disk_io.h).

@@ -38,6 +38,7 @@
 
 #include "flasher/stripe.h"
 #include "manifest/manifest.h"
+#include "manifest/trust.h"
 
 namespace ironstone::flasher {
 
@@ -86,9 +87,9 @@ struct SwarmStats {
 
 class SwarmDownload {
  public:
-  // torrent: bencoded bytes already checked against the verified manifest
-  // (manifest::check_torrent). wanted[i]: chunk i must be downloaded.
-  SwarmDownload(std::span<const char> torrent, const manifest::Manifest& m, std::vector<bool> wanted,
+  // torrent: the release torrent checked against the verified manifest `m`
+  // (manifest::check_torrent); it is not parsed again. wanted[i]: chunk i must be downloaded.
+  SwarmDownload(const manifest::CheckedTorrent& torrent, const manifest::Manifest& m, std::vector<bool> wanted,
                 SwarmOptions options);
   ~SwarmDownload();
   SwarmDownload(const SwarmDownload&) = delete;

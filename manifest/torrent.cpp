@@ -121,21 +121,12 @@ std::string info_hash_v2(const lt::torrent_info& ti) {
   return to_hex({reinterpret_cast<const std::uint8_t*>(h.data()), static_cast<std::size_t>(h.size())});
 }
 
-std::shared_ptr<const lt::torrent_info> check_torrent(const Manifest& m, std::span<const char> bytes,
-                                                      std::string_view source) {
-  const std::string src(source);
-  auto fail = [&](const std::string& problem) -> Error { return error(Errc::kTorrent, src + ": " + problem); };
-  if (bytes.size() > api::kMaxTorrentBytes) throw fail("larger than 16 MiB");
-  lt::load_torrent_limits limits;
-  limits.max_buffer_size = static_cast<int>(api::kMaxTorrentBytes);
-  std::shared_ptr<lt::torrent_info> ti;
-  try {
-    ti = std::make_shared<lt::torrent_info>(lt::span<const char>(bytes.data(), static_cast<long>(bytes.size())),
-                                            limits, lt::from_span);
-  } catch (const std::exception& e) {
-    throw fail(std::string("not a valid torrent: ") + e.what());
-  }
-  if (!ti->is_valid()) throw fail("not a valid torrent");
+namespace {
+
+// The checks of check_torrent() on a loaded torrent; `fail` names the source.
+template <typename Fail>
+void check_loaded(const Manifest& m, const lt::torrent_info* ti, const Fail& fail) {
+  if (!ti || !ti->is_valid()) throw fail("not a valid torrent");
   if (info_hash_v2(*ti) != m.info_hash_v2)
     throw fail("v2 info-hash " + info_hash_v2(*ti) + " is not the signed " + m.info_hash_v2);
   // The info-hash pins the info dictionary; the checks below keep a signed but
@@ -163,6 +154,41 @@ std::shared_ptr<const lt::torrent_info> check_torrent(const Manifest& m, std::sp
     if (static_cast<int>(fs.piece_index_at_file(f)) != static_cast<int>(i))
       throw fail("chunk " + std::to_string(i) + " does not start piece " + std::to_string(i));
   }
+}
+
+}  // namespace
+
+lt::add_torrent_params load_checked_torrent(const Manifest& m, std::span<const char> bytes, std::string_view source) {
+  const std::string src(source);
+  auto fail = [&](const std::string& problem) -> Error { return error(Errc::kTorrent, src + ": " + problem); };
+  if (bytes.size() > api::kMaxTorrentBytes) throw fail("larger than 16 MiB");
+  lt::load_torrent_limits limits;
+  limits.max_buffer_size = static_cast<int>(api::kMaxTorrentBytes);
+  lt::add_torrent_params params;
+  try {
+    params = lt::load_torrent_buffer(lt::span<const char>(bytes.data(), static_cast<long>(bytes.size())), limits);
+  } catch (const std::exception& e) {
+    throw fail(std::string("not a valid torrent: ") + e.what());
+  }
+  check_loaded(m, params.ti.get(), fail);
+  return params;
+}
+
+std::shared_ptr<const lt::torrent_info> check_torrent(const Manifest& m, std::span<const char> bytes,
+                                                      std::string_view source) {
+  const std::string src(source);
+  auto fail = [&](const std::string& problem) -> Error { return error(Errc::kTorrent, src + ": " + problem); };
+  if (bytes.size() > api::kMaxTorrentBytes) throw fail("larger than 16 MiB");
+  lt::load_torrent_limits limits;
+  limits.max_buffer_size = static_cast<int>(api::kMaxTorrentBytes);
+  std::shared_ptr<lt::torrent_info> ti;
+  try {
+    ti = std::make_shared<lt::torrent_info>(lt::span<const char>(bytes.data(), static_cast<long>(bytes.size())),
+                                            limits, lt::from_span);
+  } catch (const std::exception& e) {
+    throw fail(std::string("not a valid torrent: ") + e.what());
+  }
+  check_loaded(m, ti.get(), fail);
   return ti;
 }
 

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/torrent_info.hpp>
 
 #include "manifest/manifest.h"
@@ -73,10 +74,15 @@ std::vector<lt::file_index_t> chunk_files(const lt::torrent_info& ti);
 // Hex SHA-256 v2 info-hash of a loaded torrent.
 std::string info_hash_v2(const lt::torrent_info& ti);
 
-// Loads `bytes` (bounded to 16 MiB) and checks it is the torrent the manifest
+// Loads `bytes` (bounded to api::kMaxTorrentBytes) and checks it is the torrent the manifest
 // signs: info-hash, private, hybrid (v1 piece hashes present), piece size, one file per chunk with the
 // right path and stored size, piece i = file i. Throws kTorrent naming `source`.
+// For a manifest that crossed the trust boundary use check_torrent(const VerifiedManifest&, ...)
+// (manifest/trust.h), which keeps the result as a CheckedTorrent.
 std::shared_ptr<const lt::torrent_info> check_torrent(const Manifest& m, std::span<const char> bytes,
                                                       std::string_view source);
+// The same check, returning what lt::load_torrent_buffer() made of the bytes (the torrent_info
+// plus the trackers, web seeds and piece layers it moves out of it).
+lt::add_torrent_params load_checked_torrent(const Manifest& m, std::span<const char> bytes, std::string_view source);
 
 }  // namespace ironstone::manifest

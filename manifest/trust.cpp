@@ -88,4 +88,15 @@ void check_manifest_matches_channel(const VerifiedChannel& channel, std::string_
                                          channel.pointer().manifest_hash.hex() + ")");
 }
 
+lt::add_torrent_params CheckedTorrent::add_params() const {
+  lt::add_torrent_params p = params_;
+  p.ti = std::make_shared<lt::torrent_info>(*params_.ti);
+  return p;
+}
+
+CheckedTorrent check_torrent(const VerifiedManifest& manifest, std::vector<char> bytes, std::string_view source) {
+  lt::add_torrent_params params = load_checked_torrent(manifest.manifest(), bytes, source);
+  return CheckedTorrent(std::move(bytes), std::move(params));
+}
+
 }  // namespace ironstone::manifest

@@ -22,6 +22,7 @@
 #include "manifest/channel.h"
 #include "manifest/manifest.h"
 #include "manifest/minisign.h"
+#include "manifest/torrent.h"
 
 namespace ironstone::manifest {
 
@@ -68,6 +69,31 @@ class VerifiedManifest {
 };
 
 VerifiedManifest verify_manifest(const UnverifiedManifest& input, const TrustPolicy& policy);
+
+// A release torrent checked against a VerifiedManifest: the only way to one is
+// check_torrent() below, so holding a CheckedTorrent means "these bytes are the torrent the
+// verified manifest signs" (info-hash, private, hybrid, piece size, one file per chunk).
+// It carries the parsed torrent, so nothing after the check parses the bytes again.
+// Thread safety: immutable value; add_params() may be called from any thread.
+class CheckedTorrent {
+ public:
+  const std::vector<char>& bytes() const { return bytes_; }
+  const lt::torrent_info& info() const { return *params_.ti; }
+  // What to give lt::session::add_torrent(): a copy of the checked parameters with a
+  // torrent_info of its own (a session may change the one it is given).
+  lt::add_torrent_params add_params() const;
+
+ private:
+  friend CheckedTorrent check_torrent(const VerifiedManifest&, std::vector<char>, std::string_view);
+  CheckedTorrent(std::vector<char> bytes, lt::add_torrent_params params)
+      : bytes_(std::move(bytes)), params_(std::move(params)) {}
+  std::vector<char> bytes_;
+  lt::add_torrent_params params_;
+};
+
+// check_torrent(manifest.manifest(), bytes, source) (manifest/torrent.h), kept as a
+// CheckedTorrent. Throws kTorrent naming `source`.
+CheckedTorrent check_torrent(const VerifiedManifest& manifest, std::vector<char> bytes, std::string_view source);
 
 class VerifiedChannel {
  public:
