@@ -16,8 +16,10 @@
 #include "builder/errc.h"
 #include "builder/image_reader.h"
 #include "builder/keys.h"
+#include "builder/store.h"
 #include "disk/image_fs.h"
 #include "manifest/manifest.h"
+#include "manifest/minisign.h"
 #include "util/format.h"
 
 namespace ironstone::builder {
@@ -54,14 +56,6 @@ class Cleanup {
  private:
   fs::path path_;
 };
-
-std::string read_text_file(const fs::path& p, const std::string& what) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw error(Errc::kKey, what + " " + p.string() + ": cannot read");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void write_text_file(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
@@ -354,7 +348,12 @@ InstallerResult make_installer(const InstallerOptions& o) {
   std::vector<Library> libs;
   add_binary_libraries(o, o.flasher, "--flasher", libs, result.warnings);
   (void)load_public_keys({o.public_key});  // a readable minisign public key, or Errc::kKey
-  const std::string key_text = read_text_file(o.public_key, "--public-key");
+  std::string key_text;
+  try {
+    key_text = read_text_file(o.public_key, manifest::kMaxMinisignFileBytes);
+  } catch (const Error& e) {
+    throw error(Errc::kKey, std::string("--public-key ") + e.what());
+  }
 
   // The output: a temporary file beside --out, renamed at the end.
   const fs::path out_dir = o.out.has_parent_path() ? o.out.parent_path() : fs::path(".");

@@ -5,11 +5,16 @@
 // → build and validate the manifest → create the v2 torrent → sign → write the
 // release into releases/<board>/.tmp-… → syncfs of the store (chunk files, whose
 // writeback started as each was written, and the release files) → rename it to
-// releases/<board>/<version>, fsync of releases/<board>/ → update the signed channel
-// pointer (fsynced) when this release has the highest sequence. The release is on disk
-// when publish returns.
-// Any failure leaves the store as it was (chunk files created are removed, the
-// temporary release directory is deleted). Format: docs/release-format.md.
+// releases/<board>/<version>, fsync of releases/<board>/ → write the signed channel
+// pointer (fsynced). publish refuses a sequence not above the highest published for the
+// board and channel, so the pointer always moves to the new release. The release is on
+// disk when publish returns.
+// A failure before the rename leaves the store's releases, chunks and channels as they
+// were (chunk files created are removed, the temporary release directory is deleted; only
+// the store's empty layout directories and its .lock file may be new). A failure writing the
+// channel pointer after the rename leaves the release published and the pointer naming the
+// previous release; the error says so ("release rpi5/1.0 was published, but the channel
+// pointer was not updated: …"). Format: docs/release-format.md.
 #pragma once
 
 #include <cstdint>

@@ -13,8 +13,12 @@
 // never boots: begin() first overwrites offset 0 with zeros when anything will be
 // written, because the old partition table may be valid and point into new data.
 //
-// Thread safety: submit(), done() and stats are for one producer thread;
-// workers are internal. finish() rethrows the first worker error, with context
+// Lifetime: REQUIRES: `target` and the manifest `m` outlive the ChunkWriter (it keeps
+// references to both, and its workers use them until finish() or the destructor).
+//
+// Thread safety: begin(), submit() and finish() are for one producer thread; the
+// counters (chunks_done(), bytes_written(), positions_*()) may be read from any thread.
+// Workers are internal. finish() rethrows the first worker error, with context
 // ("flash: chunk 1832 @ 0x1CA00000: hash mismatch …").
 #pragma once
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <system_error>
 #include <vector>
 
 namespace ironstone::flasher {
@@ -18,6 +19,11 @@ constexpr std::size_t kZeroBuffer = std::size_t{1} << 20;  // zeros written per 
 Errc code_for(int err) { return err == EROFS || err == EPERM ? Errc::kReadOnly : Errc::kIo; }
 bool unsupported(int err) { return err == EOPNOTSUPP || err == ENOTTY || err == EINVAL || err == ENOSYS; }
 }  // namespace
+
+Error io_error(Errc code, const std::string& target, const char* op, std::uint64_t offset, int err) {
+  return error(code, target + ": " + op + " @ " + hex_offset(offset) + ": " +
+                         std::error_code(err, std::system_category()).message());
+}
 
 FdTarget::FdTarget(int fd, std::string path, Kind kind, std::uint64_t size, std::uint32_t logical_block)
     : fd_(fd), path_(std::move(path)), kind_(kind), size_(size),

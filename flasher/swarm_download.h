@@ -89,6 +89,7 @@ class SwarmDownload {
  public:
   // torrent: the release torrent checked against the verified manifest `m`
   // (manifest::check_torrent); it is not parsed again. wanted[i]: chunk i must be downloaded.
+  // REQUIRES: `m` outlives the SwarmDownload (it keeps a reference; `torrent` is copied).
   SwarmDownload(const manifest::CheckedTorrent& torrent, const manifest::Manifest& m, std::vector<bool> wanted,
                 SwarmOptions options);
   ~SwarmDownload();
@@ -106,7 +107,8 @@ class SwarmDownload {
   void linger(std::chrono::seconds max, const std::function<bool()>& still_needed,
               const ProgressSink& progress);
   SwarmStats stats() const;
-  // "127.0.0.1:41234": where this node's BitTorrent side listens (after construction).
+  // "0.0.0.0:41234": the port this node's BitTorrent side listens on (after construction),
+  // always with the address 0.0.0.0 whatever listen_interfaces says: what it tells is the port.
   std::string listen_endpoint() const;
 
  private:

@@ -3,7 +3,8 @@
 // Target is the interface the flasher's run and the scanner use; there are two
 // implementations side by side:
 //   - open_target(): a real block device (e.g. /dev/nvme0n1) or a regular file;
-//   - MemoryTarget: bytes in memory, with injectable I/O errors, for tests.
+//   - MemoryTarget: bytes in memory, with injectable I/O errors, for tests
+//     (tests/flasher/memory_target.h: the fake lives with the tests).
 //
 // Errors: every failure throws ironstone::Error (flasher::Errc) naming the
 // target, the operation, the offset (hex) and the errno text, e.g.
@@ -78,52 +79,6 @@ std::unique_ptr<Target> open_target(const std::filesystem::path& path, const Tar
 std::vector<std::string> block_device_users(const std::string& name, dev_t dev,
                                             const std::filesystem::path& proc_root,
                                             const std::filesystem::path& sys_root);
-
-// In-memory target for tests. Thread-safe (one internal mutex serialises all calls).
-class MemoryTarget final : public Target {
- public:
-  enum class Op { kRead, kWrite, kZero, kFlush };
-
-  explicit MemoryTarget(std::uint64_t size, std::string name = "memory");
-
-  std::uint64_t size() const override { return size_; }
-  void read_at(std::uint64_t offset, std::span<std::uint8_t> out) override;
-  void write_at(std::uint64_t offset, std::span<const std::uint8_t> data) override;
-  void zero_range(std::uint64_t offset, std::uint64_t length) override;
-  void flush() override;
-  std::string description() const override;
-
-  // From now on every `op` whose range contains `offset` fails with errno `err`
-  // (kFlush ignores offset). Stays until clear_errors().
-  void inject_error(Op op, std::uint64_t offset, int err = 5 /* EIO */);
-  void clear_errors();
-
-  // A copy of the bytes in [offset, offset + length).
-  std::vector<std::uint8_t> bytes(std::uint64_t offset, std::uint64_t length) const;
-  // Direct access for test setup; not synchronised with concurrent I/O.
-  std::vector<std::uint8_t>& raw() { return data_; }
-
-  // Counters: calls that succeeded.
-  std::uint64_t reads() const;
-  std::uint64_t writes() const;
-  std::uint64_t zeroes() const;
-  std::uint64_t flushes() const;
-
- private:
-  struct Injected {
-    Op op;
-    std::uint64_t offset;
-    int err;
-  };
-  void check(Op op, const char* what, std::uint64_t offset, std::uint64_t length) const;
-
-  std::uint64_t size_;
-  std::string name_;
-  mutable std::mutex mutex_;
-  std::vector<std::uint8_t> data_;
-  std::vector<Injected> injected_;
-  std::uint64_t reads_ = 0, writes_ = 0, zeroes_ = 0, flushes_ = 0;
-};
 
 // "/dev/sda: write @ 0x1000: Input/output error" — the message format used by all targets.
 Error io_error(Errc code, const std::string& target, const char* op, std::uint64_t offset, int err);

@@ -1,5 +1,5 @@
 // Error codes of the seeder module (HTTP server, tracker, fleet view, swarm side).
-// Reported as ironstone::Error (manifest/error.h) with a message that says where.
+// Reported as ironstone::Error (util/error.h) with a message that says where.
 #pragma once
 
 #include "util/error.h"

@@ -47,9 +47,9 @@ class Seeder {
   InventoryFile* inventory() { return inventory_.get(); }  // null without --inventory
 
   MetricsSnapshot metrics() const;
-  // What GET /v1/info answers: {"name", "version", "http_port", "bt_port" (absent
-  // when BitTorrent is off), "base_url", "releases" (count), "upload_limit",
-  // "super_seed"}.
+  // What GET /v1/info answers (docs/http-api.md): {"name", "version", "http_port",
+  // "bt_port" (absent when BitTorrent is off), "base_url", "releases" (count),
+  // "upload_limit", "super_seed", "auto_super_seed"}.
   nlohmann::json info() const;
 
  private:

@@ -85,7 +85,7 @@ class SwarmSeeder {
   SwarmSeeder(const SwarmSeeder&) = delete;
   SwarmSeeder& operator=(const SwarmSeeder&) = delete;
 
-  // Creates the session (throws Error(kSession) when it cannot listen), scans the
+  // Creates the session (throws Error(kListen) when it cannot listen), scans the
   // store once and starts the worker thread.
   void start();
   void stop();

@@ -4,6 +4,7 @@
 
 #include "flasher/chunk_writer.h"
 #include "manifest/chunk_codec.h"
+#include "tests/flasher/memory_target.h"
 #include "tests/testutil/expect_error.h"
 #include "tests/testutil/testutil.h"
 

@@ -7,6 +7,7 @@
 
 #include "flasher/scan.h"
 #include "flasher/target.h"
+#include "tests/flasher/memory_target.h"
 #include "tests/testutil/testutil.h"
 
 namespace ironstone::flasher {

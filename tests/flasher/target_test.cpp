@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "flasher/target.h"
+#include "tests/flasher/memory_target.h"
 #include "tests/testutil/testutil.h"
 
 namespace ironstone::flasher {

@@ -1,16 +1,10 @@
-// MemoryTarget: the in-memory Target for tests (see target.h).
+#include "tests/flasher/memory_target.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <system_error>
 
-#include "flasher/target.h"
-
 namespace ironstone::flasher {
-
-Error io_error(Errc code, const std::string& target, const char* op, std::uint64_t offset, int err) {
-  return error(code, target + ": " + op + " @ " + hex_offset(offset) + ": " +
-                         std::error_code(err, std::system_category()).message());
-}
 
 MemoryTarget::MemoryTarget(std::uint64_t size, std::string name)
     : size_(size), name_(std::move(name)), data_(static_cast<std::size_t>(size)) {}
