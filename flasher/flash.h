@@ -7,10 +7,18 @@
 //   the boot partition, flasher/identity.h) → state file → report done → linger
 //   seeding → LED done → power action.
 //
+// Each stage is a function of its own with explicit inputs and outputs (flasher/stages.h),
+// reusable without the rest of the run.
+//
 // Nothing is written to the target before the release passed every trust rule.
 // Every step is reported to the seeder and logged; a failure reports its reason,
 // sets the LED "failed" pattern for its step, and is thrown as an Error with
-// context ("write: flash: chunk 12 @ 0x3000000: hash mismatch …").
+// context ("write: flash: chunk 12 @ 0x3000000: hash mismatch …"); any other
+// exception is reported and shown the same way, then rethrown as it was.
+//
+// Power: the profile's action (poweroff, reboot) only when the device tree under `root`
+// names the board being flashed and the target is the board's device; an explicit
+// `power` always; otherwise power is left alone and that is logged (stages.h decide_power).
 #pragma once
 
 #include <chrono>
@@ -39,7 +47,8 @@ struct FlashOptions {
   std::filesystem::path profiles_dir;          // board profiles; empty: installed or source location
   bool skip_firmware = false;
   bool write_identity = true;                  // false (--no-identity): no "identity" step
-  std::optional<boards::PowerAction> power;    // default: the profile's
+  // Given (--power): always taken. Unset: the profile's, on the board itself only (above).
+  std::optional<boards::PowerAction> power;
   std::string node_id;                         // default: from the MAC
   std::string bt_listen = "0.0.0.0:6881";
   std::filesystem::path cache_dir = "/var/cache/ironstone";

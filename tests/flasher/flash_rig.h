@@ -31,6 +31,8 @@
 #include <thread>
 #include <vector>
 
+#include "boards/eeprom.h"
+#include "boards/power.h"
 #include "builder/publish.h"
 #include "flasher/flash.h"
 #include "manifest/layout.h"
@@ -154,6 +156,26 @@ bool wait_until(Pred pred, std::chrono::milliseconds timeout, std::chrono::milli
   }
   return pred();
 }
+
+// Forwards to a FakePowerControl the test keeps (the Board owns and destroys its parts).
+class SharedPower : public boards::PowerControl {
+ public:
+  explicit SharedPower(std::shared_ptr<boards::FakePowerControl> f) : f_(std::move(f)) {}
+  void request(boards::PowerAction a) override { f_->request(a); }
+
+ private:
+  std::shared_ptr<boards::FakePowerControl> f_;
+};
+class SharedEeprom : public boards::EepromTool {
+ public:
+  explicit SharedEeprom(std::shared_ptr<boards::SimulatedEeprom> e) : e_(std::move(e)) {}
+  std::string read_config() override { return e_->read_config(); }
+  void write(const std::string& c, std::span<const std::uint8_t> img) override { e_->write(c, img); }
+  std::string read_back() override { return e_->read_back(); }
+
+ private:
+  std::shared_ptr<boards::SimulatedEeprom> e_;
+};
 
 // A store with a trusted key, releases published into it, and an in-process seeder.
 class Rig {

@@ -136,26 +136,6 @@ TEST_F(FlashRun, UpgradeDownloadsOnlyTheChangedChunks) {
   EXPECT_EQ(read_file(o.target), v2);
 }
 
-// Forwards to a FakePowerControl the test keeps (the Board owns and destroys its parts).
-class SharedPower : public boards::PowerControl {
- public:
-  explicit SharedPower(std::shared_ptr<boards::FakePowerControl> f) : f_(std::move(f)) {}
-  void request(boards::PowerAction a) override { f_->request(a); }
-
- private:
-  std::shared_ptr<boards::FakePowerControl> f_;
-};
-class SharedEeprom : public boards::EepromTool {
- public:
-  explicit SharedEeprom(std::shared_ptr<boards::SimulatedEeprom> e) : e_(std::move(e)) {}
-  std::string read_config() override { return e_->read_config(); }
-  void write(const std::string& c, std::span<const std::uint8_t> img) override { e_->write(c, img); }
-  std::string read_back() override { return e_->read_back(); }
-
- private:
-  std::shared_ptr<boards::SimulatedEeprom> e_;
-};
-
 // True when the bytes of `image` outside [from, to) are those of `target` (the boot
 // partition, which holds the node identity after a flash).
 bool same_outside(const std::vector<std::uint8_t>& image, const fs::path& target, std::uint64_t from, std::uint64_t to) {
