@@ -107,46 +107,51 @@ void Tracker::expire(Swarm& swarm, Clock::time_point now) const {
   std::erase_if(swarm.peers, [&](const Peer& p) { return now - p.last_seen > ttl; });
 }
 
-std::string Tracker::announce(const Announce& request, Clock::time_point now) {
-  std::lock_guard lock(mutex_);
-  if (allowed_ && !allowed_(request.info_hash)) return tracker_failure("torrent not tracked here");
-
+Tracker::Swarm* Tracker::swarm_for(const Announce& request, Clock::time_point now, std::string& failure) {
   auto it = swarms_.find(request.info_hash);
-  if (it == swarms_.end()) {
-    if (request.event == Announce::Event::kStopped) return tracker_failure("torrent has no peers");
-    if (swarms_.size() >= options_.max_swarms) {
-      for (auto s = swarms_.begin(); s != swarms_.end();) {  // make room from empty swarms first
-        expire(s->second, now);
-        s = s->second.peers.empty() ? swarms_.erase(s) : std::next(s);
-      }
-      if (swarms_.size() >= options_.max_swarms) return tracker_failure("too many torrents");
-    }
-    it = swarms_.emplace(request.info_hash, Swarm{}).first;
+  if (it != swarms_.end()) return &it->second;
+  if (request.event == Announce::Event::kStopped) {
+    failure = "torrent has no peers";
+    return nullptr;
   }
-  Swarm& swarm = it->second;
-  expire(swarm, now);
+  if (swarms_.size() >= options_.max_swarms) {
+    for (auto s = swarms_.begin(); s != swarms_.end();) {  // make room from empty swarms first
+      expire(s->second, now);
+      s = s->second.peers.empty() ? swarms_.erase(s) : std::next(s);
+    }
+    if (swarms_.size() >= options_.max_swarms) {
+      failure = "too many torrents";
+      return nullptr;
+    }
+  }
+  return &swarms_.emplace(request.info_hash, Swarm{}).first->second;
+}
 
-  auto self = std::find_if(swarm.peers.begin(), swarm.peers.end(), [&](const Peer& p) {
-    return p.id == request.peer_id || (p.address == request.address && p.port == request.port);
-  });
+bool Tracker::is_requester(const Peer& p, const Announce& request) {
+  return p.id == request.peer_id || (p.address == request.address && p.port == request.port);
+}
+
+std::string Tracker::record(Swarm& swarm, const Announce& request, Clock::time_point now) const {
+  expire(swarm, now);
+  auto self = std::find_if(swarm.peers.begin(), swarm.peers.end(),
+                           [&](const Peer& p) { return is_requester(p, request); });
   if (request.event == Announce::Event::kStopped) {
     if (self != swarm.peers.end()) swarm.peers.erase(self);
   } else if (self != swarm.peers.end()) {
     *self = Peer{request.peer_id, request.address, request.port, request.left, now};
   } else {
-    if (swarm.peers.size() >= options_.max_peers_per_swarm) return tracker_failure("swarm is full");
+    if (swarm.peers.size() >= options_.max_peers_per_swarm) return "swarm is full";
     swarm.peers.push_back(Peer{request.peer_id, request.address, request.port, request.left, now});
   }
   if (request.event == Announce::Event::kCompleted) ++swarm.completed;
+  return {};
+}
 
-  std::size_t complete = 0;
-  for (const Peer& p : swarm.peers) complete += p.left == 0 ? 1 : 0;
-  const std::size_t incomplete = swarm.peers.size() - complete;
-
+std::vector<const Tracker::Peer*> Tracker::peers_for(const Swarm& swarm, const Announce& request) {
   // Everyone except the requester, rotated so that large swarms spread the load.
   std::vector<const Peer*> others;
   for (const Peer& p : swarm.peers) {
-    if (p.id == request.peer_id || (p.address == request.address && p.port == request.port)) continue;
+    if (is_requester(p, request)) continue;
     if (request.left == 0 && p.left == 0) continue;  // seeds need no seeds
     others.push_back(&p);
   }
@@ -156,43 +161,16 @@ std::string Tracker::announce(const Announce& request, Clock::time_point now) {
     std::rotate(others.begin(), others.begin() + static_cast<std::ptrdiff_t>(start), others.end());
     others.resize(want);
   }
+  return others;
+}
 
-  std::string out = "d";
-  bencode_string(out, "complete");
-  bencode_int(out, static_cast<std::int64_t>(complete));
-  bencode_string(out, "incomplete");
-  bencode_int(out, static_cast<std::int64_t>(incomplete));
-  bencode_string(out, "interval");
-  bencode_int(out, options_.interval.count());
-  bencode_string(out, "min interval");
-  bencode_int(out, std::max<std::int64_t>(1, options_.interval.count() / 2));
+void Tracker::bencode_peers(std::string& out, const std::vector<const Peer*>& others, const Announce& request) {
   const bool rewrite_loopback = !request.address.is_loopback() && !request.server_address.is_unspecified() &&
                                 !request.server_address.is_loopback();
   const auto address_of = [&](const Peer* p) {
     return rewrite_loopback && p->address.is_loopback() ? request.server_address : p->address;
   };
-  if (request.compact) {
-    std::string v4, v6;
-    for (const Peer* p : others) {
-      const auto address = address_of(p);
-      std::string& dst = address.is_v4() ? v4 : v6;
-      if (address.is_v4()) {
-        const auto b = address.to_v4().to_bytes();
-        dst.append(reinterpret_cast<const char*>(b.data()), b.size());
-      } else {
-        const auto b = address.to_v6().to_bytes();
-        dst.append(reinterpret_cast<const char*>(b.data()), b.size());
-      }
-      dst += static_cast<char>(p->port >> 8);
-      dst += static_cast<char>(p->port & 0xFF);
-    }
-    bencode_string(out, "peers");
-    bencode_string(out, v4);
-    if (!v6.empty()) {
-      bencode_string(out, "peers6");
-      bencode_string(out, v6);
-    }
-  } else {
+  if (!request.compact) {
     bencode_string(out, "peers");
     out += 'l';
     for (const Peer* p : others) {
@@ -206,7 +184,53 @@ std::string Tracker::announce(const Announce& request, Clock::time_point now) {
       out += 'e';
     }
     out += 'e';
+    return;
   }
+  std::string v4, v6;
+  for (const Peer* p : others) {
+    const auto address = address_of(p);
+    std::string& dst = address.is_v4() ? v4 : v6;
+    if (address.is_v4()) {
+      const auto b = address.to_v4().to_bytes();
+      dst.append(reinterpret_cast<const char*>(b.data()), b.size());
+    } else {
+      const auto b = address.to_v6().to_bytes();
+      dst.append(reinterpret_cast<const char*>(b.data()), b.size());
+    }
+    dst += static_cast<char>(p->port >> 8);
+    dst += static_cast<char>(p->port & 0xFF);
+  }
+  bencode_string(out, "peers");
+  bencode_string(out, v4);
+  if (!v6.empty()) {
+    bencode_string(out, "peers6");
+    bencode_string(out, v6);
+  }
+}
+
+std::string Tracker::announce(const Announce& request, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  if (allowed_ && !allowed_(request.info_hash)) return tracker_failure("torrent not tracked here");
+  std::string failure;
+  Swarm* swarm = swarm_for(request, now, failure);
+  if (!swarm) return tracker_failure(failure);
+  failure = record(*swarm, request, now);
+  if (!failure.empty()) return tracker_failure(failure);
+
+  std::size_t complete = 0;
+  for (const Peer& p : swarm->peers) complete += p.left == 0 ? 1 : 0;
+  const std::size_t incomplete = swarm->peers.size() - complete;
+
+  std::string out = "d";
+  bencode_string(out, "complete");
+  bencode_int(out, static_cast<std::int64_t>(complete));
+  bencode_string(out, "incomplete");
+  bencode_int(out, static_cast<std::int64_t>(incomplete));
+  bencode_string(out, "interval");
+  bencode_int(out, options_.interval.count());
+  bencode_string(out, "min interval");
+  bencode_int(out, std::max<std::int64_t>(1, options_.interval.count() / 2));
+  bencode_peers(out, peers_for(*swarm, request), request);
   out += 'e';
   return out;
 }

@@ -98,6 +98,15 @@ class Tracker {
   };
 
   void expire(Swarm& swarm, Clock::time_point now) const;
+  // The steps of announce(), under mutex_. The request's swarm, made when new
+  // (nullptr and `failure` set when it cannot be); the requester recorded, updated or
+  // removed (returns a failure reason, "" when recorded); the peers to return to it;
+  // and their bencoded "peers" (and "peers6") entries.
+  Swarm* swarm_for(const Announce& request, Clock::time_point now, std::string& failure);
+  std::string record(Swarm& swarm, const Announce& request, Clock::time_point now) const;
+  std::vector<const Peer*> peers_for(const Swarm& swarm, const Announce& request);
+  static void bencode_peers(std::string& out, const std::vector<const Peer*>& others, const Announce& request);
+  static bool is_requester(const Peer& p, const Announce& request);
 
   Options options_;
   mutable std::mutex mutex_;
