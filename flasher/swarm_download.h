@@ -23,7 +23,12 @@
 // 10 s) while peers are connected: flashing degrades to HTTP and never stops. Peers
 // that send data failing the piece hash are banned (smart-ban plugin) and counted.
 //
-// Thread safety: one thread drives run()/linger(); stats() may be read from it.
+// Parts (each header states its contract): per-chunk state (swarm_chunks.h), the stripe
+// policy and the fleet view poller (stripe_policy.h), peer accounting (peer_accounting.h)
+// and the HTTP hand-off to libtorrent (http_handoff.h).
+//
+// Thread safety: one thread drives run()/linger(); stats() may be read from it. Inside,
+// only the fleet view poller and the chunk fetcher have threads of their own.
 #pragma once
 
 #include <chrono>
