@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/load_torrent.hpp>
@@ -294,7 +295,11 @@ void SwarmSeeder::add_release(const std::string& key, const fs::path& torrent_fi
   spdlog::info("bittorrent: seeding release {} (info-hash {})", key, hex);
 }
 
-void SwarmSeeder::auto_super_seed(Seeded& s, const lt::torrent_status& st) {
+std::int64_t SwarmSeeder::uploaded_of(const Seeded& s, const lt::torrent_status& st) {
+  return std::max(st.all_time_upload, s.uploaded_before_resume + st.total_payload_upload);
+}
+
+void SwarmSeeder::auto_super_seed(Seeded& s, const lt::torrent_status& st, std::int64_t uploaded) {
   // libtorrent serves a super-seeded peer only the pieces it offered it, and a peer
   // keeps the piece list it was given when it connected: switching on drops every
   // connection (pause + resume; the nodes reconnect within a second or two) so each
@@ -310,6 +315,7 @@ void SwarmSeeder::auto_super_seed(Seeded& s, const lt::torrent_status& st) {
   if (s.crowded_checks < 2) return;
   s.crowded_checks = 0;
   s.handle.set_flags(lt::torrent_flags::super_seeding);
+  s.uploaded_before_resume = uploaded;
   s.handle.pause();
   s.handle.resume();
   spdlog::info("bittorrent: super seeding on for {}: {} peers downloading (reconnecting them)", s.hex, downloading);
@@ -321,14 +327,15 @@ void SwarmSeeder::refresh_stats() {
     std::lock_guard lock(scan_mutex_);
     for (auto& [hex, s] : seeded_) {
       const lt::torrent_status st = s.handle.status();
-      if (options_.auto_super_seed && !options_.super_seed) auto_super_seed(s, st);
+      const std::int64_t uploaded = uploaded_of(s, st);
+      if (options_.auto_super_seed && !options_.super_seed) auto_super_seed(s, st, uploaded);
       for (const std::string& key : s.releases) {
         TorrentStats t;
         const auto slash = key.find('/');
         t.board = key.substr(0, slash);
         t.version = key.substr(slash + 1);
         t.info_hash = hex;
-        t.uploaded = st.all_time_upload;  // survives the pause + resume of auto super seeding
+        t.uploaded = uploaded;  // survives the pause + resume of auto super seeding
         t.peers = st.num_peers;
         t.seeds = st.num_seeds;
         t.upload_rate = st.upload_payload_rate;

@@ -106,6 +106,9 @@ class SwarmSeeder {
     InfoHash20 short_hash{};
     std::optional<InfoHash20> v1_hash;  // hybrid torrents
     int crowded_checks = 0;             // auto super seeding: checks in a row with >= 2 peers downloading
+    // Payload uploaded before the last pause + resume (auto super seeding), which resets
+    // libtorrent's per-run total_payload_upload.
+    std::int64_t uploaded_before_resume = 0;
     std::string hex;
   };
 
@@ -114,7 +117,12 @@ class SwarmSeeder {
   void scan();
   void add_release(const std::string& key, const std::filesystem::path& torrent_file);
   void refresh_stats();
-  void auto_super_seed(Seeded& s, const lt::torrent_status& st);
+  // `uploaded`: the torrent's payload uploaded so far (uploaded_of()).
+  void auto_super_seed(Seeded& s, const lt::torrent_status& st, std::int64_t uploaded);
+  // Payload uploaded since start, current to the byte: libtorrent's all_time_upload is only
+  // brought up to date once a second (torrent::second_tick), its total_payload_upload at
+  // once but from the last resume on.
+  static std::int64_t uploaded_of(const Seeded& s, const lt::torrent_status& st);
   void handle_alerts();
 
   SwarmSeederOptions options_;

@@ -107,7 +107,8 @@ TEST(ChunkWriter, FirstChunkIsWrittenOnlyByFinishAndReadBackToo) {
   ChunkWriter w(t, f.m, f.all_pending(), 2);
   w.submit(0, f.stored[0]);
   w.submit(1, f.stored[1]);
-  EXPECT_THROW(w.finish(), Error);
+  EXPECT_ERROR_EQ(w.finish(), Errc::kVerify,
+                  "flash: chunk 0 @ 0x0: the target does not read back the verified bytes just written");
   EXPECT_EQ(t.inner_.bytes(2 * kChunk, kChunk), f.raw[0]);  // the other copy went first
   EXPECT_EQ(w.positions_verified(), 2u);                   // all but offset 0
 }

@@ -53,6 +53,7 @@ using ironstone::testing::read_file;
 using ironstone::testing::read_text;
 using ironstone::testing::TempDir;
 using ironstone::testing::write_file;
+using ironstone::testing::rewrite_text;
 using ironstone::testing::write_text;
 using Clock = std::chrono::steady_clock;
 

@@ -6,6 +6,7 @@
 
 #include "flasher/state.h"
 #include "tests/testutil/testutil.h"
+#include "tests/testutil/expect_error.h"
 
 namespace ironstone::flasher {
 namespace {
@@ -46,9 +47,9 @@ TEST(SeenState, RecordKeepsTheHighestSequence) {
 
 TEST(SeenState, BadNamesAreRefused) {
   SeenState s;
-  EXPECT_THROW(s.record("RPi5", "stable", 1, "v1"), Error);
-  EXPECT_THROW(s.record("rpi5", "", 1, "v1"), Error);
-  EXPECT_THROW(s.record("rpi5", "stable", 1, "../x"), Error);
+  EXPECT_ERROR_EQ(s.record("RPi5", "stable", 1, "v1"), Errc::kStateField, "state: bad board name 'RPi5'");
+  EXPECT_ERROR_EQ(s.record("rpi5", "", 1, "v1"), Errc::kStateField, "state: bad channel name ''");
+  EXPECT_ERROR_EQ(s.record("rpi5", "stable", 1, "../x"), Errc::kStateField, "state: bad version '../x'");
 }
 
 TEST(SeenState, SaveThenLoadRoundTrips) {
@@ -88,6 +89,7 @@ TEST(SeenState, SaveIntoUnwritableDirectoryNamesThePath) {
     save_state(dir / "ro" / "state.json", SeenState{});
     ADD_FAILURE() << "saved into a read-only directory";
   } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(Errc::kIo)) << e.what();
     EXPECT_THAT(e.what(), HasSubstr((dir / "ro" / "state.json").string()));
   }
 }

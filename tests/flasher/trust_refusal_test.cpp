@@ -10,6 +10,7 @@
 #include "flasher/errc.h"
 #include "flasher/state.h"
 #include "tests/flasher/flash_rig.h"
+#include "tests/testutil/expect_error.h"
 
 namespace ironstone::flasher {
 namespace {
@@ -175,7 +176,7 @@ TEST_F(TrustRefusal, MissingManifestSignatureIsRefused) {
   // The seeder answers 404 for the signature: the flasher gives up without writing.
   fill_garbage(o.target, 3 * kChunk, 31);
   const auto before = read_file(o.target);
-  EXPECT_THROW(run_flash(o), Error);
+  EXPECT_ERROR_HAS(run_flash(o), Errc::kSeeder, "HTTP 404");
   EXPECT_EQ(read_file(o.target), before);
   EXPECT_FALSE(fs::exists(o.state_file));
 }

@@ -5,6 +5,7 @@
 
 #include "seeder/errc.h"
 #include "tests/seeder/seeder_test_util.h"
+#include "tests/testutil/expect_error.h"
 
 namespace ironstone::seeder {
 namespace {
@@ -93,7 +94,8 @@ TEST(FleetView, BoundsTheNumberOfNodes) {
   Fleet fleet(Fleet::Options{2, 10, std::chrono::seconds(60)});
   fleet.record(parse_node_event("a", R"({"step":"x","state":"working"})"));
   fleet.record(parse_node_event("b", R"({"step":"x","state":"working"})"));
-  EXPECT_THROW(fleet.record(parse_node_event("c", R"({"step":"x","state":"working"})")), Error);
+  EXPECT_ERROR_EQ(fleet.record(parse_node_event("c", R"({"step":"x","state":"working"})")), Errc::kTooLarge,
+                  "fleet: 2 nodes known already");
   fleet.record(parse_node_event("a", R"({"step":"x","state":"done"})"));  // known nodes still update
 }
 

@@ -17,6 +17,7 @@ namespace {
 
 using namespace ironstone::seeder::testing;
 using ironstone::testing::TempDir;
+using ironstone::testing::rewrite_text;
 using ironstone::testing::write_text;
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -177,15 +178,13 @@ TEST(InventoryReload, ChangedFileIsReloadedAndABrokenVersionKeepsTheLastGoodOne)
   EXPECT_EQ(v1->find("02:00:00:00:00:01")->hostname, "first");
   EXPECT_EQ(file.current(), v1) << "an unchanged file is not parsed again";
 
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a new modification time
-  write_text(path, R"({"format_version":1,"nodes":{"02:00:00:00:00:01":{"hostname":"second"},
+  rewrite_text(path, R"({"format_version":1,"nodes":{"02:00:00:00:00:01":{"hostname":"second"},
                        "02:00:00:00:00:02":{"hostname":"third"}}})");
   EXPECT_EQ(file.current()->find("02:00:00:00:00:01")->hostname, "second");
   EXPECT_EQ(file.status().nodes, 2u);
   EXPECT_EQ(file.status().reloads, 1u);
 
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  write_text(path, R"({"format_version":1,"nodes":{"02:00:00:00:00:01":{"hostname":"BAD"}}})");
+  rewrite_text(path, R"({"format_version":1,"nodes":{"02:00:00:00:00:01":{"hostname":"BAD"}}})");
   EXPECT_EQ(file.current()->find("02:00:00:00:00:01")->hostname, "second");
   EXPECT_EQ(file.status().error, path.string() + ": field 'nodes.02:00:00:00:00:01.hostname': expected a lower-case "
                                                  "host name [a-z0-9-]{1,63}");
@@ -245,8 +244,7 @@ TEST_F(IdentityEndpoint, SeederWithoutInventoryAnswers404) {
 
 TEST_F(IdentityEndpoint, EditedInventoryIsServedWithoutRestart) {
   start(true);
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  write_text(dir_ / "inventory.json", R"({"format_version":1,"nodes":{"dc:a6:32:01:02:04":{"hostname":"renamed"}}})");
+  rewrite_text(dir_ / "inventory.json", R"({"format_version":1,"nodes":{"dc:a6:32:01:02:04":{"hostname":"renamed"}}})");
   auto r = http_get(port_, "/v1/nodes/dc:a6:32:01:02:04/identity");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(json::parse(r.body)["hostname"], "renamed");

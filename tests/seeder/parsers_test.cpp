@@ -6,6 +6,7 @@
 #include "seeder/file_response.h"
 #include "seeder/query.h"
 #include "seeder/router.h"
+#include "tests/testutil/expect_error.h"
 
 namespace ironstone::seeder {
 namespace {
@@ -62,9 +63,9 @@ TEST(ListenEndpoint, AcceptsAddressPortForms) {
     EXPECT_EQ(e.code(), Errc::kConfig);
     EXPECT_STREQ(e.what(), "--listen 'nas.lan:80': not an IP address");
   }
-  EXPECT_THROW(parse_endpoint("1.2.3.4:99999", 1, "--listen"), Error);
-  EXPECT_THROW(parse_endpoint("::1:80", 1, "--listen"), Error);
-  EXPECT_THROW(parse_endpoint("1.2.3.4:", 1, "--listen"), Error);
+  EXPECT_ERROR_HAS(parse_endpoint("1.2.3.4:99999", 1, "--listen"), Errc::kConfig, "--listen '1.2.3.4:99999'");
+  EXPECT_ERROR_HAS(parse_endpoint("::1:80", 1, "--listen"), Errc::kConfig, "--listen '::1:80'");
+  EXPECT_ERROR_HAS(parse_endpoint("1.2.3.4:", 1, "--listen"), Errc::kConfig, "--listen '1.2.3.4:'");
 }
 
 TEST(BaseUrl, DerivesFromListenAddressOrUsesPublicUrl) {

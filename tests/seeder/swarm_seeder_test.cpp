@@ -17,6 +17,7 @@ namespace {
 using namespace ironstone::seeder::testing;
 using ironstone::testing::read_file;
 using ironstone::testing::TempDir;
+using ironstone::testing::rewrite_text;
 using ironstone::testing::write_text;
 namespace fs = std::filesystem;
 
@@ -86,12 +87,25 @@ TEST(SwarmSeeder, SkipsBrokenTorrentsAndHiddenDirectories) {
   fs::create_directories(dir.path() / "releases" / "rpi5" / ".tmp-9");
   write_text(dir.path() / "releases" / "rpi5" / ".tmp-9" / "release.torrent", "x");
   make_release(dir.path(), "rpi5", "1.0", 1, 20 * 1024, 4);
-  Seeder seeder(loopback_config(dir.path(), true));
+  SeederConfig config = loopback_config(dir.path(), true);
+  config.scan_interval = std::chrono::hours(1);  // only the scans this test asks for
+  Seeder seeder(config);
   seeder.start();
   ASSERT_TRUE(
       wait_until([&] { return seeded_releases(seeder) == std::vector<std::string>{"rpi5/1.0 seeding"}; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a few rescans
+  // Rescans skip them again, also a broken torrent that changed (and is still broken)...
+  seeder.swarm()->scan_now();
+  rewrite_text(dir.path() / "releases" / "rpi5" / "bad" / "release.torrent", "d5:junk2e");
+  seeder.swarm()->scan_now();
+  EXPECT_EQ(seeder.swarm()->torrent_count(), 1u);
   EXPECT_EQ(seeded_releases(seeder), std::vector<std::string>{"rpi5/1.0 seeding"});
+  // ... and do take a good release published since.
+  make_release(dir.path(), "rpi5", "2.0", 1, 20 * 1024, 6);
+  seeder.swarm()->scan_now();
+  EXPECT_EQ(seeder.swarm()->torrent_count(), 2u);
+  ASSERT_TRUE(wait_until([&] {
+    return seeded_releases(seeder) == std::vector<std::string>{"rpi5/1.0 seeding", "rpi5/2.0 seeding"};
+  })) << ::testing::PrintToString(seeded_releases(seeder));
 }
 
 TEST(SwarmSeeder, ReleasesWithIdenticalChunksShareOneTorrent) {

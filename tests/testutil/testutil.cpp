@@ -1,3 +1,4 @@
+#include <chrono>
 #include "tests/testutil/testutil.h"
 
 #include <unistd.h>
@@ -44,6 +45,12 @@ void write_file(const fs::path& path, const std::vector<std::uint8_t>& data) {
 
 void write_text(const fs::path& path, const std::string& text) {
   write_file(path, std::vector<std::uint8_t>(text.begin(), text.end()));
+}
+
+void rewrite_text(const fs::path& path, const std::string& text) {
+  const auto before = fs::last_write_time(path);
+  write_text(path, text);
+  fs::last_write_time(path, before + std::chrono::seconds(1));
 }
 
 std::vector<std::uint8_t> pseudo_random(std::size_t size, std::uint64_t seed, bool compressible) {

@@ -26,6 +26,10 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path& path);
 std::string read_text(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const std::vector<std::uint8_t>& data);
 void write_text(const std::filesystem::path& path, const std::string& text);
+// Rewrites the existing file `path` with `text` and sets its modification time 1 s after
+// the one it had, so that a reload keyed on the modification time sees a change at once
+// (no waiting for the clock to move on).
+void rewrite_text(const std::filesystem::path& path, const std::string& text);
 
 // Deterministic pseudo-random bytes (xorshift), compressible when `compressible`.
 std::vector<std::uint8_t> pseudo_random(std::size_t size, std::uint64_t seed, bool compressible = false);
