@@ -28,6 +28,9 @@ inline constexpr std::size_t kMaxInfoBytes = 64 * 1024;
 inline constexpr std::size_t kMaxEventBytes = 64 * 1024;
 inline constexpr std::size_t kMaxSummaryBytes = 1024 * 1024;  // GET /v1/fleet/summary
 inline constexpr std::size_t kMaxEventReplyBytes = kMaxSummaryBytes;
+// POST /v1/nodes/<node-id>/lifecycle: the body (CONTRACT-firstboot) and its "reason" field.
+inline constexpr std::size_t kMaxLifecycleBytes = 4 * 1024;
+inline constexpr std::size_t kMaxLifecycleReasonBytes = 1024;
 // GET /v1/nodes/<mac>/identity (api/node_identity.h).
 inline constexpr std::size_t kMaxIdentityBytes = 256 * 1024;
 // GET /v1/fleet as the flasher reads it (api/fleet.h), and the nodes in it: the seeder

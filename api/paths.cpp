@@ -38,6 +38,10 @@ std::string chunk_path(std::string_view hash_hex) {
 
 std::string node_events_path(std::string_view node_id) { return join({"/v1/nodes/", node_id, "/events"}); }
 
+std::string node_lifecycle_path(std::string_view node_id) { return join({"/v1/nodes/", node_id, "/lifecycle"}); }
+
+std::string node_history_path(std::string_view node_id) { return join({"/v1/nodes/", node_id, "/history"}); }
+
 std::string node_identity_path(std::string_view mac) { return join({"/v1/nodes/", mac, "/identity"}); }
 
 }  // namespace ironstone::api

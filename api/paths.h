@@ -4,9 +4,9 @@
 // ({name} is one validated path segment, seeder/routes.h). Segments are put in as they
 // are: callers pass names already validated (board, version, MAC, node id).
 //
-// Room for the node lifecycle (branch `fleet`): POST /v1/nodes/<node-id>/lifecycle and
-// GET /v1/nodes/<node-id>/history get their builder and route pattern here, beside
-// node_events_path(), and their document types in an api/ header of their own.
+// The node lifecycle (POST /v1/nodes/<node-id>/lifecycle, the gold image's first-boot
+// reports) and history (GET /v1/nodes/<node-id>/history) are here beside node_events_path();
+// their documents are parsed by the seeder (seeder/fleet.h, parse_lifecycle_report).
 //
 // Thread safety: pure functions and constants.
 #pragma once
@@ -40,6 +40,10 @@ std::string firmware_path(std::string_view board, std::string_view version, std:
 std::string chunk_path(std::string_view hash_hex);
 // "/v1/nodes/rack1-n03/events"
 std::string node_events_path(std::string_view node_id);
+// "/v1/nodes/node-dca632010203/lifecycle" (a MAC works too)
+std::string node_lifecycle_path(std::string_view node_id);
+// "/v1/nodes/node-dca632010203/history"
+std::string node_history_path(std::string_view node_id);
 // "/v1/nodes/dc:a6:32:01:02:03/identity"
 std::string node_identity_path(std::string_view mac);
 
@@ -53,6 +57,8 @@ inline constexpr const char* kFirmware = "/v1/releases/{board}/{version}/firmwar
 inline constexpr const char* kChunk = "/chunks/{aa}/{hex}.zst";
 inline constexpr const char* kNodeEvents = "/v1/nodes/{node}/events";
 inline constexpr const char* kNodeIdentity = "/v1/nodes/{mac}/identity";
+inline constexpr const char* kNodeLifecycle = "/v1/nodes/{node_or_mac}/lifecycle";
+inline constexpr const char* kNodeHistory = "/v1/nodes/{node}/history";
 }  // namespace route
 
 }  // namespace ironstone::api

@@ -47,6 +47,9 @@ MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env) {
                         std::string("--listen"), listen, std::string("--bt-listen"), bt})
     argv.push_back(a);
   if (rack.netns()) argv.insert(argv.end(), {"--public-url", "http://" + rack.nas().ip + ":8080/"});
+  // A fleet of its own per run: nodes of an earlier run (same ids) must not count in this one's stripes.
+  for (const char* f : {"fleet.sqlite", "fleet.sqlite-wal", "fleet.sqlite-shm"}) std::filesystem::remove(nas_dir / f);
+  argv.insert(argv.end(), {"--fleet-db", (nas_dir / "fleet.sqlite").string()});
   argv.insert(argv.end(), env.seeder_args.begin(), env.seeder_args.end());
   const auto seeder_log = nas_dir / "seeder.log";
   Child seeder(argv, seeder_log.string());

@@ -158,7 +158,7 @@ FlashResult run_flash(const FlashOptions& o) {
   if (o.write_identity)
     result.identity = step(rep, &board, FailedStep::kIdentity, "identity",
                            "asking the seeder for the identity of " + (mac.empty() ? "this node" : mac),
-                           [&] { return identity_step(seeder, mac, *t.target, target_path, m); });
+                           [&] { return identity_step(seeder, mac, rep.node_id(), *t.target, target_path, m); });
 
   step(rep, &board, FailedStep::kIdentity, "state", "recording sequence " + std::to_string(m.sequence), [&] {
     if (seen.record(m.board, m.channel, m.sequence, m.version)) save_state(o.state_file, seen);

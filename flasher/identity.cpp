@@ -43,8 +43,8 @@ disk::Partition write_seed(Target& target, const fs::path& target_path, std::uin
   return *boot;
 }
 
-std::string identity_step(const SeederClient& seeder, const std::string& mac, Target& target,
-                          const fs::path& target_path, const manifest::Manifest& m) {
+std::string identity_step(const SeederClient& seeder, const std::string& mac, const std::string& node_id,
+                          Target& target, const fs::path& target_path, const manifest::Manifest& m) {
   if (mac.empty()) {
     spdlog::warn("identity: this node has no MAC address, so no identity; it boots with the image's defaults");
     return "skipped: no MAC address";
@@ -63,7 +63,8 @@ std::string identity_step(const SeederClient& seeder, const std::string& mac, Ta
   }
   if (id.mac != mac)
     throw error(Errc::kIdentity, "the seeder answered the identity of " + id.mac + " when asked for " + mac);
-  const disk::Partition boot = write_seed(target, target_path, m.image_size, nocloud_seed(id, m.board + "/" + m.version));
+  const SeedContext context{node_id, seeder.base(), m.board, m.version, m.sequence};
+  const disk::Partition boot = write_seed(target, target_path, m.image_size, nocloud_seed(id, context));
   target.flush();
   std::string join = !id.k3s ? "joins no cluster"
                      : id.k3s->cluster_init ? "starts the k3s cluster"

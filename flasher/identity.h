@@ -40,10 +40,11 @@ disk::PartitionTable read_target_table(Target& target, std::uint64_t image_size)
 disk::Partition write_seed(Target& target, const std::filesystem::path& target_path, std::uint64_t image_size,
                            const std::vector<SeedFile>& files);
 
-// The whole step; returns the line reported to the seeder and logged, e.g.
+// The whole step; `node_id` is the id this flasher reports under (it goes into the seed's
+// /etc/ironstone/node.env with the seeder's URL and the release, for the first boot's reports). Returns the line reported to the seeder and logged, e.g.
 //   "rack1-n01 (agent, joins https://10.0.0.10:6443): NoCloud seed written to partition 1 (FAT) of /dev/nvme0n1".
-std::string identity_step(const SeederClient& seeder, const std::string& mac, Target& target,
-                          const std::filesystem::path& target_path, const manifest::Manifest& m);
+std::string identity_step(const SeederClient& seeder, const std::string& mac, const std::string& node_id,
+                          Target& target, const std::filesystem::path& target_path, const manifest::Manifest& m);
 
 // True when something had changed on the target and every changed chunk and zero range lies
 // (at least partly) in the boot partition: what a previous run's identity seed changes.

@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const ironstone::Error&) {
     std::abort();
   }
-  const auto files = ironstone::flasher::nocloud_seed(id, "rpi5/1.0");
+  const auto files = ironstone::flasher::nocloud_seed(id, ironstone::flasher::SeedContext{"node-1", "http://nas:8080/", "rpi5", "1.0", 3});
   if (files.size() < 2 || files[0].name != "meta-data" || files[1].name != "user-data") std::abort();
   return 0;
 }

@@ -42,6 +42,10 @@ struct SeederConfig {
   std::chrono::milliseconds scan_interval{2'000};
   std::chrono::seconds announce_interval{30};
   std::chrono::seconds node_stale_after{300};
+  // A node that reported "done" and no first boot within this time shows as stale.
+  std::chrono::seconds boot_timeout{1800};
+  // The fleet database (seeder/fleet_store.h); empty: <store>/fleet.sqlite.
+  std::filesystem::path fleet_db;
   std::size_t max_body = api::kMaxEventBytes;
   std::size_t max_connections = 2048;
   std::size_t max_nodes = 4096;

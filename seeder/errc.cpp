@@ -20,6 +20,8 @@ const char* describe(int value) {
       return "not found";
     case Errc::kSession:
       return "bittorrent session error";
+    case Errc::kDatabase:
+      return "fleet database error";
   }
   return "unknown seeder error";
 }

@@ -15,6 +15,7 @@ enum class Errc {
   kTooLarge,    // a request exceeds a hard bound
   kNotFound,    // no such route, release, chunk or node
   kSession,     // the libtorrent session reported an error
+  kDatabase,    // the fleet database cannot be opened, is corrupt, locked or too new
 };
 
 const std::error_category& category();

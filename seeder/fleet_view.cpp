@@ -73,34 +73,39 @@ std::string ago(double seconds) {
 }  // namespace
 
 std::string format_fleet(const json& fleet) {
-  static constexpr std::array<const char*, 10> kHeader = {
-      "NODE", "BOARD", "RELEASE", "STEP", "STATE", "PROGRESS", "RATE MB/s", "SEEDER MB", "PEERS MB", "LAST SEEN"};
-  static constexpr std::array<bool, 10> kRight = {false, false, false, false, false,
-                                                  true,  true,  true,  true,  false};
+  static constexpr std::size_t kColumns = 11;
+  static constexpr std::array<const char*, kColumns> kHeader = {"NODE",     "HOST",      "BOARD",     "RELEASE",
+                                                                "STEP",     "STATE",     "PROGRESS",  "RATE MB/s",
+                                                                "SEEDER MB", "PEERS MB", "LAST SEEN"};
+  static constexpr std::array<bool, kColumns> kRight = {false, false, false, false, false, false,
+                                                        true,  true,  true,  true,  false};
   const double now = number(fleet, "time");
   const bool have_time = has_number(fleet, "time");
 
-  std::vector<std::array<std::string, 10>> rows;
-  std::vector<std::string> errors;  // per row, may be empty
+  std::vector<std::array<std::string, kColumns>> rows;
+  std::vector<std::string> errors;  // per row ("error: …" or "stale: …"), may be empty
   const json* nodes = nullptr;
   if (fleet.is_object() && fleet.contains("nodes") && fleet["nodes"].is_array()) nodes = &fleet["nodes"];
   if (nodes) {
     for (const json& node : *nodes) {
       if (!node.is_object()) continue;
-      std::array<std::string, 10> row;
+      std::array<std::string, kColumns> row;
       row[0] = text(node, "node_id");
-      row[1] = text(node, "board");
-      row[2] = text(node, "release");
-      row[3] = text(node, "step");
-      row[4] = text(node, "state");
-      row[5] = has_number(node, "progress") ? fixed(std::clamp(number(node, "progress"), 0.0, 1.0) * 100, 1) + "%"
+      row[1] = text(node, "hostname");
+      row[2] = text(node, "board");
+      row[3] = text(node, "running_release") != "-" ? text(node, "running_release") : text(node, "release");
+      row[4] = text(node, "step");
+      row[5] = text(node, "state");
+      row[6] = has_number(node, "progress") ? fixed(std::clamp(number(node, "progress"), 0.0, 1.0) * 100, 1) + "%"
                                             : "-";
-      row[6] = fixed(std::max(0.0, number(node, "rate")) / kMB, 1);
-      row[7] = fixed(std::max(0.0, number(node, "bytes_from_seeder")) / kMB, 1);
-      row[8] = fixed(std::max(0.0, number(node, "bytes_from_peers")) / kMB, 1);
-      row[9] = have_time && has_number(node, "last_seen") ? ago(now - number(node, "last_seen")) : "-";
-      std::string err = text(node, "error", kMaxError);
-      errors.push_back(err == "-" ? std::string() : std::move(err));
+      row[7] = fixed(std::max(0.0, number(node, "rate")) / kMB, 1);
+      row[8] = fixed(std::max(0.0, number(node, "bytes_from_seeder")) / kMB, 1);
+      row[9] = fixed(std::max(0.0, number(node, "bytes_from_peers")) / kMB, 1);
+      row[10] = have_time && has_number(node, "last_seen") ? ago(now - number(node, "last_seen")) : "-";
+      // The reason (failed at any stage, stale) when the seeder gives one, else the flash error.
+      std::string why = text(node, "reason", kMaxError);
+      if (why == "-") why = text(node, "error", kMaxError);
+      errors.push_back(why == "-" ? std::string() : (row[5] == "stale" ? "stale: " : "error: ") + why);
       rows.push_back(std::move(row));
     }
   }
@@ -109,7 +114,7 @@ std::string format_fleet(const json& fleet) {
   if (rows.empty()) {
     out += "no nodes have reported yet\n";
   } else {
-    std::array<std::size_t, 10> width{};
+    std::array<std::size_t, kColumns> width{};
     for (std::size_t c = 0; c < width.size(); ++c) width[c] = std::string_view(kHeader[c]).size();
     for (const auto& row : rows) {
       for (std::size_t c = 0; c < width.size(); ++c) width[c] = std::max(width[c], row[c].size());
@@ -133,7 +138,7 @@ std::string format_fleet(const json& fleet) {
     emit(kHeader);
     for (std::size_t i = 0; i < rows.size(); ++i) {
       emit(rows[i]);
-      if (!errors[i].empty()) out += "    error: " + errors[i] + "\n";
+      if (!errors[i].empty()) out += "    " + errors[i] + "\n";
     }
   }
 
@@ -144,7 +149,8 @@ std::string format_fleet(const json& fleet) {
     return std::to_string(static_cast<unsigned long long>(std::max(0.0, number(summary, key))));
   };
   out += count("nodes") + " nodes: " + count("working") + " working, " + count("done") + " done, " +
-         count("failed") + " failed, " + count("stale") + " stale; " +
+         count("booted") + " booted, " + count("joined") + " joined, " + count("failed") + " failed, " +
+         count("stale") + " stale; " +
          fixed(std::max(0.0, number(summary, "rate")) / kMB, 1) + " MB/s; from seeder " +
          fixed(std::max(0.0, number(summary, "bytes_from_seeder")) / kMB, 1) + " MB, from peers " +
          fixed(std::max(0.0, number(summary, "bytes_from_peers")) / kMB, 1) + " MB\n";
@@ -157,7 +163,7 @@ bool fleet_settled(const json& fleet) {
   if (nodes.empty()) return false;
   return std::all_of(nodes.begin(), nodes.end(), [](const json& node) {
     const std::string s = text(node, "state");
-    return s == "done" || s == "failed" || s == "stale";
+    return s == "done" || s == "booted" || s == "joined" || s == "failed" || s == "stale";
   });
 }
 

@@ -18,17 +18,20 @@ namespace ironstone::seeder {
 
 // The table for a GET /v1/fleet document (docs/http-api.md):
 //
-//   NODE        BOARD  RELEASE    STEP      STATE    PROGRESS  RATE MB/s  SEEDER MB  PEERS MB  LAST SEEN
-//   rack1-n03   rpi5   2026.11.1  download  working     42.0%      118.0      104.9     775.9  1s ago
-//   4 nodes: 1 working, 2 done, 1 failed, 0 stale; 118.0 MB/s; from seeder 104.9 MB, from peers 775.9 MB
+//   NODE       HOST       BOARD  RELEASE    STEP      STATE    PROGRESS  RATE MB/s  SEEDER MB  PEERS MB  LAST SEEN
+//   rack1-n03  -          rpi5   2026.11.1  download  working     42.0%      118.0      104.9     775.9  1s ago
+//   node-a1    rack1-n01  rpi5   2026.11.1  linger    joined     100.0%        0.0        0.0       0.0  3m ago
+//   4 nodes: 1 working, 1 done, 0 booted, 1 joined, 1 failed, 0 stale; 118.0 MB/s; from seeder …, from peers …
 //
-// MB = 10^6 bytes. "LAST SEEN" is relative to the document's "time". Failed nodes get
-// an indented line with their error below their row. Every line ends with '\n'.
+// MB = 10^6 bytes. HOST is the host name the node reported at first boot; RELEASE the
+// release it runs once booted, else the one being flashed. "LAST SEEN" is relative to the
+// document's "time". Failed and stale nodes get an indented line with their reason below
+// their row ("    error: verify: …", "    stale: flashed at …"). Every line ends with '\n'.
 std::string format_fleet(const nlohmann::json& fleet);
 
 // True when the document has at least one node and none is still flashing (every
-// node is "done", "failed" or "stale": a stale node stopped reporting and no longer
-// counts as flashing, see Fleet).
+// node is "done", "booted", "joined", "failed" or "stale": a stale node stopped
+// reporting and no longer counts as flashing, see Fleet).
 bool fleet_settled(const nlohmann::json& fleet);
 
 struct FleetViewOptions {

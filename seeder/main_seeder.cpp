@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
   std::size_t max_body = ironstone::api::kMaxEventBytes, max_connections = 2048;
   bool no_bittorrent = false, open_tracker = false, super_seed = false, auto_super_seed = false;
   std::string upload_limit = "0";
-  std::string inventory;
+  std::string inventory, fleet_db;
+  int boot_timeout = 1800;
 
   // Required unless a subcommand is given (checked after parsing).
   app.add_option("--store", store, "Release store directory (as written by ironstone-build publish)");
@@ -75,6 +76,11 @@ int main(int argc, char** argv) {
   app.add_option("--node-stale-after", node_stale_after,
                  "Seconds without an event after which a working node counts as stale")
       ->capture_default_str();
+  app.add_option("--boot-timeout", boot_timeout,
+                 "Seconds after a node's \"done\" without a first-boot report before it counts as stale")
+      ->capture_default_str();
+  app.add_option("--fleet-db", fleet_db,
+                 "The fleet database (SQLite; nodes and their history), default STORE/fleet.sqlite");
   app.add_option("--http-threads", http_threads, "HTTP worker threads")->capture_default_str();
   app.add_option("--max-body", max_body, "Largest request body accepted, bytes")->capture_default_str();
   app.add_option("--max-connections", max_connections, "Most open HTTP connections")->capture_default_str();
@@ -129,6 +135,8 @@ int main(int argc, char** argv) {
     config.scan_interval = seconds_to_ms(scan_interval);
     config.announce_interval = std::chrono::seconds(announce_interval);
     config.node_stale_after = std::chrono::seconds(node_stale_after);
+    config.boot_timeout = std::chrono::seconds(boot_timeout);
+    config.fleet_db = fleet_db;
     config.max_body = max_body;
     config.max_connections = max_connections;
     config.tracker_known_only = !open_tracker;

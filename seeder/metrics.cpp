@@ -70,9 +70,9 @@ std::string render_metrics(const MetricsSnapshot& s) {
 
   w.header("ironstone_releases_seeded", "gauge", "Releases seeded over BitTorrent.");
   w.sample("ironstone_releases_seeded", "", s.torrents.size());
-  w.header("ironstone_torrent_uploaded_bytes", "counter", "BitTorrent payload bytes uploaded per release.");
+  w.header("ironstone_torrent_uploaded_bytes_total", "counter", "BitTorrent payload bytes uploaded per release.");
   for (const auto& t : s.torrents) {
-    w.sample("ironstone_torrent_uploaded_bytes",
+    w.sample("ironstone_torrent_uploaded_bytes_total",
              "board=\"" + escape(t.board) + "\",version=\"" + escape(t.version) + "\"", t.uploaded);
   }
   w.header("ironstone_torrent_peers", "gauge", "Connected BitTorrent peers per release.");
@@ -96,8 +96,18 @@ std::string render_metrics(const MetricsSnapshot& s) {
   w.header("ironstone_fleet_nodes", "gauge", "Nodes by state, as last reported.");
   w.sample("ironstone_fleet_nodes", "state=\"working\"", s.fleet.working);
   w.sample("ironstone_fleet_nodes", "state=\"done\"", s.fleet.done);
+  w.sample("ironstone_fleet_nodes", "state=\"booted\"", s.fleet.booted);
+  w.sample("ironstone_fleet_nodes", "state=\"joined\"", s.fleet.joined);
   w.sample("ironstone_fleet_nodes", "state=\"failed\"", s.fleet.failed);
   w.sample("ironstone_fleet_nodes", "state=\"stale\"", s.fleet.stale);
+  if (s.fleet_db) {
+    w.header("ironstone_fleet_db_batches_total", "counter", "Transactions the fleet database's writer committed.");
+    w.sample("ironstone_fleet_db_batches_total", "", s.fleet_db->batches);
+    w.header("ironstone_fleet_db_rows_total", "counter", "Rows the fleet database's writer wrote.");
+    w.sample("ironstone_fleet_db_rows_total", "", s.fleet_db->rows);
+    w.header("ironstone_fleet_db_errors_total", "counter", "Fleet database batches that failed (retried).");
+    w.sample("ironstone_fleet_db_errors_total", "", s.fleet_db->errors);
+  }
   w.header("ironstone_fleet_bytes", "gauge", "Bytes the nodes reported receiving, by source.");
   w.sample("ironstone_fleet_bytes", "source=\"seeder\"", s.fleet.bytes_from_seeder);
   w.sample("ironstone_fleet_bytes", "source=\"peers\"", s.fleet.bytes_from_peers);

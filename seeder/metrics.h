@@ -4,10 +4,12 @@
 // Thread safety: a pure function over snapshots.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "seeder/fleet.h"
+#include "seeder/fleet_store.h"
 #include "seeder/http_server.h"
 #include "seeder/swarm_seeder.h"
 #include "seeder/tracker.h"
@@ -19,6 +21,7 @@ struct MetricsSnapshot {
   std::vector<TorrentStats> torrents;
   std::vector<SwarmCounts> tracker;
   FleetCounts fleet;
+  std::optional<FleetStore::Stats> fleet_db;  // absent without a database
   std::uint64_t chunk_bytes_served = 0;  // web seed payload (file routes under /chunks)
 };
 

@@ -3,6 +3,8 @@
 //   store routes (routes_store.cpp): channel pointers, release files, release list,
 //     the chunk store as BEP 19 web seed.
 //   API routes (routes_api.cpp): seeder info, tracker, node events, fleet view, metrics, dashboard.
+//   fleet routes (routes_fleet.cpp, added by add_api_routes): first-boot lifecycle reports and
+//     a node's history.
 //   identity route (routes_identity.cpp): a node's first-boot identity from the inventory.
 //
 // Thread safety: the handlers only touch thread-safe objects (Tracker, Fleet,
@@ -25,7 +27,8 @@
 namespace ironstone::seeder {
 
 // Defines the parameter types used by the routes: board, channel, version, firmware,
-// aa (2 hex), hex (64 lower-case hex), node, mac (aa:bb:cc:dd:ee:ff, any case, ':' or '-').
+// aa (2 hex), hex (64 lower-case hex), node, mac (aa:bb:cc:dd:ee:ff, any case, ':' or '-'),
+// node_or_mac (either).
 void define_route_params(Router& router);
 
 // The releases of the store, as GET /v1/releases lists them: directories
@@ -45,6 +48,9 @@ struct ApiContext {
 };
 
 void add_api_routes(Router& router, ApiContext context);
+
+// POST /v1/nodes/<node-or-mac>/lifecycle (204) and GET /v1/nodes/<node>/history.
+void add_fleet_routes(Router& router, Fleet& fleet);
 
 // GET /v1/nodes/<mac>/identity: the node's identity document (api/node_identity.h), 404
 // when the MAC is not in the inventory or there is no inventory (`inventory` null).

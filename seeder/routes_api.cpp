@@ -48,6 +48,8 @@ void add_api_routes(Router& router, ApiContext ctx) {
     return json_response(out.dump() + "\n");
   });
 
+  add_fleet_routes(router, ctx.fleet);
+
   router.add({V::get}, api::kFleetPath, [&fleet = ctx.fleet](const Request&, const Params&) {
     return json_response(fleet.view().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   });

@@ -78,6 +78,8 @@ void define_route_params(Router& router) {
   router.define_param("hex", [](std::string_view s) { return is_hex_lower(s, 64); });
   router.define_param("node", [](std::string_view s) { return valid_node_id(s); });
   router.define_param("mac", [](std::string_view s) { return api::canonical_mac(s).has_value(); });
+  router.define_param("node_or_mac",
+                      [](std::string_view s) { return valid_node_id(s) || api::canonical_mac(s).has_value(); });
 }
 
 void add_store_routes(Router& router, const fs::path& store, std::atomic<std::uint64_t>& chunk_bytes) {

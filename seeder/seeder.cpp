@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 Seeder::Seeder(SeederConfig config)
     : config_(std::move(config)),
       tracker_(Tracker::Options{config_.announce_interval}),
-      fleet_(Fleet::Options{config_.max_nodes, 1000, config_.node_stale_after}) {}
+      fleet_(Fleet::Options{config_.max_nodes, 1000, config_.node_stale_after, config_.boot_timeout}) {}
 
 Seeder::~Seeder() { stop(); }
 
@@ -27,6 +27,10 @@ void Seeder::start() {
   if (!fs::is_directory(store_ / "releases", ec)) {
     spdlog::warn("store {}: no releases/ yet; waiting for ironstone-build publish", store_.string());
   }
+
+  const fs::path fleet_db = config_.fleet_db.empty() ? store_ / "fleet.sqlite" : config_.fleet_db;
+  fleet_store_ = std::make_unique<FleetStore>(fleet_db);
+  fleet_.attach(fleet_store_.get());
 
   if (!config_.inventory.empty()) inventory_ = std::make_unique<InventoryFile>(config_.inventory);
 
@@ -105,6 +109,7 @@ MetricsSnapshot Seeder::metrics() const {
   if (swarm_) s.torrents = swarm_->stats();
   s.tracker = tracker_.counts();
   s.fleet = fleet_.counts();
+  if (fleet_store_) s.fleet_db = fleet_store_->stats();
   s.chunk_bytes_served = chunk_bytes_.load();
   return s;
 }

@@ -4,7 +4,7 @@
 // ephemeral ports.
 //
 // Lifetime and thread safety: construct, start() once (throws Error on a bad store,
-// a bad inventory or a port in use), stop() once from any thread that is not a handler (the
+// a bad inventory, a corrupt or locked fleet database or a port in use), stop() once from any thread that is not a handler (the
 // destructor calls it). Graceful: the BitTorrent side stops first (its final
 // announce still reaches the tracker), then the HTTP server stops accepting and
 // lets requests in progress finish. Accessors may be called from any thread
@@ -18,6 +18,7 @@
 
 #include "seeder/config.h"
 #include "seeder/fleet.h"
+#include "seeder/fleet_store.h"
 #include "seeder/http_server.h"
 #include "seeder/inventory_file.h"
 #include "seeder/metrics.h"
@@ -42,6 +43,7 @@ class Seeder {
   const std::string& base_url() const { return base_url_; }  // "http://host:port/"
 
   Fleet& fleet() { return fleet_; }
+  FleetStore* fleet_store() { return fleet_store_.get(); }  // null before start()
   Tracker& tracker() { return tracker_; }
   SwarmSeeder* swarm() { return swarm_.get(); }  // null when BitTorrent is disabled
   InventoryFile* inventory() { return inventory_.get(); }  // null without --inventory
@@ -56,6 +58,7 @@ class Seeder {
   SeederConfig config_;
   std::filesystem::path store_;  // canonical
   Tracker tracker_;
+  std::unique_ptr<FleetStore> fleet_store_;  // opened by start(); outlives the HTTP server's use of fleet_
   Fleet fleet_;
   std::atomic<std::uint64_t> chunk_bytes_{0};
   Router router_;

@@ -31,6 +31,8 @@ api::NodeIdentity agent() {
   return id;
 }
 
+SeedContext flash() { return SeedContext{"node-dca632010203", "http://nas:8080/", "rpi5", "2026.11.1", 12}; }
+
 std::string file_of(const std::vector<SeedFile>& files, const std::string& name) {
   for (const auto& f : files)
     if (f.name == name) return f.content;
@@ -57,7 +59,7 @@ TEST(NoCloudSeed, K3sConfigHasServerTokenNodeNameAndLabels) {
 }
 
 TEST(NoCloudSeed, MetaDataAndUserDataCarryHostnameK3sJoinAndMergedUserData) {
-  const auto files = nocloud_seed(agent(), "rpi5/1.0");
+  const auto files = nocloud_seed(agent(), flash());
   ASSERT_EQ(files.size(), 2u);  // no network-config without one in the identity
   const std::string meta = file_of(files, "meta-data");
   EXPECT_THAT(meta, ::testing::MatchesRegex("instance-id: \"ironstone-dca632010203-[0-9a-f]{16}\"\n"
@@ -69,17 +71,44 @@ TEST(NoCloudSeed, MetaDataAndUserDataCarryHostnameK3sJoinAndMergedUserData) {
   EXPECT_EQ(cc["preserve_hostname"], false);
   EXPECT_EQ(cc["timezone"], "Etc/UTC");
   EXPECT_EQ(cc["ssh_authorized_keys"], json::array({"ssh-ed25519 AAAAC3Nza ops@example"}));
-  ASSERT_EQ(cc["write_files"].size(), 1u);
+  ASSERT_EQ(cc["write_files"].size(), 2u);
   EXPECT_EQ(cc["write_files"][0]["path"], "/etc/rancher/k3s/config.yaml");
+  EXPECT_EQ(cc["write_files"][0]["owner"], "root:root");
   EXPECT_EQ(cc["write_files"][0]["permissions"], "0600");
   EXPECT_EQ(cc["write_files"][0]["content"], k3s_config_yaml(agent()));
-  EXPECT_EQ(cc["runcmd"], json::parse(R"([["systemctl","enable","--now","k3s-agent.service"],["touch","/run/x"]])"));
+  EXPECT_EQ(cc["write_files"][1]["path"], "/etc/ironstone/node.env");
+  EXPECT_EQ(cc["write_files"][1]["owner"], "root:root");
+  EXPECT_EQ(cc["write_files"][1]["permissions"], "0644");
+  EXPECT_EQ(cc["write_files"][1]["content"], node_env(agent(), flash()));
+  // The seed does not start k3s: the gold image's ironstone-k3s-init.service does, once.
+  EXPECT_EQ(cc["runcmd"], json::parse(R"([["touch","/run/x"]])"));
 
   // A changed identity is a new cloud-init instance; the same one is not.
   api::NodeIdentity renamed = agent();
   renamed.hostname = "rack1-n09";
-  EXPECT_NE(file_of(nocloud_seed(renamed, "rpi5/1.0"), "meta-data").substr(0, 50), meta.substr(0, 50));
-  EXPECT_EQ(file_of(nocloud_seed(agent(), "rpi5/1.0"), "meta-data"), meta);
+  EXPECT_NE(file_of(nocloud_seed(renamed, flash()), "meta-data").substr(0, 50), meta.substr(0, 50));
+  EXPECT_EQ(file_of(nocloud_seed(agent(), flash()), "meta-data"), meta);
+}
+
+TEST(NoCloudSeed, NodeEnvNamesTheNodeSeederReleaseAndK3sRole) {
+  EXPECT_EQ(node_env(agent(), flash()),
+            "# Written by ironstone-flasher (docs/first-boot.md): read by ironstone-firstboot.service.\n"
+            "IRONSTONE_NODE_ID=node-dca632010203\n"
+            "IRONSTONE_SEEDER_URL=http://nas:8080\n"
+            "IRONSTONE_BOARD=rpi5\n"
+            "IRONSTONE_RELEASE=2026.11.1\n"
+            "IRONSTONE_SEQUENCE=12\n"
+            "IRONSTONE_K3S_ROLE=agent\n");
+  api::NodeIdentity server = agent();
+  server.role = "server";
+  EXPECT_THAT(node_env(server, flash()), HasSubstr("\nIRONSTONE_K3S_ROLE=server\n"));
+  api::NodeIdentity plain = agent();
+  plain.k3s.reset();
+  EXPECT_THAT(node_env(plain, flash()), ::testing::Not(HasSubstr("K3S_ROLE")));
+  // Whatever the URL holds stays one quoted EnvironmentFile line.
+  SeedContext odd = flash();
+  odd.seeder_url = "http://nas:8080/a b$`\"\n";
+  EXPECT_THAT(node_env(plain, odd), HasSubstr("\nIRONSTONE_SEEDER_URL=\"http://nas:8080/a b\\$\\`\\\"\"\n"));
 }
 
 TEST(NoCloudSeed, NetworkConfigAndNoJoinWithoutK3s) {
@@ -87,18 +116,19 @@ TEST(NoCloudSeed, NetworkConfigAndNoJoinWithoutK3s) {
   id.k3s.reset();
   id.user_data = nullptr;
   id.network_config = json{{"version", 2}, {"ethernets", {{"eth0", {{"dhcp4", true}}}}}};
-  const auto files = nocloud_seed(id, "rpi5/1.0");
+  const auto files = nocloud_seed(id, flash());
   ASSERT_EQ(files.size(), 3u);
   EXPECT_EQ(json::parse(file_of(files, "network-config")), id.network_config);
   const json cc = json::parse(file_of(files, "user-data").substr(14));
-  EXPECT_FALSE(cc.contains("write_files"));
+  ASSERT_EQ(cc["write_files"].size(), 1u);  // node.env only: no k3s config
+  EXPECT_EQ(cc["write_files"][0]["path"], "/etc/ironstone/node.env");
   EXPECT_FALSE(cc.contains("runcmd"));
 }
 
 TEST(NoCloudSeed, UserDataIsYamlThatCloudInitCanRead) {
   if (ironstone::testing::run_command("python3 -c 'import yaml'") != 0) GTEST_SKIP() << "python3 with PyYAML not installed";
   ironstone::testing::TempDir dir;
-  ironstone::testing::write_text(dir / "user-data", file_of(nocloud_seed(agent(), "rpi5/1.0"), "user-data"));
+  ironstone::testing::write_text(dir / "user-data", file_of(nocloud_seed(agent(), flash()), "user-data"));
   std::string out;
   ASSERT_EQ(ironstone::testing::run_command(
                 "python3 -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); "
@@ -149,7 +179,7 @@ TEST_F(SeedIntoImage, SeedFilesLandInTheFatBootPartitionBesideItsFiles) {
   ASSERT_FALSE(HasFatalFailure());
   const fs::path img = dir / "disk.img";
   auto target = open(img);
-  const auto files = nocloud_seed(agent(), "rpi5/1.0");
+  const auto files = nocloud_seed(agent(), flash());
   disk::Partition boot = write_seed(*target, img, image.size(), files);
   target->flush();
   EXPECT_EQ(boot.number, 1u);
@@ -177,7 +207,7 @@ TEST_F(SeedIntoImage, SeedFilesLandInTheFatBootPartitionBesideItsFiles) {
   // Writing again (a re-run) replaces the files.
   api::NodeIdentity renamed = agent();
   renamed.hostname = "rack1-n09";
-  write_seed(*target, img, image.size(), nocloud_seed(renamed, "rpi5/1.0"));
+  write_seed(*target, img, image.size(), nocloud_seed(renamed, flash()));
   EXPECT_THAT(*fat_file(img, kBootOffset, "meta-data"), HasSubstr("local-hostname: \"rack1-n09\""));
 }
 
@@ -188,7 +218,7 @@ TEST_F(SeedIntoImage, ImageWithoutFatPartitionFailsNamingTargetAndTable) {
   ASSERT_FALSE(HasFatalFailure());
   const fs::path img = dir / "noboot.img";
   auto target = open(img);
-  EXPECT_ERROR_EQ(write_seed(*target, img, fs::file_size(img), nocloud_seed(agent(), "rpi5/1.0")), Errc::kIdentity,
+  EXPECT_ERROR_EQ(write_seed(*target, img, fs::file_size(img), nocloud_seed(agent(), flash())), Errc::kIdentity,
                   img.string() + ": no FAT boot partition for the cloud-init seed in the image's MBR table: "
                                  "1 unknown 8.0 MiB, 2 ext4 4.0 MiB");
 }
@@ -197,7 +227,7 @@ TEST_F(SeedIntoImage, ImageWithoutPartitionTableFails) {
   const fs::path img = dir / "raw.img";
   ironstone::testing::write_file(img, ironstone::testing::pseudo_random(1 << 20, 3));
   auto target = open(img);
-  EXPECT_ERROR_EQ(write_seed(*target, img, 1 << 20, nocloud_seed(agent(), "rpi5/1.0")), Errc::kIdentity,
+  EXPECT_ERROR_EQ(write_seed(*target, img, 1 << 20, nocloud_seed(agent(), flash())), Errc::kIdentity,
                   target->description() +
                       ": no partition table (no MBR signature, no GPT) and no ext filesystem: cannot find the boot "
                       "partition for the cloud-init seed");

@@ -44,21 +44,23 @@ TEST(FleetView, FormatsOneRowPerNodeAndTheSummary) {
   const auto l = lines(out);
   ASSERT_EQ(l.size(), 5u) << out;
   EXPECT_EQ(l[0],
-            "NODE       BOARD  RELEASE    STEP      STATE    PROGRESS  RATE MB/s  SEEDER MB  PEERS MB  LAST SEEN");
+            "NODE       HOST  BOARD  RELEASE    STEP      STATE    PROGRESS  RATE MB/s  SEEDER MB  PEERS MB  LAST SEEN");
   EXPECT_EQ(l[1],
-            "rack1-n01  rpi5   2026.11.1  download  working     42.0%      118.0      104.9     775.9  1s ago");
+            "rack1-n01  -     rpi5   2026.11.1  download  working     42.0%      118.0      104.9     775.9  1s ago");
   EXPECT_EQ(l[2],
-            "rack1-n02  rpi5   2026.11.1  verify    failed     100.0%        0.0        0.0       0.0  5m ago");
+            "rack1-n02  -     rpi5   2026.11.1  verify    failed     100.0%        0.0        0.0       0.0  5m ago");
   // Terminal escapes from the network are neutralised.
   EXPECT_EQ(l[3], "    error: chunk 7: hash mismatch?[31m");
   EXPECT_EQ(l[4],
-            "2 nodes: 1 working, 0 done, 1 failed, 0 stale; 118.0 MB/s; from seeder 104.9 MB, from peers 775.9 MB");
+            "2 nodes: 1 working, 0 done, 0 booted, 0 joined, 1 failed, 0 stale; 118.0 MB/s; from seeder 104.9 MB, "
+            "from peers 775.9 MB");
 }
 
 TEST(FleetView, ToleratesMissingAndMistypedFields) {
   EXPECT_EQ(format_fleet(json::object()),
             "no nodes have reported yet\n"
-            "0 nodes: 0 working, 0 done, 0 failed, 0 stale; 0.0 MB/s; from seeder 0.0 MB, from peers 0.0 MB\n");
+            "0 nodes: 0 working, 0 done, 0 booted, 0 joined, 0 failed, 0 stale; 0.0 MB/s; from seeder 0.0 MB, "
+            "from peers 0.0 MB\n");
   const json odd = json::parse(R"({"nodes":[{"node_id":7,"progress":"x","rate":-5,"last_seen":1}, 3],
                                    "summary":[]})");
   const auto l = lines(format_fleet(odd));
@@ -66,6 +68,21 @@ TEST(FleetView, ToleratesMissingAndMistypedFields) {
   EXPECT_EQ(l[1].substr(0, 4), "-   ");
   EXPECT_NE(l[1].find("0.0"), std::string::npos);
   EXPECT_EQ(format_fleet(json::array()).substr(0, 10), "no nodes h");
+}
+
+TEST(FleetView, BootedAndJoinedNodesShowHostRunningReleaseAndReasons) {
+  const json doc = json::parse(R"({"time":1000.0,"nodes":[
+      {"node_id":"node-a1","hostname":"rack1-n01","board":"rpi5","release":"2026.11.1","running_release":"2026.11.1",
+       "step":"linger","state":"joined","progress":1,"last_seen":990.0,"reason":"","error":""},
+      {"node_id":"node-a2","hostname":"","board":"rpi5","release":"2026.11.1","step":"linger","state":"stale",
+       "progress":1,"last_seen":10.0,"reason":"flashed at 2026-12-02 04:50 UTC, no first-boot report for 30 min"}],
+    "summary":{"nodes":2,"joined":1,"stale":1}})");
+  const auto l = lines(format_fleet(doc));
+  ASSERT_EQ(l.size(), 5u);
+  EXPECT_EQ(l[1].substr(0, 34), "node-a1  rack1-n01  rpi5   2026.11");
+  EXPECT_EQ(l[3], "    stale: flashed at 2026-12-02 04:50 UTC, no first-boot report for 30 min");
+  EXPECT_EQ(l[4].substr(0, 66), "2 nodes: 0 working, 0 done, 0 booted, 1 joined, 0 failed, 1 stale;");
+  EXPECT_TRUE(fleet_settled(doc));
 }
 
 TEST(FleetView, SettledWhenEveryNodeIsDoneFailedOrStale) {

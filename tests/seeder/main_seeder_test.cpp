@@ -70,8 +70,8 @@ TEST(SeederBinary, FleetSubcommandPrintsTheFleetOfARunningDaemon) {
   EXPECT_EQ(out.find("CURL-FAILED"), std::string::npos) << out << text;
   EXPECT_NE(out.find("fleet=0"), std::string::npos) << out;
   EXPECT_NE(out.find("watch=0"), std::string::npos) << out;  // returns: every node is done
-  EXPECT_NE(out.find("demo-node-1  rpi5   1.0      linger  done"), std::string::npos) << out;
-  EXPECT_NE(out.find("1 nodes: 0 working, 1 done, 0 failed, 0 stale"), std::string::npos) << out;
+  EXPECT_NE(out.find("demo-node-1  -     rpi5   1.0      linger  done"), std::string::npos) << out;
+  EXPECT_NE(out.find("1 nodes: 0 working, 1 done, 0 booted, 0 joined, 0 failed, 0 stale"), std::string::npos) << out;
   EXPECT_NE(out.find("exit=0"), std::string::npos) << out << text;
   EXPECT_NE(text.find("upload limited to 12500000 bytes/s"), std::string::npos) << text;
 }

@@ -1,0 +1,209 @@
+// After the flash: first-boot lifecycle reports (strict parsing, states, the boot timeout,
+// history) and their HTTP routes.
+#include <gtest/gtest.h>
+
+#include "seeder/errc.h"
+#include "seeder/fleet.h"
+#include "tests/seeder/seeder_test_util.h"
+#include "tests/testutil/expect_error.h"
+
+namespace ironstone::seeder {
+namespace {
+
+using namespace ironstone::seeder::testing;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::string kDone =
+    R"({"mac":"dc:a6:32:01:02:03","board":"rpi5","release":"2026.11.1","step":"linger","state":"done",)"
+    R"("progress":1,"bytes_done":400,"bytes_total":400,"bytes_from_seeder":60,"bytes_from_peers":340})";
+const std::string kBooted =
+    R"({"state":"booted","hostname":"rack1-n01","board":"rpi5","release":"2026.11.1","sequence":12})";
+const std::string kJoined =
+    R"({"state":"joined","hostname":"rack1-n01","board":"rpi5","release":"2026.11.1","sequence":12})";
+const std::string kFailedK3s =
+    R"({"state":"failed","stage":"k3s","reason":"k3s.service failed to start","hostname":"rack1-n01",)"
+    R"("board":"rpi5","release":"2026.11.1","sequence":12})";
+
+std::string message(const std::string& body) {
+  try {
+    parse_lifecycle_report("n1", body);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "parsed";
+}
+
+TEST(LifecycleReport, ParsesTheContractsBodies) {
+  const LifecycleReport b = parse_lifecycle_report("node-dca632010203", kBooted);
+  EXPECT_EQ(b.node_id, "node-dca632010203");
+  EXPECT_EQ(b.state, "booted");
+  EXPECT_EQ(b.hostname, "rack1-n01");
+  EXPECT_EQ(b.board, "rpi5");
+  EXPECT_EQ(b.release, "2026.11.1");
+  EXPECT_EQ(b.sequence, 12u);
+  const LifecycleReport f = parse_lifecycle_report("n1", kFailedK3s);
+  EXPECT_EQ(f.stage, "k3s");
+  EXPECT_EQ(f.reason, "k3s.service failed to start");
+  EXPECT_EQ(parse_lifecycle_report("n1", R"({"state":"joined"})").hostname, "");
+}
+
+TEST(LifecycleReport, StrictParsingNamesTheField) {
+  EXPECT_EQ(message(R"({"state":"up"})"), "lifecycle: field 'state': must be \"booted\", \"joined\" or \"failed\"");
+  EXPECT_EQ(message(R"({"hostname":"a"})"), "lifecycle: field 'state': missing");
+  EXPECT_EQ(message(R"({"state":"booted","hostname":"a b"})"),
+            "lifecycle: field 'hostname': must be a host name [A-Za-z0-9.-]{1,253}");
+  EXPECT_EQ(message(R"({"state":"booted","sequence":-1})"),
+            "lifecycle: field 'sequence': must be a non-negative integer");
+  EXPECT_EQ(message(R"({"state":"booted","release":"a/b"})"),
+            "lifecycle: field 'release': must match [A-Za-z0-9._+-]+");
+  EXPECT_EQ(message(R"({"state":"booted","uptime":3})"), "lifecycle: unknown field 'uptime'");
+  EXPECT_EQ(message(R"({"state":"booted","state":"joined"})"), "lifecycle: duplicate field 'state'");
+  EXPECT_EQ(message(R"({"state":"booted","hostname":{"a":1}})"), "lifecycle: nested values are not allowed");
+  EXPECT_EQ(message(R"(["booted"])"), "lifecycle: body must be a JSON object");
+  EXPECT_EQ(message(R"("booted")"), "lifecycle: body must be a JSON object");
+  EXPECT_EQ(message(R"({"state":"failed","reason":"x"})"),
+            "lifecycle: field 'stage': missing (required with \"failed\")");
+  EXPECT_EQ(message(R"({"state":"failed","stage":"k3s"})"),
+            "lifecycle: field 'reason': missing (required with \"failed\")");
+  EXPECT_EQ(message(R"({"state":"failed","stage":"k3s","reason":")" + std::string(1025, 'x') + "\"}"),
+            "lifecycle: field 'reason': longer than 1024 bytes");
+  EXPECT_ERROR_EQ(parse_lifecycle_report("n1", std::string(4097, ' ')), Errc::kTooLarge,
+                  "lifecycle: body larger than 4096 bytes");
+  EXPECT_NE(message("{").find("lifecycle: malformed JSON"), std::string::npos);
+}
+
+Fleet::Options options() {
+  Fleet::Options o;
+  o.stale_after = 60s;
+  o.boot_timeout = 1800s;
+  return o;
+}
+
+TEST(FleetLifecycle, DoneThenBootedThenJoinedShowsHostAndRunningRelease) {
+  Fleet fleet(options());
+  const auto t0 = Fleet::Clock::now();
+  fleet.record(parse_node_event("node-a", kDone), t0);
+  EXPECT_EQ(fleet.view(t0)["nodes"][0]["state"], "done");
+  fleet.report(parse_lifecycle_report("node-a", kBooted), t0 + 100s);
+  json n = fleet.view(t0 + 100s)["nodes"][0];
+  EXPECT_EQ(n["state"], "booted");
+  EXPECT_EQ(n["hostname"], "rack1-n01");
+  EXPECT_EQ(n["running_release"], "2026.11.1");
+  EXPECT_EQ(fleet.counts(t0 + 100s).booted, 1u);
+  fleet.report(parse_lifecycle_report("node-a", kJoined), t0 + 200s);
+  EXPECT_EQ(fleet.view(t0 + 5000s)["nodes"][0]["state"], "joined");  // no timeout after joining
+  EXPECT_EQ(fleet.counts(t0 + 5000s).joined, 1u);
+
+  const json h = *fleet.history("node-a", t0 + 200s);
+  ASSERT_EQ(h["history"].size(), 3u);
+  EXPECT_EQ(h["history"][0]["kind"], "flash");
+  EXPECT_EQ(h["history"][0]["outcome"], "done");
+  EXPECT_EQ(h["history"][0]["release"], "2026.11.1");
+  EXPECT_EQ(h["history"][0]["bytes_from_seeder"], 60);
+  EXPECT_EQ(h["history"][0]["bytes_from_peers"], 340);
+  EXPECT_EQ(h["history"][1]["kind"], "booted");
+  EXPECT_EQ(h["history"][1]["hostname"], "rack1-n01");
+  EXPECT_EQ(h["history"][2]["kind"], "joined");
+  EXPECT_FALSE(fleet.history("node-b").has_value());
+}
+
+TEST(FleetLifecycle, DoneWithoutFirstBootReportTurnsStaleAfterTheBootTimeoutWithAReason) {
+  Fleet fleet(options());
+  const auto t0 = Fleet::Clock::from_time_t(1796186400);  // 2026-12-02 04:40:00 UTC
+  fleet.record(parse_node_event("node-a", kDone), t0);
+  EXPECT_EQ(fleet.view(t0 + 1800s)["nodes"][0]["state"], "done");
+  const json n = fleet.view(t0 + 1801s)["nodes"][0];
+  EXPECT_EQ(n["state"], "stale");
+  EXPECT_EQ(n["reason"], "flashed at 2026-12-02 04:40 UTC, no first-boot report for 30 min");
+  EXPECT_EQ(fleet.counts(t0 + 1801s).stale, 1u);
+  fleet.report(parse_lifecycle_report("node-a", kBooted), t0 + 3600s);  // late, but it came
+  EXPECT_EQ(fleet.view(t0 + 3600s)["nodes"][0]["state"], "booted");
+}
+
+TEST(FleetLifecycle, FailureAtAnyStageShowsTheStageAndReason) {
+  Fleet fleet(options());
+  const auto t0 = Fleet::Clock::now();
+  fleet.record(parse_node_event("node-a", kDone), t0);
+  fleet.report(parse_lifecycle_report("node-a", kBooted), t0 + 1s);
+  fleet.report(parse_lifecycle_report("node-a", kFailedK3s), t0 + 2s);
+  json n = fleet.view(t0 + 2s)["nodes"][0];
+  EXPECT_EQ(n["state"], "failed");
+  EXPECT_EQ(n["reason"], "k3s: k3s.service failed to start");
+  fleet.record(parse_node_event("node-b", R"({"step":"verify","state":"failed","error":"chunk 7: hash mismatch"})"),
+               t0);
+  EXPECT_EQ(fleet.view(t0)["nodes"][1]["reason"], "verify: chunk 7: hash mismatch");
+  fleet.record(parse_node_event("node-c", R"({"step":"download","state":"working"})"), t0);
+  EXPECT_EQ(fleet.view(t0 + 120s)["nodes"][2]["reason"], "no event for 2 min (last step download)");
+}
+
+TEST(FleetLifecycle, ANewFlashStartsOverAndKeepsTheHistory) {
+  Fleet fleet(options());
+  const auto t0 = Fleet::Clock::now();
+  fleet.record(parse_node_event("node-a", kDone), t0);
+  fleet.report(parse_lifecycle_report("node-a", kJoined), t0 + 1s);
+  fleet.record(parse_node_event("node-a", R"({"step":"download","state":"working"})"), t0 + 2s);
+  const json n = fleet.view(t0 + 2s)["nodes"][0];
+  EXPECT_EQ(n["state"], "working");
+  EXPECT_EQ(n["hostname"], "");
+  EXPECT_EQ(fleet.history("node-a")->at("history").size(), 2u);
+}
+
+TEST(FleetLifecycle, AMacInTheUrlFindsTheNodeThatFlashedWithIt) {
+  Fleet fleet(options());
+  fleet.record(parse_node_event("rack-node-7", kDone));
+  EXPECT_EQ(fleet.resolve_node_id("DC-A6-32-01-02-03"), "rack-node-7");
+  EXPECT_EQ(fleet.resolve_node_id("dc:a6:32:01:02:99"), "node-dca632010299");
+  EXPECT_EQ(fleet.resolve_node_id("rack-node-7"), "rack-node-7");
+}
+
+class LifecycleHttp : public LoopbackSeederTest {
+ protected:
+  void SetUp() override { start(loopback_config(dir_.path(), false)); }
+  HttpReply post(const std::string& path, const std::string& body) {
+    return http_request(port_, "POST", path, {{"Content-Type", "application/json"}}, body);
+  }
+};
+
+TEST_F(LifecycleHttp, ReportsAnswer204AndShowInFleetHistoryAndMetrics) {
+  ASSERT_EQ(post("/v1/nodes/node-dca632010203/events", kDone).status, 200);
+  const HttpReply r = post("/v1/nodes/dc:a6:32:01:02:03/lifecycle", kBooted);
+  EXPECT_EQ(r.status, 204) << r.body;
+  EXPECT_EQ(r.body, "");
+  const json view = json::parse(http_get(port_, "/v1/fleet").body);
+  ASSERT_EQ(view["nodes"].size(), 1u);
+  EXPECT_EQ(view["nodes"][0]["state"], "booted");
+  EXPECT_EQ(view["nodes"][0]["hostname"], "rack1-n01");
+  EXPECT_EQ(view["summary"]["booted"], 1);
+
+  const HttpReply h = http_get(port_, "/v1/nodes/node-dca632010203/history");
+  ASSERT_EQ(h.status, 200);
+  EXPECT_EQ(h.header("content-type"), "application/json");
+  const json doc = json::parse(h.body);
+  EXPECT_EQ(doc["node_id"], "node-dca632010203");
+  ASSERT_EQ(doc["history"].size(), 2u);
+  EXPECT_EQ(doc["history"][1]["kind"], "booted");
+
+  const std::string m = http_get(port_, "/metrics").body;
+  EXPECT_NE(m.find("ironstone_fleet_nodes{state=\"booted\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("ironstone_fleet_nodes{state=\"joined\"} 0"), std::string::npos) << m;
+  EXPECT_NE(m.find("# TYPE ironstone_fleet_db_batches_total counter"), std::string::npos) << m;
+}
+
+TEST_F(LifecycleHttp, BadReportsGetExactErrorsAndChangeNothing) {
+  HttpReply r = post("/v1/nodes/node-1/lifecycle", R"({"state":"up"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"], "lifecycle: field 'state': must be \"booted\", \"joined\" or \"failed\"");
+  r = post("/v1/nodes/node-1/lifecycle", R"({"state":"booted","pad":")" + std::string(5000, 'x') + "\"}");
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(json::parse(r.body)["error"], "lifecycle: body larger than 4096 bytes");
+  EXPECT_EQ(post("/v1/nodes/bad%20id/lifecycle", kBooted).status, 404);
+  EXPECT_EQ(http_request(port_, "GET", "/v1/nodes/node-1/lifecycle").status, 405);
+  EXPECT_EQ(json::parse(http_get(port_, "/v1/fleet").body)["nodes"].size(), 0u);
+  r = http_get(port_, "/v1/nodes/node-1/history");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(json::parse(r.body)["error"], "no node node-1 in the fleet");
+}
+
+}  // namespace
+}  // namespace ironstone::seeder
