@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include "api/paths.h"
+#include "flasher/card_boot.h"
 #include "flasher/chunk_writer.h"
 #include "flasher/errc.h"
+#include "flasher/failed_step.h"
 #include "flasher/identity.h"
 #include "flasher/release_fetch.h"
 #include "flasher/reporter.h"
@@ -51,7 +53,7 @@ auto step(Reporter& rep, boards::Board* board, FailedStep code, const std::strin
     rep.failed(with.what());
     if (board) {
       try {
-        board->leds().failed(code);
+        board->leds().failed(failed_step_for(code, with, board->root()));
       } catch (const Error& led) {
         spdlog::warn("LED: {}", led.what());
       }
@@ -96,7 +98,7 @@ FlashResult run_flash(const FlashOptions& o) {
   result.chunks_total = m.chunks.size();
   rep.set_release(m.version);
 
-  if (!o.skip_firmware)
+  if (!o.skip_firmware && !board.firmware_after_write())
     result.firmware = step(rep, &board, FailedStep::kFirmware, "firmware", "checking the board firmware",
                            [&] { return firmware_step(seeder, board, rel); });
 
@@ -244,6 +246,13 @@ FlashResult run_flash(const FlashOptions& o) {
     result.identity = step(rep, &board, FailedStep::kIdentity, "identity",
                            "asking the seeder for the identity of " + (mac.empty() ? "this node" : mac),
                            [&] { return identity_step(seeder, mac, *target, target_path, m); });
+
+  if (!o.skip_firmware && board.firmware_after_write())
+    result.firmware = step(rep, &board, FailedStep::kFirmware, "firmware", "setting the boot order",
+                           [&] { return firmware_step(seeder, board, rel, *target, target_path); });
+  if (o.disarm_card && !board.profile().disarm_card.empty())
+    result.disarm = step(rep, &board, FailedStep::kFirmware, "disarm", "disarming the installer card",
+                         [&] { return disarm_step(o.root, target_path, board.profile().disarm_card); });
 
   step(rep, &board, FailedStep::kIdentity, "state", "recording sequence " + std::to_string(m.sequence), [&] {
     if (seen.record(m.board, m.channel, m.sequence, m.version)) save_state(o.state_file, seen);
