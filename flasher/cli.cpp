@@ -31,7 +31,8 @@ int run_rearm(const CliArgs& a) {
     }
     const std::filesystem::path card =
         a.rearm.starts_with("/dev/") ? boards::under_root(a.root, a.rearm) : std::filesystem::path(a.rearm);
-    std::cout << "ironstone-flasher: " << rearm_card(a.root, card, files).summary(false) << "\n";
+    const std::string line = rearm_card(a.root, card, files).summary(false);
+    std::cout << "ironstone-flasher: " << line << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "ironstone-flasher: --rearm " << a.rearm << ": " << e.what() << "\n";
