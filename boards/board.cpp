@@ -10,7 +10,7 @@ namespace fs = std::filesystem;
 
 Board Board::detect(std::span<const BoardProfile> profiles, const fs::path& root, BoardParts parts) {
   const BoardProfile& p = detect_board(profiles, root);
-  spdlog::info("board: detected {} ({})", p.name, p.description);
+  spdlog::info("board: detected {} ({}) from {}", p.name, p.description, read_machine(root).describe());
   return Board(p, root, std::move(parts));
 }
 
@@ -31,12 +31,21 @@ bool Board::firmware_requires_payload() const {
   return method && method->requires_payload;
 }
 
-FirmwareResult Board::update_firmware(const FirmwarePayload* payload) {
+bool Board::firmware_after_write() const {
+  const FirmwareMethod* method = find_firmware_method(profile_.firmware.method);
+  return method && method->after_write;
+}
+
+FirmwareResult Board::update_firmware(const FirmwarePayload* payload, const WrittenDisk* written) {
   if (!payload && firmware_requires_payload()) {
     throw error(Errc::kUnsupported, "board " + profile_.name + ": firmware method " + profile_.firmware.method +
                                         " needs a payload and the release has none");
   }
-  FirmwareResult r = firmware_->apply(payload);
+  if (firmware_after_write() && !written) {
+    throw error(Errc::kUnsupported, "board " + profile_.name + ": firmware method " + profile_.firmware.method +
+                                        " runs after the image is written and needs the written disk");
+  }
+  FirmwareResult r = firmware_->apply(payload, firmware_after_write() ? written : nullptr);
   spdlog::info("board: firmware {}: {} ({})", profile_.firmware.method, to_string(r.outcome), r.detail);
   return r;
 }

@@ -9,6 +9,8 @@
 //   // bytes already verified by the caller (re-hashed here before use)
 //   boards::FirmwareResult r = board.update_firmware(payload_or_nullptr);
 //   ... write board.target_device() ...
+//   // or, when board.firmware_after_write() (efi-boot-order), after the verified write:
+//   board.update_firmware(payload_or_nullptr, &written_disk);
 //   board.leds().done();     or   board.leds().failed(boards::FailedStep::kWrite);
 //   board.finish();          // power-off / reboot / stay-up (profile, or override)
 //
@@ -53,9 +55,13 @@ class Board {
   // The manifest Firmware.kind this board's firmware step takes ("none": no step).
   const std::string& firmware_kind() const { return profile_.firmware.method; }
   bool firmware_requires_payload() const;
+  // Whether the firmware step runs after the verified write (it then needs `written`).
+  bool firmware_after_write() const;
   // The firmware step (see firmware.h): verified, idempotent, read back.
-  FirmwareResult update_firmware(const FirmwarePayload* payload);
+  FirmwareResult update_firmware(const FirmwarePayload* payload, const WrittenDisk* written = nullptr);
 
+  // Where /proc, /sys and /dev are ("/" on a node).
+  const std::filesystem::path& root() const { return root_; }
   StatusLeds& leds() { return *leds_; }
   PowerControl& power() { return *power_; }
   // Requests the profile's power action, or `action` when given.

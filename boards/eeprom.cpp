@@ -102,7 +102,7 @@ FirmwareResult update_eeprom(EepromTool& tool, const EepromParams& params, const
 EepromUpdater::EepromUpdater(EepromParams params, std::unique_ptr<EepromTool> tool)
     : params_(std::move(params)), tool_(std::move(tool)) {}
 
-FirmwareResult EepromUpdater::apply(const FirmwarePayload* payload) { return update_eeprom(*tool_, params_, payload); }
+FirmwareResult EepromUpdater::apply(const FirmwarePayload* payload, const WrittenDisk*) { return update_eeprom(*tool_, params_, payload); }
 
 // --- real tools ---
 

@@ -95,7 +95,7 @@ class EepromUpdater : public FirmwareUpdater {
  public:
   EepromUpdater(EepromParams params, std::unique_ptr<EepromTool> tool);
   std::string_view method() const override { return "rpi-eeprom"; }
-  FirmwareResult apply(const FirmwarePayload* payload) override;
+  FirmwareResult apply(const FirmwarePayload* payload, const WrittenDisk* written) override;
 
  private:
   EepromParams params_;

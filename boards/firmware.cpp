@@ -3,6 +3,7 @@
 #include <array>
 #include <cctype>
 
+#include "boards/efi_boot.h"
 #include "boards/eeprom.h"
 #include "boards/errc.h"
 #include "boards/mtd.h"
@@ -37,7 +38,7 @@ namespace {
 class NoFirmware : public FirmwareUpdater {
  public:
   std::string_view method() const override { return "none"; }
-  FirmwareResult apply(const FirmwarePayload*) override { return {FirmwareOutcome::kNotNeeded, "no firmware step"}; }
+  FirmwareResult apply(const FirmwarePayload*, const WrittenDisk*) override { return {FirmwareOutcome::kNotNeeded, "no firmware step"}; }
 };
 
 FirmwareParams parse_none(ObjectReader& fw) {
@@ -91,10 +92,42 @@ std::unique_ptr<FirmwareUpdater> make_spi_nor(const FirmwareParams& params, cons
   return std::make_unique<SpiNorUpdater>([device] { return std::unique_ptr<NorFlash>(MtdDevice::open(device)); });
 }
 
-const std::array<FirmwareMethod, 3> kMethods = {{
-    {"none", false, parse_none, make_none},
-    {"rpi-eeprom", false, parse_eeprom, make_eeprom},
-    {"spi-nor", true, parse_spi_nor, make_spi_nor},
+// --- "efi-boot-order" ---
+FirmwareParams parse_efi_boot(ObjectReader& fw) {
+  EfiBootParams params;
+  if (!fw.has("params")) return params;
+  ObjectReader p = fw.object("params");
+  if (p.has("loader")) {
+    std::string loader = p.text("loader", 128);
+    bool plain = loader.size() > 1 && loader.starts_with("/") && loader.find("/..") == std::string::npos &&
+                 loader.find("//") == std::string::npos && !loader.ends_with("/");
+    for (char c : loader)
+      plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '-' || c == '_');
+    if (!plain) p.fail("loader", "'" + loader + "' must be an absolute path in the ESP, e.g. /EFI/BOOT/BOOTAA64.EFI");
+    params.loader = loader;
+    for (char& c : params.loader)
+      if (c == '/') c = '\\';
+  }
+  if (p.has("description")) {
+    params.description = p.text("description", 64);
+    for (char c : params.description)
+      if (c < 0x20 || c > 0x7e) p.fail("description", "must be printable ASCII");
+  }
+  p.finish();
+  return params;
+}
+
+std::unique_ptr<FirmwareUpdater> make_efi_boot(const FirmwareParams& params, const fs::path& root) {
+  fs::path dir = root / "sys/firmware/efi/efivars";
+  return std::make_unique<EfiBootOrderUpdater>(std::get<EfiBootParams>(params),
+                                               [dir] { return std::make_unique<EfivarfsVariables>(dir); });
+}
+
+const std::array<FirmwareMethod, 4> kMethods = {{
+    {"none", false, false, parse_none, make_none},
+    {"rpi-eeprom", false, false, parse_eeprom, make_eeprom},
+    {"spi-nor", true, false, parse_spi_nor, make_spi_nor},
+    {"efi-boot-order", false, true, parse_efi_boot, make_efi_boot},
 }};
 
 }  // namespace

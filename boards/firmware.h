@@ -5,7 +5,10 @@
 // one entry in the table in firmware.cpp plus its implementation.
 //
 // Contract of FirmwareUpdater::apply(): verified, idempotent, read back after
-// writing, and skipped when the firmware is already right. A payload (a release's
+// writing, and skipped when the firmware is already right. Most methods run before
+// the image is written (the bootloader must be right first); a method with
+// `after_write` runs once the target verified and gets the written disk (its
+// partition table), e.g. "efi-boot-order" making its ESP the first boot entry. A payload (a release's
 // firmware file, already verified against the signed manifest by the caller) is
 // re-hashed before use; a mismatch is Errc::kHashMismatch and nothing is written.
 // Thread safety: an updater is used by one thread at a time.
@@ -19,6 +22,7 @@
 #include <string_view>
 
 #include "boards/profile.h"
+#include "disk/partition_table.h"
 #include "manifest/hash.h"
 
 namespace ironstone::strict_json {
@@ -36,6 +40,12 @@ struct FirmwarePayload {
 // Throws Error(kHashMismatch) "<context>: <name>: hash <actual> does not match expected <hash>".
 void check_payload(const FirmwarePayload& payload, std::string_view context);
 
+// The disk an after-write method works on: written and verified against the signed image.
+struct WrittenDisk {
+  std::string device;           // for messages, e.g. "/dev/nvme0n1"
+  disk::PartitionTable table;   // read back from the target
+};
+
 enum class FirmwareOutcome { kNotNeeded, kAlreadyCurrent, kUpdated };
 std::string_view to_string(FirmwareOutcome o);
 
@@ -48,13 +58,15 @@ class FirmwareUpdater {
  public:
   virtual ~FirmwareUpdater() = default;
   virtual std::string_view method() const = 0;
-  // `payload` may be null when the method does not need one (see FirmwareMethod).
-  virtual FirmwareResult apply(const FirmwarePayload* payload) = 0;
+  // `payload` may be null when the method does not need one (see FirmwareMethod);
+  // `written` is given to after-write methods only (null for the others).
+  virtual FirmwareResult apply(const FirmwarePayload* payload, const WrittenDisk* written) = 0;
 };
 
 struct FirmwareMethod {
   std::string_view name;    // profile "firmware.method" and manifest Firmware.kind
   bool requires_payload;    // apply(nullptr) is an error
+  bool after_write;         // runs after the verified write, with the WrittenDisk
   // Parses and validates "firmware.params" of the profile's "firmware" object.
   FirmwareParams (*parse_params)(strict_json::ObjectReader& firmware);
   // The implementation on real hardware, paths resolved under `root`.

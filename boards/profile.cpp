@@ -135,6 +135,25 @@ PowerSpec parse_power(ObjectReader& root) {
   return spec;
 }
 
+bool valid_card_path(std::string_view s) {
+  // Absolute, plain names: what debugfs / mtools / a rename take without quoting.
+  if (!s.starts_with("/") || s.size() < 2 || s.find("/..") != std::string_view::npos || s.find("//") != std::string_view::npos)
+    return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '-' || c == '_';
+  });
+}
+
+std::vector<std::string> parse_disarm(ObjectReader& root) {
+  std::vector<std::string> files = root.text_list("disarm_card", 16, 128);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (!valid_card_path(files[i]))
+      root.fail(strict_json::element("disarm_card", i).c_str(),
+                "'" + files[i] + "' must be an absolute path of [A-Za-z0-9._-] names");
+  }
+  return files;
+}
+
 Error parse_error(const std::string& message) { return error(Errc::kParse, message); }
 Error field_error(const std::string& message) { return error(Errc::kField, message); }
 
@@ -155,7 +174,16 @@ BoardProfile parse_profile(std::string_view text, std::string_view source) {
   p.name = root.text("name", kMaxName);
   if (!manifest::valid_board_name(p.name)) root.fail("name", "'" + p.name + "' must match [a-z0-9-]+");
   p.description = root.text("description", kMaxText);
-  p.compatible = root.text_list("compatible", 16, 128);
+  if (root.has("detect")) {
+    std::string by = root.text("detect", kMaxName);
+    if (by == "uefi") p.detect = DetectBy::kUefi;
+    else if (by != "compatible") root.fail("detect", "'" + by + "' is not one of compatible, uefi");
+  }
+  if (p.detect == DetectBy::kUefi) {
+    if (root.has("compatible")) root.fail("compatible", "not allowed with \"detect\": \"uefi\"");
+  } else {
+    p.compatible = root.text_list("compatible", 16, 128);
+  }
   for (std::size_t i = 0; i < p.compatible.size(); ++i) {
     if (std::find(p.compatible.begin(), p.compatible.begin() + i, p.compatible[i]) != p.compatible.begin() + i) {
       root.fail(strict_json::element("compatible", i).c_str(), "duplicate '" + p.compatible[i] + "'");
@@ -168,6 +196,7 @@ BoardProfile parse_profile(std::string_view text, std::string_view source) {
   p.firmware = parse_firmware(root);
   p.leds = parse_leds(root);
   p.power = parse_power(root);
+  if (root.has("disarm_card")) p.disarm_card = parse_disarm(root);
   root.finish();
   return p;
 }
@@ -201,8 +230,15 @@ std::vector<BoardProfile> load_profiles(const fs::path& dir) {
   std::sort(files.begin(), files.end());
   std::vector<BoardProfile> out;
   std::map<std::string, std::string> owner;  // compatible string -> profile name
+  std::string uefi_owner;
   for (const auto& f : files) {
     out.push_back(load_profile(f));
+    if (out.back().detect == DetectBy::kUefi) {
+      if (!uefi_owner.empty())
+        throw error(Errc::kField, f.string() + ": field 'detect': \"uefi\" is already claimed by board '" +
+                                      uefi_owner + "'");
+      uefi_owner = out.back().name;
+    }
     for (const auto& c : out.back().compatible) {
       auto [it, fresh] = owner.emplace(c, out.back().name);
       if (!fresh) {

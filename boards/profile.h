@@ -36,7 +36,11 @@ struct EepromParams {        // method "rpi-eeprom": Raspberry Pi bootloader EEP
 struct SpiNorParams {  // method "spi-nor": bootloader image in SPI NOR flash (MTD)
   std::string device = "/dev/mtd0";
 };
-using FirmwareParams = std::variant<NoFirmwareParams, EepromParams, SpiNorParams>;
+struct EfiBootParams {  // method "efi-boot-order": UEFI BootOrder with the target's ESP first
+  std::string loader = "\\EFI\\BOOT\\BOOTAA64.EFI";  // in the ESP; profile: "/EFI/BOOT/BOOTAA64.EFI"
+  std::string description = "Ironstone NVMe";           // the boot entry's name in the firmware menu
+};
+using FirmwareParams = std::variant<NoFirmwareParams, EepromParams, SpiNorParams, EfiBootParams>;
 
 struct FirmwareSpec {
   std::string method = "none";  // also the manifest's Firmware.kind of the payload it takes
@@ -74,14 +78,26 @@ struct PowerSpec {
   PowerMethod method = PowerMethod::kSystemd;
 };
 
+// How a profile is recognised (boards/detect.h has the precedence).
+enum class DetectBy {
+  kCompatible,  // "compatible": by the device tree's compatible strings (the default)
+  kUefi,        // "uefi": any node started by UEFI firmware (/sys/firmware/efi, not U-Boot's EFI)
+};
+
 struct BoardProfile {
   std::string name;         // [a-z0-9-]+, equal to the file name's stem and to the manifest's board
   std::string description;  // human readable, e.g. "Raspberry Pi 5"
-  std::vector<std::string> compatible;  // device-tree compatible strings that identify the board
+  DetectBy detect = DetectBy::kCompatible;
+  std::vector<std::string> compatible;  // device-tree compatible strings (kCompatible only; 1-16 then)
   std::string target_device;            // absolute path, e.g. "/dev/nvme0n1"
   FirmwareSpec firmware;
   LedSpec leds;
   PowerSpec power;
+  // Installer-card self-disarm (flasher/card_boot.h): the files, absolute inside a card
+  // partition, the board's firmware boots the card from (e.g. "/boot/extlinux/extlinux.conf").
+  // After a verified flash the flasher renames those it finds to "*.ironstone-disarmed".
+  // Empty: the board has a boot order (EEPROM, UEFI) and the card is left alone.
+  std::vector<std::string> disarm_card;
 };
 
 // Strict parser. `source` names the input in messages (e.g. "rpi5.json").
@@ -91,7 +107,7 @@ BoardProfile parse_profile(std::string_view text, std::string_view source);
 BoardProfile load_profile(const std::filesystem::path& file);
 
 // Every *.json in `dir`, sorted by name. Also rejects a compatible string claimed
-// by two profiles (detection would be ambiguous).
+// by two profiles and a second "detect": "uefi" profile (detection would be ambiguous).
 std::vector<BoardProfile> load_profiles(const std::filesystem::path& dir);
 
 // The profiles shipped in the source tree (IRONSTONE_BOARDS_DIR).

@@ -97,7 +97,7 @@ void SimulatedNor::write(std::uint64_t offset, std::span<const std::uint8_t> dat
 
 SpiNorUpdater::SpiNorUpdater(Opener open) : open_(std::move(open)) {}
 
-FirmwareResult SpiNorUpdater::apply(const FirmwarePayload* payload) {
+FirmwareResult SpiNorUpdater::apply(const FirmwarePayload* payload, const WrittenDisk*) {
   if (!payload) throw error(Errc::kUnsupported, "spi-nor: the release carries no bootloader image (kind spi-nor)");
   std::unique_ptr<NorFlash> flash = open_();
   return update_spi_nor(*flash, *payload);

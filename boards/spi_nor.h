@@ -82,7 +82,7 @@ class SpiNorUpdater : public FirmwareUpdater {
   using Opener = std::function<std::unique_ptr<NorFlash>()>;
   explicit SpiNorUpdater(Opener open);
   std::string_view method() const override { return "spi-nor"; }
-  FirmwareResult apply(const FirmwarePayload* payload) override;  // payload required
+  FirmwareResult apply(const FirmwarePayload* payload, const WrittenDisk* written) override;  // payload required
 
  private:
   Opener open_;

@@ -194,6 +194,15 @@ void Ext4Image::run_script(const std::vector<std::string>& commands) {
                                   (err.empty() ? "exit status " + std::to_string(r.exit_code) : tail(err)));
 }
 
+void Ext4Image::rename(const std::string& from, const std::string& to) {
+  check_image_path(from);
+  check_image_path(to);
+  run_script({"ln " + from + " " + to, "unlink " + from});
+  if (!exists(to) || exists(from))
+    throw error(Errc::kWrite, "debugfs: renaming " + from + " to " + to + " on the ext4 filesystem at " +
+                                  hex_offset(offset_) + " of " + image_.string() + " did not take effect");
+}
+
 // ---------------------------------------------------------------- FAT (mtools)
 
 FatImage::FatImage(fs::path image, std::uint64_t offset) : image_(std::move(image)), offset_(offset) {}
@@ -225,6 +234,26 @@ void FatImage::write(const std::string& path, const std::string& content) {
   auto back = read(path);
   if (!back || *back != content)
     throw error(Errc::kWrite, "mcopy ::" + path + ": the file read back differs from what was written");
+}
+
+bool FatImage::exists(const std::string& path) const {
+  check_image_path(path);
+  ProcessResult dir = run_tool({"mdir", "-b", "-a", "-i", spec(), "::" + path}, "mtools");
+  if (dir.exit_code == 0) return true;
+  if (dir.err.find("not found") != std::string::npos) return false;
+  throw error(Errc::kInput, "mdir ::" + path + " on the FAT filesystem at " + hex_offset(offset_) + " of " +
+                                image_.string() + ": " + tail(dir.err));
+}
+
+void FatImage::rename(const std::string& from, const std::string& to) {
+  check_image_path(from);
+  check_image_path(to);
+  ProcessResult r = run_tool({"mren", "-i", spec(), "::" + from, "::" + to}, "mtools");
+  if (r.exit_code != 0)
+    throw error(Errc::kWrite, "mren ::" + from + " ::" + to + " on the FAT filesystem at " + hex_offset(offset_) +
+                                  " of " + image_.string() + ": " + tail(r.err));
+  if (!exists(to) || exists(from))
+    throw error(Errc::kWrite, "mren ::" + from + " ::" + to + ": the rename did not take effect");
 }
 
 std::vector<std::string> FatImage::list_root() const {

@@ -42,6 +42,10 @@ class Ext4Image {
   // Free bytes (free blocks × block size).
   std::uint64_t free_bytes() const;
 
+  // Renames `from` to `to` in the same filesystem (debugfs ln + unlink: the inode keeps its
+  // link count); then checks that `to` exists and `from` does not. Throws kWrite.
+  void rename(const std::string& from, const std::string& to);
+
   // Runs debugfs commands (write, mkdir, symlink, rm, sif, ...) in one `debugfs -w` session.
   // Throws kWrite with debugfs's complaint when any command fails.
   void run_script(const std::vector<std::string>& commands);
@@ -63,6 +67,11 @@ class FatImage {
   std::optional<std::string> read(const std::string& path) const;
   // Creates or replaces a file in an existing directory, and reads it back.
   void write(const std::string& path, const std::string& content);
+  // Whether a file or directory exists (mdir). Throws kInput when the filesystem is unreadable.
+  bool exists(const std::string& path) const;
+  // Renames `from` to `to` (mren; same directory or another existing one), then checks that
+  // `to` exists and `from` does not. Throws kWrite.
+  void rename(const std::string& from, const std::string& to);
   // Names in the root directory (mdir -b), without "." and "..".
   std::vector<std::string> list_root() const;
   // "IMAGE@@N" for mtools' -i.

@@ -138,6 +138,7 @@ bool read_gpt(const ReadAt& read_at, std::uint64_t image_size, std::uint32_t sec
     p.offset = first * sector;
     p.size = (last - first + 1) * sector;
     p.type = guid_string(e);
+    p.uuid = guid_string(e + 16);
     for (int k = 0; k < 36; ++k) {
       std::uint16_t c = le16(e + 56 + 2 * k);
       if (c == 0) break;

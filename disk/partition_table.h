@@ -31,6 +31,7 @@ struct Partition {
   std::string name;            // GPT partition name (ASCII part), empty for MBR
   FsKind fs = FsKind::kUnknown;
   std::string label;           // filesystem label when known
+  std::string uuid;            // GPT unique partition GUID, lower case (PARTUUID); empty for MBR
 };
 
 struct PartitionTable {

@@ -1,15 +1,58 @@
 #include "flasher/cli.h"
 
+#include <algorithm>
 #include <iostream>
 #include <spdlog/spdlog.h>
 
+#include "boards/profile.h"
+#include "flasher/card_boot.h"
 #include "util/error.h"
 
 namespace ironstone::flasher {
 
+namespace {
+
+// --rearm: the "disarm_card" files of --board's profile, or of every profile.
+int run_rearm(const CliArgs& a) {
+  try {
+    std::filesystem::path dir = a.profiles_dir;
+    if (dir.empty())
+      dir = std::filesystem::exists("/usr/share/ironstone/boards") ? std::filesystem::path("/usr/share/ironstone/boards")
+                                                                   : boards::source_profiles_dir();
+    std::vector<std::string> files;
+    for (const auto& p : boards::load_profiles(dir)) {
+      if (a.options.board != "auto" && p.name != a.options.board) continue;
+      for (const auto& f : p.disarm_card)
+        if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(f);
+    }
+    if (files.empty()) {
+      std::cerr << "ironstone-flasher: --rearm: no board profile in " << dir.string() << " disarms its card\n";
+      return 2;
+    }
+    const std::filesystem::path card =
+        a.rearm.starts_with("/dev/") ? boards::under_root(a.root, a.rearm) : std::filesystem::path(a.rearm);
+    const std::string line = rearm_card(a.root, card, files).summary(false);
+    std::cout << "ironstone-flasher: " << line << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "ironstone-flasher: --rearm " << a.rearm << ": " << e.what() << "\n";
+  }
+  return 1;
+}
+
+}  // namespace
+
 int run_cli(CliArgs a) {
   spdlog::set_level(spdlog::level::from_str(a.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (!a.rearm.empty()) return run_rearm(a);
+  for (auto [missing, name] : {std::pair{a.options.seeder_url.empty(), "--seeder"},
+                               std::pair{a.public_keys.empty(), "--public-key"}}) {
+    if (missing) {
+      std::cerr << "ironstone-flasher: " << name << " is required\n";
+      return 2;
+    }
+  }
   FlashOptions& o = a.options;
   o.target = a.target;
   o.state_file = a.state_file;
@@ -38,6 +81,7 @@ int run_cli(CliArgs a) {
     if (r.boot_only_changed)
       std::cout << "ironstone-flasher: only the boot partition differed (the node identity of an earlier run)\n";
     if (!r.identity.empty()) std::cout << "ironstone-flasher: identity: " << r.identity << "\n";
+    if (!r.disarm.empty()) std::cout << "ironstone-flasher: installer card: " << r.disarm << "\n";
     return 0;
   } catch (const Error& e) {
     std::cerr << "ironstone-flasher: " << e.what() << "\n";

@@ -19,6 +19,8 @@ struct CliArgs {
   int stall_seconds = 120;
   int web_seed_after_ms = 3000;
   std::string log_level = "info";
+  // --rearm DEVICE: only re-arm that installer card (card_boot.h) and exit; no flash.
+  std::string rearm;
 };
 
 int run_cli(CliArgs args);

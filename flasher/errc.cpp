@@ -18,6 +18,7 @@ const char* describe(int value) {
     case Errc::kSeeder: return "seeder unreachable";
     case Errc::kPolicy: return "release refused";
     case Errc::kIdentity: return "node identity not written";
+    case Errc::kCard: return "installer card not disarmed or re-armed";
   }
   return "unknown flasher error";
 }

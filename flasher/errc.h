@@ -21,6 +21,7 @@ enum class Errc {
   kSeeder,        // the seeder could not be reached or answered nonsense
   kPolicy,        // a trust rule refused the release (wraps manifest::Errc messages)
   kIdentity,      // the node identity could not be written (no FAT boot partition, mtools failed)
+  kCard,          // the installer card could not be found, disarmed or re-armed (card_boot.h)
 };
 
 const std::error_category& category();

@@ -4,8 +4,11 @@
 
 #include <exception>
 
+#include "api/paths.h"
+#include "flasher/card_boot.h"
 #include "flasher/chunk_writer.h"
 #include "flasher/errc.h"
+#include "flasher/failed_step.h"
 #include "flasher/identity.h"
 #include "flasher/release_fetch.h"
 #include "flasher/reporter.h"
@@ -40,7 +43,7 @@ auto step(Reporter& rep, boards::Board* board, FailedStep code, const std::strin
   } catch (const Error& e) {
     Error with = e.with_context(name);
     rep.failed(with.what());
-    show_failed(board, code);
+    show_failed(board, board ? failed_step_for(code, with, board->root()) : code);
     throw with;
   } catch (const std::exception& e) {
     rep.failed(name + ": " + e.what());
@@ -133,7 +136,7 @@ FlashResult run_flash(const FlashOptions& o) {
   result.chunks_total = m.chunks.size();
   rep.set_release(m.version);
 
-  if (!o.skip_firmware)
+  if (!o.skip_firmware && !board.firmware_after_write())
     result.firmware = step(rep, &board, FailedStep::kFirmware, "firmware", "checking the board firmware",
                            [&] { return firmware_step(seeder, board, rel); });
 
@@ -159,6 +162,13 @@ FlashResult run_flash(const FlashOptions& o) {
     result.identity = step(rep, &board, FailedStep::kIdentity, "identity",
                            "asking the seeder for the identity of " + (mac.empty() ? "this node" : mac),
                            [&] { return identity_step(seeder, mac, rep.node_id(), *t.target, target_path, m); });
+
+  if (!o.skip_firmware && board.firmware_after_write())
+    result.firmware = step(rep, &board, FailedStep::kFirmware, "firmware", "setting the boot order",
+                           [&] { return firmware_step(seeder, board, rel, *t.target, target_path); });
+  if (o.disarm_card && !board.profile().disarm_card.empty())
+    result.disarm = step(rep, &board, FailedStep::kFirmware, "disarm", "disarming the installer card",
+                         [&] { return disarm_step(o.root, target_path, board.profile().disarm_card); });
 
   step(rep, &board, FailedStep::kIdentity, "state", "recording sequence " + std::to_string(m.sequence), [&] {
     if (seen.record(m.board, m.channel, m.sequence, m.version)) save_state(o.state_file, seen);

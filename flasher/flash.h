@@ -4,15 +4,17 @@
 //   → release torrent, checked → firmware step → open + scan target → swarm
 //   download, verify, write (first chunk last) → zero ranges → flush → final
 //   verification against the signed image hash → node identity (cloud-init seed in
-//   the boot partition, flasher/identity.h) → state file → report done → linger
-//   seeding → LED done → power action.
+//   the boot partition, flasher/identity.h) → after-write firmware step (UEFI
+//   BootOrder, boards/efi_boot.h) → installer-card self-disarm (boards that boot the
+//   card first, flasher/card_boot.h) → state file → report done → linger seeding →
+//   LED done → power action.
 //
 // Each stage is a function of its own with explicit inputs and outputs (flasher/stages.h),
 // reusable without the rest of the run.
 //
 // Nothing is written to the target before the release passed every trust rule.
 // Every step is reported to the seeder and logged; a failure reports its reason,
-// sets the LED "failed" pattern for its step, and is thrown as an Error with
+// sets the LED "failed" pattern for its step (flasher/failed_step.h), and is thrown as an Error with
 // context ("write: flash: chunk 12 @ 0x3000000: hash mismatch …"); any other
 // exception is reported and shown the same way, then rethrown as it was.
 //
@@ -46,6 +48,9 @@ struct FlashOptions {
   std::filesystem::path root = "/";            // where /proc, /sys and /dev are (tests: a fake tree)
   std::filesystem::path profiles_dir;          // board profiles; empty: installed or source location
   bool skip_firmware = false;
+  // Boards whose profile lists "disarm_card" files: rename them on the installer card after
+  // the verified flash (flasher/card_boot.h). false (--no-disarm): leave the card bootable.
+  bool disarm_card = true;
   bool write_identity = true;                  // false (--no-identity): no "identity" step
   // Given (--power): always taken. Unset: the profile's, on the board itself only (above).
   std::optional<boards::PowerAction> power;
@@ -82,6 +87,7 @@ struct FlashResult {
   bool web_seed_used = false;
   std::string firmware;               // outcome line of the firmware step
   std::string identity;               // outcome line of the identity step ("" when not run)
+  std::string disarm;                 // outcome line of the card's self-disarm ("" when not run)
   // The target held the release except for boot-partition chunks (what an earlier run's
   // identity seed changes): those were fetched again, nothing else.
   bool boot_only_changed = false;

@@ -12,12 +12,12 @@ int main(int argc, char** argv) {
   CLI::App app{"ironstone-flasher: flash this node from an Ironstone seeder, verified chunk by chunk"};
   app.set_config("--config", "", "read options from a config file (key = value, as on the command line)");
   CliArgs a;
-  app.add_option("--seeder", a.options.seeder_url, "seeder base URL, e.g. http://nas:8080")->required();
+  app.add_option("--seeder", a.options.seeder_url, "seeder base URL, e.g. http://nas:8080 (required unless --rearm)");
   app.add_option("--board", a.options.board, "board name, or auto to detect it from the device tree")
       ->capture_default_str();
   app.add_option("--channel", a.options.channel, "release channel")->capture_default_str();
   app.add_option("--target", a.target, "block device or image file to flash (default: the board's)");
-  app.add_option("--public-key", a.public_keys, "trusted minisign public key file(s)")->required();
+  app.add_option("--public-key", a.public_keys, "trusted minisign public key file(s) (required unless --rearm)");
   app.add_option("--state-file", a.state_file, "where the highest sequence seen is kept")
       ->capture_default_str();
   app.add_flag("--allow-older", a.options.allow_older,
@@ -26,6 +26,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--profiles", a.profiles_dir, "directory of board profiles (*.json)");
   app.add_flag("--skip-firmware", a.options.skip_firmware, "do not touch the board firmware");
+  app.add_flag("!--no-disarm", a.options.disarm_card,
+               "leave the installer card bootable after the flash (boards whose firmware boots the card first)");
+  app.add_option("--rearm", a.rearm,
+                 "re-arm the installer card DEVICE (e.g. /dev/mmcblk1, or a card image) disarmed after a flash, "
+                 "then exit; nothing is flashed");
   bool no_identity = false;
   app.add_flag(
       "--no-identity", no_identity,

@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "flasher/mountinfo.h"
 #include "flasher/target.h"
 
 namespace ironstone::flasher {
@@ -64,6 +65,30 @@ std::map<std::string, std::string> related(const std::string& name, dev_t dev, c
 }
 
 }  // namespace
+
+std::vector<MountEntry> read_mountinfo(const fs::path& proc_root) {
+  fs::path mountinfo = proc_root / "self" / "mountinfo";
+  std::ifstream in(mountinfo);
+  if (!in) throw error(Errc::kBadTarget, mountinfo.string() + ": cannot read");
+  std::vector<MountEntry> out;
+  std::string line;
+  for (std::size_t n = 0; n < kMaxMounts && std::getline(in, line); ++n) {
+    std::istringstream fields(line);
+    std::vector<std::string> f;
+    for (std::string w; fields >> w;) f.push_back(w);
+    if (f.size() < 5) continue;
+    MountEntry e{f[2], unescape(f[3]), unescape(f[4]), "", ""};
+    for (std::size_t i = 5; i + 2 < f.size(); ++i) {
+      if (f[i] == "-") {
+        e.fstype = f[i + 1];
+        e.source = unescape(f[i + 2]);
+        break;
+      }
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
 
 std::vector<std::string> block_device_users(const std::string& name, dev_t dev, const fs::path& proc_root,
                                             const fs::path& sys_root) {

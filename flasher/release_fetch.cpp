@@ -6,6 +6,7 @@
 
 #include "api/paths.h"
 #include "flasher/errc.h"
+#include "flasher/identity.h"
 #include "manifest/torrent.h"
 
 namespace ironstone::flasher {
@@ -68,7 +69,14 @@ Release fetch_release(const SeederClient& seeder, const std::string& board, cons
   }
 }
 
-std::string firmware_step(const SeederClient& seeder, boards::Board& board, const Release& release) {
+std::string firmware_step(const SeederClient& seeder, boards::Board& board, const Release& release, Target& target,
+                          const fs::path& target_path) {
+  boards::WrittenDisk written{target_path.string(), read_target_table(target, release.manifest.manifest().image_size)};
+  return firmware_step(seeder, board, release, &written);
+}
+
+std::string firmware_step(const SeederClient& seeder, boards::Board& board, const Release& release,
+                          const boards::WrittenDisk* written) {
   const auto& m = release.manifest.manifest();
   if (board.firmware_kind() == "none") return "no firmware step for " + board.name();
   const manifest::Firmware* fw = nullptr;
@@ -85,7 +93,7 @@ std::string firmware_step(const SeederClient& seeder, boards::Board& board, cons
   } else if (board.firmware_requires_payload()) {
     return "release carries no " + board.firmware_kind() + " payload: firmware left as it is";
   }
-  boards::FirmwareResult r = board.update_firmware(fw ? &payload : nullptr);
+  boards::FirmwareResult r = board.update_firmware(fw ? &payload : nullptr, written);
   return std::string(boards::to_string(r.outcome)) + (r.detail.empty() ? "" : ": " + r.detail);
 }
 

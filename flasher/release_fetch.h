@@ -15,6 +15,7 @@
 #include "boards/board.h"
 #include "flasher/seeder_client.h"
 #include "flasher/state.h"
+#include "flasher/target.h"
 #include "manifest/trust.h"
 
 namespace ironstone::flasher {
@@ -31,7 +32,12 @@ Release fetch_release(const SeederClient& seeder, const std::string& board, cons
 
 // The board's firmware step with the payload the verified manifest lists for the
 // board's firmware kind (fetched and checked against its signed size and hash
-// before use). Returns the outcome line.
-std::string firmware_step(const SeederClient& seeder, boards::Board& board, const Release& release);
+// before use). Returns the outcome line. `written`: for after-write methods.
+std::string firmware_step(const SeederClient& seeder, boards::Board& board, const Release& release,
+                          const boards::WrittenDisk* written = nullptr);
+// The same for an after-write method (boards::Board::firmware_after_write()): the written
+// disk is `target` (open at `target_path`), its partition table read back from it.
+std::string firmware_step(const SeederClient& seeder, boards::Board& board, const Release& release, Target& target,
+                          const std::filesystem::path& target_path);
 
 }  // namespace ironstone::flasher

@@ -38,9 +38,9 @@ std::string parse_error(const std::string& text, Errc* code = nullptr) {
   return "";
 }
 
-TEST(Profile, BothShippedProfilesLoad) {
+TEST(Profile, ShippedProfilesLoad) {
   auto profiles = load_profiles(source_profiles_dir());
-  ASSERT_EQ(profiles.size(), 2u);
+  ASSERT_EQ(profiles.size(), 3u);
   const auto& rock = profiles[0];
   const auto& pi = profiles[1];
   EXPECT_EQ(pi.name, "rpi5");
@@ -54,6 +54,62 @@ TEST(Profile, BothShippedProfilesLoad) {
   EXPECT_EQ(std::get<SpiNorParams>(rock.firmware.params).device, "/dev/mtd0");
   EXPECT_EQ(rock.leds.failed.mode, LedMode::kCode);
   EXPECT_EQ(rock.power.action, PowerAction::kPowerOff);
+  EXPECT_EQ(rock.disarm_card.front(), "/extlinux/extlinux.conf");  // its U-Boot boots the card first
+  EXPECT_TRUE(pi.disarm_card.empty());                             // the EEPROM has a boot order
+  const auto& uefi = profiles[2];
+  EXPECT_EQ(uefi.name, "uefi-arm64");
+  EXPECT_EQ(uefi.detect, DetectBy::kUefi);
+  EXPECT_TRUE(uefi.compatible.empty());
+  EXPECT_EQ(uefi.firmware.method, "efi-boot-order");
+  EXPECT_EQ(std::get<EfiBootParams>(uefi.firmware.params).loader, "\\EFI\\BOOT\\BOOTAA64.EFI");
+  EXPECT_EQ(uefi.target_device, "/dev/nvme0n1");
+  EXPECT_EQ(uefi.power.method, PowerMethod::kSystemd);
+  EXPECT_TRUE(uefi.disarm_card.empty());  // UEFI BootOrder
+}
+
+TEST(Profile, UefiDetectionTakesNoCompatibleStrings) {
+  json j = valid_profile();
+  j["detect"] = "uefi";
+  EXPECT_EQ(parse_error(j.dump()), "test.json: field 'compatible': not allowed with \"detect\": \"uefi\"");
+  j.erase("compatible");
+  EXPECT_EQ(parse_profile(j.dump(), "test.json").detect, DetectBy::kUefi);
+  j["detect"] = "dmi";
+  EXPECT_EQ(parse_error(j.dump()), "test.json: field 'detect': 'dmi' is not one of compatible, uefi");
+}
+
+TEST(Profile, EfiBootOrderParamsAreChecked) {
+  json j = valid_profile();
+  j["firmware"] = {{"method", "efi-boot-order"}, {"params", {{"loader", "EFI/x.efi"}}}};
+  EXPECT_EQ(parse_error(j.dump()), "test.json: field 'firmware.params.loader': 'EFI/x.efi' must be an absolute path in the "
+                         "ESP, e.g. /EFI/BOOT/BOOTAA64.EFI");
+  j["firmware"] = {{"method", "efi-boot-order"}};
+  EXPECT_EQ(std::get<EfiBootParams>(parse_profile(j.dump(), "test.json").firmware.params).description,
+            "Ironstone NVMe");
+}
+
+TEST(Profile, DisarmPathsMustBePlainAbsolutePaths) {
+  json j = valid_profile();
+  j["disarm_card"] = {"/boot.scr", "boot/x"};
+  EXPECT_EQ(parse_error(j.dump()), "test.json: field 'disarm_card[1]': 'boot/x' must be an absolute path of [A-Za-z0-9._-] names");
+  j["disarm_card"] = {"/../etc/passwd"};
+  EXPECT_NE(parse_error(j.dump()), "");
+}
+
+TEST(Profile, SecondUefiProfileIsRejected) {
+  ironstone::testing::TempDir dir;
+  for (const char* name : {"a", "b"}) {
+    json p = valid_profile();
+    p["name"] = name;
+    p["detect"] = "uefi";
+    p.erase("compatible");
+    ironstone::testing::write_text(dir / (std::string(name) + ".json"), p.dump());
+  }
+  try {
+    load_profiles(dir.path());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), (dir / "b.json").string() + ": field 'detect': \"uefi\" is already claimed by board 'a'");
+  }
 }
 
 TEST(Profile, ValidProfileParsesEveryField) {
@@ -104,7 +160,7 @@ TEST(Profile, OutOfRangeAndBadValuesAreRejected) {
   j = valid_profile();
   j["firmware"]["method"] = "uefi";
   EXPECT_EQ(parse_error(j.dump()),
-            "test.json: field 'firmware.method': unknown method 'uefi' (known: none, rpi-eeprom, spi-nor)");
+            "test.json: field 'firmware.method': unknown method 'uefi' (known: none, rpi-eeprom, spi-nor, efi-boot-order)");
   j = valid_profile();
   j["target_device"] = "/etc/passwd";
   EXPECT_EQ(parse_error(j.dump()), "test.json: field 'target_device': '/etc/passwd' must be an absolute path under /dev/");
