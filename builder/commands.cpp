@@ -95,6 +95,7 @@ int run_verify(const VerifyArgs& a) {
     o.keys = load_public_keys(paths);
     o.board = a.board;
     o.version = a.version;
+    o.allow_expired = a.allow_expired;
     VerifyReport r = verify_store(o);
     for (const auto& w : r.warnings) std::cout << "warning: " << w << "\n";
     for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";

@@ -38,6 +38,7 @@ struct VerifyArgs {
   std::string store;
   std::vector<std::string> public_keys;
   std::optional<std::string> board, version;
+  bool allow_expired = false;
 };
 int run_verify(const VerifyArgs& a);
 

@@ -90,8 +90,15 @@ void check_release(const Store& store, const ReleaseRef& r, const VerifyOptions&
     }
     if (m.board != r.board || m.version != r.version)
       report.problems.push_back(name + ": manifest is for " + m.board + "/" + m.version);
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    if (m.expires <= now) report.warnings.push_back(name + ": expired at " + manifest::format_time(m.expires));
+    const std::int64_t now = opt.now ? opt.now
+                                     : std::chrono::duration_cast<std::chrono::seconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count();
+    if (m.expires <= now) {
+      if (opt.allow_expired) report.warnings.push_back(name + ": expired at " + manifest::format_time(m.expires));
+      else report.problems.push_back(name + ": expired at " + manifest::format_time(m.expires) +
+                                     " (--allow-expired to accept)");
+    }
   } catch (const Error& e) {
     report.problems.push_back(e.what());
     if (m.chunks.empty()) return;  // nothing trustworthy to check chunks against

@@ -2,8 +2,8 @@
 // For each selected release: the manifest signature by a trusted key, the trusted
 // comment, every chunk file (decompressed with the signed length, BLAKE2b), the
 // torrent against the manifest, the firmware payloads; and each channel pointer's
-// signature and the manifest hash it pins. Expiry is reported, not enforced (an
-// expired release is a warning here). Every problem is collected, not just the first.
+// signature and the manifest hash it pins. An expired release is a problem unless
+// allow_expired (then a warning). Every problem is collected, not just the first.
 #pragma once
 
 #include <filesystem>
@@ -22,6 +22,8 @@ struct VerifyOptions {
   std::optional<std::string> board;
   std::optional<std::string> version;
   int threads = 0;
+  bool allow_expired = false;  // --allow-expired: an expired release is a warning, not a problem
+  std::int64_t now = 0;        // unix seconds for the expiry check; 0 = the system clock
 };
 
 struct VerifyReport {

@@ -44,7 +44,9 @@ void Seeder::start() {
   http.max_connections = config_.max_connections;
   http.server_name = std::string("ironstone-seeder/") + IRONSTONE_VERSION;
   http_ = std::make_unique<HttpServer>(http, [this](const Request& r) { return router_.dispatch(r); });
-  http_->start();
+  // Bound first (the base URL needs the port), but nothing is accepted until base_url_ and
+  // swarm_ are set: handlers (/v1/info, metrics) read both without a lock.
+  http_->listen();
   base_url_ = seeder::base_url(config_, http_->local_endpoint().port());
 
   if (config_.enable_bittorrent) {
@@ -64,13 +66,9 @@ void Seeder::start() {
     if (config_.tracker_known_only) {
       tracker_.set_allowed([swarm = swarm_.get()](const InfoHash20& h) { return swarm->knows(h); });
     }
-    try {
-      swarm_->start();
-    } catch (...) {
-      http_->stop();
-      throw;
-    }
+    swarm_->start();
   }
+  http_->start();
   spdlog::info("seeder: store {}, base URL {}", store_.string(), base_url_);
 }
 
