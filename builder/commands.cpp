@@ -97,6 +97,7 @@ int run_verify(const VerifyArgs& a) {
     o.version = a.version;
     o.allow_expired = a.allow_expired;
     VerifyReport r = verify_store(o);
+    for (const auto& k : r.trusted_keys) std::cout << "trusted key " << k << "\n";
     for (const auto& w : r.warnings) std::cout << "warning: " << w << "\n";
     for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
     std::cout << (r.ok() ? "OK" : "FAILED") << ": " << r.releases_checked << " releases, " << r.chunks_checked

@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
   VerifyArgs va;
   auto* ver = app.add_subcommand("verify", "check signatures, chunks and torrents of a store");
   ver->add_option("--store", va.store, "release store directory")->required();
-  ver->add_option("--public-key", va.public_keys, "trusted public key file(s)")->required();
+  ver->add_option("--public-key", va.public_keys,
+                  "trusted public key file(s), besides the store's keys/*.pub");
   ver->add_flag("--allow-expired", va.allow_expired, "report an expired release as a warning, not a failure");
   ver->add_option("--board", va.board, "only this board");
   ver->add_option("--version", va.version, "only this version");

@@ -1,5 +1,6 @@
 #include "builder/verify.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -143,6 +144,30 @@ void check_channels(const Store& store, const VerifyOptions& opt, VerifyReport& 
   }
 }
 
+// opt.keys, then every keys/*.pub of the store (sorted by name; a key already given is not
+// repeated). A keys/*.pub that does not parse is a problem.
+std::vector<manifest::PublicKey> trusted_keys(const Store& store, const VerifyOptions& opt, VerifyReport& report) {
+  std::vector<manifest::PublicKey> keys = opt.keys;
+  for (const auto& k : keys) report.trusted_keys.push_back(k.id.hex() + " (--public-key)");
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(store.root() / "keys", ec))
+    if (e.path().extension() == ".pub") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    try {
+      auto k = manifest::parse_public_key(read_text_file(f, 4096), "keys/" + f.filename().string());
+      if (std::any_of(keys.begin(), keys.end(), [&](const auto& x) { return x.id.hex() == k.id.hex() && x.key == k.key; }))
+        continue;
+      report.trusted_keys.push_back(k.id.hex() + " (keys/" + f.filename().string() + ")");
+      keys.push_back(k);
+    } catch (const Error& e) {
+      report.problems.push_back(e.what());
+    }
+  }
+  return keys;
+}
+
 }  // namespace
 
 VerifyReport verify_store(const VerifyOptions& opt) {
@@ -152,7 +177,9 @@ VerifyReport verify_store(const VerifyOptions& opt) {
   int threads = opt.threads > 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
   VerifyOptions o = opt;
   o.threads = threads;
-  if (opt.keys.empty()) report.problems.push_back("no trusted public key given (--public-key)");
+  o.keys = trusted_keys(store, opt, report);
+  if (o.keys.empty())
+    report.problems.push_back("no trusted public key (--public-key, or keys/*.pub in " + opt.store.string() + ")");
   for (const auto& r : store.releases()) {
     if (opt.board && r.board != *opt.board) continue;
     if (opt.version && r.version != *opt.version) continue;

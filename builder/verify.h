@@ -4,6 +4,10 @@
 // torrent against the manifest, the firmware payloads; and each channel pointer's
 // signature and the manifest hash it pins. An expired release is a problem unless
 // allow_expired (then a warning). Every problem is collected, not just the first.
+//
+// Trusted keys: options.keys (--public-key) and the store's keys/*.pub (docs/release-format.md).
+// A keys/*.pub file that does not parse is a problem naming the file. With neither, nothing
+// verifies ("no trusted public key ...").
 #pragma once
 
 #include <filesystem>
@@ -31,6 +35,7 @@ struct VerifyReport {
   int chunks_checked = 0;
   std::vector<std::string> problems;  // "releases/rpi5/1.0: chunk 3 (chunks/ab/….zst) @ 0x400000: hash mismatch"
   std::vector<std::string> warnings;
+  std::vector<std::string> trusted_keys;  // "<key id> (<file>)" for each key used, --public-key first
   bool ok() const { return problems.empty() && releases_checked > 0; }
 };
 

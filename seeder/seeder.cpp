@@ -4,10 +4,47 @@
 
 #include "seeder/errc.h"
 #include "seeder/routes.h"
+#include "seeder/store_keys.h"
 
 namespace ironstone::seeder {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// The store's keys/*.pub (seeder/store_keys.h), and a line saying what they mean for seeding.
+std::vector<manifest::PublicKey> store_keys_logged(const fs::path& store, bool bittorrent) {
+  std::vector<manifest::PublicKey> keys = load_store_keys(store);
+  if (!bittorrent) return keys;
+  if (keys.empty()) {
+    spdlog::warn("store {}: no keys/*.pub: releases are seeded without a signature check (flashers check them)",
+                 store.string());
+  } else {
+    std::string ids;
+    for (const auto& k : keys) ids += (ids.empty() ? "" : ", ") + k.id.hex();
+    spdlog::info("store {}: seeding only releases signed by keys/*.pub ({})", store.string(), ids);
+  }
+  return keys;
+}
+
+SwarmSeederOptions swarm_options(const SeederConfig& c, const fs::path& store, const std::string& base_url,
+                                 std::vector<manifest::PublicKey> keys) {
+  SwarmSeederOptions bt;
+  bt.store = store;
+  bt.listen_interfaces = (c.bittorrent.address.find(':') != std::string::npos ? "[" + c.bittorrent.address + "]"
+                                                                              : c.bittorrent.address) +
+                         ":" + std::to_string(c.bittorrent.port);
+  bt.web_seed_url = base_url;
+  bt.tracker_url = base_url + "announce";
+  bt.scan_interval = c.scan_interval;
+  bt.upload_limit = c.upload_limit;
+  bt.super_seed = c.super_seed;
+  bt.auto_super_seed = c.auto_super_seed;
+  bt.trusted_keys = std::move(keys);
+  return bt;
+}
+
+}  // namespace
 
 Seeder::Seeder(SeederConfig config)
     : config_(std::move(config)),
@@ -27,6 +64,8 @@ void Seeder::start() {
   if (!fs::is_directory(store_ / "releases", ec)) {
     spdlog::warn("store {}: no releases/ yet; waiting for ironstone-build publish", store_.string());
   }
+
+  std::vector<manifest::PublicKey> store_keys = store_keys_logged(store_, config_.enable_bittorrent);
 
   if (!config_.inventory.empty()) inventory_ = std::make_unique<InventoryFile>(config_.inventory);
 
@@ -50,18 +89,7 @@ void Seeder::start() {
   base_url_ = seeder::base_url(config_, http_->local_endpoint().port());
 
   if (config_.enable_bittorrent) {
-    SwarmSeederOptions bt;
-    bt.store = store_;
-    bt.listen_interfaces =
-        (config_.bittorrent.address.find(':') != std::string::npos ? "[" + config_.bittorrent.address + "]"
-                                                                   : config_.bittorrent.address) +
-        ":" + std::to_string(config_.bittorrent.port);
-    bt.web_seed_url = base_url_;
-    bt.tracker_url = base_url_ + "announce";
-    bt.scan_interval = config_.scan_interval;
-    bt.upload_limit = config_.upload_limit;
-    bt.super_seed = config_.super_seed;
-    bt.auto_super_seed = config_.auto_super_seed;
+    SwarmSeederOptions bt = swarm_options(config_, store_, base_url_, std::move(store_keys));
     swarm_ = std::make_unique<SwarmSeeder>(bt);
     if (config_.tracker_known_only) {
       tracker_.set_allowed([swarm = swarm_.get()](const InfoHash20& h) { return swarm->knows(h); });

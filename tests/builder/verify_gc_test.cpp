@@ -279,6 +279,48 @@ TEST_F(VerifyTest, ReleaseExpiringAtTheCheckTimeIsExpired) {
   EXPECT_TRUE(verify_store(vo).ok());
 }
 
+TEST_F(VerifyTest, StoreKeysArePubFilesTrustedWithoutPublicKeyFlag) {
+  fs::create_directories(store() / "keys");
+  write_text(store() / "keys/release.pub", manifest::serialize_public_key(key.public_key()));
+  VerifyOptions o;
+  o.store = store();
+  o.threads = 2;
+  VerifyReport r = verify_store(o);
+  EXPECT_TRUE(r.ok()) << ::testing::PrintToString(r.problems);
+  EXPECT_THAT(r.trusted_keys, ElementsAre(key.id.hex() + " (keys/release.pub)"));
+  // A key given both ways is listed once, as given.
+  o.keys = {key.public_key()};
+  EXPECT_THAT(verify_store(o).trusted_keys, ElementsAre(key.id.hex() + " (--public-key)"));
+}
+
+TEST_F(VerifyTest, StoreKeyOfAnotherSignerDoesNotVerifyTheRelease) {
+  fs::create_directories(store() / "keys");
+  write_text(store() / "keys/other.pub", manifest::serialize_public_key(test_key(0x77).public_key()));
+  VerifyOptions o;
+  o.store = store();
+  o.threads = 2;
+  VerifyReport r = verify_store(o);
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(r.problems, Contains(HasSubstr("releases/rpi5/1.0/manifest.json.minisig: signed by unknown key " +
+                                             key.id.hex())));
+}
+
+TEST_F(VerifyTest, StoreKeyFileThatDoesNotParseIsAProblem) {
+  fs::create_directories(store() / "keys");
+  write_text(store() / "keys/broken.pub", "not a key\n");
+  VerifyReport r = run();
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(r.problems, Contains(HasSubstr("keys/broken.pub: ")));
+}
+
+TEST_F(VerifyTest, NoKeyAtAllIsAProblem) {
+  VerifyOptions o;
+  o.store = store();
+  o.threads = 2;
+  EXPECT_THAT(verify_store(o).problems,
+              Contains("no trusted public key (--public-key, or keys/*.pub in " + store().string() + ")"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // gc
 
