@@ -70,9 +70,9 @@ std::string render_metrics(const MetricsSnapshot& s) {
 
   w.header("ironstone_releases_seeded", "gauge", "Releases seeded over BitTorrent.");
   w.sample("ironstone_releases_seeded", "", s.torrents.size());
-  w.header("ironstone_torrent_uploaded_bytes", "counter", "BitTorrent payload bytes uploaded per release.");
+  w.header("ironstone_torrent_uploaded_bytes_total", "counter", "BitTorrent payload bytes uploaded per release.");
   for (const auto& t : s.torrents) {
-    w.sample("ironstone_torrent_uploaded_bytes",
+    w.sample("ironstone_torrent_uploaded_bytes_total",
              "board=\"" + escape(t.board) + "\",version=\"" + escape(t.version) + "\"", t.uploaded);
   }
   w.header("ironstone_torrent_peers", "gauge", "Connected BitTorrent peers per release.");
