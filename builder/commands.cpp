@@ -138,6 +138,8 @@ int run_installer(const InstallerArgs& a) {
     o.target = a.target;
     o.copy_libraries = !a.no_libraries;
     o.mtools = a.mtools;
+    o.card_name = a.card_name;
+    o.enrolment_keys = a.enrolment_keys;
     o.library_dirs.assign(a.library_dirs.begin(), a.library_dirs.end());
     if (!a.flasher.empty()) {
       o.flasher = a.flasher;
@@ -166,6 +168,9 @@ int run_installer(const InstallerArgs& a) {
               << "  root: partition " << r.root.number << "; boot: "
               << (r.boot ? "partition " + std::to_string(r.boot->number) : std::string("none")) << "\n";
     for (const auto& d : r.disabled) std::cout << "  first-boot wizard: " << d << "\n";
+    std::cout << "  enrolment key " << kInstallerEnrolmentKeyPath << " (mode 0600); for the seeder's --enrolment-keys:\n"
+              << "    " << r.card.public_line << "\n";
+    if (!a.enrolment_keys.empty()) std::cout << "  (appended to " << a.enrolment_keys << ")\n";
     std::cout << "write it to an SD card, e.g.: dd if=" << a.out << " of=/dev/sdX bs=4M conv=fsync status=progress\n";
     return 0;
   });

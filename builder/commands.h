@@ -63,6 +63,7 @@ struct InstallerArgs {
   std::string mtools;                  // arm64 mtools, shipped when the base has none
   bool no_libraries = false;
   bool quiet = false;
+  std::string card_name, enrolment_keys;  // builder/enrolment.h
 };
 int run_installer(const InstallerArgs& a);
 

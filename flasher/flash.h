@@ -39,6 +39,10 @@ struct FlashOptions {
   std::filesystem::path profiles_dir;          // board profiles; empty: installed or source location
   bool skip_firmware = false;
   bool write_identity = true;                  // false (--no-identity): no "identity" step
+  // The installer card's enrolment secret key (--enrolment-key; swarm/enrolment.h): the identity
+  // is asked for signed and answered sealed. Empty: asked for in clear (old cards; refused by
+  // seeders with --enrolment-keys).
+  std::string enrolment_key;
   std::optional<boards::PowerAction> power;    // default: the profile's
   std::string node_id;                         // default: from the MAC
   std::string bt_listen = "0.0.0.0:6881";

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "builder/elf_info.h"
-#include "manifest/error.h"
+#include "util/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const int fd = ::memfd_create("elf-fuzz", MFD_CLOEXEC);

@@ -11,7 +11,7 @@
 #include <span>
 
 #include "disk/partition_table.h"
-#include "manifest/error.h"
+#include "util/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace ironstone::disk;

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   std::size_t max_body = ironstone::api::kMaxEventBytes, max_connections = 2048;
   bool no_bittorrent = false, open_tracker = false, super_seed = false, auto_super_seed = false;
   std::string upload_limit = "0";
-  std::string inventory;
+  std::string inventory, enrolment_keys;
 
   // Required unless a subcommand is given (checked after parsing).
   app.add_option("--store", store, "Release store directory (as written by ironstone-build publish)");
@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
   app.add_option("--inventory", inventory,
                  "Node inventory (JSON: MAC -> hostname, role, labels; k3s settings) behind "
                  "GET /v1/nodes/<mac>/identity; reloaded when it changes");
+  app.add_option("--enrolment-keys", enrolment_keys,
+                 "Installer cards' enrolment public keys (\"<hex> <name>\" a line; remove a line to revoke; "
+                 "reloaded when it changes): identities are then served only sealed to those cards");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
   std::string fleet_url = "http://127.0.0.1:8080";
@@ -136,6 +139,7 @@ int main(int argc, char** argv) {
     config.super_seed = super_seed;
     config.auto_super_seed = auto_super_seed;
     config.inventory = inventory;
+    config.enrolment_keys = enrolment_keys;
 
     Seeder seeder(config);
     seeder.start();

@@ -72,7 +72,13 @@ void Seeder::start() {
   define_route_params(router_);
   add_store_routes(router_, store_, chunk_bytes_);
   add_api_routes(router_, ApiContext{tracker_, fleet_, [this] { return metrics(); }, [this] { return info(); }});
-  add_identity_routes(router_, inventory_.get());
+  if (!config_.enrolment_keys.empty()) {
+    enrolment_keys_ = std::make_unique<EnrolmentKeysFile>(config_.enrolment_keys);
+  } else if (inventory_) {
+    spdlog::warn("identity: no --enrolment-keys: GET /v1/nodes/<mac>/identity serves identities (with the "
+                 "k3s join token) in clear to anyone who can reach this port");
+  }
+  add_identity_routes(router_, IdentityContext{inventory_.get(), enrolment_keys_.get()});
 
   HttpServerOptions http;
   http.address = config_.http.address;
