@@ -95,7 +95,9 @@ int run_verify(const VerifyArgs& a) {
     o.keys = load_public_keys(paths);
     o.board = a.board;
     o.version = a.version;
+    o.allow_expired = a.allow_expired;
     VerifyReport r = verify_store(o);
+    for (const auto& k : r.trusted_keys) std::cout << "trusted key " << k << "\n";
     for (const auto& w : r.warnings) std::cout << "warning: " << w << "\n";
     for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
     std::cout << (r.ok() ? "OK" : "FAILED") << ": " << r.releases_checked << " releases, " << r.chunks_checked
@@ -136,6 +138,8 @@ int run_installer(const InstallerArgs& a) {
     o.target = a.target;
     o.copy_libraries = !a.no_libraries;
     o.mtools = a.mtools;
+    o.card_name = a.card_name;
+    o.enrolment_keys = a.enrolment_keys;
     o.library_dirs.assign(a.library_dirs.begin(), a.library_dirs.end());
     if (!a.flasher.empty()) {
       o.flasher = a.flasher;
@@ -164,6 +168,9 @@ int run_installer(const InstallerArgs& a) {
               << "  root: partition " << r.root.number << "; boot: "
               << (r.boot ? "partition " + std::to_string(r.boot->number) : std::string("none")) << "\n";
     for (const auto& d : r.disabled) std::cout << "  first-boot wizard: " << d << "\n";
+    std::cout << "  enrolment key " << kInstallerEnrolmentKeyPath << " (mode 0600); for the seeder's --enrolment-keys:\n"
+              << "    " << r.card.public_line << "\n";
+    if (!a.enrolment_keys.empty()) std::cout << "  (appended to " << a.enrolment_keys << ")\n";
     std::cout << "write it to an SD card, e.g.: dd if=" << a.out << " of=/dev/sdX bs=4M conv=fsync status=progress\n";
     return 0;
   });

@@ -38,6 +38,7 @@ struct VerifyArgs {
   std::string store;
   std::vector<std::string> public_keys;
   std::optional<std::string> board, version;
+  bool allow_expired = false;
 };
 int run_verify(const VerifyArgs& a);
 
@@ -62,6 +63,7 @@ struct InstallerArgs {
   std::string mtools;                  // arm64 mtools, shipped when the base has none
   bool no_libraries = false;
   bool quiet = false;
+  std::string card_name, enrolment_keys;  // builder/enrolment.h
 };
 int run_installer(const InstallerArgs& a);
 

@@ -295,7 +295,8 @@ std::string installer_config_text(const InstallerOptions& o) {
       "#   ironstone-flasher --config /etc/ironstone/flasher.conf\n"
       "seeder = \"" + o.seeder + "\"\n"
       "public-key = \"" + std::string(kInstallerKeyPath) + "\"\n"
-      "channel = \"" + o.channel + "\"\n";
+      "channel = \"" + o.channel + "\"\n"
+      "enrolment-key = \"" + std::string(kInstallerEnrolmentKeyPath) + "\"\n";
   s += o.board.empty() ? "# board: detected at boot\n" : "board = \"" + o.board + "\"\n";
   s += o.target.empty() ? "# target: the board profile's default disk\n" : "target = \"" + o.target + "\"\n";
   return s;
@@ -394,6 +395,8 @@ InstallerResult make_installer(const InstallerOptions& o) {
   Cleanup stage_cleanup(stage);
   write_text_file(stage / "flasher.conf", installer_config_text(o));
   write_text_file(stage / "trusted.pub", key_text);
+  result.card = make_card_enrolment(o.card_name);
+  write_card_secret(stage / "enrolment.key", result.card);
   write_text_file(stage / "ironstone-flasher.service", installer_unit_text());
 
   std::vector<FileToWrite> files;
@@ -418,6 +421,7 @@ InstallerResult make_installer(const InstallerOptions& o) {
   for (const auto& l : libs) add_file(std::string(kInstallerLibDir) + "/" + l.name, l.source, 0644);
   add_file(kInstallerConfigPath, stage / "flasher.conf", 0644);
   add_file(kInstallerKeyPath, stage / "trusted.pub", 0644);
+  add_file(kInstallerEnrolmentKeyPath, stage / "enrolment.key", 0600);
   add_file(kInstallerUnitPath, stage / "ironstone-flasher.service", 0644);
 
   // First-boot wizards of the bases.
@@ -507,6 +511,7 @@ InstallerResult make_installer(const InstallerOptions& o) {
   Fd dir;
   dir.fd = ::open(out_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir.fd >= 0) ::fsync(dir.fd);
+  if (!o.enrolment_keys.empty()) record_enrolment(o.enrolment_keys, result.card);
   return result;
 }
 

@@ -12,6 +12,8 @@
 //   /usr/local/lib/ironstone/*.so*                   the shared libraries it needs beyond glibc (0644)
 //   /etc/ironstone/flasher.conf                      seeder, board, channel, key, target (0644)
 //   /etc/ironstone/trusted.pub                       the release signing public key (0644)
+//   /etc/ironstone/enrolment.key                     this card's enrolment secret key (0600,
+//                                                    builder/enrolment.h; made fresh per card)
 //   /usr/local/lib/ironstone/bin/mtools, mcopy/mdir/mtype -> mtools
 //                                                    only when the base has no /usr/bin/mcopy: the
 //                                                    flasher's identity step edits the flashed boot
@@ -31,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/enrolment.h"
 #include "disk/partition_table.h"
 
 namespace ironstone::builder {
@@ -52,6 +55,11 @@ struct InstallerOptions {
   std::filesystem::path mtools;
   std::function<void(std::uint64_t done, std::optional<std::uint64_t> total)> progress;
   std::function<void(const std::string&)> log;  // one line per step
+  // The card's enrolment key (builder/enrolment.h): its name in the seeder's file (empty:
+  // "card-<hex>"), and a file to append its public line to once the image is complete
+  // (the seeder's --enrolment-keys; empty: only printed).
+  std::string card_name;
+  std::filesystem::path enrolment_keys;
 };
 
 struct InstallerResult {
@@ -63,6 +71,7 @@ struct InstallerResult {
   std::vector<std::string> disabled;     // first-boot wizards disabled, human-readable
   std::vector<std::string> warnings;
   std::uint64_t image_size = 0;
+  CardEnrolment card;  // the enrolment key made for this card (the secret half is on the card only)
 };
 
 inline constexpr const char* kInstallerFlasherPath = "/usr/local/bin/ironstone-flasher";

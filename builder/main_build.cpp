@@ -42,7 +42,9 @@ int main(int argc, char** argv) {
   VerifyArgs va;
   auto* ver = app.add_subcommand("verify", "check signatures, chunks and torrents of a store");
   ver->add_option("--store", va.store, "release store directory")->required();
-  ver->add_option("--public-key", va.public_keys, "trusted public key file(s)")->required();
+  ver->add_option("--public-key", va.public_keys,
+                  "trusted public key file(s), besides the store's keys/*.pub");
+  ver->add_flag("--allow-expired", va.allow_expired, "report an expired release as a warning, not a failure");
   ver->add_option("--board", va.board, "only this board");
   ver->add_option("--version", va.version, "only this version");
   ver->callback([&] { status = run_verify(va); });
@@ -75,6 +77,9 @@ int main(int argc, char** argv) {
   inst->add_option("--flasher", ina.flasher, "arm64 ironstone-flasher; default: build-arm64/flasher/ironstone-flasher");
   inst->add_option("--library-dir", ina.library_dirs, "where the flasher's arm64 libraries are (default: /usr/lib/aarch64-linux-gnu ...)");
   inst->add_flag("--no-libraries", ina.no_libraries, "do not copy the flasher's shared libraries (the base has them)");
+  inst->add_option("--card-name", ina.card_name, "name of this card's enrolment key (default: card-<hex>)");
+  inst->add_option("--enrolment-keys", ina.enrolment_keys,
+                   "append the card's enrolment public key to this file (the seeder's --enrolment-keys)");
   inst->add_flag("--quiet", ina.quiet, "no progress output");
   inst->callback([&] { status = run_installer(ina); });
 

@@ -1,5 +1,6 @@
 #include "builder/verify.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -90,8 +91,15 @@ void check_release(const Store& store, const ReleaseRef& r, const VerifyOptions&
     }
     if (m.board != r.board || m.version != r.version)
       report.problems.push_back(name + ": manifest is for " + m.board + "/" + m.version);
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    if (m.expires <= now) report.warnings.push_back(name + ": expired at " + manifest::format_time(m.expires));
+    const std::int64_t now = opt.now ? opt.now
+                                     : std::chrono::duration_cast<std::chrono::seconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count();
+    if (m.expires <= now) {
+      if (opt.allow_expired) report.warnings.push_back(name + ": expired at " + manifest::format_time(m.expires));
+      else report.problems.push_back(name + ": expired at " + manifest::format_time(m.expires) +
+                                     " (--allow-expired to accept)");
+    }
   } catch (const Error& e) {
     report.problems.push_back(e.what());
     if (m.chunks.empty()) return;  // nothing trustworthy to check chunks against
@@ -136,6 +144,30 @@ void check_channels(const Store& store, const VerifyOptions& opt, VerifyReport& 
   }
 }
 
+// opt.keys, then every keys/*.pub of the store (sorted by name; a key already given is not
+// repeated). A keys/*.pub that does not parse is a problem.
+std::vector<manifest::PublicKey> trusted_keys(const Store& store, const VerifyOptions& opt, VerifyReport& report) {
+  std::vector<manifest::PublicKey> keys = opt.keys;
+  for (const auto& k : keys) report.trusted_keys.push_back(k.id.hex() + " (--public-key)");
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(store.root() / "keys", ec))
+    if (e.path().extension() == ".pub") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    try {
+      auto k = manifest::parse_public_key(read_text_file(f, 4096), "keys/" + f.filename().string());
+      if (std::any_of(keys.begin(), keys.end(), [&](const auto& x) { return x.id.hex() == k.id.hex() && x.key == k.key; }))
+        continue;
+      report.trusted_keys.push_back(k.id.hex() + " (keys/" + f.filename().string() + ")");
+      keys.push_back(k);
+    } catch (const Error& e) {
+      report.problems.push_back(e.what());
+    }
+  }
+  return keys;
+}
+
 }  // namespace
 
 VerifyReport verify_store(const VerifyOptions& opt) {
@@ -145,7 +177,9 @@ VerifyReport verify_store(const VerifyOptions& opt) {
   int threads = opt.threads > 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
   VerifyOptions o = opt;
   o.threads = threads;
-  if (opt.keys.empty()) report.problems.push_back("no trusted public key given (--public-key)");
+  o.keys = trusted_keys(store, opt, report);
+  if (o.keys.empty())
+    report.problems.push_back("no trusted public key (--public-key, or keys/*.pub in " + opt.store.string() + ")");
   for (const auto& r : store.releases()) {
     if (opt.board && r.board != *opt.board) continue;
     if (opt.version && r.version != *opt.version) continue;

@@ -119,7 +119,8 @@ bool read_gpt(const ReadAt& read_at, std::uint64_t image_size, std::uint32_t sec
     throw error(Errc::kInput, what + ": GPT has an implausible partition array (" + std::to_string(count) + " entries of " +
                                   std::to_string(entry_size) + " bytes)");
   std::vector<std::uint8_t> entries(static_cast<std::size_t>(count) * entry_size);
-  if (!read_at(entries_lba * sector, entries))
+  // entries_lba * sector must not wrap around (it would read some other part of the image).
+  if (entries_lba > image_size / sector || !read_at(entries_lba * sector, entries))
     throw error(Errc::kInput, what + ": GPT partition array lies past the end of the image: truncated image?");
   if (crc32(entries.data(), entries.size()) != le32(&hdr[88]))
     throw error(Errc::kInput, what + ": GPT partition array checksum mismatch (corrupt table)");

@@ -115,6 +115,7 @@ FlashResult run_flash(const FlashOptions& o) {
   const auto started = Clock::now();
   FlashResult result;
   SeederClient seeder(o.seeder_url, o.retry);
+  if (o.write_identity && !o.enrolment_key.empty()) seeder.set_enrolment_key(load_enrolment_key(o.enrolment_key));
   const std::string mac = primary_mac(o.root.string());
   Reporter rep(&seeder, o.node_id.empty() ? default_node_id(mac) : o.node_id, mac);
 

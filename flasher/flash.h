@@ -52,6 +52,10 @@ struct FlashOptions {
   // the verified flash (flasher/card_boot.h). false (--no-disarm): leave the card bootable.
   bool disarm_card = true;
   bool write_identity = true;                  // false (--no-identity): no "identity" step
+  // The installer card's enrolment secret key (--enrolment-key; swarm/enrolment.h): the identity
+  // is asked for signed and answered sealed. Empty: asked for in clear (old cards; refused by
+  // seeders with --enrolment-keys).
+  std::string enrolment_key;
   // Given (--power): always taken. Unset: the profile's, on the board itself only (above).
   std::optional<boards::PowerAction> power;
   std::string node_id;                         // default: from the MAC

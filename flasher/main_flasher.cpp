@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   app.add_flag(
       "--no-identity", no_identity,
       "do not ask the seeder for this node's identity nor write a cloud-init seed to the boot partition");
+  app.add_option("--enrolment-key", a.options.enrolment_key,
+                 "installer card's enrolment secret key (mode 0600): ask for the node identity signed, "
+                 "get it sealed (the installer writes it to /etc/ironstone/enrolment.key)");
   app.add_option("--power", a.power, "after success: poweroff, reboot or stay-up (default: the board's)");
   app.add_option("--node-id", a.options.node_id, "node id reported to the seeder (default: from the MAC)");
   app.add_option("--bt-listen", a.options.bt_listen, "BitTorrent listen ADDR:PORT")->capture_default_str();

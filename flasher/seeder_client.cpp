@@ -1,5 +1,11 @@
 #include "flasher/seeder_client.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "api/limits.h"
@@ -54,19 +60,55 @@ std::string SeederClient::firmware(const std::string& board, const std::string& 
   return get(api::firmware_path(board, version, name), size);
 }
 
+swarm::CardSecretKey load_enrolment_key(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw error(Errc::kIdentity, "enrolment key " + path.string() + ": " + std::strerror(errno));
+  if (st.st_mode & 077)
+    throw error(Errc::kIdentity, "enrolment key " + path.string() +
+                                     ": readable by group or others (it is a secret: chmod 600 it)");
+  std::ifstream in(path, std::ios::binary);
+  std::string text(1025, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad() || !in.eof()) throw error(Errc::kIdentity, "enrolment key " + path.string() + ": cannot read it whole");
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  try {
+    return swarm::parse_card_secret(text, path.string());
+  } catch (const Error& e) {
+    throw error(Errc::kIdentity, std::string("enrolment key ") + e.what());
+  }
+}
+
 std::optional<std::string> SeederClient::identity(const std::string& mac, std::string* why) const {
   swarm::RequestOptions o;
   o.timeout = retry_.timeout;
-  o.max_body = api::kMaxIdentityBytes;
-  o.accept_status = {404};
+  o.max_body = api::kMaxIdentityBytes * 2;  // base64 of a sealed box: 4/3 of the identity and 48 bytes
+  o.accept_status = {403, 404};
+  const std::string url = this->url(api::node_identity_path(mac));
   swarm::HttpResponse r;
+  std::optional<swarm::PreparedRequest> request;
   try {
-    r = swarm::get_with_retry(url(api::node_identity_path(mac)), retry_.attempts, retry_.initial_backoff,
-                              retry_.max_backoff, o);
+    if (card_key_) {
+      const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
+      request = swarm::make_identity_request(*card_key_, mac, now);
+      r = swarm::http_post_json(url, request->json, o);  // one attempt: a retry needs a fresh request anyway
+    } else {
+      r = swarm::get_with_retry(url, retry_.attempts, retry_.initial_backoff, retry_.max_backoff, o);
+    }
   } catch (const Error& e) {
     throw error(Errc::kSeeder, e.what());
   }
-  if (r.status / 100 == 2) return r.body;
+  if (r.status / 100 == 2) {
+    if (!request) return r.body;
+    try {
+      return swarm::open_identity(r.body, request->ephemeral_public, request->ephemeral_secret);
+    } catch (const Error& e) {
+      throw error(Errc::kSeeder, "POST " + url + ": " + e.what());
+    }
+  }
+  if (r.status != 403 && r.status != 404)
+    throw error(Errc::kSeeder, "POST " + url + ": HTTP " + std::to_string(r.status));
   if (why) {
     try {
       *why = nlohmann::json::parse(r.body).at("error").get<std::string>();

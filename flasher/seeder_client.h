@@ -4,9 +4,12 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "swarm/enrolment.h"
 
 namespace ironstone::flasher {
 
@@ -21,6 +24,10 @@ struct RetryPolicy {
   std::chrono::milliseconds max_backoff{15000};
   std::chrono::milliseconds timeout{30000};
 };
+
+// Reads the card's enrolment secret key (swarm/enrolment.h). Throws Errc::kIdentity naming the
+// file when it cannot be read, does not parse, or is readable by group or others (a secret).
+swarm::CardSecretKey load_enrolment_key(const std::filesystem::path& path);
 
 class SeederClient {
  public:
@@ -39,9 +46,15 @@ class SeederClient {
   std::string torrent(const std::string& board, const std::string& version) const;
   std::string firmware(const std::string& board, const std::string& version, const std::string& name,
                        std::size_t size) const;
-  // GET /v1/nodes/<mac>/identity, with retry: the body, or nullopt when the seeder answers
-  // 404 (the MAC is not in its inventory, or it has none); *why gets the seeder's reason.
+  // This node's identity document, with retry, or nullopt when the seeder refuses (404: the
+  // MAC is not in its inventory, or it has none; 403: the card is not enrolled, or the request
+  // was refused); *why gets the seeder's reason. With an enrolment key
+  // (set_enrolment_key()): POST /v1/nodes/<mac>/identity signed with it, the answer opened with
+  // the request's ephemeral key (swarm/enrolment.h); throws kSeeder when it does not open.
+  // Without: GET /v1/nodes/<mac>/identity (answered only by seeders without --enrolment-keys).
   std::optional<std::string> identity(const std::string& mac, std::string* why = nullptr) const;
+  // The installer card's enrolment secret key (load_enrolment_key()).
+  void set_enrolment_key(const swarm::CardSecretKey& key) { card_key_ = key; }
   // Seeder facts from GET /v1/info (docs/http-api.md), best effort: a field the seeder
   // does not give (or a seeder that does not answer) is left at its default.
   struct Info {
@@ -63,6 +76,7 @@ class SeederClient {
   std::string base_;
   std::string host_;
   RetryPolicy retry_;
+  std::optional<swarm::CardSecretKey> card_key_;
 };
 
 }  // namespace ironstone::flasher

@@ -61,6 +61,10 @@ struct SeederConfig {
   // The inventory (seeder/inventory.h) behind GET /v1/nodes/<mac>/identity; empty: none,
   // every identity request is a 404. Reloaded when it changes (seeder/inventory_file.h).
   std::filesystem::path inventory;
+  // The installer cards' enrolment keys (seeder/enrolment_keys.h): identities are then served
+  // only sealed, to cards listed there (POST /v1/nodes/<mac>/identity); GET is refused.
+  // Empty: GET serves identities in clear (README "Trust model").
+  std::filesystem::path enrolment_keys;
 };
 
 // Throws Error(Errc::kConfig) on values out of range.

@@ -224,7 +224,8 @@ HttpServer::HttpServer(HttpServerOptions options, Dispatch dispatch)
 
 HttpServer::~HttpServer() { stop(); }
 
-void HttpServer::start() {
+void HttpServer::listen() {
+  if (listening_) return;
   const std::string where = "http: listen on " + options_.address + ":" + std::to_string(options_.port);
   beast::error_code ec;
   const auto address = net::ip::make_address(options_.address, ec);
@@ -236,6 +237,11 @@ void HttpServer::start() {
   if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
   if (!ec) endpoint_ = acceptor_.local_endpoint(ec);
   if (ec) throw error(Errc::kListen, where + ": " + ec.message());
+  listening_ = true;
+}
+
+void HttpServer::start() {
+  listen();
   started_ = true;
   accept();
   const int n = std::max(1, options_.threads);

@@ -66,7 +66,11 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds, listens and starts the threads. Throws Error(Errc::kListen) naming the address.
+  // Binds and listens without accepting: local_endpoint() is known, connections wait in
+  // the kernel's backlog and no handler runs until start(). Throws Error(Errc::kListen)
+  // naming the address. Optional; start() does it when it has not been done.
+  void listen();
+  // Listens (if not yet), starts accepting and the threads.
   void start();
   void stop();
 
@@ -84,6 +88,7 @@ class HttpServer {
   std::shared_ptr<detail::HttpShared> shared_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};
+  bool listening_ = false;
   bool started_ = false;
 };
 

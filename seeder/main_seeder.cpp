@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   std::size_t max_body = ironstone::api::kMaxEventBytes, max_connections = 2048;
   bool no_bittorrent = false, open_tracker = false, super_seed = false, auto_super_seed = false;
   std::string upload_limit = "0";
-  std::string inventory, fleet_db;
+  std::string inventory, fleet_db, enrolment_keys;
   int boot_timeout = 1800;
 
   // Required unless a subcommand is given (checked after parsing).
@@ -97,6 +97,9 @@ int main(int argc, char** argv) {
   app.add_option("--inventory", inventory,
                  "Node inventory (JSON: MAC -> hostname, role, labels; k3s settings) behind "
                  "GET /v1/nodes/<mac>/identity; reloaded when it changes");
+  app.add_option("--enrolment-keys", enrolment_keys,
+                 "Installer cards' enrolment public keys (\"<hex> <name>\" a line; remove a line to revoke; "
+                 "reloaded when it changes): identities are then served only sealed to those cards");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
   std::string fleet_url = "http://127.0.0.1:8080";
@@ -144,6 +147,7 @@ int main(int argc, char** argv) {
     config.super_seed = super_seed;
     config.auto_super_seed = auto_super_seed;
     config.inventory = inventory;
+    config.enrolment_keys = enrolment_keys;
 
     Seeder seeder(config);
     seeder.start();

@@ -18,6 +18,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "seeder/enrolment_keys.h"
 #include "seeder/fleet.h"
 #include "seeder/inventory_file.h"
 #include "seeder/metrics.h"
@@ -55,5 +56,13 @@ void add_fleet_routes(Router& router, Fleet& fleet);
 // GET /v1/nodes/<mac>/identity: the node's identity document (api/node_identity.h), 404
 // when the MAC is not in the inventory or there is no inventory (`inventory` null).
 void add_identity_routes(Router& router, InventoryFile* inventory);
+// /v1/nodes/<mac>/identity (seeder/routes_identity.cpp, docs/http-api.md): POST, an enrolled
+// card's signed request (swarm/enrolment.h) answered sealed; GET, the identity in clear, only
+// without enrolment keys. 404 when the MAC is not in the inventory or there is no inventory.
+struct IdentityContext {
+  InventoryFile* inventory = nullptr;         // null: no inventory, every request is a 404
+  EnrolmentKeysFile* enrolment_keys = nullptr;  // null: no POST; GET serves in clear
+};
+void add_identity_routes(Router& router, IdentityContext context);
 
 }  // namespace ironstone::seeder

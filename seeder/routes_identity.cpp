@@ -1,33 +1,73 @@
-// GET /v1/nodes/<mac>/identity (docs/http-api.md, docs/first-boot.md).
+// The node identity routes (docs/http-api.md "Node identity", docs/first-boot.md).
 //
-// The answer carries the cluster's join token: anyone who can reach the seeder's port and
-// names a MAC in the inventory can read it. The seeder is meant for a trusted provisioning
-// LAN (README, "Trust model"); every identity served is logged with the client's address.
+// POST /v1/nodes/<mac>/identity: an installer card's signed request (swarm/enrolment.h); the
+// answer is the identity sealed to the request's ephemeral key, so the join token is never
+// readable on the wire. GET /v1/nodes/<mac>/identity: the identity in clear, for seeders without
+// --enrolment-keys only (README "Trust model"); with enrolment keys it is refused. Every answer
+// and every refusal is logged with the client's address.
 #include <spdlog/spdlog.h>
 
-#include "api/paths.h"
+#include <chrono>
+
 #include "seeder/routes.h"
+#include "swarm/enrolment.h"
 #include "api/node_identity.h"
+#include "api/paths.h"
 
 namespace ironstone::seeder {
 
-void add_identity_routes(Router& router, InventoryFile* inventory) {
-  router.add({http::verb::get}, api::route::kNodeIdentity, [inventory](const Request& r, const Params& p) {
-    const std::string mac = api::canonical_mac(p[0]).value_or(p[0]);
-    if (!inventory) {
-      return error_response(http::status::not_found,
-                            "no identity for " + mac + ": this seeder has no inventory (--inventory)");
-    }
-    auto inv = inventory->current();
-    const api::NodeIdentity* id = inv->find(mac);
-    if (!id) {
-      spdlog::info("identity: {} asked for {}, which is not in the inventory", r.remote.to_string(), mac);
-      return error_response(http::status::not_found, "no identity for " + mac + ": not in the inventory " +
-                                                         inventory->path().filename().string());
-    }
-    spdlog::info("identity: served {} ({}) to {}", id->hostname, mac, r.remote.to_string());
-    return json_response(api::serialize_node_identity(*id));
-  });
+namespace {
+
+Response refuse(const Request& r, http::status status, const std::string& mac, const std::string& why) {
+  spdlog::warn("identity: refused {} to {}: {}", mac, r.remote.to_string(), why);
+  return error_response(status, "no identity for " + mac + ": " + why);
+}
+
+Response clear_identity(const Request& r, const std::string& mac, const IdentityContext& c) {
+  if (c.enrolment_keys)
+    return refuse(r, http::status::forbidden, mac,
+                  "this seeder serves identities only to enrolled installer cards (POST, signed with the card's "
+                  "enrolment key); make the card again with ironstone-build installer");
+  const api::NodeIdentity* id = c.inventory->current()->find(mac);
+  if (!id) return refuse(r, http::status::not_found, mac, "not in the inventory " + c.inventory->path().filename().string());
+  spdlog::info("identity: served {} ({}) in clear to {}", id->hostname, mac, r.remote.to_string());
+  return json_response(api::serialize_node_identity(*id));
+}
+
+Response sealed_identity(const Request& r, const std::string& mac, const IdentityContext& c) {
+  if (!c.enrolment_keys)
+    return refuse(r, http::status::not_found, mac, "this seeder has no --enrolment-keys");
+  swarm::IdentityRequest req;
+  std::string card;
+  try {
+    req = swarm::parse_identity_request(r.message.body());
+  } catch (const Error& e) {
+    return refuse(r, http::status::bad_request, mac, e.what());
+  }
+  if (req.mac != mac) return refuse(r, http::status::bad_request, mac, "the request is signed for " + req.mac);
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  try {
+    card = swarm::check_identity_request(req, *c.enrolment_keys->current(), now);
+  } catch (const Error& e) {
+    return refuse(r, http::status::forbidden, mac, e.what());
+  }
+  const api::NodeIdentity* id = c.inventory->current()->find(mac);
+  if (!id) return refuse(r, http::status::not_found, mac, "not in the inventory " + c.inventory->path().filename().string());
+  spdlog::info("identity: served {} ({}) sealed, card '{}', to {}", id->hostname, mac, card, r.remote.to_string());
+  return json_response(swarm::seal_identity(api::serialize_node_identity(*id), req.ephemeral_key));
+}
+
+}  // namespace
+
+void add_identity_routes(Router& router, IdentityContext context) {
+  router.add({http::verb::get, http::verb::post}, api::route::kNodeIdentity,
+             [c = std::move(context)](const Request& r, const Params& p) {
+               const std::string mac = api::canonical_mac(p[0]).value_or(p[0]);
+               if (!c.inventory)
+                 return refuse(r, http::status::not_found, mac, "this seeder has no inventory (--inventory)");
+               return r.method() == http::verb::post ? sealed_identity(r, mac, c) : clear_identity(r, mac, c);
+             });
 }
 
 }  // namespace ironstone::seeder

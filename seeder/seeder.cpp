@@ -4,10 +4,47 @@
 
 #include "seeder/errc.h"
 #include "seeder/routes.h"
+#include "seeder/store_keys.h"
 
 namespace ironstone::seeder {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// The store's keys/*.pub (seeder/store_keys.h), and a line saying what they mean for seeding.
+std::vector<manifest::PublicKey> store_keys_logged(const fs::path& store, bool bittorrent) {
+  std::vector<manifest::PublicKey> keys = load_store_keys(store);
+  if (!bittorrent) return keys;
+  if (keys.empty()) {
+    spdlog::warn("store {}: no keys/*.pub: releases are seeded without a signature check (flashers check them)",
+                 store.string());
+  } else {
+    std::string ids;
+    for (const auto& k : keys) ids += (ids.empty() ? "" : ", ") + k.id.hex();
+    spdlog::info("store {}: seeding only releases signed by keys/*.pub ({})", store.string(), ids);
+  }
+  return keys;
+}
+
+SwarmSeederOptions swarm_options(const SeederConfig& c, const fs::path& store, const std::string& base_url,
+                                 std::vector<manifest::PublicKey> keys) {
+  SwarmSeederOptions bt;
+  bt.store = store;
+  bt.listen_interfaces = (c.bittorrent.address.find(':') != std::string::npos ? "[" + c.bittorrent.address + "]"
+                                                                              : c.bittorrent.address) +
+                         ":" + std::to_string(c.bittorrent.port);
+  bt.web_seed_url = base_url;
+  bt.tracker_url = base_url + "announce";
+  bt.scan_interval = c.scan_interval;
+  bt.upload_limit = c.upload_limit;
+  bt.super_seed = c.super_seed;
+  bt.auto_super_seed = c.auto_super_seed;
+  bt.trusted_keys = std::move(keys);
+  return bt;
+}
+
+}  // namespace
 
 Seeder::Seeder(SeederConfig config)
     : config_(std::move(config)),
@@ -31,13 +68,20 @@ void Seeder::start() {
   const fs::path fleet_db = config_.fleet_db.empty() ? store_ / "fleet.sqlite" : config_.fleet_db;
   fleet_store_ = std::make_unique<FleetStore>(fleet_db);
   fleet_.attach(fleet_store_.get());
+  std::vector<manifest::PublicKey> store_keys = store_keys_logged(store_, config_.enable_bittorrent);
 
   if (!config_.inventory.empty()) inventory_ = std::make_unique<InventoryFile>(config_.inventory);
 
   define_route_params(router_);
   add_store_routes(router_, store_, chunk_bytes_);
   add_api_routes(router_, ApiContext{tracker_, fleet_, [this] { return metrics(); }, [this] { return info(); }});
-  add_identity_routes(router_, inventory_.get());
+  if (!config_.enrolment_keys.empty()) {
+    enrolment_keys_ = std::make_unique<EnrolmentKeysFile>(config_.enrolment_keys);
+  } else if (inventory_) {
+    spdlog::warn("identity: no --enrolment-keys: GET /v1/nodes/<mac>/identity serves identities (with the "
+                 "k3s join token) in clear to anyone who can reach this port");
+  }
+  add_identity_routes(router_, IdentityContext{inventory_.get(), enrolment_keys_.get()});
 
   HttpServerOptions http;
   http.address = config_.http.address;
@@ -48,33 +92,20 @@ void Seeder::start() {
   http.max_connections = config_.max_connections;
   http.server_name = std::string("ironstone-seeder/") + IRONSTONE_VERSION;
   http_ = std::make_unique<HttpServer>(http, [this](const Request& r) { return router_.dispatch(r); });
-  http_->start();
+  // Bound first (the base URL needs the port), but nothing is accepted until base_url_ and
+  // swarm_ are set: handlers (/v1/info, metrics) read both without a lock.
+  http_->listen();
   base_url_ = seeder::base_url(config_, http_->local_endpoint().port());
 
   if (config_.enable_bittorrent) {
-    SwarmSeederOptions bt;
-    bt.store = store_;
-    bt.listen_interfaces =
-        (config_.bittorrent.address.find(':') != std::string::npos ? "[" + config_.bittorrent.address + "]"
-                                                                   : config_.bittorrent.address) +
-        ":" + std::to_string(config_.bittorrent.port);
-    bt.web_seed_url = base_url_;
-    bt.tracker_url = base_url_ + "announce";
-    bt.scan_interval = config_.scan_interval;
-    bt.upload_limit = config_.upload_limit;
-    bt.super_seed = config_.super_seed;
-    bt.auto_super_seed = config_.auto_super_seed;
+    SwarmSeederOptions bt = swarm_options(config_, store_, base_url_, std::move(store_keys));
     swarm_ = std::make_unique<SwarmSeeder>(bt);
     if (config_.tracker_known_only) {
       tracker_.set_allowed([swarm = swarm_.get()](const InfoHash20& h) { return swarm->knows(h); });
     }
-    try {
-      swarm_->start();
-    } catch (...) {
-      http_->stop();
-      throw;
-    }
+    swarm_->start();
   }
+  http_->start();
   spdlog::info("seeder: store {}, base URL {}", store_.string(), base_url_);
 }
 

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "seeder/config.h"
+#include "seeder/enrolment_keys.h"
 #include "seeder/fleet.h"
 #include "seeder/fleet_store.h"
 #include "seeder/http_server.h"
@@ -63,6 +64,7 @@ class Seeder {
   std::atomic<std::uint64_t> chunk_bytes_{0};
   Router router_;
   std::unique_ptr<InventoryFile> inventory_;
+  std::unique_ptr<EnrolmentKeysFile> enrolment_keys_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<SwarmSeeder> swarm_;
   std::string base_url_;

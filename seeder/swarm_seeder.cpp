@@ -17,6 +17,7 @@
 #include "manifest/layout.h"
 #include "manifest/manifest.h"
 #include "seeder/errc.h"
+#include "seeder/store_keys.h"
 #include "swarm/lan_settings.h"
 #include "util/hex.h"
 
@@ -193,6 +194,16 @@ void SwarmSeeder::scan() {
       const auto mtime = fs::last_write_time(torrent, ec3);
       if (auto f = failed_.find(key); f != failed_.end() && f->second == mtime) continue;
       try {
+        if (!options_.trusted_keys.empty()) {
+          try {
+            check_release_signed(versions->path(), options_.trusted_keys);
+          } catch (const std::exception& e) {
+            spdlog::warn("bittorrent: not seeding release {}: no key in {}/keys verifies it: {}", key,
+                         options_.store.string(), e.what());
+            failed_[key] = mtime;
+            continue;
+          }
+        }
         add_release(key, torrent);
         failed_.erase(key);
       } catch (const std::exception& e) {

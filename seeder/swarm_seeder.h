@@ -50,6 +50,7 @@
 #include <thread>
 #include <vector>
 
+#include "manifest/minisign.h"
 #include "seeder/tracker.h"
 
 namespace ironstone::seeder {
@@ -64,6 +65,10 @@ struct SwarmSeederOptions {
   std::int64_t upload_limit = 0;  // bytes/s over all peers and torrents; 0 = unlimited
   bool super_seed = false;        // BEP 16 on every seeded torrent, always
   bool auto_super_seed = false;   // BEP 16 while two or more peers download (see above; ignored if super_seed)
+  // The store's keys/*.pub (seeder/store_keys.h). Not empty: a release is added only when
+  // check_release_signed() passes; one that fails is logged ("bittorrent: not seeding release
+  // rpi5/1.0: ...") and tried again when its torrent file changes. Empty: no check.
+  std::vector<manifest::PublicKey> trusted_keys;
 };
 
 struct TorrentStats {

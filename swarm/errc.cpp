@@ -12,6 +12,7 @@ const char* describe(int value) {
     case Errc::kTooLarge: return "response too large";
     case Errc::kHttpStatus: return "unexpected HTTP status";
     case Errc::kServerError: return "HTTP server error";
+    case Errc::kEnrolment: return "enrolment refused";
   }
   return "unknown swarm error";
 }

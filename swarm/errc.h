@@ -14,6 +14,7 @@ enum class Errc {
   kTooLarge,     // a response exceeds its hard size bound
   kHttpStatus,   // the server answered with a status the caller does not accept (4xx, 3xx)
   kServerError,  // the server answered 5xx (after retries, when retried)
+  kEnrolment,    // an enrolment key, identity request or sealed answer is malformed or refused (enrolment.h)
 };
 
 const std::error_category& category();

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -88,12 +89,57 @@ std::string read_body(int fd, beast::flat_buffer& buffer, std::uint64_t length, 
   return out;
 }
 
-HttpResponse exchange(const Url& url, http::verb verb, std::string_view body, const RequestOptions& o) {
-  const auto deadline = Clock::now() + o.timeout;
-  net::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  beast::error_code ec;
+// A string body that refuses, with http::error::body_limit, a Content-Length over `limit`
+// before any byte is stored, and every byte past `limit` however the body is framed
+// (Content-Length, chunked, close-delimited). Beast 1.74's own body_limit is not relied on:
+// when body bytes follow the header in the same read, its Content-Length check is lost.
+struct LimitedStringBody {
+  struct value_type {
+    std::string data;
+    std::uint64_t limit = 0;
+  };
 
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>& length, beast::error_code& ec) {
+      if (length && *length > body_.limit) {
+        ec = http::error::body_limit;
+        return;
+      }
+      if (length) body_.data.reserve(static_cast<std::size_t>(*length));
+      ec = {};
+    }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+      const std::size_t n = net::buffer_size(buffers);
+      if (n > body_.limit - body_.data.size()) {
+        ec = http::error::body_limit;
+        return 0;
+      }
+      for (const auto b : beast::buffers_range_ref(buffers))
+        body_.data.append(static_cast<const char*>(b.data()), b.size());
+      ec = {};
+      return n;
+    }
+
+    void finish(beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
+using Parser = http::response_parser<LimitedStringBody>;
+
+// Connects (within the deadline) and sends the request.
+void connect_and_send(beast::tcp_stream& stream, const Url& url, http::verb verb, std::string_view body,
+                      Clock::time_point deadline, const RequestOptions& o) {
+  auto& ioc = static_cast<net::io_context&>(stream.get_executor().context());
+  beast::error_code ec;
   std::vector<tcp::endpoint> endpoints;
   if (auto addr = net::ip::make_address(url.host, ec); !ec) {
     endpoints.emplace_back(addr, url.port);
@@ -123,35 +169,60 @@ HttpResponse exchange(const Url& url, http::verb verb, std::string_view body, co
   http::async_write(stream, req, [&](beast::error_code e, std::size_t) { ec = e; });
   run(ioc);
   if (ec) throw map_error(ec, "send", url, o);
+}
 
+// Reads the header alone, then refuses a Content-Length over the limit before any body
+// byte is read or any body memory allocated; then reads the body (bulk or counted).
+std::string read_response(beast::tcp_stream& stream, Parser& parser, Clock::time_point deadline, const Url& url,
+                          const RequestOptions& o) {
+  auto& ioc = static_cast<net::io_context&>(stream.get_executor().context());
+  beast::error_code ec;
   beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
   parser.header_limit(64 * 1024);
-  parser.body_limit(static_cast<std::uint64_t>(o.max_body));
+  // LimitedStringBody enforces the limit. Not boost::none: Beast 1.74 compares the Content-Length
+  // with the optional ("len > none" is true) and would refuse every body.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  auto& body = parser.get().body();
+  body.limit = static_cast<std::uint64_t>(o.max_body);
+  // A chunk announcing more than the limit leaves is refused at its size line.
+  auto chunk_header = [&body](std::uint64_t size, beast::string_view, beast::error_code& ec) {
+    if (size > body.limit - body.data.size()) ec = http::error::body_limit;
+  };
+  parser.on_chunk_header(chunk_header);
   stream.expires_at(deadline);
-  bool body_read = false;
-  std::string bulk;
-  if (o.bulk_body) {
-    http::async_read_header(stream, buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; });
-    run(ioc);
-    if (ec) throw map_error(ec, "read", url, o);
-    if (const auto length = parser.content_length(); length && !parser.is_done()) {
-      bulk = read_body(stream.socket().native_handle(), buffer, *length, deadline, o);
-      body_read = true;
-    }
+  http::async_read_header(stream, buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; });
+  run(ioc);
+  if (ec) throw map_error(ec, "read", url, o);
+  const auto length = parser.content_length();
+  if (length && *length > o.max_body && !parser.is_done()) {
+    throw fail(Errc::kTooLarge, "response body of " + std::to_string(*length) +
+                                    " bytes (Content-Length) exceeds the limit of " + std::to_string(o.max_body) +
+                                    " bytes");
   }
-  if (!body_read) {
+  if (o.bulk_body && length && !parser.is_done())
+    return read_body(stream.socket().native_handle(), buffer, *length, deadline, o);
+  if (!parser.is_done()) {
     http::async_read(stream, buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; });
     run(ioc);
     if (ec) throw map_error(ec, "read", url, o);
   }
+  return std::move(body.data);
+}
 
+HttpResponse exchange(const Url& url, http::verb verb, std::string_view body, const RequestOptions& o) {
+  const auto deadline = Clock::now() + o.timeout;
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  connect_and_send(stream, url, verb, body, deadline, o);
+  Parser parser;
+  std::string response_body = read_response(stream, parser, deadline, url, o);
   auto& msg = parser.get();
   HttpResponse r;
   r.status = msg.result_int();
   r.reason = std::string(msg.reason());
   for (const auto& field : msg) r.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  r.body = body_read ? std::move(bulk) : std::move(msg.body());
+  r.body = std::move(response_body);
+  beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   return r;
 }

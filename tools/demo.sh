@@ -83,7 +83,7 @@ say "6/6 the fleet, as the seeder sees it"
   curl -s "http://127.0.0.1:$http_port/v1/fleet/summary"; echo
 stored=$(find "$work/store/chunks" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
 metrics=$(curl -s "http://127.0.0.1:$http_port/metrics")
-seeder_up=$(echo "$metrics" | awk '/^ironstone_torrent_uploaded_bytes/ {s+=$2} /^ironstone_webseed_bytes_total/ {s+=$2} END {printf "%d", s}')
+seeder_up=$(echo "$metrics" | awk '/^ironstone_torrent_uploaded_bytes_total/ {s+=$2} /^ironstone_webseed_bytes_total/ {s+=$2} END {printf "%d", s}')
 printf '\nsummary: %d nodes flashed in %s s; release stores %d bytes (compressed non-zero chunks)\n' "$nodes" "$elapsed" "$stored"
 printf '         the seeder sent %d bytes = %.2f copies of the release (the rest came from the nodes themselves)\n' \
   "$seeder_up" "$(awk -v a="$seeder_up" -v b="$stored" 'BEGIN {printf "%.2f", a / b}')"

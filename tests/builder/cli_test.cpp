@@ -101,6 +101,16 @@ TEST_F(CliTest, VerifyWithTheWrongPublicKeyFails) {
   EXPECT_THAT(out, HasSubstr("FAILED: "));
 }
 
+TEST_F(CliTest, VerifyTrustsTheStoreKeysWithoutPublicKeyAndTakesAllowExpired) {
+  ASSERT_EQ(publish("1.0", dir.path() / "gold.img"), 0) << out;
+  fs::copy_file(pk(), store() / "keys/release.pub");
+  ASSERT_EQ(run(" verify --store " + q(store())), 0) << out;
+  EXPECT_THAT(out, HasSubstr("trusted key "));
+  EXPECT_THAT(out, HasSubstr(" (keys/release.pub)\n"));
+  EXPECT_THAT(out, HasSubstr("OK: 1 releases, "));
+  ASSERT_EQ(run(" verify --allow-expired --store " + q(store()) + " --public-key " + q(pk())), 0) << out;
+}
+
 TEST_F(CliTest, VerifyWithAMissingPublicKeyFileFails) {
   ASSERT_EQ(publish("1.0", dir.path() / "gold.img"), 0) << out;
   EXPECT_EQ(verify(dir.path() / "none.pub"), 1);

@@ -3,6 +3,7 @@
 // (mke2fs -d from a directory shaped like Raspberry Pi OS / Armbian). The result is inspected
 // with debugfs and mtools, never mounted, so the test needs no root.
 #include "builder/installer.h"
+#include "swarm/enrolment.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -169,6 +170,16 @@ TEST_F(Installer, WritesFlasherConfigKeyAndEnabledUnitIntoMbrBase) {
   EXPECT_NE(conf.find("board = \"rpi5\""), std::string::npos) << conf;
   EXPECT_NE(conf.find("channel = \"stable\""), std::string::npos) << conf;
   EXPECT_NE(conf.find("public-key = \"/etc/ironstone/trusted.pub\""), std::string::npos) << conf;
+  EXPECT_NE(conf.find("enrolment-key = \"/etc/ironstone/enrolment.key\""), std::string::npos) << conf;
+
+  // The card's enrolment key: secret half only on the card, owner-only; the public half in the result.
+  st = debugfs(out, "stat /etc/ironstone/enrolment.key");
+  EXPECT_NE(st.find("Type: regular    Mode:  0600"), std::string::npos) << st;
+  EXPECT_NE(st.find("User:     0   Group:     0"), std::string::npos) << st;
+  const auto card_secret = swarm::parse_card_secret(debugfs(out, "cat /etc/ironstone/enrolment.key"), "card");
+  EXPECT_EQ(swarm::card_public_hex(*reinterpret_cast<const swarm::CardPublicKey*>(card_secret.data() + 32)),
+            r.card.public_hex);
+  EXPECT_EQ(r.card.public_line, r.card.public_hex + " card-" + r.card.public_hex.substr(0, 8));
 
   const std::string unit = debugfs(out, "cat /etc/systemd/system/ironstone-flasher.service");
   EXPECT_EQ(unit, installer_unit_text());

@@ -249,7 +249,7 @@ TEST_F(VerifyTest, StoreWithoutReleasesDoesNotVerify) {
   EXPECT_THAT(verify_store(o).problems, ElementsAre(store().string() + ": no release matches board rock5b"));
 }
 
-TEST_F(VerifyTest, ExpiredReleaseIsAWarningNotAProblem) {
+TEST_F(VerifyTest, ExpiredReleaseIsAProblemUnlessAllowed) {
   TempDir other;
   PublishOptions o = options(other.path());
   o.now = 1500000000;  // 2017: expired long ago
@@ -258,8 +258,67 @@ TEST_F(VerifyTest, ExpiredReleaseIsAWarningNotAProblem) {
   vo.store = other.path();
   vo.keys = {key.public_key()};
   VerifyReport r = verify_store(vo);
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(r.problems,
+              ElementsAre("releases/rpi5/1.0: expired at 2018-01-10T02:40:00Z (--allow-expired to accept)"));
+  EXPECT_THAT(r.warnings, IsEmpty());
+  vo.allow_expired = true;
+  r = verify_store(vo);
   EXPECT_TRUE(r.ok()) << ::testing::PrintToString(r.problems);
   EXPECT_THAT(r.warnings, ElementsAre("releases/rpi5/1.0: expired at 2018-01-10T02:40:00Z"));
+}
+
+TEST_F(VerifyTest, ReleaseExpiringAtTheCheckTimeIsExpired) {
+  VerifyOptions vo;
+  vo.store = store();
+  vo.keys = {key.public_key()};
+  vo.now = 4102444800;  // the release's expiry (2100-01-01)
+  EXPECT_THAT(verify_store(vo).problems,
+              ElementsAre("releases/rpi5/1.0: expired at 2100-01-01T00:00:00Z (--allow-expired to accept)"));
+  vo.now = 4102444799;
+  EXPECT_TRUE(verify_store(vo).ok());
+}
+
+TEST_F(VerifyTest, StoreKeysArePubFilesTrustedWithoutPublicKeyFlag) {
+  fs::create_directories(store() / "keys");
+  write_text(store() / "keys/release.pub", manifest::serialize_public_key(key.public_key()));
+  VerifyOptions o;
+  o.store = store();
+  o.threads = 2;
+  VerifyReport r = verify_store(o);
+  EXPECT_TRUE(r.ok()) << ::testing::PrintToString(r.problems);
+  EXPECT_THAT(r.trusted_keys, ElementsAre(key.id.hex() + " (keys/release.pub)"));
+  // A key given both ways is listed once, as given.
+  o.keys = {key.public_key()};
+  EXPECT_THAT(verify_store(o).trusted_keys, ElementsAre(key.id.hex() + " (--public-key)"));
+}
+
+TEST_F(VerifyTest, StoreKeyOfAnotherSignerDoesNotVerifyTheRelease) {
+  fs::create_directories(store() / "keys");
+  write_text(store() / "keys/other.pub", manifest::serialize_public_key(test_key(0x77).public_key()));
+  VerifyOptions o;
+  o.store = store();
+  o.threads = 2;
+  VerifyReport r = verify_store(o);
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(r.problems, Contains(HasSubstr("releases/rpi5/1.0/manifest.json.minisig: signed by unknown key " +
+                                             key.id.hex())));
+}
+
+TEST_F(VerifyTest, StoreKeyFileThatDoesNotParseIsAProblem) {
+  fs::create_directories(store() / "keys");
+  write_text(store() / "keys/broken.pub", "not a key\n");
+  VerifyReport r = run();
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(r.problems, Contains(HasSubstr("keys/broken.pub: ")));
+}
+
+TEST_F(VerifyTest, NoKeyAtAllIsAProblem) {
+  VerifyOptions o;
+  o.store = store();
+  o.threads = 2;
+  EXPECT_THAT(verify_store(o).problems,
+              Contains("no trusted public key (--public-key, or keys/*.pub in " + store().string() + ")"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+#include <thread>
+
 #include "seeder/errc.h"
 #include "tests/seeder/seeder_test_util.h"
 
@@ -67,6 +70,41 @@ TEST(SeederInfo, SuperSeedingIsOffByDefaultWithBitTorrent) {
   ASSERT_TRUE(doc.contains("bt_port"));
   EXPECT_EQ(doc["super_seed"], false);
   EXPECT_EQ(doc["auto_super_seed"], false);  // it would defeat the flashers' stripes
+}
+
+// A free port: bind an ephemeral one, then close it.
+std::uint16_t free_port() {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+TEST(SeederInfo, InfoAskedAsSoonAsThePortIsBoundIsAlreadyComplete) {
+  // A client that connects the moment the port is bound must not be answered before the base URL and the
+  // BitTorrent side are set (the handler read both while start() was still writing them: a data race and,
+  // in practice, an answer with an empty base_url and no bt_port).
+  TempDir dir;
+  make_release(dir.path(), "rpi5", "1.0", 1, 1024, 3);
+  auto config = loopback_config(dir.path(), true);
+  config.http.port = free_port();
+  Seeder seeder(config);
+  std::thread starter([&] { seeder.start(); });
+  std::optional<HttpReply> first;
+  for (int i = 0; i < 20000 && !first; ++i) {  // bounded: connect attempts until the port is bound
+    try {
+      first = http_get(config.http.port, "/v1/info");
+    } catch (const std::exception&) {
+      std::this_thread::yield();
+    }
+  }
+  starter.join();
+  ASSERT_TRUE(first) << "the seeder's port never answered";
+  ASSERT_EQ(first->status, 200) << first->body;
+  const auto doc = nlohmann::json::parse(first->body);
+  EXPECT_EQ(doc["base_url"], seeder.base_url()) << first->body;
+  EXPECT_NE(doc["base_url"], "") << first->body;
+  ASSERT_TRUE(doc.contains("bt_port")) << first->body;
+  EXPECT_EQ(doc["bt_port"].get<int>(), seeder.bittorrent_port());
 }
 
 TEST(SeederInfo, EmptyStoreHasZeroReleases) {
