@@ -11,6 +11,7 @@
 
 #include "builder/errc.h"
 #include "builder/image_reader.h"
+#include "util/format.h"
 
 namespace ironstone::builder {
 
@@ -95,7 +96,7 @@ BaseLayout locate_root(int fd, std::uint64_t image_size, const std::string& what
 }
 
 std::string describe_layout(const BaseLayout& l) {
-  return "root filesystem: partition " + std::to_string(l.root.number) + " (ext4, " + disk::human_size(l.root.size) +
+  return "root filesystem: partition " + std::to_string(l.root.number) + " (ext4, " + util::human_size(l.root.size) +
          " at " + hex_offset(l.root.offset) + ")" +
          (l.boot ? ", boot: partition " + std::to_string(l.boot->number) + " (FAT)" : ", no FAT boot partition");
 }
@@ -114,8 +115,8 @@ void check_free_space(const disk::Ext4Image& ext, const RootEdit& edit, const st
   const std::uint64_t need = edit.bytes_needed();
   const std::uint64_t free = ext.free_bytes();
   if (free < need)
-    throw error(Errc::kStore, what + ": the root filesystem has " + disk::human_size(free) + " free, " + who + " needs " +
-                                  disk::human_size(need) + ": use a base with more room in its root (see " + doc + ")");
+    throw error(Errc::kStore, what + ": the root filesystem has " + util::human_size(free) + " free, " + who + " needs " +
+                                  util::human_size(need) + ": use a base with more room in its root (see " + doc + ")");
 }
 
 // ---------------------------------------------------------------- StagingDir

@@ -34,12 +34,6 @@ namespace {
 
 // ---------------------------------------------------------------- small helpers
 
-void write_text_file(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.flush();
-  if (!out) throw error(Errc::kStore, p.string() + ": cannot write");
-}
 
 bool plain_value(const std::string& s) {
   return std::none_of(s.begin(), s.end(), [](char c) {

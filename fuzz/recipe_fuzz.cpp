@@ -9,7 +9,7 @@
 #include <string>
 
 #include "builder/recipe.h"
-#include "manifest/error.h"
+#include "util/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
