@@ -5,6 +5,7 @@
 
 #include "builder/cli_support.h"
 #include "builder/errc.h"
+#include "builder/gold.h"
 #include "builder/inspect.h"
 #include "builder/installer.h"
 #include "builder/keys.h"
@@ -172,6 +173,33 @@ int run_installer(const InstallerArgs& a) {
               << "    " << r.card.public_line << "\n";
     if (!a.enrolment_keys.empty()) std::cout << "  (appended to " << a.enrolment_keys << ")\n";
     std::cout << "write it to an SD card, e.g.: dd if=" << a.out << " of=/dev/sdX bs=4M conv=fsync status=progress\n";
+    return 0;
+  });
+}
+
+int run_gold(const GoldArgs& a) {
+  return guarded("gold", [&] {
+    GoldOptions o;
+    o.recipe = a.recipe;
+    o.out = a.out;
+    o.base = a.base;
+    o.k3s = a.k3s;
+    o.board = a.board;
+    o.cache = a.cache;
+    o.sbom = a.sbom;
+    ProgressPrinter progress("expand base");
+    if (!a.quiet) {
+      o.progress = [&](std::uint64_t done, std::optional<std::uint64_t> total) { progress.update(done, total); };
+      o.log = [](const std::string& line) { std::cerr << "gold: " << line << "\n"; };
+    }
+    GoldResult r = build_gold(o);
+    if (!a.quiet) progress.finish();
+    for (const auto& w : r.warnings) std::cout << "warning: " << w << "\n";
+    std::cout << "gold image " << a.out << " (" << r.image_size << " bytes, " << r.files.size() << " files written, "
+              << r.sealed.size() << " sealing steps)\n"
+              << "  SBOM " << r.sbom.string() << " (" << r.packages << " packages)\n"
+              << "publish it with: ironstone-build publish --store STORE --board BOARD --version V --secret-key KEY " << a.out
+              << "\n";
     return 0;
   });
 }

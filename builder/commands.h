@@ -67,4 +67,11 @@ struct InstallerArgs {
 };
 int run_installer(const InstallerArgs& a);
 
+struct GoldArgs {
+  std::string recipe, out, base, k3s, board, cache, sbom;
+  bool quiet = false;
+};
+// Step names on stderr ("gold: sealing"), a bar while the base is expanded (on a terminal).
+int run_gold(const GoldArgs& a);
+
 }  // namespace ironstone::builder

@@ -13,6 +13,9 @@ const char* describe(int value) {
     case Errc::kVerify: return "verification failed";
     case Errc::kNotFound: return "not found";
     case Errc::kUnsealed: return "image not sealed";
+    case Errc::kRecipe: return "bad recipe";
+    case Errc::kTool: return "build tool missing";
+    case Errc::kNotDiskImage: return "not a disk image";
   }
   return "unknown builder error";
 }

@@ -15,6 +15,9 @@ enum class Errc {
   kVerify,       // `verify` found problems
   kNotFound,     // no such release
   kUnsealed,     // publish --require-sealed: the gold image is not sealed (seal_check.h)
+  kRecipe,       // the gold recipe is malformed (recipe.h)
+  kTool,         // a tool the build needs is missing or not set up (mmdebstrap, binfmt)
+  kNotDiskImage, // publish: the input has no partition table or one that does not fit (--raw overrides)
 };
 
 const std::error_category& category();

@@ -14,6 +14,7 @@
 
 #include "builder/elf_info.h"
 #include "builder/errc.h"
+#include "builder/image_edit.h"
 #include "builder/image_reader.h"
 #include "builder/keys.h"
 #include "builder/store.h"
@@ -33,36 +34,6 @@ namespace {
 
 // ---------------------------------------------------------------- small helpers
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-// Removes a path (file or directory tree) on destruction unless released.
-class Cleanup {
- public:
-  explicit Cleanup(fs::path p) : path_(std::move(p)) {}
-  ~Cleanup() {
-    if (path_.empty()) return;
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  Cleanup(const Cleanup&) = delete;
-  Cleanup& operator=(const Cleanup&) = delete;
-  void release() { path_.clear(); }
-
- private:
-  fs::path path_;
-};
-
-void write_text_file(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.flush();
-  if (!out) throw error(Errc::kStore, p.string() + ": cannot write");
-}
 
 bool plain_value(const std::string& s) {
   return std::none_of(s.begin(), s.end(), [](char c) {
@@ -90,8 +61,11 @@ void validate(const InstallerOptions& o) {
   const std::string& url = o.seeder;
   const bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
   const std::size_t host_at = url.find("://") == std::string::npos ? 0 : url.find("://") + 3;
+  if (url.rfind("https://", 0) == 0)
+    throw error(Errc::kUsage, "--seeder '" + url + "': the flasher speaks only http:// to the seeder (releases are "
+                                  "signed, so transport security is not what makes them trusted): use http://HOST[:PORT]");
   if (!scheme || url.size() <= host_at || url[host_at] == '/' || url[host_at] == ':' || !plain_value(url))
-    throw error(Errc::kUsage, "--seeder '" + url + "': expected http://HOST[:PORT] or https://HOST[:PORT]");
+    throw error(Errc::kUsage, "--seeder '" + url + "': expected http://HOST[:PORT]");
   if (!o.board.empty() && !manifest::valid_board_name(o.board))
     throw error(Errc::kUsage, "--board '" + o.board + "': expected [a-z0-9-]{1,64}");
   if (!manifest::valid_board_name(o.channel))
@@ -175,87 +149,6 @@ void add_binary_libraries(const InstallerOptions& o, const fs::path& binary, con
       libs.push_back(std::move(l));
 }
 
-// ---------------------------------------------------------------- decompression
-
-// Copies the base image into `fd`, leaving holes for zero blocks; returns the image size.
-std::uint64_t expand_base(const InstallerOptions& o, int fd, const std::string& tmp_name) {
-  auto reader = open_image(o.base.string());
-  constexpr std::size_t kBlock = 1 << 20;
-  std::vector<std::uint8_t> buf(kBlock);
-  std::uint64_t pos = 0;
-  while (true) {
-    bool hole = false;
-    std::size_t n = reader->read(buf, &hole);
-    if (n == 0) break;
-    bool zero = hole;
-    if (!zero) {
-      zero = std::all_of(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n), [](std::uint8_t b) { return b == 0; });
-    }
-    if (!zero) {
-      std::size_t done = 0;
-      while (done < n) {
-        ssize_t w = ::pwrite(fd, buf.data() + done, n - done, static_cast<off_t>(pos + done));
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) throw error(Errc::kStore, tmp_name + ": write at " + hex_offset(pos + done) + ": " + std::strerror(errno));
-        done += static_cast<std::size_t>(w);
-      }
-    }
-    pos += n;
-    if (o.progress) o.progress(reader->input_position(), reader->input_size());
-  }
-  if (pos == 0) throw error(Errc::kInput, o.base.string() + ": the base image is empty");
-  if (::ftruncate(fd, static_cast<off_t>(pos)) != 0)
-    throw error(Errc::kStore, tmp_name + ": cannot set size: " + std::strerror(errno));
-  return pos;
-}
-
-// ---------------------------------------------------------------- the root filesystem edit
-
-struct FileToWrite {
-  std::string path;
-  fs::path source;
-  unsigned mode;
-  std::uint64_t size;
-};
-
-struct LinkToMake {
-  std::string path, target;
-};
-
-// debugfs commands creating every missing directory above `path` (mode 0755, root-owned).
-void add_parent_dirs(const Ext4Image& ext, const std::string& path, std::set<std::string>& made,
-                     std::vector<std::string>& script) {
-  std::string dir;
-  std::size_t pos = 1;
-  const std::string parent = path.substr(0, path.rfind('/'));
-  while (pos <= parent.size()) {
-    std::size_t next = parent.find('/', pos);
-    if (next == std::string::npos) next = parent.size();
-    dir = parent.substr(0, next);
-    pos = next + 1;
-    if (made.count(dir)) continue;
-    auto st = ext.stat(dir);
-    if (!st) {
-      script.push_back("mkdir " + dir);
-      script.push_back("sif " + dir + " mode 040755");
-      script.push_back("sif " + dir + " uid 0");
-      script.push_back("sif " + dir + " gid 0");
-    } else if (st->type != Ext4Inode::Type::kDirectory && st->type != Ext4Inode::Type::kSymlink) {
-      throw error(Errc::kInput, dir + " in the base's root filesystem is not a directory");
-    }
-    made.insert(dir);
-  }
-}
-
-// debugfs commands removing `path` first when it exists (debugfs' write/symlink do not replace).
-void add_replace(const Ext4Image& ext, const std::string& path, std::vector<std::string>& script) {
-  auto st = ext.stat(path);
-  if (!st) return;
-  if (st->type == Ext4Inode::Type::kDirectory)
-    throw error(Errc::kInput, path + " in the base's root filesystem is a directory, expected a file");
-  script.push_back("rm " + path);
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- public
@@ -334,78 +227,35 @@ std::optional<fs::path> default_flasher_path(const fs::path& exe) {
   return std::nullopt;
 }
 
-InstallerResult make_installer(const InstallerOptions& o) {
-  validate(o);
-  auto log = [&](const std::string& line) {
-    if (o.log) o.log(line);
-  };
-  InstallerResult result;
+namespace {
 
-  // The payload first: every error about the inputs comes before the (slow) decompression.
+// The flasher, its libraries and the key, checked before the (slow) decompression.
+struct Payload {
+  std::vector<Library> libs;
+  std::string key_text;
+};
+
+Payload check_payload(const InstallerOptions& o, InstallerResult& result) {
   std::error_code ec;
   if (!fs::is_regular_file(o.flasher, ec))
     throw error(Errc::kUsage, "--flasher " + o.flasher.string() +
                                   ": not found (build the arm64 flasher with tools/cross-arm64.sh, or pass --flasher FILE)");
-  std::vector<Library> libs;
-  add_binary_libraries(o, o.flasher, "--flasher", libs, result.warnings);
+  Payload p;
+  add_binary_libraries(o, o.flasher, "--flasher", p.libs, result.warnings);
   (void)load_public_keys({o.public_key});  // a readable minisign public key, or Errc::kKey
-  std::string key_text;
   try {
-    key_text = read_text_file(o.public_key, manifest::kMaxMinisignFileBytes);
+    p.key_text = read_text_file(o.public_key, manifest::kMaxMinisignFileBytes);
   } catch (const Error& e) {
     throw error(Errc::kKey, std::string("--public-key ") + e.what());
   }
+  return p;
+}
 
-  // The output: a temporary file beside --out, renamed at the end.
-  const fs::path out_dir = o.out.has_parent_path() ? o.out.parent_path() : fs::path(".");
-  std::string tmpl = (out_dir / ("." + o.out.filename().string() + ".tmp-XXXXXX")).string();
-  Fd out;
-  out.fd = ::mkstemp(tmpl.data());
-  if (out.fd < 0) throw error(Errc::kStore, o.out.string() + ": cannot create a temporary file: " + std::strerror(errno));
-  const fs::path tmp = tmpl;
-  Cleanup tmp_cleanup(tmp);
-  ::fchmod(out.fd, 0644);
-
-  log("expanding " + o.base.string());
-  result.image_size = expand_base(o, out.fd, tmp.string());
-
-  result.table = disk::read_partition_table(out.fd, result.image_size, o.base.string());
-  const std::optional<disk::Partition> root = disk::root_partition(result.table);
-  result.boot = disk::boot_partition(result.table);
-  if (!root)
-    throw error(Errc::kInput, o.base.string() + ": no ext4 root filesystem found (" + disk::describe(result.table) +
-                                  "); the installer needs a base with an ext2/3/4 root partition");
-  result.root = *root;
-  log("root filesystem: partition " + std::to_string(root->number) + " (ext4, " + human_size(root->size) + " at " +
-      hex_offset(root->offset) + ")" +
-      (result.boot ? ", boot: partition " + std::to_string(result.boot->number) + " (FAT)" : ", no FAT boot partition"));
-
-  Ext4Image ext(tmp, root->offset);
-  for (const char* dir : {"/etc", "/usr"}) {
-    auto st = ext.stat(dir);
-    if (!st || st->type != Ext4Inode::Type::kDirectory)
-      throw error(Errc::kInput, o.base.string() + ": the ext4 filesystem of partition " + std::to_string(root->number) +
-                                    " has no " + dir + ": not a root filesystem");
-  }
-
-  // Staging: the small files as local files for debugfs' `write`.
-  std::string stage_tmpl = (fs::temp_directory_path() / "ironstone-installer-XXXXXX").string();
-  if (!::mkdtemp(stage_tmpl.data())) throw error(Errc::kStore, "cannot create a temporary directory: " + std::string(std::strerror(errno)));
-  const fs::path stage = stage_tmpl;
-  Cleanup stage_cleanup(stage);
-  write_text_file(stage / "flasher.conf", installer_config_text(o));
-  write_text_file(stage / "trusted.pub", key_text);
-  result.card = make_card_enrolment(o.card_name);
-  write_card_secret(stage / "enrolment.key", result.card);
-  write_text_file(stage / "ironstone-flasher.service", installer_unit_text());
-
-  std::vector<FileToWrite> files;
-  auto add_file = [&](const std::string& path, const fs::path& source, unsigned mode) {
-    files.push_back({path, source, mode, fs::file_size(source)});
-  };
-  add_file(kInstallerFlasherPath, o.flasher, 0755);
-  std::vector<LinkToMake> links = {{kInstallerWantsLink, "../ironstone-flasher.service"}};
-
+// The flasher, its tools, libraries, configuration, key and unit.
+void plan_payload(const InstallerOptions& o, const Ext4Image& ext, Payload& p, RootEdit& edit, InstallerResult& result,
+                  const std::function<void(const std::string&)>& log) {
+  edit.add_file(kInstallerFlasherPath, o.flasher, 0755);
+  edit.add_link(kInstallerWantsLink, "../ironstone-flasher.service");
   // mtools for the flasher's identity step, unless the base has it.
   if (ext.exists("/usr/bin/mcopy")) {
     if (!o.mtools.empty()) log("the base has mtools: --mtools " + o.mtools.string() + " not needed");
@@ -414,103 +264,84 @@ InstallerResult make_installer(const InstallerOptions& o) {
                               "identity step will fail on the node (pass --mtools with an arm64 mtools binary, or "
                               "run the flasher with --no-identity)");
   } else {
-    add_binary_libraries(o, o.mtools, "--mtools", libs, result.warnings);
-    add_file(std::string(kInstallerToolDir) + "/mtools", o.mtools, 0755);
-    for (const char* tool : {"mcopy", "mdir", "mtype"}) links.push_back({std::string(kInstallerToolDir) + "/" + tool, "mtools"});
+    add_binary_libraries(o, o.mtools, "--mtools", p.libs, result.warnings);
+    edit.add_file(std::string(kInstallerToolDir) + "/mtools", o.mtools, 0755);
+    for (const char* tool : {"mcopy", "mdir", "mtype"}) edit.add_link(std::string(kInstallerToolDir) + "/" + tool, "mtools");
   }
-  for (const auto& l : libs) add_file(std::string(kInstallerLibDir) + "/" + l.name, l.source, 0644);
-  add_file(kInstallerConfigPath, stage / "flasher.conf", 0644);
-  add_file(kInstallerKeyPath, stage / "trusted.pub", 0644);
-  add_file(kInstallerEnrolmentKeyPath, stage / "enrolment.key", 0600);
-  add_file(kInstallerUnitPath, stage / "ironstone-flasher.service", 0644);
+  for (const auto& l : p.libs) {
+    edit.add_file(std::string(kInstallerLibDir) + "/" + l.name, l.source, 0644);
+    result.libraries.push_back(l.name);
+  }
+  edit.add_text(kInstallerConfigPath, installer_config_text(o), 0644);
+  edit.add_text(kInstallerKeyPath, p.key_text, 0644);
+  edit.add_text(kInstallerUnitPath, installer_unit_text(), 0644);
+}
 
-  // First-boot wizards of the bases.
-  std::vector<std::string> removals;
+// The bases' interactive first-boot wizards.
+void plan_wizards(const Ext4Image& ext, RootEdit& edit, InstallerResult& result) {
   for (const char* unit : {"userconfig.service", "systemd-firstboot.service"}) {
     auto masked = ext.stat(std::string("/etc/systemd/system/") + unit);
     if (masked && masked->type == Ext4Inode::Type::kSymlink && masked->link_target == "/dev/null") continue;
     bool present = masked.has_value();
     for (const char* d : {"/usr/lib/systemd/system/", "/lib/systemd/system/"}) present |= ext.exists(std::string(d) + unit);
     if (present) {
-      links.push_back({std::string("/etc/systemd/system/") + unit, "/dev/null"});
+      edit.add_link(std::string("/etc/systemd/system/") + unit, "/dev/null");
       result.disabled.push_back(std::string(unit) + " masked");
     }
   }
   for (const char* f : {"/root/.not_logged_in_yet", "/etc/xdg/autostart/piwiz.desktop"}) {
     if (ext.exists(f)) {
-      removals.push_back(f);
+      edit.remove(f);
       result.disabled.push_back(std::string(f) + " removed");
     }
   }
+}
 
-  std::uint64_t need = 1 << 20;
-  for (const auto& f : files) need += f.size + 4096;
-  const std::uint64_t free = ext.free_bytes();
-  if (free < need)
-    throw error(Errc::kStore, o.base.string() + ": the root filesystem has " + human_size(free) + " free, the installer needs " +
-                                  human_size(need) + ": use a base with more room in its root (see docs/installer.md)");
-
-  std::vector<std::string> script;
-  std::set<std::string> made;
-  for (const auto& f : files) {
-    add_parent_dirs(ext, f.path, made, script);
-    add_replace(ext, f.path, script);
-    script.push_back("write " + f.source.string() + " " + f.path);
-    char mode[16];
-    std::snprintf(mode, sizeof mode, "0%o", 0100000 | f.mode);
-    script.push_back("sif " + f.path + " mode " + mode);
-    script.push_back("sif " + f.path + " uid 0");
-    script.push_back("sif " + f.path + " gid 0");
-    result.files.push_back(f.path);
-  }
-  for (const auto& l : links) {
-    add_parent_dirs(ext, l.path, made, script);
-    add_replace(ext, l.path, script);
-    script.push_back("symlink " + l.path + " " + l.target);
-    result.files.push_back(l.path);
-  }
-  for (const auto& r : removals) script.push_back("rm " + r);
-  for (const auto& l : libs) result.libraries.push_back(l.name);
-  for (const auto& f : files) {
-    if (f.source.string().find_first_of(" \t\n\"'\\") != std::string::npos)
-      throw error(Errc::kUsage, f.source.string() + ": debugfs cannot read a path with spaces or quotes; copy it elsewhere");
-  }
-  log("writing " + std::to_string(files.size()) + " files (" + std::to_string(libs.size()) + " libraries) and " +
-      std::to_string(links.size()) + " links into the root filesystem");
-  ext.run_script(script);
-
-  // Read everything back: debugfs reports some failures only as missing results.
-  for (const auto& f : files) {
-    auto st = ext.stat(f.path);
-    if (!st || st->type != Ext4Inode::Type::kRegular || st->mode != f.mode || st->size != f.size || st->uid != 0)
-      throw error(Errc::kStore, f.path + " was not written correctly into the root filesystem (full?)");
-  }
-  for (const auto& l : links) {
-    auto st = ext.stat(l.path);
-    if (!st || st->type != Ext4Inode::Type::kSymlink || st->link_target != l.target)
-      throw error(Errc::kStore, l.path + " -> " + l.target + " was not created in the root filesystem");
-  }
-  for (const auto& r : removals) {
-    if (ext.exists(r)) throw error(Errc::kStore, r + " could not be removed from the root filesystem");
-  }
-
-  if (result.boot) {
-    disk::FatImage fat(tmp, result.boot->offset);
-    if (auto cmdline = fat.read("/cmdline.txt")) {
-      if (auto stripped = strip_firstboot_init(*cmdline)) {
-        fat.write("/cmdline.txt", *stripped);
-        result.disabled.push_back("firstboot init= removed from cmdline.txt");
-      }
+void strip_cmdline_firstboot(const fs::path& image, const disk::Partition& boot, InstallerResult& result) {
+  disk::FatImage fat(image, boot.offset);
+  if (auto cmdline = fat.read("/cmdline.txt")) {
+    if (auto stripped = strip_firstboot_init(*cmdline)) {
+      fat.write("/cmdline.txt", *stripped);
+      result.disabled.push_back("firstboot init= removed from cmdline.txt");
     }
   }
+}
 
-  if (::fsync(out.fd) != 0) throw error(Errc::kStore, tmp.string() + ": fsync: " + std::strerror(errno));
-  fs::rename(tmp, o.out, ec);
-  if (ec) throw error(Errc::kStore, "cannot rename " + tmp.string() + " to " + o.out.string() + ": " + ec.message());
-  tmp_cleanup.release();
-  Fd dir;
-  dir.fd = ::open(out_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir.fd >= 0) ::fsync(dir.fd);
+}  // namespace
+
+InstallerResult make_installer(const InstallerOptions& o) {
+  validate(o);
+  auto log = [&](const std::string& line) {
+    if (o.log) o.log(line);
+  };
+  InstallerResult result;
+  Payload payload = check_payload(o, result);
+
+  ImageOutput out(o.out);
+  log("expanding " + o.base.string());
+  result.image_size = expand_image(o.base.string(), out.fd(), out.path().string(), o.progress);
+  BaseLayout layout = locate_root(out.fd(), result.image_size, o.base.string(), "the installer");
+  result.table = layout.table;
+  result.root = layout.root;
+  result.boot = layout.boot;
+  log(describe_layout(layout));
+
+  Ext4Image ext(out.path(), layout.root.offset);
+  check_root_dirs(ext, o.base.string(), layout.root);
+  StagingDir stage("ironstone-installer");
+  RootEdit edit(ext, stage);
+  plan_payload(o, ext, payload, edit, result, log);
+  plan_wizards(ext, edit, result);
+  result.card = make_card_enrolment(o.card_name);
+  write_card_secret(stage.path() / "enrolment.key", result.card);
+  edit.add_file(kInstallerEnrolmentKeyPath, stage.path() / "enrolment.key", 0600);
+  check_free_space(ext, edit, o.base.string(), "the installer", "docs/installer.md");
+  log("writing " + std::to_string(edit.paths().size()) + " files (" + std::to_string(payload.libs.size()) +
+      " libraries) and links into the root filesystem");
+  edit.apply();
+  result.files = edit.paths();
+  if (result.boot) strip_cmdline_firstboot(out.path(), *result.boot, result);
+  out.commit();
   if (!o.enrolment_keys.empty()) record_enrolment(o.enrolment_keys, result.card);
   return result;
 }

@@ -83,6 +83,18 @@ int main(int argc, char** argv) {
   inst->add_flag("--quiet", ina.quiet, "no progress output");
   inst->callback([&] { status = run_installer(ina); });
 
+  GoldArgs gda;
+  auto* gold = app.add_subcommand("gold", "build a sealed gold image from a recipe (docs/gold-image.md)");
+  gold->add_option("--recipe", gda.recipe, "the recipe (YAML)")->required();
+  gold->add_option("--out", gda.out, "gold image to write (raw)")->required();
+  gold->add_option("--base", gda.base, "upstream image (raw, .xz, .zst) instead of the recipe's source");
+  gold->add_option("--k3s", gda.k3s, "the k3s binary (checked against the recipe's k3s.sha256)");
+  gold->add_option("--board", gda.board, "board, instead of the recipe's");
+  gold->add_option("--cache", gda.cache, "cache directory for debian: sources");
+  gold->add_option("--sbom", gda.sbom, "SPDX SBOM to write (default: OUT.spdx.json)");
+  gold->add_flag("--quiet", gda.quiet, "no progress output");
+  gold->callback([&] { status = run_gold(gda); });
+
   CLI11_PARSE(app, argc, argv);
   return status;
 }

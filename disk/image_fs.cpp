@@ -34,8 +34,12 @@ std::string tail(const std::string& s, std::size_t n = 600) { return s.size() > 
 using util::ProcessResult;
 
 ProcessResult run_tool(const std::vector<std::string>& argv, const std::string& package) {
-  ProcessResult r = util::run_process(
-      argv, {.env = {{"MTOOLS_SKIP_CHECK", "1"}, {"MTOOLSRC", "/dev/null"}, {"LC_ALL", "C"}}, .max_output = 64u << 20});
+  util::ProcessOptions options{.env = {{"MTOOLS_SKIP_CHECK", "1"}, {"MTOOLSRC", "/dev/null"}, {"LC_ALL", "C"}},
+                                .max_output = 64u << 20};
+  // Reproducible builds: libext2fs stamps inodes and the superblock with this time.
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch)
+    options.env.emplace_back("E2FSPROGS_FAKE_TIME", epoch);
+  ProcessResult r = util::run_process(argv, options);
   if (r.exit_code == -1)
     throw error(Errc::kTool, "cannot run " + argv[0] + " (" + r.spawn_error + "): install " + package);
   return r;
@@ -170,6 +174,20 @@ std::optional<std::vector<std::string>> Ext4Image::list(const std::string& path)
     if (name != "." && name != ".." && !name.empty()) names.push_back(name);
   }
   return names;
+}
+
+void Ext4Image::dump_tree(const std::string& path, const fs::path& into) const {
+  check_image_path(path);
+  check_image_path(into.string());
+  ProcessResult r = run_tool({"debugfs", "-R", "rdump " + path + " " + into.string(), device()}, "e2fsprogs");
+  // Without root, rdump cannot give the copies their owners: not an error for a copy.
+  std::istringstream in(strip_banner(r.err));
+  std::string line, err;
+  while (std::getline(in, line))
+    if (line.find("while changing ownership") == std::string::npos) err += line + "\n";
+  if (r.exit_code != 0 || !err.empty())
+    throw error(Errc::kInput, "debugfs rdump " + path + " on the ext4 filesystem at " + hex_offset(offset_) + " of " +
+                                  image_.string() + ": " + (err.empty() ? "exit status " + std::to_string(r.exit_code) : tail(err)));
 }
 
 std::uint64_t Ext4Image::free_bytes() const {

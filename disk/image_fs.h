@@ -5,6 +5,8 @@
 //  - FatImage drives mtools on the FAT filesystem at a byte offset ("-i IMAGE@@N").
 // debugfs exits 0 even when a command fails, so every call's stderr is checked (anything
 // but its version banner is an error) and writers verify what they wrote by reading it back.
+// With SOURCE_DATE_EPOCH set, debugfs runs with E2FSPROGS_FAKE_TIME at that time: the inodes and
+// superblock it writes carry it (reproducible builds).
 // Paths inside the image are absolute, without spaces, quotes or "..".
 // Errors: disk::Errc — kTool when debugfs/mtools cannot be run, kInput when a filesystem cannot
 // be read, kWrite when a write fails, kPath for a path the tools would misread.
@@ -39,6 +41,9 @@ class Ext4Image {
   std::string cat(const std::string& path) const;
   // Names in a directory (without "." and ".."); nullopt when it does not exist.
   std::optional<std::vector<std::string>> list(const std::string& path) const;
+  // Copies the directory tree at `path` into the local directory `into` (debugfs rdump,
+  // read-only): `into`/<last component of path>/… Throws kInput when debugfs fails.
+  void dump_tree(const std::string& path, const std::filesystem::path& into) const;
   // Free bytes (free blocks × block size).
   std::uint64_t free_bytes() const;
 

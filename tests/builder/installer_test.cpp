@@ -242,14 +242,31 @@ TEST_F(Installer, RunningOnItsOwnOutputReplacesEverythingCleanly) {
   make_installer(options(base, t / "first.img"));
   write_text(t / "ironstone-flasher", "#!/bin/sh\necho 'ironstone-flasher v2'\n");
   auto o = options(t / "first.img", t / "second.img");
-  o.seeder = "https://seeder.example:8443";
+  o.seeder = "http://seeder.example:8443";
   InstallerResult r = make_installer(o);
   EXPECT_EQ(debugfs(t / "second.img", "cat /usr/local/bin/ironstone-flasher"), read_text(t / "ironstone-flasher"));
-  EXPECT_NE(debugfs(t / "second.img", "cat /etc/ironstone/flasher.conf").find("https://seeder.example:8443"), std::string::npos);
+  EXPECT_NE(debugfs(t / "second.img", "cat /etc/ironstone/flasher.conf").find("http://seeder.example:8443"), std::string::npos);
   EXPECT_TRUE(r.disabled.empty()) << "already masked and stripped the first time";
   std::string fsck;
   EXPECT_EQ(run_command("e2fsck -fn " + q((t / "second.img").string() + "?offset=" + std::to_string(kRootStart)), &fsck), 0)
       << fsck;
+}
+
+TEST_F(Installer, RefusesAnHttpsSeederBecauseTheFlasherSpeaksOnlyHttp) {
+  const fs::path base = make_base(t, {});
+  ASSERT_FALSE(HasFatalFailure());
+  auto o = options(base, t / "out.img");
+  o.seeder = "https://seeder.example:8443";
+  try {
+    make_installer(o);
+    FAIL() << "an https seeder was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(Errc::kUsage));
+    EXPECT_STREQ(e.what(),
+                 "--seeder 'https://seeder.example:8443': the flasher speaks only http:// to the seeder (releases are "
+                 "signed, so transport security is not what makes them trusted): use http://HOST[:PORT]");
+  }
+  EXPECT_FALSE(fs::exists(t / "out.img"));
 }
 
 TEST_F(Installer, ThroughTheCommandLine) {
