@@ -119,6 +119,124 @@ void write_channel(const fs::path& store, const Manifest& m, const std::string& 
   write_file_atomic(file, text);
 }
 
+// Where the release goes, its sequence and validity: everything decided before the image is read.
+struct ReleasePlan {
+  fs::path final_dir;
+  std::uint64_t sequence = 0;
+  std::int64_t now = 0;
+  std::int64_t expires = 0;
+};
+
+ReleasePlan plan_release(const PublishOptions& opt, const Store& store) {
+  ReleasePlan plan;
+  plan.final_dir = manifest::layout::release_dir(opt.store, opt.board, opt.version);
+  if (fs::exists(plan.final_dir))
+    throw error(Errc::kExists, plan.final_dir.string() + ": release " + opt.board + "/" + opt.version + " already exists");
+  const auto highest = store.highest_sequence(opt.board, opt.channel);
+  plan.sequence = opt.sequence.value_or(highest ? *highest + 1 : 1);
+  if (highest && plan.sequence <= *highest)
+    throw error(Errc::kUsage, "--sequence " + std::to_string(plan.sequence) + " is not above the highest published for " +
+                                  opt.board + "/" + opt.channel + " (" + std::to_string(*highest) +
+                                  "): flashers would refuse it as a rollback");
+  plan.now = opt.now ? opt.now
+                     : std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  plan.expires = opt.expires ? opt.expires : plan.now + opt.default_validity;
+  if (plan.expires <= plan.now)
+    throw error(Errc::kUsage, "--expires " + manifest::format_time(plan.expires) + " is not in the future");
+  return plan;
+}
+
+// The manifest of the chunked image, before firmware and torrent (REQUIRES: chunks not empty).
+Manifest describe_release(const PublishOptions& opt, const ReleasePlan& plan, PipelineResult& chunks,
+                          const std::string& image, const ImageReader& reader) {
+  Manifest m;
+  m.board = opt.board;
+  m.version = opt.version;
+  m.channel = opt.channel;
+  m.sequence = plan.sequence;
+  m.created = plan.now;
+  m.expires = plan.expires;
+  m.image_size = chunks.image_size;
+  m.image_hash = chunks.image_hash;
+  m.chunk_size = opt.chunk_size;
+  m.chunks = std::move(chunks.chunks);
+  m.zero_ranges = std::move(chunks.zero_ranges);
+  m.provenance = provenance_from_environment();
+  const auto& given = opt.provenance;
+  if (!given.git_commit.empty()) m.provenance.git_commit = given.git_commit;
+  if (!given.ci_run.empty()) m.provenance.ci_run = given.ci_run;
+  m.provenance.source_name = image == "-" ? "-" : fs::path(image).filename().string();
+  m.provenance.source_hash = reader.source_hash().value_or(m.image_hash);
+  return m;
+}
+
+// The release torrent over the store's chunk files; sets m.info_hash_v2 from it and checks it.
+std::vector<char> make_release_torrent(Manifest& m, const PublishOptions& opt, const PipelineResult& chunks) {
+  manifest::TorrentOptions to;
+  to.web_seeds = opt.web_seeds;
+  to.hashing_threads = opt.threads > 0 ? opt.threads : 2;
+  to.piece_hashes = chunks.piece_hashes;  // computed while the chunk files were written
+  m.info_hash_v2 = std::string(64, '0');
+  manifest::validate(m, "new manifest");
+  std::vector<char> torrent = manifest::make_torrent(m, opt.store, to);
+  // The info-hash is part of the signed manifest: load it back to read it.
+  lt::load_torrent_limits limits;
+  lt::torrent_info ti(lt::span<const char>(torrent.data(), static_cast<long>(torrent.size())), limits, lt::from_span);
+  m.info_hash_v2 = manifest::info_hash_v2(ti);
+  manifest::check_torrent(m, torrent, "new torrent");
+  return torrent;
+}
+
+// Writes manifest, signature and torrent into tmp_dir and renames it to final_dir. Nothing in
+// the temporary directory is visible before that. One syncfs makes everything the release
+// needs durable first, with its name: the chunk files (new and reused; their writeback ran
+// during the chunking), firmware and the files below.
+void commit_release(const PublishOptions& opt, const fs::path& tmp_dir, const fs::path& final_dir,
+                    const std::string& text, const std::string& sig, const std::vector<char>& torrent) {
+  constexpr auto kLater = FileSync::kStartWriteback;
+  write_file_atomic(tmp_dir / manifest::layout::kManifestFile, text, 0644, kLater);
+  write_file_atomic(tmp_dir / (std::string(manifest::layout::kManifestFile) + manifest::layout::kSignatureSuffix), sig,
+                    0644, kLater);
+  write_file_atomic(tmp_dir / manifest::layout::kTorrentFile, std::string_view(torrent.data(), torrent.size()), 0644,
+                    kLater);
+  sync_store(opt.store);
+  if (::rename(tmp_dir.c_str(), final_dir.c_str()) != 0)
+    throw error(Errc::kStore, final_dir.string() + ": cannot commit the release: " + std::strerror(errno));
+  fsync_dir(final_dir.parent_path());
+}
+
+// Firmware, torrent, signature, commit and channel pointer of the chunked image.
+PublishResult publish_chunks(const std::string& image, const manifest::SecretKey& key, const PublishOptions& opt,
+                             const ReleasePlan& plan, PipelineResult& chunks, const ImageReader& reader,
+                             const fs::path& tmp_dir) {
+  if (chunks.image_size == 0) throw error(Errc::kInput, image + ": image is empty");
+  if (chunks.chunks.empty()) throw error(Errc::kInput, image + ": image is all zeros: nothing to publish");
+  PublishResult result;
+  result.new_chunk_files = chunks.created_files.size();
+  result.reused_chunk_files = chunks.reused_chunks;
+  Manifest m = describe_release(opt, plan, chunks, image, reader);
+  fs::create_directories(tmp_dir);
+  m.firmware = stage_firmware(opt.firmware, tmp_dir);
+  const std::vector<char> torrent = make_release_torrent(m, opt, chunks);
+  const std::string text = manifest::serialize(m);
+  manifest::parse_manifest(text, "new manifest");  // what we sign must read back
+  const std::string sig = manifest::sign(key, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
+                                         manifest::manifest_trusted_comment(m));
+  commit_release(opt, tmp_dir, plan.final_dir, text, sig, torrent);
+  result.release_dir = plan.final_dir;
+  try {
+    write_channel(opt.store, m, text, key);
+    result.channel_updated = true;
+  } catch (const Error& e) {
+    // The release is committed and valid; only the pointer failed. Say so precisely.
+    throw e.with_context("release " + opt.board + "/" + opt.version + " was published, but the channel pointer was not updated");
+  }
+  result.manifest = std::move(m);
+  return result;
+}
+
 }  // namespace
 
 PublishResult publish(const std::string& image, const manifest::SecretKey& key, const PublishOptions& opt) {
@@ -127,108 +245,27 @@ PublishResult publish(const std::string& image, const manifest::SecretKey& key, 
   Store store(opt.store);
   store.create_layout();
   StoreLock lock(opt.store);
-
-  const fs::path final_dir = manifest::layout::release_dir(opt.store, opt.board, opt.version);
-  if (fs::exists(final_dir))
-    throw error(Errc::kExists, final_dir.string() + ": release " + opt.board + "/" + opt.version + " already exists");
-  const auto highest = store.highest_sequence(opt.board, opt.channel);
-  const std::uint64_t sequence = opt.sequence.value_or(highest ? *highest + 1 : 1);
-  if (highest && sequence <= *highest)
-    throw error(Errc::kUsage, "--sequence " + std::to_string(sequence) + " is not above the highest published for " +
-                                  opt.board + "/" + opt.channel + " (" + std::to_string(*highest) +
-                                  "): flashers would refuse it as a rollback");
-  const std::int64_t now =
-      opt.now ? opt.now : std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  const std::int64_t expires = opt.expires ? opt.expires : now + opt.default_validity;
-  if (expires <= now) throw error(Errc::kUsage, "--expires " + manifest::format_time(expires) + " is not in the future");
+  const ReleasePlan plan = plan_release(opt, store);
 
   auto reader = open_image(image);
   SealReport seal = seal_check(image, reader->format(), opt.require_sealed);
   PipelineOptions po{opt.store, opt.chunk_size, opt.level, opt.threads, opt.progress};
   PipelineResult chunks = chunk_image(*reader, po);
-  const fs::path tmp_dir = final_dir.parent_path() / (".tmp-" + opt.version + "-" + std::to_string(::getpid()));
+  const fs::path tmp_dir = plan.final_dir.parent_path() / (".tmp-" + opt.version + "-" + std::to_string(::getpid()));
   // releases/<board>/ is created with the temporary directory for a board's first release:
   // a failed publish removes it again, so the store is left exactly as it was.
-  const bool board_dir_existed = fs::exists(final_dir.parent_path());
-  auto rollback = [&] {
-    std::error_code ec;
-    fs::remove_all(tmp_dir, ec);
-    if (!board_dir_existed) fs::remove(final_dir.parent_path(), ec);  // only if empty
-    remove_created_chunks(chunks.created_files);
-  };
+  const bool board_dir_existed = fs::exists(plan.final_dir.parent_path());
   try {
-    if (chunks.image_size == 0) throw error(Errc::kInput, image + ": image is empty");
-    if (chunks.chunks.empty()) throw error(Errc::kInput, image + ": image is all zeros: nothing to publish");
-    Manifest m;
-    m.board = opt.board;
-    m.version = opt.version;
-    m.channel = opt.channel;
-    m.sequence = sequence;
-    m.created = now;
-    m.expires = expires;
-    m.image_size = chunks.image_size;
-    m.image_hash = chunks.image_hash;
-    m.chunk_size = opt.chunk_size;
-    m.chunks = std::move(chunks.chunks);
-    m.zero_ranges = std::move(chunks.zero_ranges);
-    m.provenance = provenance_from_environment();
-    const auto& given = opt.provenance;
-    if (!given.git_commit.empty()) m.provenance.git_commit = given.git_commit;
-    if (!given.ci_run.empty()) m.provenance.ci_run = given.ci_run;
-    m.provenance.source_name = image == "-" ? "-" : fs::path(image).filename().string();
-    m.provenance.source_hash = reader->source_hash().value_or(m.image_hash);
-
-    fs::create_directories(tmp_dir);
-    m.firmware = stage_firmware(opt.firmware, tmp_dir);
-    manifest::TorrentOptions to;
-    to.web_seeds = opt.web_seeds;
-    to.hashing_threads = opt.threads > 0 ? opt.threads : 2;
-    to.piece_hashes = chunks.piece_hashes;  // computed while the chunk files were written
-    m.info_hash_v2 = std::string(64, '0');
-    manifest::validate(m, "new manifest");
-    std::vector<char> torrent = manifest::make_torrent(m, opt.store, to);
-    {
-      // The info-hash is part of the signed manifest: load it back to read it.
-      lt::load_torrent_limits limits;
-      lt::torrent_info ti(lt::span<const char>(torrent.data(), static_cast<long>(torrent.size())), limits,
-                          lt::from_span);
-      m.info_hash_v2 = manifest::info_hash_v2(ti);
-    }
-    manifest::check_torrent(m, torrent, "new torrent");
-    const std::string text = manifest::serialize(m);
-    manifest::parse_manifest(text, "new manifest");  // what we sign must read back
-    const std::string sig = manifest::sign(key, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
-                                           manifest::manifest_trusted_comment(m));
-    // Nothing in the temporary directory is visible yet. One syncfs then makes everything the
-    // release needs durable, with its name: the chunk files (new and reused; their writeback
-    // ran during the chunking), firmware and the files below; only then is it renamed into place.
-    constexpr auto kLater = FileSync::kStartWriteback;
-    write_file_atomic(tmp_dir / manifest::layout::kManifestFile, text, 0644, kLater);
-    write_file_atomic(tmp_dir / (std::string(manifest::layout::kManifestFile) + manifest::layout::kSignatureSuffix), sig,
-                      0644, kLater);
-    write_file_atomic(tmp_dir / manifest::layout::kTorrentFile, std::string_view(torrent.data(), torrent.size()), 0644,
-                      kLater);
-    sync_store(opt.store);
-    if (::rename(tmp_dir.c_str(), final_dir.c_str()) != 0)
-      throw error(Errc::kStore, final_dir.string() + ": cannot commit the release: " + std::strerror(errno));
-    fsync_dir(final_dir.parent_path());
-
-    PublishResult result;
-    result.release_dir = final_dir;
-    result.new_chunk_files = chunks.created_files.size();
-    result.reused_chunk_files = chunks.reused_chunks;
+    PublishResult result = publish_chunks(image, key, opt, plan, chunks, *reader, tmp_dir);
     result.seal = std::move(seal);
-    try {
-      write_channel(opt.store, m, text, key);
-      result.channel_updated = true;
-    } catch (const Error& e) {
-      // The release is committed and valid; only the pointer failed. Say so precisely.
-      throw e.with_context("release " + opt.board + "/" + opt.version + " was published, but the channel pointer was not updated");
-    }
-    result.manifest = std::move(m);
     return result;
   } catch (...) {
-    if (!fs::exists(final_dir)) rollback();
+    if (!fs::exists(plan.final_dir)) {
+      std::error_code ec;
+      fs::remove_all(tmp_dir, ec);
+      if (!board_dir_existed) fs::remove(plan.final_dir.parent_path(), ec);  // only if empty
+      remove_created_chunks(chunks.created_files);
+    }
     throw;
   }
 }
