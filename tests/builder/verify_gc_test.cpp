@@ -334,6 +334,7 @@ class GcTest : public ::testing::Test {
     write_file(p, img);
     PublishOptions o = options(store(), (channel == "stable" ? "" : channel + "-") + std::to_string(k) + ".0", board);
     o.channel = channel;
+    o.expires = 4102444800;  // 2100-01-01: verify() refuses expired releases
     return publish(p.string(), key, o).manifest;
   }
   std::string own_chunk(const Manifest& m) const {
