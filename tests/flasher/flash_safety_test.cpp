@@ -107,7 +107,7 @@ TEST_F(FlashSafety, PowerOnlyOnTheBoardsOwnDeviceOrWithExplicitPower) {
 class ThrowingFirmware : public boards::FirmwareUpdater {
  public:
   std::string_view method() const override { return "rpi-eeprom"; }
-  boards::FirmwareResult apply(const boards::FirmwarePayload*) override {
+  boards::FirmwareResult apply(const boards::FirmwarePayload*, const boards::WrittenDisk*) override {
     throw fs::filesystem_error("cannot open the EEPROM", fs::path("/dev/spidev10.0"),
                                std::make_error_code(std::errc::permission_denied));
   }
