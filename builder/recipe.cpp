@@ -62,7 +62,7 @@ class Fields {
       : ctx_(ctx), node_(node), path_(std::move(path)) {
     if (!node.IsMap()) ctx.fail(node.Mark(), path_.empty() ? "recipe" : path_, std::string("expected a mapping, got ") + kind_name(node));
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
+      const YAML::Node key = it->first;  // a copy: it-> yields a temporary proxy
       if (!key.IsScalar()) ctx.fail(key.Mark(), path_, "a field name must be a plain word");
       const std::string name = key.Scalar();
       const std::string field = sub(name);
