@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "builder/debian_base.h"
 #include "builder/errc.h"
 #include "builder/image_edit.h"
 #include "builder/sbom.h"
@@ -71,16 +72,17 @@ Inputs resolve_inputs(const GoldOptions& o) {
   Recipe& r = in.recipe;
   if (!o.board.empty()) r.board = o.board;
   in.base = !o.base.empty() ? o.base : r.base.value_or(fs::path());
-  if (in.base.empty() && r.debian)
-    throw error(Errc::kUsage, o.recipe.string() + ": debian: sources are not built by this version yet; give --base IMAGE");
-  if (in.base.empty()) throw error(Errc::kUsage, o.recipe.string() + ": no source: the recipe has no base: and no --base was given");
-  if (!r.packages.empty())
+  if (in.base.empty() && !r.debian)
+    throw error(Errc::kUsage, o.recipe.string() + ": no source: the recipe has no base: or debian: and no --base was given");
+  if (!in.base.empty() && !r.packages.empty())
     throw error(Errc::kUsage, o.recipe.string() + ": packages: installing packages into a base image needs its maintainer "
-                                                  "scripts run under qemu-user; not supported for base: sources yet");
+                                                  "scripts run under qemu-user; give them in a debian: source instead");
   std::error_code ec;
-  if (!fs::is_regular_file(in.base, ec) && !fs::is_block_file(in.base, ec))
+  // An empty base: a debian: source, built (or taken from the cache) by build_gold.
+  if (!in.base.empty() && !fs::is_regular_file(in.base, ec) && !fs::is_block_file(in.base, ec))
     throw error(Errc::kInput, "base image " + in.base.string() + ": not found");
-  if (fs::absolute(in.base, ec) == fs::absolute(o.out, ec)) throw error(Errc::kUsage, "--out must not be the base image");
+  if (!in.base.empty() && fs::absolute(in.base, ec) == fs::absolute(o.out, ec))
+    throw error(Errc::kUsage, "--out must not be the base image");
   in.k3s = !o.k3s.empty() ? o.k3s : (r.k3s ? r.k3s->file : fs::path());
   if (!in.k3s.empty() && !r.k3s)
     throw error(Errc::kUsage, "--k3s " + in.k3s.string() + ": the recipe has no k3s: {version, sha256} to check it against");
@@ -349,10 +351,26 @@ std::uint64_t apply_edits(const GoldOptions& o, const Inputs& in, Ext4Image& ext
   return edit.bytes_needed();
 }
 
+fs::path default_cache_dir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return fs::path(x) / "ironstone";
+  if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".cache" / "ironstone";
+  return fs::temp_directory_path() / "ironstone-cache";
+}
+
+// A debian: source becomes a base image in the cache (builder/debian_base.h).
+void resolve_debian_base(const GoldOptions& o, Inputs& in) {
+  if (!in.base.empty()) return;
+  DebianBaseOptions d;
+  d.cache = o.cache.empty() ? default_cache_dir() : o.cache;
+  d.log = o.log;
+  in.base = debian_base(in.recipe, d).image;
+}
+
 }  // namespace
 
 GoldResult build_gold(const GoldOptions& o) {
   Inputs in = resolve_inputs(o);
+  resolve_debian_base(o, in);
   GoldResult result;
   log_to(o, "recipe " + o.recipe.string() + ": board " + in.recipe.board + ", base " + in.base.string() +
                 (in.k3s.empty() ? ", no k3s binary" : ", k3s " + in.recipe.k3s->version));

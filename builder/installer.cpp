@@ -13,7 +13,9 @@
 #include <sstream>
 
 #include "builder/elf_info.h"
+#include "boards/profile.h"
 #include "builder/errc.h"
+#include "builder/installer_ids.h"
 #include "builder/image_edit.h"
 #include "builder/image_reader.h"
 #include "builder/keys.h"
@@ -277,6 +279,26 @@ void plan_payload(const InstallerOptions& o, const Ext4Image& ext, Payload& p, R
   edit.add_text(kInstallerUnitPath, installer_unit_text(), 0644);
 }
 
+// The board profiles, where the flasher looks for them on the card (/usr/share/ironstone/boards).
+void plan_profiles(const InstallerOptions& o, RootEdit& edit, InstallerResult& result) {
+  const fs::path dir = !o.profiles_dir.empty()                             ? o.profiles_dir
+                       : fs::exists("/usr/share/ironstone/boards")          ? fs::path("/usr/share/ironstone/boards")
+                                                                            : boards::source_profiles_dir();
+  std::vector<boards::BoardProfile> profiles;
+  try {
+    profiles = boards::load_profiles(dir);
+  } catch (const std::exception& e) {
+    throw error(Errc::kUsage, std::string("board profiles: ") + e.what());
+  }
+  bool found = o.board.empty();
+  for (const auto& p : profiles) {
+    edit.add_file(std::string(kInstallerProfilesDir) + "/" + p.name + ".json", dir / (p.name + ".json"), 0644);
+    found = found || p.name == o.board;
+  }
+  if (!found) throw error(Errc::kUsage, "--board " + o.board + ": no such board profile in " + dir.string());
+  result.files.push_back(std::string(kInstallerProfilesDir) + ": " + std::to_string(profiles.size()) + " profiles");
+}
+
 // The bases' interactive first-boot wizards.
 void plan_wizards(const Ext4Image& ext, RootEdit& edit, InstallerResult& result) {
   for (const char* unit : {"userconfig.service", "systemd-firstboot.service"}) {
@@ -321,6 +343,8 @@ InstallerResult make_installer(const InstallerOptions& o) {
   log("expanding " + o.base.string());
   result.image_size = expand_image(o.base.string(), out.fd(), out.path().string(), o.progress);
   BaseLayout layout = locate_root(out.fd(), result.image_size, o.base.string(), "the installer");
+  const std::vector<IdChange> id_changes = reassign_partition_ids(out.path(), out.fd(), layout.table);
+  layout = locate_root(out.fd(), result.image_size, o.base.string(), "the installer");  // with the new ids
   result.table = layout.table;
   result.root = layout.root;
   result.boot = layout.boot;
@@ -331,6 +355,9 @@ InstallerResult make_installer(const InstallerOptions& o) {
   StagingDir stage("ironstone-installer");
   RootEdit edit(ext, stage);
   plan_payload(o, ext, payload, edit, result, log);
+  plan_profiles(o, edit, result);
+  for (const auto& f : rewrite_id_references(out.path(), ext, layout.boot, id_changes, edit))
+    result.disabled.push_back("partition ids of its own: " + f + " updated");
   plan_wizards(ext, edit, result);
   result.card = make_card_enrolment(o.card_name);
   write_card_secret(stage.path() / "enrolment.key", result.card);

@@ -18,11 +18,14 @@
 //                                                    only when the base has no /usr/bin/mcopy: the
 //                                                    flasher's identity step edits the flashed boot
 //                                                    partition with mtools (--mtools FILE, arm64)
+//   /usr/share/ironstone/boards/*.json               the board profiles (what the flasher detects
+//                                                    and drives; --board must be one of them)
 //   /etc/systemd/system/ironstone-flasher.service    the unit (0644), enabled through
 //   /etc/systemd/system/multi-user.target.wants/ironstone-flasher.service -> ../ironstone-flasher.service
 // and the bases' interactive first-boot wizards are disabled: userconfig.service and
 // systemd-firstboot.service masked (-> /dev/null), Armbian's /root/.not_logged_in_yet removed,
-// Raspberry Pi OS's init=/usr/lib/raspberrypi-sys-mods/firstboot dropped from cmdline.txt.
+// Raspberry Pi OS's init=/usr/lib/raspberrypi-sys-mods/firstboot dropped from cmdline.txt,
+// and the card gets partition ids of its own (builder/installer_ids.h).
 // Thread safety: one call at a time per output path.
 #pragma once
 
@@ -60,6 +63,9 @@ struct InstallerOptions {
   // (the seeder's --enrolment-keys; empty: only printed).
   std::string card_name;
   std::filesystem::path enrolment_keys;
+  // The board profiles shipped to kInstallerProfilesDir (every *.json; empty: the installed
+  // /usr/share/ironstone/boards, else the source tree's boards/).
+  std::filesystem::path profiles_dir;
 };
 
 struct InstallerResult {
@@ -76,6 +82,7 @@ struct InstallerResult {
 
 inline constexpr const char* kInstallerFlasherPath = "/usr/local/bin/ironstone-flasher";
 inline constexpr const char* kInstallerLibDir = "/usr/local/lib/ironstone";
+inline constexpr const char* kInstallerProfilesDir = "/usr/share/ironstone/boards";
 inline constexpr const char* kInstallerToolDir = "/usr/local/lib/ironstone/bin";  // first in the unit's PATH
 inline constexpr const char* kInstallerConfigPath = "/etc/ironstone/flasher.conf";
 inline constexpr const char* kInstallerKeyPath = "/etc/ironstone/trusted.pub";

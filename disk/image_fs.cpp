@@ -275,16 +275,26 @@ void FatImage::rename(const std::string& from, const std::string& to) {
 }
 
 std::vector<std::string> FatImage::list_root() const {
-  ProcessResult r = run_tool({"mdir", "-b", "-a", "-i", spec(), "::/"}, "mtools");
-  if (r.exit_code != 0)
-    throw error(Errc::kInput, "mdir ::/ on the FAT filesystem at " + hex_offset(offset_) + " of " + image_.string() +
+  auto names = list("/");
+  if (!names) throw error(Errc::kInput, "mdir ::/ on the FAT filesystem at " + hex_offset(offset_) + " of " + image_.string() + ": no root directory");
+  return *names;
+}
+
+std::optional<std::vector<std::string>> FatImage::list(const std::string& dir) const {
+  check_image_path(dir);
+  const std::string prefix = "::" + dir + (dir.back() == '/' ? "" : "/");
+  ProcessResult r = run_tool({"mdir", "-b", "-a", "-i", spec(), prefix}, "mtools");
+  if (r.exit_code != 0) {
+    if (r.err.find("not found") != std::string::npos) return std::nullopt;
+    throw error(Errc::kInput, "mdir " + prefix + " on the FAT filesystem at " + hex_offset(offset_) + " of " + image_.string() +
                                   ": " + tail(r.err));
-  // One "::/NAME" line per entry (directories end in '/').
+  }
+  // One "::/DIR/NAME" line per entry (directories end in '/').
   std::vector<std::string> names;
   std::istringstream in(r.out);
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("::/", 0) != 0) continue;
-    std::string name = line.substr(3);
+    if (line.rfind(prefix, 0) != 0) continue;
+    std::string name = line.substr(prefix.size());
     while (!name.empty() && (name.back() == '/' || name.back() == '\r')) name.pop_back();
     if (!name.empty() && name != "." && name != "..") names.push_back(name);
   }

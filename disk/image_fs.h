@@ -79,6 +79,8 @@ class FatImage {
   void rename(const std::string& from, const std::string& to);
   // Names in the root directory (mdir -b), without "." and "..".
   std::vector<std::string> list_root() const;
+  // Names in directory `dir` (absolute), without "." and ".."; nullopt when it does not exist.
+  std::optional<std::vector<std::string>> list(const std::string& dir) const;
   // "IMAGE@@N" for mtools' -i.
   std::string spec() const;
 

@@ -35,7 +35,7 @@ HOST_PACKAGES=(crossbuild-essential-arm64 qemu-user cmake ninja-build pkg-config
 ARM64_PACKAGES=(
   libtorrent-rasterbar-dev:arm64 libboost-dev:arm64 libboost-system-dev:arm64 libssl-dev:arm64
   libsodium-dev:arm64 libzstd-dev:arm64 liblzma-dev:arm64 nlohmann-json3-dev
-  libspdlog-dev:arm64 libfmt-dev:arm64 libcli11-dev
+  libspdlog-dev:arm64 libfmt-dev:arm64 libcli11-dev libsqlite3-dev:arm64
 )
 # More packages, e.g. IRONSTONE_CROSS_EXTRA="libgtest-dev:arm64" to cross-build the tests too.
 read -r -a EXTRA <<<"${IRONSTONE_CROSS_EXTRA:-}"
@@ -126,7 +126,7 @@ build() {
   echo "cross-arm64: configuring $BUILD_DIR ($BUILD_TYPE)"
   cmake -S . -B "$BUILD_DIR" -G Ninja \
     -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu.cmake" \
-    -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DIRONSTONE_TESTS=OFF -DIRONSTONE_BENCH=OFF >/dev/null ||
+    -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DIRONSTONE_TESTS=OFF -DIRONSTONE_BENCH=OFF -DIRONSTONE_BUILDER=OFF >/dev/null ||
     die "cmake configure failed (missing :arm64 -dev package? run without --no-install)"
   echo "cross-arm64: building ${TARGETS[*]:-all binaries} with -j$JOBS"
   cmake --build "$BUILD_DIR" -j "$JOBS" "${args[@]}" || die "build failed"

@@ -3,9 +3,9 @@
 #
 #   tools/e2e.sh [--build DIR] [--keep DIR] [--cache DIR] [--timeout-min N]
 #
-# 1. builds (or takes from --cache) the gold image from recipes/e2e.yaml and an installer
-#    base from recipes/e2e-installer.yaml (both Debian bookworm arm64 from mmdebstrap; they share the
-#    cached root), turns the base into the uefi-arm64 installer with the cross-built arm64 flasher;
+# 1. builds (or takes from --cache) the gold image from recipes/e2e.yaml (Debian bookworm arm64 from
+#    mmdebstrap, cached by its inputs), and turns the same image into the uefi-arm64 installer card
+#    with the cross-built arm64 flasher (the card gets partition ids of its own);
 # 2. publishes the gold image as a signed release and starts a seeder on loopback with an inventory
 #    naming the VM's MAC (host name, labels, k3s server URL and token, an SSH key);
 # 3. boots qemu-system-aarch64 -M virt (TCG) with AAVMF and its own NVRAM, the installer as a
@@ -17,15 +17,11 @@
 # 5. prints a timeline; --keep DIR leaves nvme.img, vars.fd, serial-1.log, serial-2.log, fleet.json,
 #    inventory.json (and the seeder log) there.
 #
-# Needs: root is not required; qemu-system-arm, qemu-efi-aarch64, socat, e2fsprogs, fdisk,
+# Needs: root (the Debian image build, unless cached); qemu-system-arm, qemu-efi-aarch64, socat, e2fsprogs, fdisk,
 # mmdebstrap + qemu-user-static with the qemu-aarch64 binfmt handler enabled (for the image
 # builds, unless cached), the cross toolchain (tools/cross-arm64.sh installs it). k3s itself is not
 # a Debian package and is not run: the run checks everything up to the unit that would start it.
 #
-# Status: written against the fleet lifecycle, the uefi-arm64 board and the gold builder as they are
-# now, not yet run end to end: `ironstone-build gold` does not build `debian:` sources yet (issue 11),
-# and the installer base must get partition and filesystem UUIDs of its own, or the second boot may
-# mount the card's root instead of the NVMe's. Not wired into setup.sh or the README until it passes.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 repo=$PWD
@@ -81,9 +77,6 @@ build_images() {
   "$build/builder/ironstone-build" gold --recipe recipes/e2e.yaml --out "$cache/gold.img" \
     --cache "$cache/build" --sbom "$cache/gold.spdx.json"
   mark "gold image ready ($(du -h --apparent-size "$cache/gold.img" | cut -f1))"
-  "$build/builder/ironstone-build" gold --recipe recipes/e2e-installer.yaml --out "$cache/installer-base.img" \
-    --cache "$cache/build"
-  mark "installer base ready"
 }
 
 # --- stage: keys, release, installer, inventory, seeder ------------------------------------------
@@ -92,9 +85,9 @@ publish_release() {
   "$build/builder/ironstone-build" publish --store "$work/store" --board uefi-arm64 --version e2e-1 \
     --secret-key "$work/release.key" --sbom "$cache/gold.spdx.json" --quiet "$cache/gold.img"
   mark "release uefi-arm64/e2e-1 published"
-  "$build/builder/ironstone-build" installer --base "$cache/installer-base.img" --board uefi-arm64 \
+  "$build/builder/ironstone-build" installer --base "$cache/gold.img" --board uefi-arm64 \
     --seeder "$SEEDER_GUEST_URL" --public-key "$work/release.pub" --out "$work/installer.img" \
-    --flasher build-arm64/flasher/ironstone-flasher --quiet
+    --flasher build-arm64/flasher/ironstone-flasher --card-name e2e-card --enrolment-keys "$work/enrolment-keys" --quiet
   mark "installer image made"
 }
 
@@ -112,6 +105,7 @@ EOF
 start_seeder() {
   "$build/seeder/ironstone-seeder" --store "$work/store" --listen 127.0.0.1:0 --bt-listen 127.0.0.1:0 \
     --public-url "$SEEDER_GUEST_URL/" --inventory "$work/inventory.json" --fleet-db "$work/fleet.sqlite" \
+    --enrolment-keys "$work/enrolment-keys" \
     > "$work/seeder.log" 2>&1 &
   seeder_pid=$!
   local i

@@ -44,6 +44,32 @@ std::vector<std::string> child_environment(const std::vector<std::pair<std::stri
   return out;
 }
 
+// Cuts a stream into lines for ProcessOptions::on_line.
+class LineSplitter {
+ public:
+  explicit LineSplitter(const std::function<void(std::string_view)>& sink) : sink_(sink) {}
+  void feed(std::string_view data) {
+    if (!sink_) return;
+    for (char c : data) {
+      if (c == '\n' || partial_.size() >= kMaxLine) {
+        sink_(partial_);
+        partial_.clear();
+        if (c == '\n') continue;
+      }
+      partial_ += c;
+    }
+  }
+  void flush() {
+    if (sink_ && !partial_.empty()) sink_(partial_);
+    partial_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kMaxLine = 4096;
+  const std::function<void(std::string_view)>& sink_;
+  std::string partial_;
+};
+
 }  // namespace
 
 std::string command_line(const std::vector<std::string>& argv) {
@@ -86,7 +112,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  const std::string stdin_path = options.stdin_file.empty() ? "/dev/null" : options.stdin_file;
+  posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out.fd[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err.fd[1], 2);
   std::vector<char*> args;
@@ -106,6 +133,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
   const std::size_t max_output = options.max_output;
   int open_fds = 2;
   char buf[8192];
+  LineSplitter lines[2] = {LineSplitter(options.on_line), LineSplitter(options.on_line)};
   while (open_fds > 0) {
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
@@ -118,8 +146,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
       if (n <= 0) {
         fds[i].fd = -1;
         --open_fds;
+        lines[i].flush();
         continue;
       }
+      lines[i].feed(std::string_view(buf, static_cast<std::size_t>(n)));
       std::size_t room = max_output - std::min(max_output, sinks[i]->size());
       sinks[i]->append(buf, std::min(room, static_cast<std::size_t>(n)));
     }

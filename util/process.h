@@ -2,7 +2,8 @@
 // rpi-eeprom-update, flashrom, systemctl) and builder/ (debugfs, mtools) drive: argv[0] is
 // looked up in PATH, arguments are passed as they are, stdout and stderr are captured
 // separately (each bounded by max_output bytes; the rest is read and dropped), stdin is
-// /dev/null, and variables may be added to the child's environment.
+// /dev/null (or a file), variables may be added to the child's environment, and a long-running
+// tool's output can be followed line by line while it runs.
 //
 // Nothing here throws: a program that cannot be started is reported in the result, and
 // callers turn failures into errors of their own module's category (failure_message()
@@ -11,7 +12,9 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,6 +32,11 @@ struct ProcessOptions {
   std::vector<std::pair<std::string, std::string>> env;
   // Bound on each of stdout and stderr, in bytes.
   std::size_t max_output = 1 << 20;
+  // The child's stdin; empty: /dev/null. A file that cannot be opened fails the spawn.
+  std::string stdin_file;
+  // Called (on the calling thread, while the child runs) with each line the child writes to
+  // stdout or stderr, without its newline; lines are cut at 4096 bytes. Capture is unchanged.
+  std::function<void(std::string_view line)> on_line;
 };
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});

@@ -3,10 +3,13 @@
 // (mke2fs -d from a directory shaped like Raspberry Pi OS / Armbian). The result is inspected
 // with debugfs and mtools, never mounted, so the test needs no root.
 #include "builder/installer.h"
+#include "builder/installer_ids.h"
 #include "swarm/enrolment.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -478,6 +481,101 @@ TEST(InstallerCmdline, StripsOnlyTheFirstbootInit) {
   EXPECT_EQ(strip_firstboot_init("console=tty1 root=/dev/mmcblk0p2 init=/usr/lib/raspi-config/init_resize.sh\n"),
             "console=tty1 root=/dev/mmcblk0p2\n");
   EXPECT_FALSE(strip_firstboot_init("console=tty1 init=/sbin/init rootwait\n"));
+}
+
+// A base whose table id is known, with an fstab naming its partitions by PARTUUID.
+fs::path make_base_with_ids(const TempDir& t, bool gpt, const std::string& label_id, const std::string& root_ref,
+                            const std::string& boot_ref, const std::string& boot_uuid = "", const std::string& root_uuid = "") {
+  const fs::path rootfs = t / "ids.rootfs";
+  fs::create_directories(rootfs / "usr/lib/systemd/system");
+  fs::create_directories(rootfs / "usr/bin");
+  fs::create_directories(rootfs / "etc");
+  write_text(rootfs / "usr/bin/mtools", "");
+  fs::create_symlink("mtools", rootfs / "usr/bin/mcopy");
+  write_text(rootfs / "etc/fstab", "PARTUUID=" + boot_ref + " /boot/firmware vfat defaults 0 2\nPARTUUID=" + root_ref +
+                                       " / ext4 defaults,noatime 0 1\n");
+  testing::DiskSpec disk;
+  disk.gpt = gpt;
+  disk.label_id = label_id;
+  disk.boot_uuid = boot_uuid;
+  disk.root_uuid = root_uuid;
+  disk.boot_start = kBootStart;
+  disk.boot_size = kBootSize;
+  disk.boot_files = {{"cmdline.txt", "console=tty1 root=PARTUUID=" + root_ref + " rootwait\n"}};
+  disk.rootfs = rootfs;
+  testing::make_disk_image(disk, t / "ids.img");
+  return t / "ids.img";
+}
+
+disk::PartitionTable table_of(const fs::path& img) {
+  const int fd = ::open(img.c_str(), O_RDONLY);
+  auto table = disk::read_partition_table(fd, fs::file_size(img), img.string());
+  ::close(fd);
+  return table;
+}
+
+TEST_F(Installer, GivesTheCardAnMbrSignatureOfItsOwnAndUpdatesFstabAndCmdline) {
+  const fs::path base = make_base_with_ids(t, false, "0x4e639091", "4e639091-02", "4E639091-01");
+  if (HasFatalFailure()) return;
+  const InstallerResult r = make_installer(options(base, t / "card.img"));
+  std::string sig;
+  run_command("sfdisk --disk-id " + q(t / "card.img"), &sig);
+  sig = sig.substr(2, 8);  // "0x1234abcd\n"
+  EXPECT_NE(sig, "4e639091");
+  EXPECT_EQ(debugfs(t / "card.img", "cat /etc/fstab"),
+            "PARTUUID=" + sig + "-01 /boot/firmware vfat defaults 0 2\nPARTUUID=" + sig + "-02 / ext4 defaults,noatime 0 1\n");
+  disk::FatImage fat(t / "card.img", kBootStart);
+  EXPECT_EQ(fat.read("/cmdline.txt").value_or(""), "console=tty1 root=PARTUUID=" + sig + "-02 rootwait\n");
+  EXPECT_NE(std::find(r.disabled.begin(), r.disabled.end(), "partition ids of its own: /etc/fstab updated"), r.disabled.end());
+}
+
+TEST_F(Installer, GivesTheCardGptPartitionGuidsOfItsOwnAndUpdatesFstab) {
+  const std::string boot = "0b3a7c1e-2f4d-4e5a-9b6c-7d8e9f0a1b2c", root = "1c4b8d2f-3a5e-4f6b-8c7d-8e9f0a1b2c3d";
+  const fs::path base = make_base_with_ids(t, true, "", root, boot, boot, root);
+  if (HasFatalFailure()) return;
+  make_installer(options(base, t / "card.img"));
+  const auto after = table_of(t / "card.img");
+  ASSERT_EQ(after.partitions.size(), 2u);
+  EXPECT_NE(after.partitions[0].uuid, boot);
+  EXPECT_NE(after.partitions[1].uuid, root);
+  EXPECT_EQ(debugfs(t / "card.img", "cat /etc/fstab"), "PARTUUID=" + after.partitions[0].uuid +
+                                                           " /boot/firmware vfat defaults 0 2\nPARTUUID=" +
+                                                           after.partitions[1].uuid + " / ext4 defaults,noatime 0 1\n");
+  disk::FatImage fat(t / "card.img", kBootStart);
+  EXPECT_EQ(fat.read("/cmdline.txt").value_or(""), "console=tty1 root=PARTUUID=" + after.partitions[1].uuid + " rootwait\n");
+}
+
+TEST_F(Installer, ShipsEveryBoardProfileWhereTheFlasherLooksForThem) {
+  const fs::path base = make_base(t, {});
+  if (HasFatalFailure()) return;
+  make_installer(options(base, t / "card.img"));
+  for (const char* board : {"rpi5", "rock5b", "uefi-arm64"}) {
+    EXPECT_EQ(debugfs(t / "card.img", std::string("cat /usr/share/ironstone/boards/") + board + ".json"),
+              read_text(fs::path(IRONSTONE_SOURCE_DIR) / "boards" / (std::string(board) + ".json")))
+        << board;
+  }
+}
+
+TEST_F(Installer, RefusesABoardWithoutAProfile) {
+  const fs::path base = make_base(t, {});
+  if (HasFatalFailure()) return;
+  InstallerOptions o = options(base, t / "card.img");
+  o.board = "no-such-board";
+  try {
+    make_installer(o);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(Errc::kUsage));
+    EXPECT_EQ(std::string(e.what()), "--board no-such-board: no such board profile in " +
+                                         (fs::path(IRONSTONE_SOURCE_DIR) / "boards").string());
+  }
+  EXPECT_FALSE(fs::exists(t / "card.img"));
+}
+
+TEST(InstallerIds, ReplacesEveryIdInAnyLetterCase) {
+  EXPECT_EQ(replace_ids("a PARTUUID=ABCD-02 b partuuid=abcd-01 abcdef", {{"abcd-", "1234-"}}),
+            "a PARTUUID=1234-02 b partuuid=1234-01 abcdef");
+  EXPECT_EQ(replace_ids("x", {}), "x");
 }
 
 TEST(InstallerDefaults, FindsTheCrossBuiltFlasherAboveTheBinary) {

@@ -56,6 +56,8 @@ struct DiskSpec {
   std::string boot_label = "bootfs";
   std::vector<std::pair<std::string, std::string>> boot_files;  // name -> content, at the FAT root
   std::filesystem::path rootfs;  // directory copied into the ext4 root (mke2fs -d); empty: an empty root
+  std::string label_id;          // the table's id ("0x4e639091" or a GUID); empty: sfdisk picks one
+  std::string boot_uuid, root_uuid;  // GPT partition GUIDs; empty: sfdisk picks them
   std::uint64_t root_start() const { return boot_start + boot_size; }
   std::uint64_t total_size() const { return root_start() + root_size + (1 << 20); }
 };
@@ -82,12 +84,13 @@ inline void make_disk_image(const DiskSpec& spec, const std::filesystem::path& o
     if (::testing::Test::HasFatalFailure()) return;
   }
   std::string table = spec.gpt ? "label: gpt\n" : "label: dos\n";
+  if (!spec.label_id.empty()) table += "label-id: " + spec.label_id + "\n";
   const char* fat_type = spec.gpt ? "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7" : "c";
   const char* linux_type = spec.gpt ? "0FC63DAF-8483-4772-8E79-3D69D8477DE4" : "83";
   table += "start=" + std::to_string(spec.boot_start / 512) + ", size=" + std::to_string(spec.boot_size / 512) +
-           ", type=" + fat_type + "\n";
+           ", type=" + fat_type + (spec.boot_uuid.empty() ? "" : ", uuid=" + spec.boot_uuid) + "\n";
   table += "start=" + std::to_string(spec.root_start() / 512) + ", size=" + std::to_string(spec.root_size / 512) +
-           ", type=" + linux_type + "\n";
+           ", type=" + linux_type + (spec.root_uuid.empty() ? "" : ", uuid=" + spec.root_uuid) + "\n";
   write_text(dir / (name + ".sfdisk"), table);
   sh("truncate -s " + std::to_string(spec.total_size()) + " " + quote(out) + " && sfdisk -q " + quote(out) + " < " +
      quote(dir / (name + ".sfdisk")));
