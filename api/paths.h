@@ -54,6 +54,7 @@ inline constexpr const char* kManifest = "/v1/releases/{board}/{version}/manifes
 inline constexpr const char* kManifestSignature = "/v1/releases/{board}/{version}/manifest.json.minisig";
 inline constexpr const char* kTorrent = "/v1/releases/{board}/{version}/release.torrent";
 inline constexpr const char* kFirmware = "/v1/releases/{board}/{version}/firmware/{firmware}";
+inline constexpr const char* kSbom = "/v1/releases/{board}/{version}/sbom.spdx.json";
 inline constexpr const char* kChunk = "/chunks/{aa}/{hex}.zst";
 inline constexpr const char* kNodeEvents = "/v1/nodes/{node}/events";
 inline constexpr const char* kNodeIdentity = "/v1/nodes/{mac}/identity";

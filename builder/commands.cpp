@@ -66,6 +66,8 @@ int run_publish(const PublishArgs& a) {
       if (colon == std::string::npos) o.firmware.push_back({f, a.board == "rpi5" ? "rpi-eeprom" : "spi-nor"});
       else o.firmware.push_back({f.substr(colon + 1), f.substr(0, colon)});
     }
+    o.sbom = a.sbom;
+    o.no_sbom = a.no_sbom;
     o.provenance.git_commit = a.git_commit;
     o.provenance.ci_run = a.ci_run;
     o.require_sealed = a.require_sealed;

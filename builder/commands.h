@@ -26,6 +26,8 @@ struct PublishArgs {
   int threads = 0;
   std::vector<std::string> web_seeds;
   std::vector<std::string> firmware;  // "FILE" or "KIND:FILE"
+  std::string sbom;                   // empty: IMAGE.spdx.json when it exists
+  bool no_sbom = false;
   std::string git_commit, ci_run;
   bool quiet = false;
   bool require_sealed = false;

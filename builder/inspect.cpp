@@ -63,6 +63,8 @@ void inspect_release(const fs::path& store_root, const std::string& board, const
       << "provenance  source " << p.source_name << " (" << p.source_hash.hex() << ")\n"
       << "            git " << (p.git_commit.empty() ? "-" : p.git_commit) << ", ci "
       << (p.ci_run.empty() ? "-" : p.ci_run) << ", host " << p.builder_host << ", " << p.tool_version << "\n";
+  if (m.sbom) out << "sbom        " << manifest::kSbomFile << " (" << human(m.sbom->size) << ", " << m.sbom->hash.hex() << ")\n";
+  else out << "sbom        none\n";
   for (const auto& fw : m.firmware)
     out << "firmware    " << fw.name << " (" << fw.kind << ", " << human(fw.size) << ", " << fw.hash.hex() << ")\n";
 }

@@ -6,8 +6,11 @@
 #include <cstring>
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
+
 #include "builder/chunk_pipeline.h"
 #include "builder/errc.h"
+#include "builder/gold.h"
 #include "builder/image_reader.h"
 #include "builder/store.h"
 #include "manifest/channel.h"
@@ -78,6 +81,34 @@ std::vector<manifest::Firmware> stage_firmware(const std::vector<FirmwareInput>&
     out.push_back(fw);
   }
   return out;
+}
+
+// The SBOM the release ships (PublishOptions::sbom), copied into the temporary release
+// directory; nullopt when there is none. Throws kInput for a file that is not SPDX JSON.
+std::optional<manifest::SbomRef> stage_sbom(const std::string& image, const PublishOptions& opt, const fs::path& dir) {
+  fs::path file = opt.sbom;
+  std::error_code ec;
+  if (opt.no_sbom) return std::nullopt;
+  if (file.empty()) {
+    if (image == "-" || !fs::is_regular_file(default_sbom_path(image), ec)) return std::nullopt;
+    file = default_sbom_path(image);
+  }
+  std::string bytes;
+  try {
+    bytes = read_text_file(file, manifest::kMaxSbomBytes);
+  } catch (const Error& e) {
+    throw error(Errc::kInput, std::string("--sbom: ") + e.what());
+  }
+  try {
+    const auto doc = nlohmann::json::parse(bytes);
+    if (!doc.is_object() || !doc.contains("spdxVersion") || !doc["spdxVersion"].is_string() ||
+        doc["spdxVersion"].get<std::string>().rfind("SPDX-", 0) != 0)
+      throw error(Errc::kInput, file.string() + ": not an SPDX JSON document (no \"spdxVersion\": \"SPDX-…\")");
+  } catch (const nlohmann::json::exception& e) {
+    throw error(Errc::kInput, file.string() + ": not an SPDX JSON document: " + e.what());
+  }
+  write_file_atomic(dir / manifest::kSbomFile, bytes, 0644, FileSync::kStartWriteback);  // publish syncs the store
+  return manifest::SbomRef{bytes.size(), blake2b256({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()})};
 }
 
 // The sealing check of a raw image file or device; compressed or piped input is not
@@ -219,6 +250,7 @@ PublishResult publish_chunks(const std::string& image, const manifest::SecretKey
   Manifest m = describe_release(opt, plan, chunks, image, reader);
   fs::create_directories(tmp_dir);
   m.firmware = stage_firmware(opt.firmware, tmp_dir);
+  m.sbom = stage_sbom(image, opt, tmp_dir);
   const std::vector<char> torrent = make_release_torrent(m, opt, chunks);
   const std::string text = manifest::serialize(m);
   manifest::parse_manifest(text, "new manifest");  // what we sign must read back

@@ -49,6 +49,11 @@ struct PublishOptions {
   std::optional<std::uint64_t> sequence;   // default: highest in store for board+channel, plus one
   std::vector<std::string> web_seeds;      // put into the torrent (the seeder adds its own anyway)
   std::vector<FirmwareInput> firmware;
+  // The image's SBOM (SPDX JSON), shipped as the release's sbom.spdx.json with its hash in the
+  // signed manifest. Empty: IMAGE.spdx.json beside a file image when it exists (what
+  // `ironstone-build gold` writes), else none. `no_sbom` ships none in any case.
+  std::filesystem::path sbom;
+  bool no_sbom = false;
   manifest::Provenance provenance;         // empty fields are filled from the environment
   std::function<void(std::uint64_t, std::optional<std::uint64_t>)> progress;
   // An unsealed gold image is an error (Errc::kUnsealed, naming the partition and every

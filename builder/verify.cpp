@@ -119,6 +119,15 @@ void check_release(const Store& store, const ReleaseRef& r, const VerifyOptions&
       report.problems.push_back(e.what());
     }
   }
+  if (m.sbom) {
+    try {
+      std::string bytes = read_text_file(r.dir / manifest::kSbomFile, m.sbom->size);
+      if (bytes.size() != m.sbom->size || blake2b256(bytes_of(bytes)) != m.sbom->hash)
+        report.problems.push_back(name + "/" + manifest::kSbomFile + ": size or hash does not match the manifest");
+    } catch (const Error& e) {
+      report.problems.push_back(e.what());
+    }
+  }
   check_chunks(store.root(), m, name, opt.threads, report);
 }
 

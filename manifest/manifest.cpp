@@ -119,6 +119,7 @@ std::string serialize(const Manifest& m) {
         {"builder_host", p.builder_host},
         {"tool_version", p.tool_version}}},
   };
+  if (m.sbom) doc["sbom"] = {{"size", m.sbom->size}, {"hash", m.sbom->hash.hex()}};
   return doc.dump(-1, ' ', /*ensure_ascii=*/true) + "\n";
 }
 
@@ -203,6 +204,12 @@ Manifest parse_manifest(std::string_view bytes, std::string_view source) {
     strict_json::ObjectReader f(firmware[i], strict_json::element("firmware", i), source, field_error);
     m.firmware.push_back({f.string("name"), f.string("kind"), f.uint("size"), read_hash(f, "hash")});
     f.finish();
+  }
+  if (r.has("sbom")) {
+    auto sb = r.object("sbom");
+    m.sbom = SbomRef{sb.uint("size", kMaxSbomBytes), read_hash(sb, "hash")};
+    if (m.sbom->size == 0) sb.fail("size", "an SBOM is never empty");
+    sb.finish();
   }
   auto p = r.object("provenance");
   m.provenance = {p.string("source_name"),  read_hash(p, "source_hash"), p.string("git_commit"),

@@ -59,6 +59,16 @@ struct Firmware {
   Hash256 hash;      // BLAKE2b-256
 };
 
+// The release's software bill of materials (SPDX 2.3 JSON, e.g. what `ironstone-build gold`
+// writes), stored in the release directory as kSbomFile. Optional: releases of images from
+// elsewhere have none. Its hash is signed with the rest of the manifest.
+inline constexpr const char* kSbomFile = "sbom.spdx.json";
+inline constexpr std::uint64_t kMaxSbomBytes = 64ull << 20;
+struct SbomRef {
+  std::uint64_t size = 0;  // 1..kMaxSbomBytes
+  Hash256 hash;            // BLAKE2b-256 of the file
+};
+
 struct Provenance {
   std::string source_name;   // file name of the image given to publish ("-" for stdin)
   Hash256 source_hash;       // BLAKE2b-256 of the source file as read (compressed, if it was)
@@ -83,6 +93,7 @@ struct Manifest {
   std::vector<ZeroRange> zero_ranges;
   std::string info_hash_v2;  // 64 hex chars: SHA-256 info-hash of release.torrent
   std::vector<Firmware> firmware;
+  std::optional<SbomRef> sbom;  // the "sbom" field, absent when the release has none
   Provenance provenance;
 
   // Sum of stored_size over the chunk table: what a flasher downloads at most.

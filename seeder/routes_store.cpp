@@ -105,6 +105,7 @@ void add_store_routes(Router& router, const fs::path& store, std::atomic<std::ui
              release_file(manifest + sig, kSignature));
   router.add({V::get}, api::route::kTorrent,
              release_file(manifest::layout::kTorrentFile, kTorrent));
+  router.add({V::get}, api::route::kSbom, release_file(manifest::kSbomFile, kJson));
   router.add({V::get}, api::route::kFirmware,
              [store](const Request& r, const Params& p) {
                return serve_file(r, store, fs::path("releases") / p[0] / p[1] / "firmware" / p[2], kBinary);

@@ -13,6 +13,7 @@
 #include "builder/chunk_pipeline.h"
 #include "builder/errc.h"
 #include "builder/store.h"
+#include "builder/verify.h"
 #include "manifest/channel.h"
 #include "manifest/chunk_codec.h"
 #include "manifest/image_hash.h"
@@ -209,6 +210,35 @@ TEST_F(PublishTest, FirmwarePayloadIsCopiedAndHashedIntoTheManifest) {
   EXPECT_EQ(r.manifest.firmware[0].size, 5000u);
   EXPECT_EQ(r.manifest.firmware[0].hash, blake2b256(fw));
   EXPECT_EQ(read_file(r.release_dir / "firmware/pieeprom.bin"), fw);
+}
+
+TEST_F(PublishTest, TheGoldImagesSbomBesideItShipsWithTheReleaseAndItsHashIsSigned) {
+  const fs::path img = image("gold.img", sample_image());
+  const std::string sbom = "{\"spdxVersion\": \"SPDX-2.3\", \"packages\": []}\n";
+  write_file(dir.path() / "gold.img.spdx.json", std::vector<std::uint8_t>(sbom.begin(), sbom.end()));
+  PublishResult r = publish(img.string(), key, options(store()));
+  ASSERT_TRUE(r.manifest.sbom);
+  EXPECT_EQ(r.manifest.sbom->size, sbom.size());
+  EXPECT_EQ(r.manifest.sbom->hash, blake2b256(std::vector<std::uint8_t>(sbom.begin(), sbom.end())));
+  EXPECT_EQ(slurp(r.release_dir / "sbom.spdx.json"), sbom);
+  ASSERT_TRUE(verified("1.0").manifest().sbom);  // in the signed bytes
+
+  VerifyOptions vo;
+  vo.store = store();
+  vo.keys = {key.public_key()};
+  vo.allow_expired = true;
+  EXPECT_TRUE(verify_store(vo).ok());
+  write_file(r.release_dir / "sbom.spdx.json", std::vector<std::uint8_t>(sbom.begin(), sbom.end() - 2));
+  EXPECT_THAT(verify_store(vo).problems, ::testing::Contains("releases/rpi5/1.0/sbom.spdx.json: size or hash does not match the manifest"));
+}
+
+TEST_F(PublishTest, WithoutAnSbomOrWithNoSbomTheManifestHasNone) {
+  const fs::path img = image("plain.img", sample_image());
+  EXPECT_FALSE(publish(img.string(), key, options(store(), "1.0")).manifest.sbom);
+  write_file(dir.path() / "plain.img.spdx.json", {'{', '}'});
+  PublishOptions o = options(store(), "2.0");
+  o.no_sbom = true;
+  EXPECT_FALSE(publish(img.string(), key, o).manifest.sbom);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -483,6 +513,15 @@ TEST_F(BadInputTest, EmptyFirmwareFileRollsBackEverything) {
   o.firmware = {{dir.path() / "empty.bin", "rpi-eeprom"}};
   EXPECT_ERROR_EQ(publish(image("x.img", sample_image(9)).string(), key, o), Errc::kInput,
                   (dir.path() / "empty.bin").string() + ": firmware file is empty");
+  EXPECT_STORE_UNCHANGED(before, store());
+}
+
+TEST_F(BadInputTest, AnSbomThatIsNotSpdxJsonIsRefusedAndLeavesStoreUntouched) {
+  PublishOptions o = options(store(), "2.0");
+  write_file(dir.path() / "bom.json", {'{', '"', 'a', '"', ':', '1', '}'});
+  o.sbom = dir.path() / "bom.json";
+  EXPECT_ERROR_EQ(publish(image("x.img", sample_image(9)).string(), key, o), Errc::kInput,
+                  (dir.path() / "bom.json").string() + ": not an SPDX JSON document (no \"spdxVersion\": \"SPDX-…\")");
   EXPECT_STORE_UNCHANGED(before, store());
 }
 
