@@ -4,6 +4,8 @@
 #   ./setup.sh            install + build (Release, into build/)
 #   ./setup.sh demo       install + build + run the local demo swarm (tools/demo.sh)
 #   ./setup.sh test       install + build with ASan+UBSan (into build-asan/) + run the whole test suite
+#   ./setup.sh e2e [ARGS] install + build + cross-build the arm64 flasher + the end-to-end run on an
+#                         emulated arm64 UEFI machine (tools/e2e.sh ARGS; needs root, ~45 min cold, ~15 cached)
 #
 # Environment: IRONSTONE_JOBS (parallel build jobs, default: all cores).
 set -euo pipefail
@@ -18,7 +20,7 @@ PACKAGES=(
   minisign e2fsprogs dosfstools mtools fdisk util-linux iproute2 udpcast curl
   # The gold image (recipes are YAML), the fleet database, the emulated arm64 node, the dashboard test.
   libyaml-cpp-dev libsqlite3-dev mmdebstrap qemu-user-static binfmt-support arch-test
-  qemu-system-arm qemu-efi-aarch64 efibootmgr chromium
+  qemu-system-arm qemu-efi-aarch64 efibootmgr chromium socat python3
 )
 
 install_packages() {
@@ -59,7 +61,12 @@ case "${1:-build}" in
     # Swarm tests depend on timing on a shared 2-core machine: a failing test gets one more run.
     cd build-asan && exec ctest --output-on-failure -j "${IRONSTONE_JOBS:-$(nproc)}" --timeout 600 --repeat until-pass:2
     ;;
+  e2e)
+    build build -DCMAKE_BUILD_TYPE=Release -DIRONSTONE_TESTS=OFF -DIRONSTONE_BENCH=OFF
+    tools/cross-arm64.sh --target ironstone-flasher
+    shift; exec tools/e2e.sh --build build "$@"
+    ;;
   *)
-    echo "usage: $0 [build|demo|test]" >&2; exit 2
+    echo "usage: $0 [build|demo|test|e2e]" >&2; exit 2
     ;;
 esac
