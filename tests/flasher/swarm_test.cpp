@@ -193,6 +193,9 @@ TEST_F(Swarm, ANodeThatNeverJoinsCostsTimeNotTheFlash) {
   ASSERT_EQ(posted.status / 100, 2u) << posted.body;
 
   FlashOptions o = rig.flash_options("n1");  // "aaa-ghost" < "n1": stripe 2 of 2
+  // The web seed's wait far beyond the fallback's 2 s of quiet, so that a slow own stripe
+  // (a loaded machine) cannot let the web seed win the race this test is not about.
+  o.web_seed_after = std::chrono::seconds(60);
   fill_garbage(o.target, image.size(), 9);
   const auto start = std::chrono::steady_clock::now();
   FlashResult r = run_flash(o);
