@@ -6,7 +6,7 @@
 //
 // The node lifecycle (POST /v1/nodes/<node-id>/lifecycle, the gold image's first-boot
 // reports) and history (GET /v1/nodes/<node-id>/history) are here beside node_events_path();
-// their documents are parsed by the seeder (seeder/fleet.h, parse_lifecycle_report).
+// their documents are in api/node_event.h (parse_lifecycle_report, parse_node_event).
 //
 // Thread safety: pure functions and constants.
 #pragma once

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "bench/proc.h"
 
@@ -72,6 +73,33 @@ void check_targets(const BenchEnv& env, MethodResult& r, const std::vector<std::
 
 bool log_contains(const std::filesystem::path& log, const std::string& needle) {
   return read_file(log.string()).find(needle) != std::string::npos;
+}
+
+std::vector<Counters> rack_counters(const RackNet& rack) {
+  std::vector<Counters> out;
+  out.push_back(rack.counters(rack.nas()));
+  for (const auto& h : rack.nodes()) out.push_back(rack.counters(h));
+  return out;
+}
+
+void count_wire_bytes(const std::vector<Counters>& before, const std::vector<Counters>& after, MethodResult& r) {
+  r.bytes_source = "wire";
+  r.nas_bytes = after[0].tx - before[0].tx;
+  for (std::size_t i = 1; i < after.size(); ++i) r.node_bytes += after[i].tx - before[i].tx;
+}
+
+std::optional<std::string> wait_for_log(const std::filesystem::path& log, const std::regex& re, Child& child,
+                                        std::chrono::seconds timeout, std::chrono::milliseconds poll,
+                                        std::string* last) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    std::smatch m;
+    *last = read_file(log.string());
+    if (std::regex_search(*last, m, re)) return m[1].str();
+    if (child.poll() || Clock::now() > deadline) return std::nullopt;
+    throw_if_interrupted();
+    std::this_thread::sleep_for(poll);
+  }
 }
 
 }  // namespace ironstone::bench

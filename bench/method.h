@@ -5,10 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <filesystem>
+#include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
+#include "bench/proc.h"
 #include "bench/rack_net.h"
 
 namespace ironstone::bench {
@@ -76,5 +80,16 @@ std::filesystem::path node_dir(const BenchEnv& env, const std::string& method, c
 void check_targets(const BenchEnv& env, MethodResult& r, const std::vector<std::filesystem::path>& targets);
 void cleanup_method_dir(const BenchEnv& env, const std::string& method);
 bool log_contains(const std::filesystem::path& log, const std::string& needle);
+// The interface counters of the NAS, then of every node, in rack order.
+std::vector<Counters> rack_counters(const RackNet& rack);
+// The bytes sent on the wire between two rack_counters() samples: by the NAS into
+// r.nas_bytes, by all nodes into r.node_bytes; r.bytes_source "wire".
+void count_wire_bytes(const std::vector<Counters>& before, const std::vector<Counters>& after, MethodResult& r);
+// Polls `log` every `poll` until `re` matches it: returns the match's first group. nullopt
+// when `child` exits or `timeout` passes first, with *last the log as last read. Throws
+// Interrupted after a signal.
+std::optional<std::string> wait_for_log(const std::filesystem::path& log, const std::regex& re, Child& child,
+                                        std::chrono::seconds timeout, std::chrono::milliseconds poll,
+                                        std::string* last);
 
 }  // namespace ironstone::bench

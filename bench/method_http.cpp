@@ -63,29 +63,15 @@ MethodResult run_http(const RackNet& rack, const BenchEnv& env) {
   argv.insert(argv.end(), {env.bin.self, "serve", "--listen", rack.nas().ip, "--port", rack.netns() ? "8080" : "0",
                            "--file", env.image.zst.string()});
   Child server(argv, log.string());
-  std::string port;
-  {
-    static const std::regex re(R"(listening on [0-9.]+:(\d+))");
-    auto deadline = Clock::now() + std::chrono::seconds(20);
-    for (;;) {
-      std::smatch m;
-      std::string text = read_file(log.string());
-      if (std::regex_search(text, m, re)) {
-        port = m[1];
-        break;
-      }
-      if (server.poll() || Clock::now() > deadline) {
-        r.note = "the HTTP server did not start: " + text;
-        return r;
-      }
-      throw_if_interrupted();
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+  static const std::regex re(R"(listening on [0-9.]+:(\d+))");
+  std::string text;
+  const auto port = wait_for_log(log, re, server, std::chrono::seconds(20), std::chrono::milliseconds(20), &text);
+  if (!port) {
+    r.note = "the HTTP server did not start: " + text;
+    return r;
   }
-  const std::string url = "http://" + rack.nas().ip + ":" + port + "/image.img.zst";
-  std::vector<Counters> before;
-  before.push_back(rack.counters(rack.nas()));
-  for (const auto& h : rack.nodes()) before.push_back(rack.counters(h));
+  const std::string url = "http://" + rack.nas().ip + ":" + *port + "/image.img.zst";
+  const std::vector<Counters> before = rack_counters(rack);
   const auto cpu0 = CpuSample::now();
   const auto t0 = Clock::now();
   std::vector<std::filesystem::path> targets;
@@ -98,14 +84,10 @@ MethodResult run_http(const RackNet& rack, const BenchEnv& env) {
             &targets, t0, kids);
   r.cpu_busy = busy_percent(cpu0, CpuSample::now());
   r.nas_cpu_s = server.live_cpu_seconds();
-  std::vector<Counters> after;
-  after.push_back(rack.counters(rack.nas()));
-  for (const auto& h : rack.nodes()) after.push_back(rack.counters(h));
+  const std::vector<Counters> after = rack_counters(rack);
   server.kill();
   if (rack.netns()) {
-    r.bytes_source = "wire";
-    r.nas_bytes = after[0].tx - before[0].tx;
-    for (std::size_t i = 1; i < after.size(); ++i) r.node_bytes += after[i].tx - before[i].tx;
+    count_wire_bytes(before, after, r);
   } else {
     r.bytes_source = "payload";
     for (const auto& n : r.per_node)

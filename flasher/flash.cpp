@@ -108,6 +108,41 @@ void add_swarm_stats(FlashResult& r, const SwarmStats& s) {
                 s.pieces_proven_by_v2, s.pieces_kept_in_memory, s.pieces_not_proven_by_v2);
 }
 
+// The release stage: the board's release from the seeder, verified against the keys and the
+// sequences in `seen` (fetch_release). Fills in the result's version, sequence and chunk count.
+Release release_stage(const FlashOptions& o, const SeederClient& seeder, Reporter& rep, boards::Board& board,
+                      const SeenState& seen, FlashResult& result) {
+  Release rel = step(
+      rep, &board, FailedStep::kRelease, "release",
+      "fetching the " + o.channel + " release for " + board.name() + " from " + seeder.base(),
+      [&] { return fetch_release(seeder, board.name(), o.channel, o.public_keys, seen, o.allow_older); });
+  const manifest::Manifest& m = rel.manifest.manifest();
+  result.version = m.version;
+  result.sequence = m.sequence;
+  result.chunks_total = m.chunks.size();
+  rep.set_release(m.version);
+  return rel;
+}
+
+// The stages after the verified write, in order: the identity (--identity), an after-write
+// firmware method (the boot order), disarming the installer card (--disarm-card). Each
+// fills in its part of the result.
+void after_write_stages(const FlashOptions& o, const SeederClient& seeder, Reporter& rep, boards::Board& board,
+                        const Release& rel, ScannedTarget& t, const fs::path& target_path, const std::string& mac,
+                        FlashResult& result) {
+  const manifest::Manifest& m = rel.manifest.manifest();
+  if (o.write_identity)
+    result.identity = step(rep, &board, FailedStep::kIdentity, "identity",
+                           "asking the seeder for the identity of " + (mac.empty() ? "this node" : mac),
+                           [&] { return identity_step(seeder, mac, rep.node_id(), *t.target, target_path, m); });
+  if (!o.skip_firmware && board.firmware_after_write())
+    result.firmware = step(rep, &board, FailedStep::kFirmware, "firmware", "setting the boot order",
+                           [&] { return firmware_step(seeder, board, rel, *t.target, target_path); });
+  if (o.disarm_card && !board.profile().disarm_card.empty())
+    result.disarm = step(rep, &board, FailedStep::kFirmware, "disarm", "disarming the installer card",
+                         [&] { return disarm_step(o.root, target_path, board.profile().disarm_card); });
+}
+
 }  // namespace
 
 FlashResult run_flash(const FlashOptions& o) {
@@ -127,15 +162,8 @@ FlashResult run_flash(const FlashOptions& o) {
 
   SeenState seen = step(rep, &board, FailedStep::kRelease, "state", "reading " + o.state_file.string(),
                         [&] { return load_state(o.state_file); });
-  Release rel = step(
-      rep, &board, FailedStep::kRelease, "release",
-      "fetching the " + o.channel + " release for " + board.name() + " from " + seeder.base(),
-      [&] { return fetch_release(seeder, board.name(), o.channel, o.public_keys, seen, o.allow_older); });
+  const Release rel = release_stage(o, seeder, rep, board, seen, result);
   const manifest::Manifest& m = rel.manifest.manifest();
-  result.version = m.version;
-  result.sequence = m.sequence;
-  result.chunks_total = m.chunks.size();
-  rep.set_release(m.version);
 
   if (!o.skip_firmware && !board.firmware_after_write())
     result.firmware = step(rep, &board, FailedStep::kFirmware, "firmware", "checking the board firmware",
@@ -159,17 +187,7 @@ FlashResult run_flash(const FlashOptions& o) {
        o.full_verify ? "flushing and verifying the whole image" : "flushing and verifying the zero ranges",
        [&] { verify_target(*t.target, m, writer, o.full_verify, o.threads, scan_progress(rep)); });
   result.boot_only_changed = boot_only_changed(*t.target, m, plan, t.scan);
-  if (o.write_identity)
-    result.identity = step(rep, &board, FailedStep::kIdentity, "identity",
-                           "asking the seeder for the identity of " + (mac.empty() ? "this node" : mac),
-                           [&] { return identity_step(seeder, mac, rep.node_id(), *t.target, target_path, m); });
-
-  if (!o.skip_firmware && board.firmware_after_write())
-    result.firmware = step(rep, &board, FailedStep::kFirmware, "firmware", "setting the boot order",
-                           [&] { return firmware_step(seeder, board, rel, *t.target, target_path); });
-  if (o.disarm_card && !board.profile().disarm_card.empty())
-    result.disarm = step(rep, &board, FailedStep::kFirmware, "disarm", "disarming the installer card",
-                         [&] { return disarm_step(o.root, target_path, board.profile().disarm_card); });
+  after_write_stages(o, seeder, rep, board, rel, t, target_path, mac, result);
 
   step(rep, &board, FailedStep::kIdentity, "state", "recording sequence " + std::to_string(m.sequence), [&] {
     if (seen.record(m.board, m.channel, m.sequence, m.version)) save_state(o.state_file, seen);

@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include "api/node_event.h"
 
 namespace ironstone::flasher {
 
@@ -41,7 +42,7 @@ void Reporter::done(const std::string& message) {
 
 void Reporter::failed(const std::string& error) {
   spdlog::error("[{}] failed: {}", step_, error);
-  send("failed", error.substr(0, 1024), true);
+  send("failed", error.substr(0, api::kMaxEventErrorBytes), true);
 }
 
 void Reporter::send(const std::string& state, const std::string& error, bool force) {
@@ -50,21 +51,22 @@ void Reporter::send(const std::string& state, const std::string& error, bool for
   last_sent_ = now;
   if (!seeder_) return;
   const std::uint64_t total = last_.bytes_total;
-  nlohmann::json doc = {{"step", step_},
-                        {"state", state},
-                        {"progress", std::clamp(last_.fraction, 0.0, 1.0)},
-                        {"bytes_done", total ? std::min(last_.bytes_done, total) : last_.bytes_done},
-                        {"bytes_total", total},
-                        {"bytes_from_seeder", last_.from_seeder},
-                        {"bytes_from_peers", last_.from_peers},
-                        {"rate", std::max(0.0, last_.rate)}};
-  // Optional fields are left out rather than sent empty (the seeder validates their form).
-  if (!mac_.empty()) doc["mac"] = mac_;
-  if (!board_.empty()) doc["board"] = board_;
-  if (!release_.empty()) doc["release"] = release_;
-  if (!error.empty()) doc["error"] = error;
+  api::NodeEvent event;
+  event.node_id = node_id_;
+  event.mac = mac_;
+  event.board = board_;
+  event.release = release_;
+  event.step = step_;
+  event.state = state;
+  event.progress = std::clamp(last_.fraction, 0.0, 1.0);
+  event.bytes_done = total ? std::min(last_.bytes_done, total) : last_.bytes_done;
+  event.bytes_total = total;
+  event.bytes_from_seeder = last_.from_seeder;
+  event.bytes_from_peers = last_.from_peers;
+  event.rate = std::max(0.0, last_.rate);
+  event.error = error;
   std::string why;
-  if (!seeder_->post_event(node_id_, doc.dump(), &why) && !warned_) {
+  if (!seeder_->post_event(node_id_, api::serialize_node_event(event), &why) && !warned_) {
     spdlog::warn("status report to the seeder failed ({}); flashing goes on", why);
     warned_ = true;
   }

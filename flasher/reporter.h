@@ -1,7 +1,7 @@
 // Reporter: tells the seeder (and the log) what the flasher is doing.
 // Every step and its progress go to POST /v1/nodes/<node-id>/events as JSON
-// (docs/http-api.md, "Node events"); delivery is best effort and rate-limited,
-// never blocks or fails a flash. Thread safety: one thread uses a Reporter.
+// (docs/http-api.md, "Node events"; the body is api::serialize_node_event, api/node_event.h);
+// delivery is best effort and rate-limited, never blocks or fails a flash. Thread safety: one thread uses a Reporter.
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// Fuzz target: the seeder's strict parser of first-boot lifecycle bodies (seeder/fleet.h
+// Fuzz target: the seeder's strict parser of first-boot lifecycle bodies (api/node_event.h
 // parse_lifecycle_report), which reads what any host on the LAN POSTs to
 // /v1/nodes/<node-id>/lifecycle. Any input must either parse or throw ironstone::Error;
 // nothing else. A report that parses must hold the documented invariants (docs/http-api.md,
@@ -24,9 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const ironstone::Error&) {
     return 0;
   }
-  if (input.size() > kMaxLifecycleBody) std::abort();
+  if (input.size() > ironstone::api::kMaxLifecycleBytes) std::abort();
   if (r.state != "booted" && r.state != "joined" && r.state != "failed") std::abort();
-  if (r.reason.size() > kMaxReasonText || r.stage.size() > 32 || r.hostname.size() > 253) std::abort();
+  if (r.reason.size() > ironstone::api::kMaxLifecycleReasonBytes || r.stage.size() > 32 || r.hostname.size() > 253) std::abort();
   if (r.state == "failed" && (r.stage.empty() || r.reason.empty())) std::abort();
 
   Fleet fleet(Fleet::Options{});

@@ -1,9 +1,10 @@
-// Fuzz target: the seeder's strict parser of node event bodies (seeder/fleet.h
+// Fuzz target: the seeder's strict parser of node event bodies (api/node_event.h
 // parse_node_event), which reads what any host on the LAN POSTs to
 // /v1/nodes/<node-id>/events. Any input must either parse or throw ironstone::Error;
 // nothing else. An event that parses must hold the documented invariants, go into a
-// Fleet, come out of the fleet view (JSON and the CLI table), and parse again from
-// its own serialization to the same event.
+// Fleet, come out of the fleet view (JSON and the CLI table), and parse again to the same
+// event both from the view and from the body a flasher would send for it
+// (serialize_node_event).
 //
 // Input: the body; or "@<node-id>\n<body>" to fuzz the node id too (as the router
 // would hand it over after its own validation, which parse_node_event repeats).
@@ -52,6 +53,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!(event.rate >= 0)) std::abort();
   if (event.bytes_total != 0 && event.bytes_done > event.bytes_total) std::abort();
   if (event.error.size() > 1024 || !(event.mac.empty() || event.mac.size() == 17)) std::abort();
+
+  try {
+    if (!same(parse_node_event(node_id, ironstone::api::serialize_node_event(event)), event)) std::abort();
+  } catch (const ironstone::Error&) {
+    std::abort();
+  }
 
   Fleet fleet(Fleet::Options{});
   try {

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/names.h"
 #include "util/json_reader.h"
 
 namespace ironstone::manifest {
@@ -62,24 +63,11 @@ std::optional<std::int64_t> parse_time(std::string_view text) {
   return t;
 }
 
-static bool all_of_chars(std::string_view s, bool (*ok)(char)) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s)
-    if (!ok(c)) return false;
-  return true;
-}
+// The rules live with the wire contract (api/names.h): one definition for the manifest,
+// the paths and the node reports.
+bool valid_board_name(std::string_view s) { return api::valid_board_name(s); }
 
-bool valid_board_name(std::string_view s) {
-  return all_of_chars(s, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
-}
-
-bool valid_version_name(std::string_view s) {
-  if (s == "." || s == ".." || s.front() == '.') return false;
-  return all_of_chars(s, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == '+' || c == '-';
-  });
-}
+bool valid_version_name(std::string_view s) { return api::valid_version_name(s); }
 
 std::string serialize(const Manifest& m) {
   json chunks = json::array();

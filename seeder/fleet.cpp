@@ -12,29 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-json event_json(const NodeEvent& e) {
-  return json{{"node_id", e.node_id},
-              {"mac", e.mac},
-              {"board", e.board},
-              {"release", e.release},
-              {"step", e.step},
-              {"state", e.state},
-              {"progress", e.progress},
-              {"bytes_done", e.bytes_done},
-              {"bytes_total", e.bytes_total},
-              {"bytes_from_seeder", e.bytes_from_seeder},
-              {"bytes_from_peers", e.bytes_from_peers},
-              {"rate", e.rate},
-              {"error", e.error}};
-}
-
-json report_json(const LifecycleReport& r) {
-  json j{{"state", r.state}, {"hostname", r.hostname}, {"board", r.board}, {"release", r.release},
-         {"stage", r.stage}, {"reason", r.reason}};
-  if (r.sequence) j["sequence"] = *r.sequence;
-  return j;
-}
-
 double unix_seconds(Fleet::Clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
@@ -156,7 +133,7 @@ void Fleet::report(LifecycleReport report, Clock::time_point now) {
   {
     std::lock_guard lock(mutex_);
     Node& node = node_for(report.node_id, now);
-    json entry = report_json(report);
+    json entry = api::to_json(report);
     entry["time"] = unix_seconds(now);
     entry["kind"] = report.state;
     add_history(node, entry);
@@ -260,7 +237,7 @@ json summary_json(const FleetCounts& c) {
 }  // namespace
 
 json Fleet::node_json(const Node& node, Clock::time_point now) const {
-  json n = event_json(node.last);
+  json n = api::to_json(node.last);
   const Shown s = shown(node, now);
   n["flash_state"] = node.flashed ? node.last.state : "";
   n["state"] = s.state;
@@ -374,13 +351,13 @@ LifecycleReport report_from_json(const json& b, const std::string& id) {
 // The record the store keeps per node: everything Node holds but its history.
 std::uint64_t Fleet::persist(const Node& node, const json* history_entry) {
   if (!store_) return 0;
-  json record{{"event", event_json(node.last)},
+  json record{{"event", api::to_json(node.last)},
               {"flashed", node.flashed},
               {"first_seen", unix_seconds(node.first_seen)},
               {"last_seen", unix_seconds(node.last_seen)},
               {"flash_started", unix_seconds(node.flash_started)},
               {"flash_ended", unix_seconds(node.flash_ended)},
-              {"boot", node.boot ? report_json(*node.boot) : json(nullptr)},
+              {"boot", node.boot ? api::to_json(*node.boot) : json(nullptr)},
               {"boot_at", unix_seconds(node.boot_at)}};
   return store_->put(node.last.node_id, std::move(record), history_entry);
 }

@@ -1,6 +1,6 @@
 // The fleet view: what every node last reported, its history, and a log of changes.
 //
-// Two kinds of report reach it (docs/http-api.md):
+// Two kinds of report reach it (docs/http-api.md, api/node_event.h):
 //   - flash events (NodeEvent): the flasher POSTs one per step change and periodically
 //     during long steps; state "working", then "done" (flashed, powered off) or "failed";
 //   - lifecycle reports (LifecycleReport): the gold image's first-boot units POST "booted"
@@ -36,57 +36,19 @@
 #include <string_view>
 #include <vector>
 
-#include "api/limits.h"
+#include "api/node_event.h"
 
 namespace ironstone::seeder {
 
 class FleetStore;
 
-struct NodeEvent {
-  std::string node_id;  // from the URL: [A-Za-z0-9][A-Za-z0-9._-]{0,63}
-  std::string mac;      // "dc:a6:32:01:02:03" (lower-case), may be empty
-  std::string board;    // [a-z0-9-]+, may be empty before detection
-  std::string release;  // release version being flashed, may be empty
-  std::string step;     // [a-z0-9-]{1,32}, e.g. "download"
-  std::string state;    // "working" | "done" | "failed"
-  double progress = 0;  // of the current step, 0..1
-  std::uint64_t bytes_done = 0;
-  std::uint64_t bytes_total = 0;
-  std::uint64_t bytes_from_seeder = 0;  // BitTorrent from the seeder + web seed
-  std::uint64_t bytes_from_peers = 0;   // BitTorrent from other nodes
-  double rate = 0;                      // bytes per second, current
-  std::string error;                    // failure reason, at most 1024 bytes
-};
-
-// A report of the gold image's first-boot units (CONTRACT-firstboot, docs/http-api.md).
-struct LifecycleReport {
-  std::string node_id;   // resolved by the caller (Fleet::resolve_node_id)
-  std::string state;     // "booted" | "joined" | "failed"
-  std::string hostname;  // [A-Za-z0-9.-]{1,253}, may be empty
-  std::string board;     // may be empty
-  std::string release;   // the release the node runs, may be empty
-  std::optional<std::uint64_t> sequence;
-  std::string stage;     // [a-z0-9-]{1,32}, e.g. "k3s"; required with "failed"
-  std::string reason;    // at most 1024 bytes; required with "failed"
-};
-
-inline constexpr std::size_t kMaxLifecycleBody = api::kMaxLifecycleBytes;
-inline constexpr std::size_t kMaxReasonText = api::kMaxLifecycleReasonBytes;
-
-bool valid_node_id(std::string_view id);
-
-// Strict parser of an event body (a JSON object; unknown or duplicate keys, wrong
-// types, out-of-range values are errors). Throws Error(Errc::kBadRequest) naming
-// the field, e.g. "event: field 'progress': must be a number in [0, 1]".
-NodeEvent parse_node_event(std::string_view node_id, std::string_view body);
-
-// Strict parser of a lifecycle body (fleet_parse.cpp): at most kMaxLifecycleBody bytes
-// (else Error(Errc::kTooLarge) "lifecycle: body larger than 4096 bytes"), one flat JSON
-// object with "state" and optional "hostname", "board", "release", "sequence", "stage",
-// "reason" ("stage" and "reason" required for "failed"). Other errors are
-// Error(Errc::kBadRequest) naming the field: "lifecycle: field 'state': must be \"booted\",
-// \"joined\" or \"failed\"". `node_id` is stored as given.
-LifecycleReport parse_lifecycle_report(std::string_view node_id, std::string_view body);
+// The two reports and their strict parsers are the wire contract (api/node_event.h); the
+// seeder's code names them as its own.
+using api::LifecycleReport;
+using api::NodeEvent;
+using api::parse_lifecycle_report;
+using api::parse_node_event;
+using api::valid_node_id;
 
 struct FleetCounts {
   std::size_t nodes = 0;

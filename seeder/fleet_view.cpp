@@ -70,91 +70,102 @@ std::string ago(double seconds) {
   return std::to_string(s / 86400) + "d ago";
 }
 
-}  // namespace
+constexpr std::size_t kColumns = 11;
+constexpr std::array<const char*, kColumns> kHeader = {"NODE",      "HOST",     "BOARD",    "RELEASE",
+                                                       "STEP",      "STATE",    "PROGRESS", "RATE MB/s",
+                                                       "SEEDER MB", "PEERS MB", "LAST SEEN"};
+constexpr std::array<bool, kColumns> kRight = {false, false, false, false, false, false,
+                                               true,  true,  true,  true,  false};
+using Row = std::array<std::string, kColumns>;
 
-std::string format_fleet(const json& fleet) {
-  static constexpr std::size_t kColumns = 11;
-  static constexpr std::array<const char*, kColumns> kHeader = {"NODE",     "HOST",      "BOARD",     "RELEASE",
-                                                                "STEP",     "STATE",     "PROGRESS",  "RATE MB/s",
-                                                                "SEEDER MB", "PEERS MB", "LAST SEEN"};
-  static constexpr std::array<bool, kColumns> kRight = {false, false, false, false, false, false,
-                                                        true,  true,  true,  true,  false};
-  const double now = number(fleet, "time");
-  const bool have_time = has_number(fleet, "time");
+// One node's row; *why_line gets its "error: …" or "stale: …" line ("" when there is none).
+// `now` is the view's time; without one (have_time false) LAST SEEN is "-".
+Row node_row(const json& node, bool have_time, double now, std::string* why_line) {
+  Row row;
+  row[0] = text(node, "node_id");
+  row[1] = text(node, "hostname");
+  row[2] = text(node, "board");
+  row[3] = text(node, "running_release") != "-" ? text(node, "running_release") : text(node, "release");
+  row[4] = text(node, "step");
+  row[5] = text(node, "state");
+  row[6] = has_number(node, "progress") ? fixed(std::clamp(number(node, "progress"), 0.0, 1.0) * 100, 1) + "%"
+                                        : "-";
+  row[7] = fixed(std::max(0.0, number(node, "rate")) / kMB, 1);
+  row[8] = fixed(std::max(0.0, number(node, "bytes_from_seeder")) / kMB, 1);
+  row[9] = fixed(std::max(0.0, number(node, "bytes_from_peers")) / kMB, 1);
+  row[10] = have_time && has_number(node, "last_seen") ? ago(now - number(node, "last_seen")) : "-";
+  // The reason (failed at any stage, stale) when the seeder gives one, else the flash error.
+  std::string why = text(node, "reason", kMaxError);
+  if (why == "-") why = text(node, "error", kMaxError);
+  *why_line = why == "-" ? std::string() : (row[5] == "stale" ? "stale: " : "error: ") + why;
+  return row;
+}
 
-  std::vector<std::array<std::string, kColumns>> rows;
-  std::vector<std::string> errors;  // per row ("error: …" or "stale: …"), may be empty
-  const json* nodes = nullptr;
-  if (fleet.is_object() && fleet.contains("nodes") && fleet["nodes"].is_array()) nodes = &fleet["nodes"];
-  if (nodes) {
-    for (const json& node : *nodes) {
-      if (!node.is_object()) continue;
-      std::array<std::string, kColumns> row;
-      row[0] = text(node, "node_id");
-      row[1] = text(node, "hostname");
-      row[2] = text(node, "board");
-      row[3] = text(node, "running_release") != "-" ? text(node, "running_release") : text(node, "release");
-      row[4] = text(node, "step");
-      row[5] = text(node, "state");
-      row[6] = has_number(node, "progress") ? fixed(std::clamp(number(node, "progress"), 0.0, 1.0) * 100, 1) + "%"
-                                            : "-";
-      row[7] = fixed(std::max(0.0, number(node, "rate")) / kMB, 1);
-      row[8] = fixed(std::max(0.0, number(node, "bytes_from_seeder")) / kMB, 1);
-      row[9] = fixed(std::max(0.0, number(node, "bytes_from_peers")) / kMB, 1);
-      row[10] = have_time && has_number(node, "last_seen") ? ago(now - number(node, "last_seen")) : "-";
-      // The reason (failed at any stage, stale) when the seeder gives one, else the flash error.
-      std::string why = text(node, "reason", kMaxError);
-      if (why == "-") why = text(node, "error", kMaxError);
-      errors.push_back(why == "-" ? std::string() : (row[5] == "stale" ? "stale: " : "error: ") + why);
-      rows.push_back(std::move(row));
-    }
+// The table of `rows` under kHeader, columns padded to their widest cell, each row followed
+// by its error line (indented) when it has one.
+std::string format_table(const std::vector<Row>& rows, const std::vector<std::string>& errors) {
+  std::array<std::size_t, kColumns> width{};
+  for (std::size_t c = 0; c < width.size(); ++c) width[c] = std::string_view(kHeader[c]).size();
+  for (const auto& row : rows) {
+    for (std::size_t c = 0; c < width.size(); ++c) width[c] = std::max(width[c], row[c].size());
   }
-
   std::string out;
-  if (rows.empty()) {
-    out += "no nodes have reported yet\n";
-  } else {
-    std::array<std::size_t, kColumns> width{};
-    for (std::size_t c = 0; c < width.size(); ++c) width[c] = std::string_view(kHeader[c]).size();
-    for (const auto& row : rows) {
-      for (std::size_t c = 0; c < width.size(); ++c) width[c] = std::max(width[c], row[c].size());
-    }
-    const auto emit = [&](const auto& cells) {
-      std::string line;
-      for (std::size_t c = 0; c < width.size(); ++c) {
-        const std::string_view cell = cells[c];
-        const std::string pad(width[c] - cell.size(), ' ');
-        if (c) line += "  ";
-        if (kRight[c]) {
-          line += pad;
-          line += cell;
-        } else {
-          line += cell;
-          if (c + 1 < width.size()) line += pad;
-        }
+  const auto emit = [&](const auto& cells) {
+    std::string line;
+    for (std::size_t c = 0; c < width.size(); ++c) {
+      const std::string_view cell = cells[c];
+      const std::string pad(width[c] - cell.size(), ' ');
+      if (c) line += "  ";
+      if (kRight[c]) {
+        line += pad;
+        line += cell;
+      } else {
+        line += cell;
+        if (c + 1 < width.size()) line += pad;
       }
-      out += line + "\n";
-    };
-    emit(kHeader);
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      emit(rows[i]);
-      if (!errors[i].empty()) out += "    " + errors[i] + "\n";
     }
+    out += line + "\n";
+  };
+  emit(kHeader);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    emit(rows[i]);
+    if (!errors[i].empty()) out += "    " + errors[i] + "\n";
   }
+  return out;
+}
 
+// The summary line: node counts by state, the rate, the bytes by source.
+std::string format_summary(const json& fleet) {
   const json empty = json::object();
   const json& summary =
       fleet.is_object() && fleet.contains("summary") && fleet["summary"].is_object() ? fleet["summary"] : empty;
   const auto count = [&](const char* key) {
     return std::to_string(static_cast<unsigned long long>(std::max(0.0, number(summary, key))));
   };
-  out += count("nodes") + " nodes: " + count("working") + " working, " + count("done") + " done, " +
+  return count("nodes") + " nodes: " + count("working") + " working, " + count("done") + " done, " +
          count("booted") + " booted, " + count("joined") + " joined, " + count("failed") + " failed, " +
-         count("stale") + " stale; " +
-         fixed(std::max(0.0, number(summary, "rate")) / kMB, 1) + " MB/s; from seeder " +
-         fixed(std::max(0.0, number(summary, "bytes_from_seeder")) / kMB, 1) + " MB, from peers " +
-         fixed(std::max(0.0, number(summary, "bytes_from_peers")) / kMB, 1) + " MB\n";
-  return out;
+         count("stale") + " stale; " + fixed(std::max(0.0, number(summary, "rate")) / kMB, 1) +
+         " MB/s; from seeder " + fixed(std::max(0.0, number(summary, "bytes_from_seeder")) / kMB, 1) +
+         " MB, from peers " + fixed(std::max(0.0, number(summary, "bytes_from_peers")) / kMB, 1) + " MB\n";
+}
+
+}  // namespace
+
+std::string format_fleet(const json& fleet) {
+  const double now = number(fleet, "time");
+  const bool have_time = has_number(fleet, "time");
+  std::vector<Row> rows;
+  std::vector<std::string> errors;  // per row ("error: …" or "stale: …"), may be empty
+  if (fleet.is_object() && fleet.contains("nodes") && fleet["nodes"].is_array()) {
+    for (const json& node : fleet["nodes"]) {
+      if (!node.is_object()) continue;
+      std::string why;
+      rows.push_back(node_row(node, have_time, now, &why));
+      errors.push_back(std::move(why));
+    }
+  }
+  std::string out = rows.empty() ? std::string("no nodes have reported yet\n") : format_table(rows, errors);
+  return out + format_summary(fleet);
 }
 
 bool fleet_settled(const json& fleet) {

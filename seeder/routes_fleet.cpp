@@ -2,6 +2,7 @@
 // node's history (docs/http-api.md, "Node lifecycle", "Node history").
 #include <spdlog/spdlog.h>
 
+#include "api/errc.h"
 #include "api/paths.h"
 #include "seeder/errc.h"
 #include "seeder/routes.h"
@@ -23,11 +24,11 @@ void add_fleet_routes(Router& router, Fleet& fleet) {
       }
       fleet.report(std::move(report));
     } catch (const Error& e) {
-      // kTooLarge: the body (413) or the fleet's node bound (503, like flash events).
-      const bool body = std::string_view(e.what()).starts_with("lifecycle:");
-      const auto status = e.code() != Errc::kTooLarge ? http::status::bad_request
-                          : body                      ? http::status::payload_too_large
-                                                      : http::status::service_unavailable;
+      // Too large: the body (api's kTooLarge, 413) or the fleet's node bound (the seeder's,
+      // 503, like flash events); anything else is a malformed report (400).
+      const auto status = e.code() == api::Errc::kTooLarge ? http::status::payload_too_large
+                          : e.code() == Errc::kTooLarge    ? http::status::service_unavailable
+                                                           : http::status::bad_request;
       return error_response(status, e.what());
     }
     return make_response(http::status::no_content, "");

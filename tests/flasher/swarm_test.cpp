@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "api/node_event.h"
 #include "api/paths.h"
 #include "flasher/errc.h"
 #include "swarm/http_client.h"
@@ -181,12 +182,20 @@ TEST_F(Swarm, ANodeThatNeverJoinsCostsTimeNotTheFlash) {
   auto& seeder = rig.start_seeder(/*bittorrent=*/true);
   swarm::RequestOptions ro;
   ro.timeout = std::chrono::seconds(5);
-  const auto posted =
-      swarm::http_post_json(rig.seeder_url() + api::node_events_path("aaa-ghost"),
-                            R"({"board":"rpi5","release":"1.0","step":"download","state":"working"})", ro);
+  api::NodeEvent ghost;
+  ghost.node_id = "aaa-ghost";
+  ghost.board = "rpi5";
+  ghost.release = "1.0";
+  ghost.step = "download";
+  ghost.state = "working";
+  const auto posted = swarm::http_post_json(rig.seeder_url() + api::node_events_path(ghost.node_id),
+                                            api::serialize_node_event(ghost), ro);
   ASSERT_EQ(posted.status / 100, 2u) << posted.body;
 
   FlashOptions o = rig.flash_options("n1");  // "aaa-ghost" < "n1": stripe 2 of 2
+  // The web seed's wait far beyond the fallback's 2 s of quiet, so that a slow own stripe
+  // (a loaded machine) cannot let the web seed win the race this test is not about.
+  o.web_seed_after = std::chrono::seconds(60);
   fill_garbage(o.target, image.size(), 9);
   const auto start = std::chrono::steady_clock::now();
   FlashResult r = run_flash(o);

@@ -25,54 +25,6 @@ const std::string kFailedK3s =
     R"({"state":"failed","stage":"k3s","reason":"k3s.service failed to start","hostname":"rack1-n01",)"
     R"("board":"rpi5","release":"2026.11.1","sequence":12})";
 
-std::string message(const std::string& body) {
-  try {
-    parse_lifecycle_report("n1", body);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "parsed";
-}
-
-TEST(LifecycleReport, ParsesTheContractsBodies) {
-  const LifecycleReport b = parse_lifecycle_report("node-dca632010203", kBooted);
-  EXPECT_EQ(b.node_id, "node-dca632010203");
-  EXPECT_EQ(b.state, "booted");
-  EXPECT_EQ(b.hostname, "rack1-n01");
-  EXPECT_EQ(b.board, "rpi5");
-  EXPECT_EQ(b.release, "2026.11.1");
-  EXPECT_EQ(b.sequence, 12u);
-  const LifecycleReport f = parse_lifecycle_report("n1", kFailedK3s);
-  EXPECT_EQ(f.stage, "k3s");
-  EXPECT_EQ(f.reason, "k3s.service failed to start");
-  EXPECT_EQ(parse_lifecycle_report("n1", R"({"state":"joined"})").hostname, "");
-}
-
-TEST(LifecycleReport, StrictParsingNamesTheField) {
-  EXPECT_EQ(message(R"({"state":"up"})"), "lifecycle: field 'state': must be \"booted\", \"joined\" or \"failed\"");
-  EXPECT_EQ(message(R"({"hostname":"a"})"), "lifecycle: field 'state': missing");
-  EXPECT_EQ(message(R"({"state":"booted","hostname":"a b"})"),
-            "lifecycle: field 'hostname': must be a host name [A-Za-z0-9.-]{1,253}");
-  EXPECT_EQ(message(R"({"state":"booted","sequence":-1})"),
-            "lifecycle: field 'sequence': must be a non-negative integer");
-  EXPECT_EQ(message(R"({"state":"booted","release":"a/b"})"),
-            "lifecycle: field 'release': must match [A-Za-z0-9._+-]+");
-  EXPECT_EQ(message(R"({"state":"booted","uptime":3})"), "lifecycle: unknown field 'uptime'");
-  EXPECT_EQ(message(R"({"state":"booted","state":"joined"})"), "lifecycle: duplicate field 'state'");
-  EXPECT_EQ(message(R"({"state":"booted","hostname":{"a":1}})"), "lifecycle: nested values are not allowed");
-  EXPECT_EQ(message(R"(["booted"])"), "lifecycle: body must be a JSON object");
-  EXPECT_EQ(message(R"("booted")"), "lifecycle: body must be a JSON object");
-  EXPECT_EQ(message(R"({"state":"failed","reason":"x"})"),
-            "lifecycle: field 'stage': missing (required with \"failed\")");
-  EXPECT_EQ(message(R"({"state":"failed","stage":"k3s"})"),
-            "lifecycle: field 'reason': missing (required with \"failed\")");
-  EXPECT_EQ(message(R"({"state":"failed","stage":"k3s","reason":")" + std::string(1025, 'x') + "\"}"),
-            "lifecycle: field 'reason': longer than 1024 bytes");
-  EXPECT_ERROR_EQ(parse_lifecycle_report("n1", std::string(4097, ' ')), Errc::kTooLarge,
-                  "lifecycle: body larger than 4096 bytes");
-  EXPECT_NE(message("{").find("lifecycle: malformed JSON"), std::string::npos);
-}
-
 Fleet::Options options() {
   Fleet::Options o;
   o.stale_after = 60s;

@@ -19,53 +19,6 @@ const std::string kWorking =
   "state":"working","progress":0.25,"bytes_done":100,"bytes_total":400,"bytes_from_seeder":60,
   "bytes_from_peers":40,"rate":1048576.5,"error":""})";
 
-TEST(NodeEvent, ParsesEveryField) {
-  const NodeEvent e = parse_node_event("rack1-n03", kWorking);
-  EXPECT_EQ(e.node_id, "rack1-n03");
-  EXPECT_EQ(e.mac, "dc:a6:32:01:02:03");
-  EXPECT_EQ(e.board, "rpi5");
-  EXPECT_EQ(e.release, "2026.11.1");
-  EXPECT_EQ(e.step, "download");
-  EXPECT_EQ(e.state, "working");
-  EXPECT_DOUBLE_EQ(e.progress, 0.25);
-  EXPECT_EQ(e.bytes_done, 100u);
-  EXPECT_EQ(e.bytes_total, 400u);
-  EXPECT_EQ(e.bytes_from_seeder, 60u);
-  EXPECT_EQ(e.bytes_from_peers, 40u);
-  EXPECT_DOUBLE_EQ(e.rate, 1048576.5);
-}
-
-TEST(NodeEvent, StrictParsingNamesTheField) {
-  const auto message = [](const std::string& body) {
-    try {
-      parse_node_event("n1", body);
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), Errc::kBadRequest);
-      return std::string(e.what());
-    }
-    return std::string("accepted");
-  };
-  EXPECT_EQ(message(R"({"step":"x","state":"working","bogus":1})"), "event: unknown field 'bogus'");
-  EXPECT_EQ(message(R"({"step":"x","state":"working","step":"y"})"), "event: duplicate field 'step'");
-  EXPECT_EQ(message(R"({"state":"working"})"), "event: field 'step': missing");
-  EXPECT_EQ(message(R"({"step":"x","state":"sleeping"})"),
-            "event: field 'state': must be \"working\", \"done\" or \"failed\"");
-  EXPECT_NE(message(R"({"step":"x","state":"working","progress":1.5})").find("field 'progress'"),
-            std::string::npos);
-  EXPECT_EQ(message(R"({"step":"x","state":"working","bytes_done":-1})"),
-            "event: field 'bytes_done': must be a non-negative integer");
-  EXPECT_EQ(message(R"({"step":"x","state":"working","mac":"nope"})"),
-            "event: field 'mac': must look like dc:a6:32:01:02:03");
-  EXPECT_EQ(message(R"({"step":"x","state":"working","node_id":"n2"})"),
-            "event: field 'node_id': does not match the node id in the URL");
-  EXPECT_EQ(message(R"({"step":"x","state":"working","board":{"a":1}})"),
-            "event: nested values are not allowed");
-  EXPECT_NE(message(R"({"step":"x","state":"working"} trailing)").find("malformed JSON"), std::string::npos);
-  EXPECT_EQ(message(R"("step")"), "event: body must be a JSON object");
-  EXPECT_EQ(message(R"({"step":"x","state":"working","bytes_done":5,"bytes_total":4})"),
-            "event: field 'bytes_done': exceeds bytes_total");
-}
-
 TEST(FleetView, WorkingNodesBecomeStaleWhenSilent) {
   Fleet fleet(Fleet::Options{10, 100, std::chrono::seconds(60)});
   const auto t0 = Fleet::Clock::now();

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <thread>
 
 #include "seeder/enrolment_keys.h"
 #include "seeder/errc.h"
@@ -20,6 +19,7 @@ namespace ironstone::seeder {
 namespace {
 
 using namespace ironstone::seeder::testing;
+using ironstone::testing::rewrite_text;
 using ironstone::testing::write_text;
 using nlohmann::json;
 using ::testing::HasSubstr;
@@ -54,6 +54,8 @@ class Enrolment : public LoopbackSeederTest {
     start(c);
   }
   void write_keys(const std::string& text) { write_text(dir_.path() / "enrolment-keys", text); }
+  // An edit the running seeder sees on its next request: a new modification time at once.
+  void edit_keys(const std::string& text) { rewrite_text(dir_.path() / "enrolment-keys", text); }
   // The raw HTTP response to a POST of `body`.
   std::string post_raw(const std::string& mac, const std::string& body) {
     return raw_exchange(port_, "POST /v1/nodes/" + mac + "/identity HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
@@ -105,8 +107,7 @@ TEST_F(Enrolment, UnknownCardKeyIsRefused) {
 
 TEST_F(Enrolment, RemovingTheKeyLineRevokesTheCardWithoutRestart) {
   ASSERT_EQ(post(kMac, swarm::make_identity_request(card_.secret_key, kMac, now()).json).status, 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a new mtime for the edit
-  write_keys(swarm::card_public_hex(other_.public_key) + " card-02\n");
+  edit_keys(swarm::card_public_hex(other_.public_key) + " card-02\n");
   const auto r = post(kMac, swarm::make_identity_request(card_.secret_key, kMac, now()).json);
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(error_of(r), "no identity for " + kMac + ": card key " + swarm::card_public_hex(card_.public_key) +
@@ -115,12 +116,13 @@ TEST_F(Enrolment, RemovingTheKeyLineRevokesTheCardWithoutRestart) {
 }
 
 TEST_F(Enrolment, BrokenKeysFileTrustsNoCardUntilFixed) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  write_keys(swarm::card_public_hex(card_.public_key) + " card-01\nnot-a-key\n");
+  edit_keys(swarm::card_public_hex(card_.public_key) + " card-01\nnot-a-key\n");
   const auto r = post(kMac, swarm::make_identity_request(card_.secret_key, kMac, now()).json);
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(error_of(r), "no identity for " + kMac + ": card key " + swarm::card_public_hex(card_.public_key) +
                              " is not in the enrolment keys");
+  edit_keys(swarm::card_public_hex(card_.public_key) + " card-01\n");
+  EXPECT_EQ(post(kMac, swarm::make_identity_request(card_.secret_key, kMac, now()).json).status, 200);
 }
 
 TEST_F(Enrolment, StaleOrFutureTimeIsRefused) {
