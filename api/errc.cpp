@@ -7,6 +7,7 @@ const char* describe(int value) {
     case Errc::kIdentity: return "malformed node identity";
     case Errc::kFleet: return "bad fleet view";
     case Errc::kTooLarge: return "document too large";
+    case Errc::kPush: return "malformed push request";
   }
   return "unknown api error";
 }

@@ -9,6 +9,7 @@ enum class Errc {
   kIdentity = 1,  // a node identity document is malformed or out of range
   kFleet,         // a fleet view (GET /v1/fleet) is malformed or out of range
   kTooLarge,      // a document exceeds its limit (api/limits.h)
+  kPush,          // a push bundle or push status (api/push.h) is malformed
 };
 
 const std::error_category& category();

@@ -9,6 +9,7 @@
 #include "builder/inspect.h"
 #include "builder/installer.h"
 #include "builder/keys.h"
+#include "builder/push.h"
 #include "builder/verify.h"
 
 namespace ironstone::builder {
@@ -200,6 +201,30 @@ int run_gold(const GoldArgs& a) {
               << "  SBOM " << r.sbom.string() << " (" << r.packages << " packages)\n"
               << "publish it with: ironstone-build publish --store STORE --board BOARD --version V --secret-key KEY " << a.out
               << "\n";
+    return 0;
+  });
+}
+
+int run_push(const PushArgs& a) {
+  return guarded("push", [&] {
+    PushOptions o;
+    o.store = a.store;
+    o.seeder = a.seeder;
+    o.board = a.board;
+    o.version = a.version;
+    o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout * 1000));
+    if (!a.token_file.empty()) o.token = read_token_file(a.token_file);
+    ProgressPrinter progress("push " + a.store);
+    if (!a.quiet) o.progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
+    const PushResult r = push_release(o);
+    if (!a.quiet && r.bytes_sent > 0) progress.finish();
+    if (r.state == "present") {
+      std::cout << "push " << r.board << "/" << r.version << ": " << a.seeder << " already holds it; nothing sent\n";
+    } else {
+      std::cout << "pushed " << r.board << "/" << r.version << " to " << a.seeder << ": " << r.chunks_sent << " of "
+                << r.chunks_total << " chunks sent (" << r.bytes_sent << " bytes), " << r.firmware_sent
+                << " firmware files, " << r.state << "\n";
+    }
     return 0;
   });
 }

@@ -67,6 +67,15 @@ struct InstallerArgs {
 };
 int run_installer(const InstallerArgs& a);
 
+struct PushArgs {
+  std::string store, seeder, token_file;
+  std::optional<std::string> board, version;
+  double timeout = 600;  // seconds per request
+  bool quiet = false;
+};
+// One line on success: "pushed rpi5/1.0 to http://nas:8080/: 12 of 40 chunks sent (…), committed".
+int run_push(const PushArgs& a);
+
 struct GoldArgs {
   std::string recipe, out, base, k3s, board, cache, sbom;
   bool quiet = false;

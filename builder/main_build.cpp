@@ -83,6 +83,17 @@ int main(int argc, char** argv) {
   inst->add_flag("--quiet", ina.quiet, "no progress output");
   inst->callback([&] { status = run_installer(ina); });
 
+  PushArgs psa;
+  auto* push = app.add_subcommand("push", "upload a published release to a running seeder (it verifies it first)");
+  push->add_option("--store", psa.store, "release store directory")->required();
+  push->add_option("--seeder", psa.seeder, "the seeder's URL, http://HOST[:PORT]")->required();
+  push->add_option("--board", psa.board, "board (default: the store's only board)");
+  push->add_option("--version", psa.version, "version (default: the board's highest sequence)");
+  push->add_option("--token", psa.token_file, "file holding the seeder's upload token (--upload-token-file)");
+  push->add_option("--timeout", psa.timeout, "seconds per request")->capture_default_str();
+  push->add_flag("--quiet", psa.quiet, "no progress output");
+  push->callback([&] { status = run_push(psa); });
+
   GoldArgs gda;
   auto* gold = app.add_subcommand("gold", "build a sealed gold image from a recipe (docs/gold-image.md)");
   gold->add_option("--recipe", gda.recipe, "the recipe (YAML)")->required();
