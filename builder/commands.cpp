@@ -214,7 +214,7 @@ int run_push(const PushArgs& a) {
     o.version = a.version;
     o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout * 1000));
     if (!a.token_file.empty()) o.token = read_token_file(a.token_file);
-    ProgressPrinter progress("push " + a.store);
+    ProgressPrinter progress("push to " + a.seeder);
     if (!a.quiet) o.progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
     const PushResult r = push_release(o);
     if (!a.quiet && r.bytes_sent > 0) progress.finish();
