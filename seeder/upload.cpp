@@ -59,6 +59,29 @@ std::optional<std::uint64_t> pointer_sequence(const fs::path& store, const std::
   return manifest::parse_channel_pointer(*text, file.string()).sequence;
 }
 
+std::int64_t steady_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// An upload nobody sent anything for this long gives up its slot to a new one (its staged files
+// stay: the next push of that release picks them up again).
+constexpr std::int64_t kIdleSlotSeconds = 60;
+// Staging directories untouched this long are removed when the seeder starts.
+constexpr auto kStaleStaging = std::chrono::hours(24 * 7);
+
+void remove_stale_staging(const fs::path& store) {
+  std::error_code ec;
+  const auto limit = fs::file_time_type::clock::now() - kStaleStaging;
+  for (const auto& board : fs::directory_iterator(store / ".uploads", ec)) {
+    for (const auto& version : fs::directory_iterator(board.path(), ec)) {
+      if (fs::last_write_time(version.path(), ec) < limit && !ec) {
+        spdlog::info("push: removing {}: untouched for a week", version.path().string());
+        fs::remove_all(version.path(), ec);
+      }
+    }
+  }
+}
+
 std::int64_t system_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -135,9 +158,21 @@ void prepare_staging(const UploadService::Upload& u) {
   write_file_replace(marker, u.bundle.manifest);
 }
 
+// The least recently used upload gives up its slot when it has been idle for kIdleSlotSeconds.
+void evict_idle(std::map<std::string, std::shared_ptr<UploadService::Upload>>& uploads) {
+  auto oldest = uploads.end();
+  for (auto it = uploads.begin(); it != uploads.end(); ++it)
+    if (oldest == uploads.end() || it->second->last_used < oldest->second->last_used) oldest = it;
+  if (oldest == uploads.end() || steady_now() - oldest->second->last_used < kIdleSlotSeconds) return;
+  spdlog::info("push: {}: idle, its slot goes to a new upload (staged files kept)", oldest->first);
+  uploads.erase(oldest);
+}
+
 }  // namespace
 
-UploadService::UploadService(UploadOptions options) : options_(std::move(options)) {}
+UploadService::UploadService(UploadOptions options) : options_(std::move(options)) {
+  remove_stale_staging(options_.store);
+}
 UploadService::~UploadService() = default;
 
 api::PushStatus UploadService::begin(std::string_view bundle_bytes) {
@@ -167,14 +202,20 @@ std::shared_ptr<UploadService::Upload> UploadService::open(const api::PushBundle
   std::shared_ptr<Upload> upload = verify_bundle(bundle, options_);
   std::lock_guard lock(mutex_);
   auto it = uploads_.find(upload->key());
+  if (it == uploads_.end() && uploads_.size() >= api::kMaxUploadsInProgress) evict_idle(uploads_);
   if (it == uploads_.end() && uploads_.size() >= api::kMaxUploadsInProgress)
     throw error(Errc::kBusy, "push " + upload->key() + ": " + std::to_string(uploads_.size()) +
                                  " uploads already open (at most " + std::to_string(api::kMaxUploadsInProgress) +
                                  "); try again later");
-  if (it != uploads_.end() && it->second->bundle == upload->bundle) return it->second;
+  if (it != uploads_.end() && it->second->bundle == upload->bundle) {
+    it->second->last_used = steady_now();
+    return it->second;
+  }
+  upload->last_used = steady_now();
   uploads_[upload->key()] = upload;
   return upload;
 }
+
 
 std::shared_ptr<UploadService::Upload> UploadService::find(const std::string& board, const std::string& version) {
   std::lock_guard lock(mutex_);
@@ -182,6 +223,7 @@ std::shared_ptr<UploadService::Upload> UploadService::find(const std::string& bo
   if (it == uploads_.end())
     throw error(Errc::kNotFound, "push " + board + "/" + version + ": no upload open (POST " +
                                      api::kUploadsPath + " first)");
+  it->second->last_used = steady_now();
   return it->second;
 }
 

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -142,8 +143,9 @@ fs::path staged_chunk_file(const fs::path& staging, std::string_view hex) {
 }
 
 void write_file_replace(const fs::path& path, std::string_view data) {
+  static std::atomic<std::uint64_t> counter{0};  // one temporary name per call, also across threads
   const fs::path tmp = path.parent_path() / (".tmp-" + path.filename().string() + "-" + std::to_string(::getpid()) +
-                                              "-" + std::to_string(reinterpret_cast<std::uintptr_t>(&data)));
+                                              "-" + std::to_string(counter.fetch_add(1)));
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw store_error(tmp, "cannot create");
   std::size_t done = 0;

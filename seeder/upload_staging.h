@@ -1,9 +1,14 @@
 // The pieces of seeder/upload.h shared by upload.cpp (verification, staging) and
 // upload_commit.cpp (moving a staged release into the store). Internal to the seeder.
+// Slots: at most api::kMaxUploadsInProgress uploads are open; one idle for a minute gives its slot
+// to a new one (its staged files stay, so the next push of it resumes); staging directories
+// untouched for a week are removed when the UploadService starts.
 // Thread safety: an Upload is guarded by its own mutex (held by the callers of commit_upload).
 #pragma once
 
 #include <filesystem>
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -24,6 +29,7 @@ struct UploadService::Upload {
   std::map<std::string, const manifest::Chunk*> chunks;   // hex -> entry of verified.manifest()
   std::filesystem::path staging;                          // <store>/.uploads/<board>/<version>
   std::mutex mutex;
+  std::atomic<std::int64_t> last_used{0};  // steady-clock seconds of the last request for it
 
   const manifest::Manifest& manifest() const { return verified.manifest(); }
   std::string key() const { return manifest().board + "/" + manifest().version; }

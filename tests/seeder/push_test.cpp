@@ -193,6 +193,24 @@ TEST_F(Push, OversizedChunkIsRefusedBeforeItsBodyIsRead) {
   EXPECT_EQ(testing::raw_status(testing::raw_exchange(seeder->http_port(), events)), 413);
 }
 
+TEST_F(Push, OnlyFourUploadsAreOpenAtOnce) {
+  for (int i = 1; i <= 5; ++i) publish(key, "1." + std::to_string(i), static_cast<std::uint64_t>(i));
+  start_seeder();
+  const builder::Store store(ci());
+  swarm::RequestOptions o;
+  o.content_type = "application/octet-stream";
+  for (int i = 1; i <= 5; ++i) {
+    const auto ref = builder::select_push_release(store, std::string("rpi5"), "1." + std::to_string(i));
+    const auto r = swarm::http_send(swarm::parse_url(url() + api::kUploadsPath), "POST",
+                                    api::serialize_push_bundle(builder::make_push_bundle(store, ref)), o);
+    EXPECT_EQ(r.status, i <= 4 ? 200u : 503u) << i << ": " << r.body;
+    if (i == 5) EXPECT_THAT(r.body, HasSubstr("4 uploads already open"));
+  }
+  // Aborting one frees its slot.
+  EXPECT_EQ(swarm::http_send(swarm::parse_url(url() + api::upload_path("rpi5", "1.1")), "DELETE", {}, o).status, 204u);
+  EXPECT_EQ(builder::push_release(push_options()).state, "committed");  // the highest: 1.5
+}
+
 TEST_F(Push, SeederWithoutKeysRefusesEveryPush) {
   publish(key);
   fs::remove_all(nas() / "keys");
