@@ -8,6 +8,7 @@ const char* describe(int value) {
     case Errc::kFleet: return "bad fleet view";
     case Errc::kTooLarge: return "document too large";
     case Errc::kEvent: return "malformed node report";
+    case Errc::kPush: return "malformed push request";
   }
   return "unknown api error";
 }

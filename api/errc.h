@@ -10,6 +10,7 @@ enum class Errc {
   kFleet,         // a fleet view (GET /v1/fleet) is malformed or out of range
   kTooLarge,      // a document exceeds its limit (api/limits.h)
   kEvent,         // a node event or lifecycle report (api/node_event.h) is malformed or out of range
+  kPush,          // a push bundle or push status (api/push.h) is malformed
 };
 
 const std::error_category& category();

@@ -38,4 +38,25 @@ inline constexpr std::size_t kMaxIdentityBytes = 256 * 1024;
 inline constexpr std::size_t kMaxFleetBytes = 4 * 1024 * 1024;
 inline constexpr std::size_t kMaxFleetNodes = 4096;
 
+// Pushing a release to a seeder (ironstone-build push, api/push.h, docs/http-api.md "Pushing
+// a release"). The bundle (POST /v1/uploads) carries the release's signed files: it is at most
+// their limits together plus its few header lines. A signature file is at most
+// kMaxSignatureBytes (manifest::kMaxMinisignFileBytes, checked there to be equal).
+inline constexpr std::size_t kMaxSignatureBytes = 16 * 1024;
+inline constexpr std::size_t kMaxPushHeaderBytes = 4096;
+inline constexpr std::size_t kMaxPushBundleBytes =
+    kMaxManifestBytes + kMaxTorrentBytes + kMaxPointerBytes + 2 * kMaxSignatureBytes + kMaxPushHeaderBytes;
+// PUT /v1/uploads/<board>/<version>/chunks/<hex>.zst: one stored chunk, at most the largest
+// chunk size (manifest::kMaxChunkSize); the seeder also refuses anything but its signed
+// stored_size. PUT .../firmware/<name>: one firmware payload.
+inline constexpr std::size_t kMaxPushChunkBytes = 64 * 1024 * 1024;
+inline constexpr std::size_t kMaxPushFirmwareBytes = 64 * 1024 * 1024;
+// The upload's status (the answer to POST /v1/uploads and GET /v1/uploads/<board>/<version>):
+// 67 bytes per missing chunk, and a torrent holds at most some 50000 chunks.
+inline constexpr std::size_t kMaxPushStatusBytes = 8 * 1024 * 1024;
+// The seeder's --upload-token-file (one line), sent as "Authorization: Bearer <token>".
+inline constexpr std::size_t kMaxUploadTokenBytes = 1024;
+// Uploads a seeder keeps open at once (more: 503 to the next POST /v1/uploads).
+inline constexpr std::size_t kMaxUploadsInProgress = 4;
+
 }  // namespace ironstone::api

@@ -44,4 +44,20 @@ std::string node_history_path(std::string_view node_id) { return join({"/v1/node
 
 std::string node_identity_path(std::string_view mac) { return join({"/v1/nodes/", mac, "/identity"}); }
 
+std::string upload_path(std::string_view board, std::string_view version) {
+  return join({kUploadsPath, "/", board, "/", version});
+}
+
+std::string upload_chunk_path(std::string_view board, std::string_view version, std::string_view hash_hex) {
+  return join({upload_path(board, version), "/chunks/", hash_hex, ".zst"});
+}
+
+std::string upload_firmware_path(std::string_view board, std::string_view version, std::string_view name) {
+  return join({upload_path(board, version), "/firmware/", name});
+}
+
+std::string upload_commit_path(std::string_view board, std::string_view version) {
+  return upload_path(board, version) + "/commit";
+}
+
 }  // namespace ironstone::api

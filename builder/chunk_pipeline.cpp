@@ -149,6 +149,13 @@ void Pipeline::store_chunk(Chunk& c, std::span<const std::uint8_t> data, WorkerT
   }
   const std::span<const std::uint8_t> stored = tools.enc.encode(data, &c.compression);
   c.stored_size = static_cast<std::uint32_t>(stored.size());
+  if (opt_.dry_run) {
+    const manifest::PieceHashes piece = manifest::piece_hashes(stored, opt_.chunk_size);
+    std::lock_guard lock(mu_);
+    created_.push_back(path);  // would be created; never removed by a rollback (dry runs have none)
+    piece_hashes_[c.hash] = piece;
+    return;
+  }
   const bool made_dir = fs::create_directories(path.parent_path(), ec);
   if (ec) throw error(Errc::kStore, path.parent_path().string() + ": cannot create: " + ec.message());
   if (made_dir) {
@@ -311,7 +318,7 @@ PipelineResult Pipeline::run(ImageReader& reader) {
   const std::uint64_t image_size =
       reader.random_access() ? read_in_parallel(reader, threads) : read_in_order(reader, threads);
   if (failure_) {
-    remove_created_chunks(created_);
+    if (!opt_.dry_run) remove_created_chunks(created_);
     std::error_code ec;
     for (const auto& dir : created_dirs_) fs::remove(dir, ec);  // only removes it when empty
     std::rethrow_exception(failure_);

@@ -36,6 +36,9 @@ struct PipelineOptions {
   int threads = 0;  // 0 = every core
   // Called now and then, always from the calling thread: (input bytes consumed, input size if known).
   std::function<void(std::uint64_t, std::optional<std::uint64_t>)> progress;
+  // Compress and hash, but write no chunk file (publish --dry-run): a new chunk's piece hashes
+  // come from its bytes in memory and it is counted in created_files as it would be written.
+  bool dry_run = false;
 };
 
 struct PipelineResult {

@@ -2,13 +2,17 @@
 
 #include <chrono>
 #include <iostream>
+#include <map>
 
+#include "builder/ci_summary.h"
 #include "builder/cli_support.h"
 #include "builder/errc.h"
 #include "builder/gold.h"
 #include "builder/inspect.h"
 #include "builder/installer.h"
 #include "builder/keys.h"
+#include "builder/push.h"
+#include "builder/scan.h"
 #include "builder/verify.h"
 
 namespace ironstone::builder {
@@ -45,53 +49,82 @@ static void print_seal_report(const SealReport& seal, const std::string& image) 
   for (const auto& f : seal.findings) std::cerr << "ironstone-build publish: warning:   " << f << "\n";
 }
 
+// With --ci: a failure is also a JSON summary on stdout (builder/ci_summary.h).
+template <typename F>
+static int guarded_ci(const char* cmd, bool ci, F&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    std::cerr << "ironstone-build " << cmd << ": " << e.what() << "\n";
+    if (ci) std::cout << failure_summary(cmd, e.what()).dump() << "\n";
+  }
+  return 1;
+}
+
+static double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+static PublishOptions publish_options(const PublishArgs& a) {
+  PublishOptions o;
+  o.store = a.store;
+  o.board = a.board;
+  o.version = a.version;
+  o.channel = a.channel;
+  o.level = a.level;
+  o.threads = a.threads;
+  o.sequence = a.sequence;
+  o.web_seeds = a.web_seeds;
+  std::uint64_t cs = parse_size(a.chunk_size, "--chunk-size");
+  o.chunk_size = cs > UINT32_MAX ? 0 : static_cast<std::uint32_t>(cs);
+  o.now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (a.expires) o.expires = parse_expiry(*a.expires, o.now);
+  for (const auto& f : a.firmware) {
+    auto colon = f.find(':');
+    if (colon == std::string::npos) o.firmware.push_back({f, a.board == "rpi5" ? "rpi-eeprom" : "spi-nor"});
+    else o.firmware.push_back({f.substr(colon + 1), f.substr(0, colon)});
+  }
+  o.provenance.git_commit = a.git_commit;
+  o.provenance.ci_run = a.ci_run;
+  o.require_sealed = a.require_sealed;
+  o.dry_run = a.dry_run;
+  o.sbom = a.sbom;
+  o.no_sbom = a.no_sbom;
+  return o;
+}
+
+static void print_published(const PublishResult& r, bool dry_run, double secs) {
+  const auto& m = r.manifest;
+  std::cout << (dry_run ? "dry run: would publish " : "published ") << m.board << "/" << m.version << " (channel "
+            << m.channel << ", sequence " << m.sequence << ") in " << secs << " s\n"
+            << "  image " << m.image_size << " bytes, " << m.chunks.size() << " unique chunks, "
+            << m.zero_ranges.size() << " zero ranges, stored " << m.stored_bytes() << " bytes ("
+            << r.new_chunk_files << " new chunk files, " << r.reused_chunk_files << " reused)\n"
+            << "  " << r.release_dir.string() << "\n  info-hash v2 " << m.info_hash_v2 << "\n";
+  if (dry_run) std::cout << "  nothing was written\n";
+  std::cout.flush();
+}
+
 int run_publish(const PublishArgs& a) {
-  return guarded("publish", [&] {
+  return guarded_ci("publish", a.ci, [&] {
     const auto start = std::chrono::steady_clock::now();
-    PublishOptions o;
-    o.store = a.store;
-    o.board = a.board;
-    o.version = a.version;
-    o.channel = a.channel;
-    o.level = a.level;
-    o.threads = a.threads;
-    o.sequence = a.sequence;
-    o.web_seeds = a.web_seeds;
-    std::uint64_t cs = parse_size(a.chunk_size, "--chunk-size");
-    o.chunk_size = cs > UINT32_MAX ? 0 : static_cast<std::uint32_t>(cs);
-    o.now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    if (a.expires) o.expires = parse_expiry(*a.expires, o.now);
-    for (const auto& f : a.firmware) {
-      auto colon = f.find(':');
-      if (colon == std::string::npos) o.firmware.push_back({f, a.board == "rpi5" ? "rpi-eeprom" : "spi-nor"});
-      else o.firmware.push_back({f.substr(colon + 1), f.substr(0, colon)});
-    }
-    o.sbom = a.sbom;
-    o.no_sbom = a.no_sbom;
-    o.provenance.git_commit = a.git_commit;
-    o.provenance.ci_run = a.ci_run;
-    o.require_sealed = a.require_sealed;
+    PublishOptions o = publish_options(a);
+    const std::optional<std::filesystem::path> sbom = a.no_sbom ? std::nullopt : find_sbom(a.image, a.sbom);
     auto key = load_secret_key(a.secret_key);
     ProgressPrinter progress("publish " + a.board + "/" + a.version);
-    if (!a.quiet) o.progress = [&](std::uint64_t done, std::optional<std::uint64_t> total) { progress.update(done, total); };
+    const bool quiet = a.quiet || a.ci;
+    if (!quiet) o.progress = [&](std::uint64_t done, std::optional<std::uint64_t> total) { progress.update(done, total); };
     PublishResult r = publish(a.image, key, o);
-    if (!a.quiet) progress.finish();
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const auto& m = r.manifest;
-    std::cout << "published " << m.board << "/" << m.version << " (channel " << m.channel << ", sequence " << m.sequence
-              << ") in " << secs << " s\n"
-              << "  image " << m.image_size << " bytes, " << m.chunks.size() << " unique chunks, "
-              << m.zero_ranges.size() << " zero ranges, stored " << m.stored_bytes() << " bytes ("
-              << r.new_chunk_files << " new chunk files, " << r.reused_chunk_files << " reused)\n"
-              << "  " << r.release_dir.string() << "\n  info-hash v2 " << m.info_hash_v2 << "\n";
-    std::cout.flush();
+    if (!quiet) progress.finish();
+    if (a.ci) std::cout << publish_summary(r, sbom, seconds_since(start), a.dry_run).dump() << "\n";
+    else print_published(r, a.dry_run, seconds_since(start));
     print_seal_report(r.seal, a.image);
     return 0;
   });
 }
 
 int run_verify(const VerifyArgs& a) {
-  return guarded("verify", [&] {
+  return guarded_ci("verify", a.ci, [&] {
     VerifyOptions o;
     o.store = a.store;
     std::vector<std::filesystem::path> paths(a.public_keys.begin(), a.public_keys.end());
@@ -100,6 +133,10 @@ int run_verify(const VerifyArgs& a) {
     o.version = a.version;
     o.allow_expired = a.allow_expired;
     VerifyReport r = verify_store(o);
+    if (a.ci) {
+      std::cout << verify_summary(r).dump() << "\n";
+      return r.ok() ? 0 : 1;
+    }
     for (const auto& k : r.trusted_keys) std::cout << "trusted key " << k << "\n";
     for (const auto& w : r.warnings) std::cout << "warning: " << w << "\n";
     for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
@@ -204,6 +241,73 @@ int run_gold(const GoldArgs& a) {
               << "\n";
     return 0;
   });
+}
+
+int run_push(const PushArgs& a) {
+  return guarded_ci("push", a.ci, [&] {
+    const auto start = std::chrono::steady_clock::now();
+    PushOptions o;
+    o.store = a.store;
+    o.seeder = a.seeder;
+    o.board = a.board;
+    o.version = a.version;
+    o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout * 1000));
+    if (!a.token_file.empty()) o.token = read_token_file(a.token_file);
+    ProgressPrinter progress("push to " + a.seeder);
+    const bool quiet = a.quiet || a.ci;
+    if (!quiet) o.progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
+    const PushResult r = push_release(o);
+    if (!quiet && r.bytes_sent > 0) progress.finish();
+    if (a.ci) {
+      std::cout << push_summary(r, a.seeder, seconds_since(start)).dump() << "\n";
+    } else if (r.state == "present") {
+      std::cout << "push " << r.board << "/" << r.version << ": " << a.seeder << " already holds it; nothing sent\n";
+    } else {
+      std::cout << "pushed " << r.board << "/" << r.version << " to " << a.seeder << ": " << r.chunks_sent << " of "
+                << r.chunks_total << " chunks sent (" << r.bytes_sent << " bytes), " << r.firmware_sent
+                << " firmware files, " << r.state << "\n";
+    }
+    return 0;
+  });
+}
+
+static nlohmann::json scan_summary(const ScanResult& r, Severity fail_on) {
+  std::map<std::string, int> counts;
+  nlohmann::json failing = nlohmann::json::array();
+  for (const auto& f : r.findings) {
+    ++counts[std::string(to_string(f.severity))];
+    if (fail_on != Severity::kNone && f.severity >= fail_on)
+      failing.push_back({{"id", f.id}, {"package", f.package}, {"version", f.version},
+                         {"severity", std::string(to_string(f.severity))}});
+  }
+  return {{"command", "scan"},   {"ok", !r.failed()}, {"scanned", true},       {"scanner", r.scanner},
+          {"fail_on", std::string(to_string(fail_on))}, {"counts", counts}, {"findings", failing}};
+}
+
+int run_scan(const ScanArgs& a) {
+  try {
+    ScanOptions o{a.sbom, a.scanner, parse_severity(a.fail_on)};
+    const ScanResult r = scan_sbom(o);
+    if (a.ci) {
+      std::cout << scan_summary(r, o.fail_on).dump() << "\n";
+    } else {
+      for (const auto& f : r.findings)
+        if (o.fail_on != Severity::kNone && f.severity >= o.fail_on)
+          std::cout << to_string(f.severity) << " " << f.id << " " << f.package << " " << f.version << "\n";
+      std::cout << (r.failed() ? "FAILED" : "OK") << ": " << r.scanner << " found " << r.findings.size()
+                << " vulnerabilities in " << a.sbom << ", " << r.at_or_above << " at or above " << a.fail_on << "\n";
+    }
+    return r.failed() ? kExitFindings : 0;
+  } catch (const Error& e) {
+    std::cerr << "ironstone-build scan: " << e.what() << "\n";
+    const bool none = e.code() == Errc::kScanner;
+    if (a.ci) {
+      nlohmann::json j = failure_summary("scan", e.what());
+      j["scanned"] = false;
+      std::cout << j.dump() << "\n";
+    }
+    return none ? kExitNoScanner : 1;
+  }
 }
 
 }  // namespace ironstone::builder

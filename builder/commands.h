@@ -1,6 +1,8 @@
 // The `ironstone-build` subcommands as library calls: each takes its parsed flags,
 // prints what a user needs, and returns the process exit status (0 = success).
-// Errors are caught here and printed as "ironstone-build <cmd>: <message>".
+// Errors are caught here and printed as "ironstone-build <cmd>: <message>". With `ci` (the global
+// --ci flag): no progress output, and stdout carries only a JSON summary (builder/ci_summary.h),
+// also for a failure. Nothing ever prompts (a key's password comes from $IRONSTONE_KEY_PASSWORD).
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,8 @@ struct PublishArgs {
   std::string git_commit, ci_run;
   bool quiet = false;
   bool require_sealed = false;
+  bool dry_run = false;  // every check, nothing written (PublishOptions::dry_run)
+  bool ci = false;       // --ci: no progress, a JSON summary on stdout (builder/ci_summary.h)
 };
 // Prints the sealing check's findings as warnings on stderr (one line per file found), or
 // its one-line note when the image could not be checked.
@@ -41,6 +45,7 @@ struct VerifyArgs {
   std::vector<std::string> public_keys;
   std::optional<std::string> board, version;
   bool allow_expired = false;
+  bool ci = false;
 };
 int run_verify(const VerifyArgs& a);
 
@@ -68,6 +73,24 @@ struct InstallerArgs {
   std::string card_name, enrolment_keys;  // builder/enrolment.h
 };
 int run_installer(const InstallerArgs& a);
+
+struct PushArgs {
+  std::string store, seeder, token_file;
+  std::optional<std::string> board, version;
+  double timeout = 600;  // seconds per request
+  bool quiet = false;
+  bool ci = false;
+};
+// One line on success: "pushed rpi5/1.0 to http://nas:8080/: 12 of 40 chunks sent (…), committed".
+int run_push(const PushArgs& a);
+
+struct ScanArgs {
+  std::string sbom, scanner = "auto", fail_on = "high";
+  bool ci = false;
+};
+// Exit 0: no findings at or above --fail-on; kExitFindings (2): some (each printed);
+// kExitNoScanner (3): neither grype nor trivy installed, nothing scanned; 1: any other error.
+int run_scan(const ScanArgs& a);
 
 struct GoldArgs {
   std::string recipe, out, base, k3s, board, cache, sbom;

@@ -16,6 +16,9 @@ const char* describe(int value) {
     case Errc::kRecipe: return "bad recipe";
     case Errc::kTool: return "build tool missing";
     case Errc::kNotDiskImage: return "not a disk image";
+    case Errc::kPush: return "push failed";
+    case Errc::kScanner: return "no vulnerability scanner";
+    case Errc::kFindings: return "vulnerabilities found";
   }
   return "unknown builder error";
 }

@@ -18,6 +18,9 @@ enum class Errc {
   kRecipe,       // the gold recipe is malformed (recipe.h)
   kTool,         // a tool the build needs is missing or not set up (mmdebstrap, binfmt)
   kNotDiskImage, // publish: the input has no partition table or one that does not fit (--raw overrides)
+  kPush,         // push: the seeder refused the release, or the transfer failed (push.h)
+  kScanner,      // scan: neither grype nor trivy is installed (scan.h)
+  kFindings,     // scan: findings at or above --fail-on (scan.h)
 };
 
 const std::error_category& category();

@@ -8,6 +8,11 @@ int main(int argc, char** argv) {
   CLI::App app{"ironstone-build: publish, verify, inspect and prune signed Ironstone releases"};
   app.require_subcommand(1);
   app.set_version_flag("--version-info", std::string("ironstone-build ") + IRONSTONE_VERSION);
+  app.set_config("--config", "", "read options from a file: key = value, [publish] etc. for a subcommand's "
+                                 "(config.env.example)");
+  bool ci = false;
+  app.add_flag("--ci", ci, "CI mode: no progress bars, no prompts, a JSON summary on stdout");
+  app.fallthrough();  // --ci and --config also after the subcommand
   int status = 0;
 
   KeygenArgs kg;
@@ -36,10 +41,14 @@ int main(int argc, char** argv) {
   pub->add_option("--git-commit", pa.git_commit, "provenance: git commit (default from CI environment)");
   pub->add_option("--ci-run", pa.ci_run, "provenance: CI run id (default from CI environment)");
   pub->add_flag("--quiet", pa.quiet, "no progress output");
+  pub->add_flag("--dry-run", pa.dry_run, "every check and step up to signing, nothing written to the store");
   pub->add_flag("--require-sealed", pa.require_sealed,
                 "refuse a gold image that is not sealed (machine-id, SSH host keys, cloud-init state) "
                 "or cannot be checked");
-  pub->callback([&] { status = run_publish(pa); });
+  pub->callback([&] {
+    pa.ci = ci;
+    status = run_publish(pa);
+  });
 
   VerifyArgs va;
   auto* ver = app.add_subcommand("verify", "check signatures, chunks and torrents of a store");
@@ -49,7 +58,10 @@ int main(int argc, char** argv) {
   ver->add_flag("--allow-expired", va.allow_expired, "report an expired release as a warning, not a failure");
   ver->add_option("--board", va.board, "only this board");
   ver->add_option("--version", va.version, "only this version");
-  ver->callback([&] { status = run_verify(va); });
+  ver->callback([&] {
+    va.ci = ci;
+    status = run_verify(va);
+  });
 
   InspectArgs ia;
   auto* ins = app.add_subcommand("inspect", "summarise a release (or list all releases)");
@@ -83,7 +95,35 @@ int main(int argc, char** argv) {
   inst->add_option("--enrolment-keys", ina.enrolment_keys,
                    "append the card's enrolment public key to this file (the seeder's --enrolment-keys)");
   inst->add_flag("--quiet", ina.quiet, "no progress output");
-  inst->callback([&] { status = run_installer(ina); });
+  inst->callback([&] {
+    ina.quiet = ina.quiet || ci;
+    status = run_installer(ina);
+  });
+
+  PushArgs psa;
+  auto* push = app.add_subcommand("push", "upload a published release to a running seeder (it verifies it first)");
+  push->add_option("--store", psa.store, "release store directory")->required();
+  push->add_option("--seeder", psa.seeder, "the seeder's URL, http://HOST[:PORT]")->required();
+  push->add_option("--board", psa.board, "board (default: the store's only board)");
+  push->add_option("--version", psa.version, "version (default: the board's highest sequence)");
+  push->add_option("--token", psa.token_file, "file holding the seeder's upload token (--upload-token-file)");
+  push->add_option("--timeout", psa.timeout, "seconds per request")->capture_default_str();
+  push->add_flag("--quiet", psa.quiet, "no progress output");
+  push->callback([&] {
+    psa.ci = ci;
+    status = run_push(psa);
+  });
+
+  ScanArgs sca;
+  auto* scan = app.add_subcommand("scan", "scan an SBOM with grype or trivy (exit 2: findings, 3: no scanner)");
+  scan->add_option("--sbom", sca.sbom, "SPDX JSON SBOM (ironstone-build gold writes IMAGE.spdx.json)")->required();
+  scan->add_option("--fail-on", sca.fail_on, "fail on findings at or above: negligible, low, medium, high, critical, none")
+      ->capture_default_str();
+  scan->add_option("--scanner", sca.scanner, "auto (grype, else trivy), grype or trivy")->capture_default_str();
+  scan->callback([&] {
+    sca.ci = ci;
+    status = run_scan(sca);
+  });
 
   GoldArgs gda;
   auto* gold = app.add_subcommand("gold", "build a sealed gold image from a recipe (docs/gold-image.md)");
@@ -95,7 +135,10 @@ int main(int argc, char** argv) {
   gold->add_option("--cache", gda.cache, "cache directory for debian: sources");
   gold->add_option("--sbom", gda.sbom, "SPDX SBOM to write (default: OUT.spdx.json)");
   gold->add_flag("--quiet", gda.quiet, "no progress output");
-  gold->callback([&] { status = run_gold(gda); });
+  gold->callback([&] {
+    gda.quiet = gda.quiet || ci;
+    status = run_gold(gda);
+  });
 
   CLI11_PARSE(app, argc, argv);
   return status;

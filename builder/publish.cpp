@@ -1,5 +1,9 @@
 #include "builder/publish.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <unistd.h>
 
 #include <chrono>
@@ -61,7 +65,9 @@ void check_options(const PublishOptions& o) {
 }
 
 // Copies firmware payloads into the temporary release directory and lists them.
-std::vector<manifest::Firmware> stage_firmware(const std::vector<FirmwareInput>& inputs, const fs::path& dir) {
+// With dry_run only read and hashed.
+std::vector<manifest::Firmware> stage_firmware(const std::vector<FirmwareInput>& inputs, const fs::path& dir,
+                                               bool dry_run) {
   std::vector<manifest::Firmware> out;
   for (const auto& in : inputs) {
     std::string bytes;
@@ -76,8 +82,10 @@ std::vector<manifest::Firmware> stage_firmware(const std::vector<FirmwareInput>&
     fw.kind = in.kind;
     fw.size = bytes.size();
     fw.hash = blake2b256({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
-    fs::create_directories(dir / "firmware");
-    write_file_atomic(dir / "firmware" / fw.name, bytes, 0644, FileSync::kStartWriteback);  // publish syncs the store
+    if (!dry_run) {
+      fs::create_directories(dir / "firmware");
+      write_file_atomic(dir / "firmware" / fw.name, bytes, 0644, FileSync::kStartWriteback);  // publish syncs the store
+    }
     out.push_back(fw);
   }
   return out;
@@ -107,7 +115,7 @@ std::optional<manifest::SbomRef> stage_sbom(const std::string& image, const Publ
   } catch (const nlohmann::json::exception& e) {
     throw error(Errc::kInput, file.string() + ": not an SPDX JSON document: " + e.what());
   }
-  write_file_atomic(dir / manifest::kSbomFile, bytes, 0644, FileSync::kStartWriteback);  // publish syncs the store
+  if (!opt.dry_run) write_file_atomic(dir / manifest::kSbomFile, bytes, 0644, FileSync::kStartWriteback);  // publish syncs the store
   return manifest::SbomRef{bytes.size(), blake2b256({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()})};
 }
 
@@ -148,6 +156,19 @@ void write_channel(const fs::path& store, const Manifest& m, const std::string& 
   // Signature first: a reader that catches the moment in between sees a mismatch and retries.
   write_file_atomic(fs::path(file.string() + ".minisig"), sig);
   write_file_atomic(file, text);
+}
+
+// publish --dry-run takes no lock (it would create .lock) but fails, as publish would, while
+// another writer holds it: a shared lock on the existing file conflicts with their exclusive one.
+void check_store_unlocked(const fs::path& store) {
+  const fs::path lock = store / ".lock";
+  const int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;  // no lock file: nobody holds it
+  const bool busy = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  if (busy)
+    throw error(Errc::kBusy, store.string() + ": store is being written by another publisher (" + lock.string() +
+                                 " is locked); try again when it has finished");
 }
 
 // Where the release goes, its sequence and validity: everything decided before the image is read.
@@ -248,14 +269,20 @@ PublishResult publish_chunks(const std::string& image, const manifest::SecretKey
   result.new_chunk_files = chunks.created_files.size();
   result.reused_chunk_files = chunks.reused_chunks;
   Manifest m = describe_release(opt, plan, chunks, image, reader);
-  fs::create_directories(tmp_dir);
-  m.firmware = stage_firmware(opt.firmware, tmp_dir);
+  if (!opt.dry_run) fs::create_directories(tmp_dir);
+  m.firmware = stage_firmware(opt.firmware, tmp_dir, opt.dry_run);
   m.sbom = stage_sbom(image, opt, tmp_dir);
   const std::vector<char> torrent = make_release_torrent(m, opt, chunks);
   const std::string text = manifest::serialize(m);
   manifest::parse_manifest(text, "new manifest");  // what we sign must read back
   const std::string sig = manifest::sign(key, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
                                          manifest::manifest_trusted_comment(m));
+  manifest::parse_signature(sig, "new signature");
+  if (opt.dry_run) {
+    result.release_dir = plan.final_dir;  // where it would go
+    result.manifest = std::move(m);
+    return result;
+  }
   commit_release(opt, tmp_dir, plan.final_dir, text, sig, torrent);
   result.release_dir = plan.final_dir;
   try {
@@ -275,13 +302,18 @@ PublishResult publish(const std::string& image, const manifest::SecretKey& key, 
   init_crypto();
   check_options(opt);
   Store store(opt.store);
-  store.create_layout();
-  StoreLock lock(opt.store);
+  std::optional<StoreLock> lock;
+  if (opt.dry_run) {
+    check_store_unlocked(opt.store);
+  } else {
+    store.create_layout();
+    lock.emplace(opt.store);
+  }
   const ReleasePlan plan = plan_release(opt, store);
 
   auto reader = open_image(image);
   SealReport seal = seal_check(image, reader->format(), opt.require_sealed);
-  PipelineOptions po{opt.store, opt.chunk_size, opt.level, opt.threads, opt.progress};
+  PipelineOptions po{opt.store, opt.chunk_size, opt.level, opt.threads, opt.progress, opt.dry_run};
   PipelineResult chunks = chunk_image(*reader, po);
   const fs::path tmp_dir = plan.final_dir.parent_path() / (".tmp-" + opt.version + "-" + std::to_string(::getpid()));
   // releases/<board>/ is created with the temporary directory for a board's first release:
@@ -296,7 +328,7 @@ PublishResult publish(const std::string& image, const manifest::SecretKey& key, 
       std::error_code ec;
       fs::remove_all(tmp_dir, ec);
       if (!board_dir_existed) fs::remove(plan.final_dir.parent_path(), ec);  // only if empty
-      remove_created_chunks(chunks.created_files);
+      if (!opt.dry_run) remove_created_chunks(chunks.created_files);
     }
     throw;
   }

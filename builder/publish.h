@@ -60,6 +60,12 @@ struct PublishOptions {
   // file found), and so is one that cannot be checked (compressed or piped input, no root
   // partition). Default: the findings are only reported (PublishResult::seal).
   bool require_sealed = false;
+  // publish --dry-run: every check and every step up to the signature (sealing, names, sequence,
+  // the store's lock is free, chunking and compression, manifest, torrent, signing) with nothing
+  // written: no chunk file, no release directory, no pointer, not even the store's .lock or layout
+  // directories. PublishResult::release_dir says where the release would go; new_chunk_files
+  // counts the chunk files a real publish would write.
+  bool dry_run = false;
 };
 
 struct PublishResult {

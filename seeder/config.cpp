@@ -88,6 +88,7 @@ void validate(const SeederConfig& c) {
   if (c.http_threads < 1 || c.http_threads > 256)
     throw error(Errc::kConfig, "--http-threads: must be 1..256");
   if (c.request_timeout.count() <= 0) throw error(Errc::kConfig, "--request-timeout: must be positive");
+  if (c.upload_timeout.count() <= 0) throw error(Errc::kConfig, "--upload-timeout: must be positive");
   if (c.scan_interval.count() <= 0) throw error(Errc::kConfig, "--scan-interval: must be positive");
   if (c.announce_interval.count() <= 0) throw error(Errc::kConfig, "--announce-interval: must be positive");
   if (c.boot_timeout.count() <= 0) throw error(Errc::kConfig, "--boot-timeout: must be positive");

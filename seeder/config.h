@@ -65,6 +65,13 @@ struct SeederConfig {
   // only sealed, to cards listed there (POST /v1/nodes/<mac>/identity); GET is refused.
   // Empty: GET serves identities in clear (README "Trust model").
   std::filesystem::path enrolment_keys;
+  // Pushed releases (seeder/upload.h, ironstone-build push): accepted when they verify against
+  // the store's keys/*.pub. false (--no-uploads): no /v1/uploads routes.
+  bool enable_uploads = true;
+  // The upload token (second factor, seeder/routes.h read_upload_token); empty: none asked.
+  std::filesystem::path upload_token_file;
+  // Time a client has to send one upload request (a bundle or a chunk of up to 64 MiB).
+  std::chrono::milliseconds upload_timeout{600'000};
 };
 
 // Throws Error(Errc::kConfig) on values out of range.

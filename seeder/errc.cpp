@@ -22,6 +22,14 @@ const char* describe(int value) {
       return "bittorrent session error";
     case Errc::kDatabase:
       return "fleet database error";
+    case Errc::kRefused:
+      return "push refused";
+    case Errc::kUnauthorized:
+      return "upload token missing or wrong";
+    case Errc::kConflict:
+      return "push conflict";
+    case Errc::kBusy:
+      return "busy";
   }
   return "unknown seeder error";
 }

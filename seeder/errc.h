@@ -16,6 +16,10 @@ enum class Errc {
   kNotFound,    // no such route, release, chunk or node
   kSession,     // the libtorrent session reported an error
   kDatabase,    // the fleet database cannot be opened, is corrupt, locked or too new
+  kRefused,     // a pushed release does not verify (signature, policy, torrent): 403
+  kUnauthorized,  // a push without the upload token, or with a wrong one: 401
+  kConflict,    // a push that cannot go on (chunks missing, another release of that version): 409
+  kBusy,        // too many uploads at once, or the store is locked by another writer: 503
 };
 
 const std::error_category& category();

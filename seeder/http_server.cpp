@@ -10,6 +10,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <limits>
 #include <optional>
 
 #include "seeder/errc.h"
@@ -78,10 +79,34 @@ class Session : public std::enable_shared_from_this<Session> {
   void read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(opts().header_limit));
-    parser_->body_limit(opts().body_limit);
     stream_.expires_after(opts().request_timeout);
+    if (!opts().body_rule) {
+      parser_->body_limit(opts().body_limit);
+      http::async_read(stream_, buffer_, *parser_,
+                       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+      return;
+    }
+    // The limit is chosen once the header is known: none until then (Beast checks a
+    // Content-Length against it while parsing the header), then the route's.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read(ec);
+    const auto& message = parser_->get();
+    const std::string_view target(message.target().data(), message.target().size());
+    const std::optional<BodyRule> rule = opts().body_rule(message.method(), target);
+    const std::size_t limit = rule ? rule->limit : opts().body_limit;
+    if (const auto length = parser_->content_length(); length && *length > limit)
+      return send_error(http::status::payload_too_large,
+                        "request body of " + std::to_string(*length) + " bytes exceeds " + std::to_string(limit));
+    if (parser_->is_done()) return on_read({});
+    parser_->body_limit(limit);
+    if (rule) stream_.expires_after(rule->timeout);
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+                     [self = shared_from_this()](beast::error_code ec2, std::size_t) { self->on_read(ec2); });
   }
 
   void on_read(beast::error_code ec) {

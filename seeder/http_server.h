@@ -3,7 +3,7 @@
 //
 //  - Every request must arrive completely (headers and body) within request_timeout,
 //    else the connection is closed: a slow client holds one socket, never a thread.
-//  - Headers over header_limit -> 431; a body over body_limit -> 413; a malformed
+//  - Headers over header_limit -> 431; a body over body_limit (or its route's BodyRule) -> 413; a malformed
 //    request line or header -> 400; each such response closes that connection only.
 //  - Over max_connections open connections, new ones get 503 and are closed.
 //  - A handler that throws gets a 500 (logged); the server keeps serving.
@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +30,13 @@
 #include "seeder/http_types.h"
 
 namespace ironstone::seeder {
+
+// A larger body limit and more time for the requests of some routes (pushed releases,
+// seeder/routes.h upload_body_rule): chosen from method and target once the header is read.
+struct BodyRule {
+  std::size_t limit = 0;
+  std::chrono::milliseconds timeout{0};  // to receive the whole request, instead of request_timeout
+};
 
 struct HttpServerOptions {
   std::string address = "0.0.0.0";
@@ -40,6 +49,9 @@ struct HttpServerOptions {
   std::size_t body_limit = 64 * 1024;
   std::size_t max_connections = 2048;
   std::string server_name = "ironstone-seeder";
+  // Unset, or nullopt for a request: body_limit and request_timeout. A Content-Length over the
+  // limit is refused (413) before any body byte is read.
+  std::function<std::optional<BodyRule>(http::verb, std::string_view target)> body_rule;
 };
 
 // Counters, updated with relaxed atomics.

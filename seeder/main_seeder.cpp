@@ -58,8 +58,10 @@ int main(int argc, char** argv) {
   std::size_t max_body = ironstone::api::kMaxEventBytes, max_connections = 2048;
   bool no_bittorrent = false, open_tracker = false, super_seed = false, auto_super_seed = false;
   std::string upload_limit = "0";
-  std::string inventory, fleet_db, enrolment_keys;
+  std::string inventory, fleet_db, enrolment_keys, upload_token_file;
   int boot_timeout = 1800;
+  bool no_uploads = false;
+  double upload_timeout = 600;
 
   // Required unless a subcommand is given (checked after parsing).
   app.add_option("--store", store, "Release store directory (as written by ironstone-build publish)");
@@ -100,6 +102,14 @@ int main(int argc, char** argv) {
   app.add_option("--enrolment-keys", enrolment_keys,
                  "Installer cards' enrolment public keys (\"<hex> <name>\" a line; remove a line to revoke; "
                  "reloaded when it changes): identities are then served only sealed to those cards");
+  app.add_flag("--no-uploads", no_uploads,
+               "Refuse pushed releases (ironstone-build push); by default they are accepted when they verify "
+               "against the store's keys/*.pub");
+  app.add_option("--upload-token-file", upload_token_file,
+                 "File whose first line is a token every push must also send (a second factor besides the "
+                 "release signature)");
+  app.add_option("--upload-timeout", upload_timeout, "Seconds a client has to send one upload request")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
   std::string fleet_url = "http://127.0.0.1:8080";
@@ -148,6 +158,9 @@ int main(int argc, char** argv) {
     config.auto_super_seed = auto_super_seed;
     config.inventory = inventory;
     config.enrolment_keys = enrolment_keys;
+    config.enable_uploads = !no_uploads;
+    config.upload_token_file = upload_token_file;
+    config.upload_timeout = seconds_to_ms(upload_timeout);
 
     Seeder seeder(config);
     seeder.start();

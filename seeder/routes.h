@@ -6,6 +6,7 @@
 //   fleet routes (routes_fleet.cpp, added by add_api_routes): first-boot lifecycle reports and
 //     a node's history.
 //   identity route (routes_identity.cpp): a node's first-boot identity from the inventory.
+//   upload routes (routes_upload.cpp): releases pushed by ironstone-build push (seeder/upload.h).
 //
 // Thread safety: the handlers only touch thread-safe objects (Tracker, Fleet,
 // atomics, the file system) and may run concurrently. The referenced objects must
@@ -16,14 +17,18 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
+#include <string_view>
 #include <nlohmann/json.hpp>
 
 #include "seeder/enrolment_keys.h"
 #include "seeder/fleet.h"
+#include "seeder/http_server.h"
 #include "seeder/inventory_file.h"
 #include "seeder/metrics.h"
 #include "seeder/router.h"
 #include "seeder/tracker.h"
+#include "seeder/upload.h"
 
 namespace ironstone::seeder {
 
@@ -64,5 +69,23 @@ struct IdentityContext {
   EnrolmentKeysFile* enrolment_keys = nullptr;  // null: no POST; GET serves in clear
 };
 void add_identity_routes(Router& router, IdentityContext context);
+
+// /v1/uploads... (docs/http-api.md, "Pushing a release"): POST /v1/uploads (the bundle),
+// GET/DELETE /v1/uploads/<board>/<version>, PUT .../chunks/<hex>.zst and .../firmware/<name>,
+// POST .../commit. With a token (--upload-token-file), every request must carry
+// "Authorization: Bearer <token>" (compared in constant time): else 401. Errors map to statuses
+// by their seeder::Errc (kBadRequest 400, kUnauthorized 401, kRefused 403, kNotFound 404,
+// kConflict 409, kTooLarge 413, kBusy 503, else 500), the body naming release and chunk.
+struct UploadContext {
+  UploadService* uploads = nullptr;  // null: no upload routes
+  std::string token;                 // empty: no token asked
+};
+void add_upload_routes(Router& router, UploadContext context);
+// The upload token from its file: the first line, without surrounding blanks; at least 16 and at
+// most api::kMaxUploadTokenBytes bytes. Throws Error(Errc::kConfig) naming the file.
+std::string read_upload_token(const std::filesystem::path& file);
+// The body rule of the upload routes (HttpServerOptions::body_rule): their limits (api/limits.h)
+// and `timeout` to send the body in, for "PUT|POST /v1/uploads..."; nullopt for other requests.
+std::optional<BodyRule> upload_body_rule(http::verb method, std::string_view target, std::chrono::milliseconds timeout);
 
 }  // namespace ironstone::seeder

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/paths.h"
 #include "seeder/errc.h"
 #include "seeder/routes.h"
 #include "seeder/store_keys.h"
@@ -82,6 +83,7 @@ void Seeder::start() {
                  "k3s join token) in clear to anyone who can reach this port");
   }
   add_identity_routes(router_, IdentityContext{inventory_.get(), enrolment_keys_.get()});
+  add_upload_routes(router_, make_uploads(store_keys));
 
   HttpServerOptions http;
   http.address = config_.http.address;
@@ -91,6 +93,11 @@ void Seeder::start() {
   http.body_limit = config_.max_body;
   http.max_connections = config_.max_connections;
   http.server_name = std::string("ironstone-seeder/") + IRONSTONE_VERSION;
+  if (uploads_) {
+    http.body_rule = [timeout = config_.upload_timeout](http::verb method, std::string_view target) {
+      return upload_body_rule(method, target, timeout);
+    };
+  }
   http_ = std::make_unique<HttpServer>(http, [this](const Request& r) { return router_.dispatch(r); });
   // Bound first (the base URL needs the port), but nothing is accepted until base_url_ and
   // swarm_ are set: handlers (/v1/info, metrics) read both without a lock.
@@ -107,6 +114,24 @@ void Seeder::start() {
   }
   http_->start();
   spdlog::info("seeder: store {}, base URL {}", store_.string(), base_url_);
+}
+
+UploadContext Seeder::make_uploads(const std::vector<manifest::PublicKey>& keys) {
+  if (!config_.enable_uploads) return {};
+  UploadContext context;
+  if (!config_.upload_token_file.empty()) context.token = read_upload_token(config_.upload_token_file);
+  UploadOptions options{store_, keys, [this] {
+                          if (swarm_) swarm_->scan_now();
+                        }, {}};
+  uploads_ = std::make_unique<UploadService>(std::move(options));
+  context.uploads = uploads_.get();
+  if (keys.empty()) {
+    spdlog::warn("push: the store has no keys/*.pub: pushed releases are refused until it has");
+  } else {
+    spdlog::info("push: accepting releases signed by keys/*.pub at {}{}", api::kUploadsPath,
+                 context.token.empty() ? "" : " (with the upload token)");
+  }
+  return context;
 }
 
 void Seeder::stop() {

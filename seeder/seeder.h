@@ -24,8 +24,10 @@
 #include "seeder/inventory_file.h"
 #include "seeder/metrics.h"
 #include "seeder/router.h"
+#include "seeder/routes.h"
 #include "seeder/swarm_seeder.h"
 #include "seeder/tracker.h"
+#include "seeder/upload.h"
 
 namespace ironstone::seeder {
 
@@ -48,6 +50,7 @@ class Seeder {
   Tracker& tracker() { return tracker_; }
   SwarmSeeder* swarm() { return swarm_.get(); }  // null when BitTorrent is disabled
   InventoryFile* inventory() { return inventory_.get(); }  // null without --inventory
+  UploadService* uploads() { return uploads_.get(); }      // null with --no-uploads
 
   MetricsSnapshot metrics() const;
   // What GET /v1/info answers (docs/http-api.md): {"name", "version", "http_port",
@@ -56,6 +59,8 @@ class Seeder {
   nlohmann::json info() const;
 
  private:
+  UploadContext make_uploads(const std::vector<manifest::PublicKey>& keys);
+
   SeederConfig config_;
   std::filesystem::path store_;  // canonical
   Tracker tracker_;
@@ -65,6 +70,7 @@ class Seeder {
   Router router_;
   std::unique_ptr<InventoryFile> inventory_;
   std::unique_ptr<EnrolmentKeysFile> enrolment_keys_;
+  std::unique_ptr<UploadService> uploads_;  // null with --no-uploads
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<SwarmSeeder> swarm_;
   std::string base_url_;

@@ -160,8 +160,8 @@ void connect_and_send(beast::tcp_stream& stream, const Url& url, http::verb verb
   req.set(http::field::user_agent, "ironstone/" IRONSTONE_VERSION);
   req.set(http::field::connection, "close");
   for (const auto& [name, value] : o.headers) req.set(name, value);
-  if (verb == http::verb::post) {
-    req.set(http::field::content_type, "application/json");
+  if (verb == http::verb::post || verb == http::verb::put) {
+    req.set(http::field::content_type, o.content_type);
     req.body() = std::string(body);
   }
   req.prepare_payload();
@@ -271,6 +271,13 @@ HttpResponse http_post_json(const Url& url, std::string_view json, const Request
 
 HttpResponse http_post_json(std::string_view url, std::string_view json, const RequestOptions& options) {
   return http_post_json(parse_url(url), json, options);
+}
+
+HttpResponse http_send(const Url& url, std::string_view method, std::string_view body, const RequestOptions& options) {
+  const http::verb verb = http::string_to_verb(beast::string_view(method.data(), method.size()));
+  if (verb != http::verb::post && verb != http::verb::put && verb != http::verb::delete_ && verb != http::verb::get)
+    throw error(Errc::kUrl, std::string(method) + " " + url.text() + ": method not supported");
+  return request(url, verb, body, options);
 }
 
 HttpResponse get_with_retry(std::string_view url_text, int attempts, std::chrono::milliseconds initial_backoff,
