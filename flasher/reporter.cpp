@@ -16,7 +16,10 @@ Reporter::Reporter(const SeederClient* seeder, std::string node_id, std::string 
 void Reporter::step(const std::string& step, const std::string& message) {
   step_ = step;
   // Progress is per step; the byte counts by source are per run and keep their totals.
-  last_ = {.from_seeder = last_.from_seeder, .from_peers = last_.from_peers};
+  last_ = {.from_seeder = last_.from_seeder,
+           .from_peers = last_.from_peers,
+           .from_banned_peers = last_.from_banned_peers,
+           .banned_peers = last_.banned_peers};
   spdlog::info("[{}] {}", step, message);
   send("working", "", true);
 }
@@ -26,9 +29,14 @@ void Reporter::progress(const Progress& p, bool force) {
   // final verification, which knows nothing of sources) must not report them as 0.
   const std::uint64_t from_seeder = std::max(p.from_seeder, last_.from_seeder);
   const std::uint64_t from_peers = std::max(p.from_peers, last_.from_peers);
+  const std::uint64_t from_banned = std::max(p.from_banned_peers, last_.from_banned_peers);
+  std::vector<std::string> banned = p.banned_peers.size() >= last_.banned_peers.size() ? p.banned_peers
+                                                                                         : last_.banned_peers;
   last_ = p;
   last_.from_seeder = from_seeder;
   last_.from_peers = from_peers;
+  last_.from_banned_peers = from_banned;
+  last_.banned_peers = std::move(banned);
   send("working", "", force);
 }
 
@@ -63,6 +71,15 @@ void Reporter::send(const std::string& state, const std::string& error, bool for
   if (!board_.empty()) doc["board"] = board_;
   if (!release_.empty()) doc["release"] = release_;
   if (!error.empty()) doc["error"] = error;
+  if (!last_.banned_peers.empty()) {
+    // At most what the seeder takes (seeder/fleet.h kMaxBannedPeers): the first ones banned.
+    std::vector<std::string> banned(last_.banned_peers.begin(),
+                                    last_.banned_peers.begin() + std::min<std::size_t>(last_.banned_peers.size(), 32));
+    std::string list;  // the event is one flat object: "ip:port,ip:port"
+    for (const auto& ep : banned) list += (list.empty() ? "" : ",") + ep;
+    doc["banned_peers"] = list;
+    doc["bytes_from_banned_peers"] = std::min(last_.from_banned_peers, last_.from_peers);
+  }
   std::string why;
   if (!seeder_->post_event(node_id_, doc.dump(), &why) && !warned_) {
     spdlog::warn("status report to the seeder failed ({}); flashing goes on", why);

@@ -54,6 +54,10 @@ struct NodeEvent {
   std::uint64_t bytes_total = 0;
   std::uint64_t bytes_from_seeder = 0;  // BitTorrent from the seeder + web seed
   std::uint64_t bytes_from_peers = 0;   // BitTorrent from other nodes
+  // Of bytes_from_peers, from peers this node banned for corrupt data, and their "ip:port"
+  // (at most kMaxBannedPeers, each at most 47 characters: "[v6 address]:port").
+  std::uint64_t bytes_from_banned_peers = 0;
+  std::vector<std::string> banned_peers;
   double rate = 0;                      // bytes per second, current
   std::string error;                    // failure reason, at most 1024 bytes
 };
@@ -70,6 +74,7 @@ struct LifecycleReport {
   std::string reason;    // at most 1024 bytes; required with "failed"
 };
 
+inline constexpr std::size_t kMaxBannedPeers = 32;
 inline constexpr std::size_t kMaxLifecycleBody = api::kMaxLifecycleBytes;
 inline constexpr std::size_t kMaxReasonText = api::kMaxLifecycleReasonBytes;
 

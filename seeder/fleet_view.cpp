@@ -105,7 +105,18 @@ std::string format_fleet(const json& fleet) {
       // The reason (failed at any stage, stale) when the seeder gives one, else the flash error.
       std::string why = text(node, "reason", kMaxError);
       if (why == "-") why = text(node, "error", kMaxError);
-      errors.push_back(why == "-" ? std::string() : (row[5] == "stale" ? "stale: " : "error: ") + why);
+      std::string note = why == "-" ? std::string() : (row[5] == "stale" ? "stale: " : "error: ") + why;
+      // Peers the node banned for corrupt data, and what they sent (counted in PEERS MB, discarded).
+      if (const auto b = node.find("banned_peers"); b != node.end() && b->is_array() && !b->empty()) {
+        std::string list;
+        for (std::size_t k = 0; k < b->size() && k < 8; ++k)
+          if ((*b)[k].is_string()) list += (list.empty() ? "" : ", ") + sanitize((*b)[k].get<std::string>(), kMaxCell);
+        if (b->size() > 8) list += ", …";
+        if (!note.empty()) note += "\n    ";
+        note += "banned peers: " + list + " (" +
+                fixed(std::max(0.0, number(node, "bytes_from_banned_peers")) / kMB, 1) + " MB from them discarded)";
+      }
+      errors.push_back(std::move(note));
       rows.push_back(std::move(row));
     }
   }
