@@ -127,19 +127,6 @@ void read_event_field(const Fields& f, const std::string& key, const json& v, No
     ev.bytes_from_seeder = f.u64(v, key);
   } else if (key == "bytes_from_peers") {
     ev.bytes_from_peers = f.u64(v, key);
-  } else if (key == "bytes_from_banned_peers") {
-    ev.bytes_from_banned_peers = f.u64(v, key);
-  } else if (key == "banned_peers") {  // "ip:port,ip:port" (the event is one flat object)
-    const std::string list = f.str(v, key, kMaxBannedPeers * 48);
-    for (std::size_t at = 0; at < list.size();) {
-      const std::size_t end = std::min(list.find(',', at), list.size());
-      const std::string ep = list.substr(at, end - at);
-      const bool ok = !ep.empty() && ep.size() <= 47 && ep.find(':') != std::string::npos &&
-                      ep.find_first_not_of("0123456789abcdefABCDEF.:[]") == std::string::npos;
-      if (!ok || ev.banned_peers.size() >= kMaxBannedPeers) f.bad(key, "must be \"ip:port,ip:port\"");
-      ev.banned_peers.push_back(ep);
-      at = end + 1;
-    }
   } else if (key == "rate") {
     ev.rate = f.real(v, key, 0.0, 1e15);
   } else if (key == "error") {
@@ -206,8 +193,6 @@ json to_json(const NodeEvent& e) {
               {"bytes_total", e.bytes_total},
               {"bytes_from_seeder", e.bytes_from_seeder},
               {"bytes_from_peers", e.bytes_from_peers},
-              {"bytes_from_banned_peers", e.bytes_from_banned_peers},
-              {"banned_peers", e.banned_peers},
               {"rate", e.rate},
               {"error", e.error}};
 }
@@ -216,14 +201,6 @@ std::string serialize_node_event(const NodeEvent& e) {
   json doc = to_json(e);
   doc.erase("node_id");
   drop_empty(doc, {"mac", "board", "release", "error"});
-  if (e.banned_peers.empty()) {
-    doc.erase("banned_peers");
-    doc.erase("bytes_from_banned_peers");
-  } else {
-    std::string list;
-    for (const auto& ep : e.banned_peers) list += (list.empty() ? "" : ",") + ep;
-    doc["banned_peers"] = list;
-  }
   return doc.dump();
 }
 
@@ -237,7 +214,6 @@ NodeEvent parse_node_event(std::string_view node_id, std::string_view body) {
   if (!doc.contains("step")) f.bad("step", "missing");
   if (!doc.contains("state")) f.bad("state", "missing");
   if (ev.bytes_total != 0 && ev.bytes_done > ev.bytes_total) f.bad("bytes_done", "exceeds bytes_total");
-  if (ev.bytes_from_banned_peers > ev.bytes_from_peers) f.bad("bytes_from_banned_peers", "exceeds bytes_from_peers");
   return ev;
 }
 

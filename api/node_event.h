@@ -19,7 +19,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <vector>
 #include <string_view>
 
 #include "api/limits.h"
@@ -27,7 +26,6 @@
 namespace ironstone::api {
 
 inline constexpr std::size_t kMaxEventErrorBytes = 1024;  // NodeEvent::error
-inline constexpr std::size_t kMaxBannedPeers = 32;        // NodeEvent::banned_peers
 
 struct NodeEvent {
   std::string node_id;  // from the URL: [A-Za-z0-9][A-Za-z0-9._-]{0,63}
@@ -41,12 +39,6 @@ struct NodeEvent {
   std::uint64_t bytes_total = 0;
   std::uint64_t bytes_from_seeder = 0;  // BitTorrent from the seeder + web seed
   std::uint64_t bytes_from_peers = 0;   // BitTorrent from other nodes
-  // Of bytes_from_peers, from peers this node banned for corrupt data, and their "ip:port"
-  // (at most kMaxBannedPeers, each at most 47 characters: "[v6 address]:port"). On the wire
-  // (serialize_node_event) the list is one string "ip:port,ip:port", and both fields are left
-  // out when no peer was banned; to_json() gives the list as an array.
-  std::uint64_t bytes_from_banned_peers = 0;
-  std::vector<std::string> banned_peers;
   double rate = 0;                      // bytes per second, current
   std::string error;                    // failure reason, at most kMaxEventErrorBytes
 };

@@ -12,10 +12,9 @@
 namespace ironstone::flasher {
 
 ChunkFetcher::ChunkFetcher(std::vector<std::string> urls, std::vector<std::uint64_t> sizes,
-                           unsigned connections, Check check)
+                           unsigned connections)
     : urls_(std::move(urls)),
       sizes_(std::move(sizes)),
-      check_(std::move(check)),
       state_(urls_.size(), State::kNone),
       attempts_(urls_.size(), 0) {
   connections = std::max(1u, connections);
@@ -35,7 +34,7 @@ ChunkFetcher::~ChunkFetcher() {
 void ChunkFetcher::want(std::size_t i) {
   {
     std::lock_guard lock(mu_);
-    if (closed_ || i >= state_.size() || state_[i] != State::kNone) return;
+    if (i >= state_.size() || state_[i] != State::kNone) return;
     state_[i] = State::kQueued;
     queue_.push_back(i);
   }
@@ -52,7 +51,7 @@ void ChunkFetcher::cancel(std::size_t i) {
 void ChunkFetcher::retry(std::size_t i) {
   {
     std::lock_guard lock(mu_);
-    if (closed_ || i >= state_.size() || state_[i] != State::kDone) return;
+    if (i >= state_.size() || state_[i] != State::kDone) return;
     if (++attempts_[i] >= kMaxAttempts) {
       state_[i] = State::kGivenUp;
       return;
@@ -61,32 +60,6 @@ void ChunkFetcher::retry(std::size_t i) {
     queue_.push_back(i);
   }
   cv_.notify_one();
-}
-
-void ChunkFetcher::close() {
-  {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    for (std::size_t i : queue_) state_[i] = State::kNone;
-    queue_.clear();
-    if (in_flight_ == 0) busy_ = false;
-  }
-  cv_.notify_all();
-}
-
-void ChunkFetcher::again(std::size_t i) {
-  {
-    std::lock_guard lock(mu_);
-    if (closed_ || i >= state_.size() || (state_[i] != State::kNone && state_[i] != State::kDone)) return;
-    state_[i] = State::kQueued;
-    queue_.push_back(i);
-  }
-  cv_.notify_one();
-}
-
-std::chrono::steady_clock::time_point ChunkFetcher::waiting_since() const {
-  std::lock_guard lock(mu_);
-  return busy_ ? waiting_since_ : std::chrono::steady_clock::now();
 }
 
 std::vector<FetchedChunk> ChunkFetcher::take() {
@@ -116,11 +89,8 @@ void ChunkFetcher::fail(std::size_t i, const std::string& why) {
   ++failures_;
   std::unique_lock lock(mu_);
   const int attempt = ++attempts_[i];
-  ++failures_in_a_row_;
   if (attempt >= kMaxAttempts) {
     state_[i] = State::kGivenUp;
-    ++given_up_;
-    if (queue_.empty() && in_flight_ <= 1) busy_ = false;
     lock.unlock();
     spdlog::warn("fetch: chunk {}: {}; giving up after {} attempts, leaving it to the swarm", i, why,
                  attempt);
@@ -128,11 +98,7 @@ void ChunkFetcher::fail(std::size_t i, const std::string& why) {
   }
   spdlog::warn("fetch: chunk {}: {}; trying again", i, why);
   // A pause before the next attempt, so a restarting seeder is not hammered.
-  cv_.wait_for(lock, std::chrono::milliseconds(250 * attempt), [this] { return stop_ || closed_; });
-  if (closed_) {
-    state_[i] = State::kNone;
-    return;
-  }
+  cv_.wait_for(lock, std::chrono::milliseconds(250 * attempt), [this] { return stop_; });
   state_[i] = State::kQueued;
   queue_.push_back(i);
 }
@@ -148,7 +114,6 @@ void ChunkFetcher::work() {
       queue_.pop_front();
       state_[i] = State::kInFlight;
       ++in_flight_;
-      if (!busy_) busy_ = true, waiting_since_ = std::chrono::steady_clock::now();
       if (rate_ > 0) {
         const auto now = std::chrono::steady_clock::now();
         const auto start = std::max(now, next_start_);
@@ -173,8 +138,6 @@ void ChunkFetcher::work() {
       else if (r.body.size() != size)
         error = "GET " + urls_[i] + ": " + std::to_string(r.body.size()) + " bytes, the manifest says " +
                 std::to_string(size);
-      else if (check_ && !check_(i, r.body))
-        error = "GET " + urls_[i] + ": the body fails the chunk's piece hash (not the signed chunk)";
       else
         got = FetchedChunk{i, std::move(r.body)};
     } catch (const std::exception& e) {
@@ -182,12 +145,9 @@ void ChunkFetcher::work() {
     }
     if (error.empty()) {
       bytes_ += size;
-      failures_in_a_row_ = 0;
       std::lock_guard lock(mu_);
       state_[i] = State::kDone;
       --in_flight_;
-      waiting_since_ = std::chrono::steady_clock::now();
-      if (queue_.empty() && in_flight_ == 0) busy_ = false;
       done_.push_back(std::move(got));
       cv_.notify_one();
       continue;

@@ -10,10 +10,8 @@
 // arrives here to libtorrent (add_piece), which checks the piece hash and seeds it.
 //
 // Nothing here is trusted: a body must be 200 and exactly the chunk's signed
-// stored_size (the response limit, so nothing larger is ever read into memory), pass
-// `check` when one is given (the piece hash of the checked torrent, on the worker's
-// thread: a store serving other bytes is caught here, before libtorrent mixes them with
-// anything), and libtorrent's piece hash then BLAKE2b in the ChunkWriter still check it. A failed
+// stored_size (the response limit, so nothing larger is ever read into memory), and
+// libtorrent's piece hash then BLAKE2b in the ChunkWriter still check it. A failed
 // request is retried after a pause, up to kMaxAttempts per chunk; then the chunk is
 // left to the swarm and the web seed.
 //
@@ -28,7 +26,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -44,12 +41,9 @@ struct FetchedChunk {
 class ChunkFetcher {
  public:
   static constexpr int kMaxAttempts = 5;
-  // check(i, body): true when body is chunk i (called on a worker thread, concurrently).
-  using Check = std::function<bool(std::size_t, const std::string&)>;
 
   // urls[i], sizes[i]: where chunk i is and its signed stored size.
-  ChunkFetcher(std::vector<std::string> urls, std::vector<std::uint64_t> sizes, unsigned connections,
-               Check check = {});
+  ChunkFetcher(std::vector<std::string> urls, std::vector<std::uint64_t> sizes, unsigned connections);
   ~ChunkFetcher();
   ChunkFetcher(const ChunkFetcher&) = delete;
   ChunkFetcher& operator=(const ChunkFetcher&) = delete;
@@ -61,12 +55,6 @@ class ChunkFetcher {
   void cancel(std::size_t i);
   // Chunk i failed the piece hash after it was fetched: fetch it again (counts as an attempt).
   void retry(std::size_t i);
-  // Fetch chunk i (again, if it was fetched before): queued unless it is queued, in flight or
-  // given up. For a piece that failed its hash with blocks from peers: it then comes whole from here.
-  void again(std::size_t i);
-  // Nothing more is fetched: the queue is dropped, failed requests are not retried, and
-  // want()/again()/retry() do nothing (an in-flight request still lands).
-  void close();
   // At most n requests at once (1 <= n <= connections; default: connections).
   void set_parallel(unsigned n);
   // Paces the requests to bytes_per_s on average (a request starts only when the ones
@@ -78,12 +66,6 @@ class ChunkFetcher {
   bool idle() const;
   std::uint64_t bytes() const { return bytes_.load(); }
   std::size_t failures() const { return failures_.load(); }
-  // Chunks given up after kMaxAttempts.
-  std::size_t given_up() const { return given_up_.load(); }
-  // Requests that ended since the last success without a chunk (0 after each success).
-  std::size_t failures_in_a_row() const { return failures_in_a_row_.load(); }
-  // When the last chunk arrived, or the first request started after that (the clock of a stall).
-  std::chrono::steady_clock::time_point waiting_since() const;
 
  private:
   enum class State : std::uint8_t { kNone, kQueued, kInFlight, kDone, kGivenUp };
@@ -92,7 +74,6 @@ class ChunkFetcher {
 
   const std::vector<std::string> urls_;
   const std::vector<std::uint64_t> sizes_;
-  const Check check_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::size_t> queue_;
@@ -104,13 +85,8 @@ class ChunkFetcher {
   double rate_ = 0;                                   // bytes/s, 0 = unpaced
   std::chrono::steady_clock::time_point next_start_;  // pacing: when the next request may start
   bool stop_ = false;
-  bool closed_ = false;
   std::atomic<std::uint64_t> bytes_{0};
   std::atomic<std::size_t> failures_{0};
-  std::atomic<std::size_t> given_up_{0};
-  std::atomic<std::size_t> failures_in_a_row_{0};
-  std::chrono::steady_clock::time_point waiting_since_ = std::chrono::steady_clock::now();
-  bool busy_ = false;  // requests went out since waiting_since_ and the fetcher was not idle since
   std::vector<std::thread> threads_;
 };
 

@@ -77,13 +77,7 @@ int run_cli(CliArgs a) {
               << " s: " << r.chunks_downloaded << " of " << r.chunks_total << " chunks downloaded, "
               << r.bytes_written << " bytes written, " << r.from_seeder << " bytes from the seeder, " << r.from_peers
               << " from peers" << (r.web_seed_used ? " (web seed used)" : "")
-              << (r.banned_peers ? ", " + std::to_string(r.banned_peers) + " peers banned" : "");
-    if (r.banned_peers) {
-      std::string list;
-      for (const auto& ep : r.banned) list += (list.empty() ? "" : ", ") + ep;
-      std::cout << " (" << r.from_banned_peers << " bytes from them discarded: " << list << ")";
-    }
-    std::cout << "\n";
+              << (r.banned_peers ? ", " + std::to_string(r.banned_peers) + " peers banned" : "") << "\n";
     if (r.boot_only_changed)
       std::cout << "ironstone-flasher: only the boot partition differed (the node identity of an earlier run)\n";
     if (!r.identity.empty()) std::cout << "ironstone-flasher: identity: " << r.identity << "\n";

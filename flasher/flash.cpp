@@ -90,7 +90,7 @@ std::unique_ptr<SwarmDownload> download_stage(const FlashOptions& o, const Seede
                               rep.progress({s.chunks_wanted ? double(s.chunks_received) / double(s.chunks_wanted)
                                                             : 1.0,
                                             s.from_seeder + s.from_peers, m.stored_bytes(), s.from_seeder,
-                                            s.from_peers, s.download_rate, s.from_banned_peers, s.banned});
+                                            s.from_peers, s.download_rate});
                             });
   }
   clear_zero_ranges(*t.target, m, t.scan);
@@ -103,8 +103,6 @@ void add_swarm_stats(FlashResult& r, const SwarmStats& s) {
   r.from_peers = s.from_peers;
   r.hash_failures = s.hash_failures;
   r.banned_peers = s.banned_peers;
-  r.from_banned_peers = s.from_banned_peers;
-  r.banned = s.banned;
   r.web_seed_used = s.web_seed_used;
   spdlog::debug("swarm: {} pieces proven by their v2 tree ({} of them from memory), {} hashed with SHA-1 as well",
                 s.pieces_proven_by_v2, s.pieces_kept_in_memory, s.pieces_not_proven_by_v2);

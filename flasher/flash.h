@@ -88,8 +88,6 @@ struct FlashResult {
   std::uint64_t bytes_written = 0;
   std::uint64_t from_seeder = 0, from_peers = 0, uploaded = 0;
   int hash_failures = 0, banned_peers = 0;
-  std::uint64_t from_banned_peers = 0;  // of from_peers: from peers banned for corrupt data
-  std::vector<std::string> banned;      // those peers, "ip:port"
   bool web_seed_used = false;
   std::string firmware;               // outcome line of the firmware step
   std::string identity;               // outcome line of the identity step ("" when not run)

@@ -1,50 +1,16 @@
 #include "flasher/http_handoff.h"
 
-#include <libtorrent/hasher.hpp>
 #include <libtorrent/torrent_status.hpp>
 
 #include <algorithm>
-#include <array>
 
 namespace ironstone::flasher {
 
-namespace {
-
-// The fetcher's check: the body, zero-padded to libtorrent's piece size, has the piece's v1 hash.
-ChunkFetcher::Check piece_hash_check(std::vector<lt::sha1_hash> hashes, const ChunkTable& chunks) {
-  if (hashes.empty()) return {};
-  std::vector<int> piece_sizes;
-  for (const auto& c : chunks) piece_sizes.push_back(c.piece_size);
-  return [hashes = std::move(hashes), piece_sizes = std::move(piece_sizes)](std::size_t i, const std::string& body) {
-    if (i >= hashes.size() || i >= piece_sizes.size()) return false;
-    const auto size = static_cast<std::size_t>(piece_sizes[i]);
-    if (body.size() > size) return false;
-    lt::hasher h(body.data(), static_cast<int>(body.size()));
-    static const std::array<char, 16384> zeros{};
-    for (std::size_t left = size - body.size(); left > 0;) {
-      const std::size_t n = std::min(left, zeros.size());
-      h.update(zeros.data(), static_cast<int>(n));
-      left -= n;
-    }
-    return h.final() == hashes[i];
-  };
-}
-
-}  // namespace
-
 HttpHandoff::HttpHandoff(std::vector<std::string> urls, const ChunkTable& chunks, unsigned connections,
-                         std::int64_t upload_limit, std::vector<lt::sha1_hash> piece_hashes)
-    : fetcher_(std::move(urls), chunks.stored_sizes(), connections,
-               piece_hash_check(std::move(piece_hashes), chunks)),
+                         std::int64_t upload_limit)
+    : fetcher_(std::move(urls), chunks.stored_sizes(), connections),
       connections_(connections),
-      upload_limit_(upload_limit),
-      whole_(chunks.size(), false) {}
-
-void HttpHandoff::refetch(std::size_t i) {
-  if (stopped_ || i >= whole_.size()) return;
-  whole_[i] = true;
-  fetcher_.again(i);
-}
+      upload_limit_(upload_limit) {}
 
 void HttpHandoff::on_stripe(const Stripe& stripe, const ChunkTable& chunks) {
   for (std::size_t i = 0; i < chunks.size(); ++i)
@@ -59,25 +25,7 @@ void HttpHandoff::on_stripe(const Stripe& stripe, const ChunkTable& chunks) {
   fetcher_.set_rate(upload_limit_ > 0 ? static_cast<double>(upload_limit_) / nodes : 0);
 }
 
-std::string HttpHandoff::failing(std::chrono::steady_clock::duration stall_after) const {
-  if (stopped_) return "";
-  if (fetcher_.failures_in_a_row() >= 3)
-    return std::to_string(fetcher_.failures_in_a_row()) + " requests in a row failed";
-  if (fetcher_.given_up() > 0) return std::to_string(fetcher_.given_up()) + " chunks given up";
-  const auto quiet = std::chrono::steady_clock::now() - fetcher_.waiting_since();
-  if (quiet > stall_after)
-    return "no chunk for " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count()) +
-           " ms with requests out";
-  return "";
-}
-
-void HttpHandoff::stop() {
-  stopped_ = true;
-  fetcher_.close();
-}
-
 void HttpHandoff::request(const ChunkTable& chunks, bool fallback) {
-  if (stopped_) return;
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     const ChunkState& c = chunks[i];
     if (!c.wanted || c.delivered || c.passed) continue;
@@ -110,8 +58,7 @@ HttpHandoff::Taken HttpHandoff::hand_over(lt::torrent_handle& handle, const Chun
     if (f.chunk >= chunks.size() || chunks[f.chunk].delivered || chunks[f.chunk].passed) continue;
     // libtorrent checks the piece hash (v1 and v2) of what is added, as of what a peer sends.
     f.stored.resize(static_cast<std::size_t>(chunks[f.chunk].piece_size), '\0');
-    handle.add_piece(lt::piece_index_t(static_cast<int>(f.chunk)), f.stored.data(),
-                     whole_[f.chunk] ? lt::torrent_handle::overwrite_existing : lt::add_piece_flags_t{});
+    handle.add_piece(lt::piece_index_t(static_cast<int>(f.chunk)), f.stored.data());
   }
   unadded_.clear();
   return taken;

@@ -17,10 +17,7 @@ Reporter::Reporter(const SeederClient* seeder, std::string node_id, std::string 
 void Reporter::step(const std::string& step, const std::string& message) {
   step_ = step;
   // Progress is per step; the byte counts by source are per run and keep their totals.
-  last_ = {.from_seeder = last_.from_seeder,
-           .from_peers = last_.from_peers,
-           .from_banned_peers = last_.from_banned_peers,
-           .banned_peers = last_.banned_peers};
+  last_ = {.from_seeder = last_.from_seeder, .from_peers = last_.from_peers};
   spdlog::info("[{}] {}", step, message);
   send("working", "", true);
 }
@@ -30,14 +27,9 @@ void Reporter::progress(const Progress& p, bool force) {
   // final verification, which knows nothing of sources) must not report them as 0.
   const std::uint64_t from_seeder = std::max(p.from_seeder, last_.from_seeder);
   const std::uint64_t from_peers = std::max(p.from_peers, last_.from_peers);
-  const std::uint64_t from_banned = std::max(p.from_banned_peers, last_.from_banned_peers);
-  std::vector<std::string> banned = p.banned_peers.size() >= last_.banned_peers.size() ? p.banned_peers
-                                                                                         : last_.banned_peers;
   last_ = p;
   last_.from_seeder = from_seeder;
   last_.from_peers = from_peers;
-  last_.from_banned_peers = from_banned;
-  last_.banned_peers = std::move(banned);
   send("working", "", force);
 }
 
@@ -73,10 +65,6 @@ void Reporter::send(const std::string& state, const std::string& error, bool for
   event.bytes_from_peers = last_.from_peers;
   event.rate = std::max(0.0, last_.rate);
   event.error = error;
-  // Peers this node banned for corrupt data: at most what the seeder takes, the first ones banned.
-  const std::size_t banned = std::min(last_.banned_peers.size(), api::kMaxBannedPeers);
-  event.banned_peers.assign(last_.banned_peers.begin(), last_.banned_peers.begin() + static_cast<std::ptrdiff_t>(banned));
-  if (banned) event.bytes_from_banned_peers = std::min(last_.from_banned_peers, last_.from_peers);
   std::string why;
   if (!seeder_->post_event(node_id_, api::serialize_node_event(event), &why) && !warned_) {
     spdlog::warn("status report to the seeder failed ({}); flashing goes on", why);

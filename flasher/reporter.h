@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
-#include <vector>
 
 #include "flasher/seeder_client.h"
 
@@ -18,10 +17,6 @@ struct Progress {
   std::uint64_t bytes_done = 0, bytes_total = 0;
   std::uint64_t from_seeder = 0, from_peers = 0;
   double rate = 0;
-  // Of from_peers, from peers banned for corrupt data, and those peers ("ip:port"): sent as
-  // "bytes_from_banned_peers" and "banned_peers" once there is one (docs/http-api.md).
-  std::uint64_t from_banned_peers = 0;
-  std::vector<std::string> banned_peers;
 };
 
 class Reporter {

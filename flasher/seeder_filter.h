@@ -8,27 +8,16 @@
 // swarm::kSeederPeerIdPrefix is dropped before libtorrent sees it: the seeder looks
 // like a peer holding nothing, and is never asked for a piece.
 //
-// Switchable (`hide`): when the seeder's HTTP store fails (lies or stalls, http_handoff.h),
-// the node takes its stripe from the seeder over BitTorrent after all: with `hide` false,
-// nothing is dropped any more, and each connection to the seeder that had messages dropped
-// is closed at its next tick (at most a second), so the reconnection brings its bitfield.
-//
 // Thread safety: the plugin runs on libtorrent's network thread only.
 #pragma once
 
 #include <libtorrent/extensions.hpp>
 #include <libtorrent/torrent_handle.hpp>
-#include <atomic>
-#include <functional>
 #include <memory>
 
 namespace ironstone::flasher {
 
-// For lt::torrent_handle::add_extension / add_torrent_params::extensions: always hides.
+// For lt::torrent_handle::add_extension / add_torrent_params::extensions.
 std::shared_ptr<lt::torrent_plugin> seeder_filter_plugin(const lt::torrent_handle&, lt::client_data_t);
-
-// The same, hiding while *hide is true (set from any thread).
-using TorrentPluginFactory = std::function<std::shared_ptr<lt::torrent_plugin>(const lt::torrent_handle&, lt::client_data_t)>;
-TorrentPluginFactory seeder_filter_plugin(std::shared_ptr<const std::atomic<bool>> hide);
 
 }  // namespace ironstone::flasher

@@ -6,16 +6,12 @@
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/extensions/smart_ban.hpp>
 #include <libtorrent/load_torrent.hpp>
-#include <libtorrent/peer_info.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/session_params.hpp>
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
-#include <algorithm>
-#include <atomic>
 #include <optional>
-#include <set>
 #include <string_view>
 
 #include "flasher/errc.h"
@@ -28,7 +24,6 @@
 #include "manifest/torrent.h"
 #include "swarm/lan_settings.h"
 #include "swarm/proving_disk_io.h"
-#include "swarm/url.h"
 
 namespace ironstone::flasher {
 
@@ -45,16 +40,6 @@ struct SwarmDownload::Impl {
   StripePolicy stripes;
   PeerAccounting peers;
   std::unique_ptr<HttpHandoff> http;  // this node's stripe over HTTP (opt.chunk_store); null: none
-  // Without HTTP stripes (--bittorrent-only): the web seed's store, for chunks that failed
-  // their piece hash, fetched whole (HttpHandoff::refetch). Null without a web seed.
-  std::unique_ptr<HttpHandoff> repair;
-  // "ip:port" of each web seed as libtorrent names its connection (peer_ban_alert).
-  std::set<std::string> web_seed_endpoints;
-  // The seeder's BitTorrent pieces are hidden (seeder_filter.h) while this is true: until its
-  // HTTP store fails (store_failed, check_store()), then the stripe comes over BitTorrent.
-  std::shared_ptr<std::atomic<bool>> hide_seeder = std::make_shared<std::atomic<bool>>(true);
-  std::string store_failed;  // why the seeder's HTTP store was given up, "" while it is used
-  Clock::time_point last_seeder_connect{};
   // Pieces checked on an in-memory copy by the disk I/O, taken instead of read_piece().
   std::shared_ptr<swarm::ProvenPieces> proven = std::make_shared<swarm::ProvenPieces>();
   std::unique_ptr<lt::session> session;
@@ -93,21 +78,6 @@ struct SwarmDownload::Impl {
   void fetch_from_seeder() {
     if (http) http->request(chunks, stripes.fallback());
   }
-  // The seeder's HTTP store, for whole chunks: the stripe fetcher, else the repair fetcher.
-  HttpHandoff* store() const { return http ? http.get() : repair.get(); }
-  void on_hash_failed(int p);
-  void check_store();
-  void add_direct_peers_now(const std::vector<std::string>& eps) {
-    for (const auto& p : eps) {
-      auto colon = p.rfind(':');
-      if (colon == std::string::npos) continue;
-      lt::error_code ec;
-      auto addr = lt::make_address(p.substr(0, colon), ec);
-      if (!ec) handle.connect_peer({addr, static_cast<std::uint16_t>(std::stoi(p.substr(colon + 1)))});
-    }
-  }
-  void on_ban(const lt::peer_ban_alert& ban);
-  void keep_web_seeds();
   void add_fetched();
   void apply_priorities();
   void maybe_fall_back();
@@ -136,12 +106,6 @@ lt::session_params session_params(const SwarmOptions& opt, const lt::add_torrent
   lan.user_agent = std::string("ironstone-flasher/") + IRONSTONE_VERSION;
   lan.alert_mask |= lt::alert_category::piece_progress | lt::alert_category::peer;
   lt::session_params params(swarm::lan_settings(lan));
-  // The seeder's web seed is a verified source by construction (the signatures carry
-  // trust, every piece is hash-checked): a piece that mixed its blocks with a lying peer's
-  // must not get it banned for good (libtorrent still drops the connection when its trust
-  // points run out; keep_web_seeds() and on_ban() bring it back).
-  params.settings.set_bool(lt::settings_pack::ban_web_seeds, false);
-  params.settings.set_int(lt::settings_pack::urlseed_wait_retry, 2);
   // Pieces proven by their v2 tree skip the SHA-1 of the padded piece and the read-back
   // (swarm/proving_disk_io.h).
   params.disk_io_constructor = swarm::proving_disk_io(atp.ti, std::move(proven), opt.cache_in_memory);
@@ -178,31 +142,14 @@ SwarmDownload::SwarmDownload(const manifest::CheckedTorrent& torrent, const mani
     s.chunks[i].piece_size = atp.ti->piece_size(lt::piece_index_t(static_cast<int>(i)));
     if (i < files.size()) s.chunks[i].has_file = true, s.chunks[i].file = files[i];
   }
-  const auto chunk_urls = [&](std::string base) {
+  if (!s.opt.chunk_store.empty()) {
     std::vector<std::string> urls;
+    std::string base = s.opt.chunk_store;
     if (base.back() != '/') base += '/';
     for (const auto& c : m.chunks) urls.push_back(base + manifest::layout::chunk_relpath(c.hash));
-    return urls;
-  };
-  std::vector<lt::sha1_hash> piece_hashes;
-  if (atp.ti->info_hashes().has_v1())
-    for (int p = 0; p < atp.ti->num_pieces(); ++p) piece_hashes.push_back(atp.ti->hash_for_piece(lt::piece_index_t(p)));
-  if (!s.opt.chunk_store.empty()) {
-    s.http = std::make_unique<HttpHandoff>(chunk_urls(s.opt.chunk_store), s.chunks, s.opt.http_connections,
-                                           s.opt.seeder_upload_limit, piece_hashes);
-    atp.extensions.push_back(seeder_filter_plugin(s.hide_seeder));
-  } else if (!s.opt.web_seeds.empty() && !s.opt.web_seeds.front().empty()) {
-    s.repair = std::make_unique<HttpHandoff>(chunk_urls(s.opt.web_seeds.front()), s.chunks, 1, 0, piece_hashes);
-  }
-  for (const auto& url : s.opt.web_seeds) {
-    try {
-      const swarm::Url u = swarm::parse_url(url);
-      lt::error_code aec;
-      const auto addr = lt::make_address(u.host, aec);
-      if (!aec) s.web_seed_endpoints.insert(addr.to_string() + ":" + std::to_string(u.port));
-    } catch (const std::exception&) {
-      // not an address literal or not a URL this client takes: libtorrent resolves it, no endpoint known
-    }
+    s.http = std::make_unique<HttpHandoff>(std::move(urls), s.chunks, s.opt.http_connections,
+                                           s.opt.seeder_upload_limit);
+    atp.extensions.push_back(&seeder_filter_plugin);
   }
   atp.file_priorities.assign(static_cast<std::size_t>(atp.ti->num_files()), lt::dont_download);
   if (s.opt.stripe) s.set_stripe(s.opt.stripe());
@@ -254,8 +201,7 @@ void SwarmDownload::Impl::request_have_pieces() {
 }
 
 void SwarmDownload::Impl::maybe_add_web_seed() {
-  // The web seed is the seeder's HTTP store: not once that failed (it would serve the same lies).
-  if (stats.web_seed_used || opt.web_seeds.empty() || !store_failed.empty()) return;
+  if (stats.web_seed_used || opt.web_seeds.empty()) return;
   // With BitTorrent peers connected and nothing wrong with their data, a quiet spell is
   // a busy swarm starting up (connections, a NAS shared by the rack): wait longer before
   // adding the web seed, which loads the NAS a second time. No peer at all, or peers
@@ -285,7 +231,7 @@ void SwarmDownload::Impl::deliver(int p, std::shared_ptr<const std::vector<std::
                                   std::to_string(stored->size()) + " bytes, expected " +
                                   std::to_string(c.stored_size));
   chunks[static_cast<std::size_t>(p)].delivered = true;
-  if (HttpHandoff* from = store()) from->cancel(static_cast<std::size_t>(p));
+  if (http) http->cancel(static_cast<std::size_t>(p));
   ++stats.chunks_received;
   last_progress = last_delivery = Clock::now();
   sink(static_cast<std::size_t>(p), std::move(stored));
@@ -332,90 +278,20 @@ void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
   } else if (auto* rp = lt::alert_cast<lt::read_piece_alert>(a)) {
     piece_read(*rp, sink);
   } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
-    on_hash_failed(static_cast<int>(hf->piece_index));
+    ++stats.hash_failures;
+    last_hash_failure = Clock::now();
+    if (http) http->retry(static_cast<std::size_t>(static_cast<int>(hf->piece_index)));
+    spdlog::warn("swarm: chunk {} failed the piece hash: discarded, asking other peers",
+                 static_cast<int>(hf->piece_index));
   } else if (auto* ban = lt::alert_cast<lt::peer_ban_alert>(a)) {
-    on_ban(*ban);
+    ++stats.banned_peers;
+    spdlog::warn("swarm: banned peer {} for sending corrupt data",
+                 ban->endpoint.address().to_string() + ":" + std::to_string(ban->endpoint.port()));
   } else if (auto* te = lt::alert_cast<lt::torrent_error_alert>(a)) {
     throw error(Errc::kSwarm, "swarm: torrent error: " + te->error.message() + " (" + te->filename() + ")");
   } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
     throw error(Errc::kSwarm,
                 "swarm: cache file " + std::string(fe->filename()) + ": " + fe->error.message());
-  }
-}
-
-void SwarmDownload::Impl::on_hash_failed(int p) {
-  ++stats.hash_failures;
-  last_hash_failure = Clock::now();
-  // Its blocks may have come from several peers (a liar's and the web seed's): the next
-  // try comes whole from one source, the seeder's store, checked before it is added.
-  HttpHandoff* whole = store();
-  if (whole) whole->refetch(static_cast<std::size_t>(p));
-  spdlog::warn("swarm: chunk {} failed the piece hash: discarded, {}", p,
-               whole ? "fetching it whole from the seeder's store" : "asking other peers");
-}
-
-void SwarmDownload::Impl::on_ban(const lt::peer_ban_alert& ban) {
-  const std::string ep = ban.endpoint.address().to_string() + ":" + std::to_string(ban.endpoint.port());
-  if (web_seed_endpoints.count(ep)) {
-    // The seeder's web seed serves the signed release: it lost its trust points to pieces
-    // mixed with a liar's blocks. Never a banned peer: added again with a clean slate.
-    spdlog::warn("swarm: libtorrent dropped the web seed {} for pieces mixed with another peer's corrupt "
-                 "blocks; adding it again",
-                 ep);
-    for (const auto& url : opt.web_seeds) {
-      handle.remove_url_seed(url);
-      if (stats.web_seed_used && store_failed.empty()) handle.add_url_seed(url);
-    }
-    return;
-  }
-  // libtorrent posts a ban for each failed piece the peer had blocks in: one peer, once.
-  if (std::find(stats.banned.begin(), stats.banned.end(), ep) != stats.banned.end()) return;
-  stats.banned.push_back(ep);
-  stats.banned_peers = static_cast<int>(stats.banned.size());
-  peers.banned(ep, stats);
-  spdlog::warn("swarm: banned peer {} for sending corrupt data", ep);
-}
-
-void SwarmDownload::Impl::check_store() {
-  // The stripe comes from the seeder's HTTP store while it serves the signed chunks; when it
-  // lies or stalls, from the seeder's BitTorrent side (honest or not, every piece is checked).
-  if (!http || http->stopped()) {
-    if (!store_failed.empty() && Clock::now() - last_seeder_connect > std::chrono::seconds(1)) {
-      // Until the seeder's BitTorrent side is connected again (the filter closed the
-      // connections that hid its pieces), ask for it; libtorrent's own reconnection may wait longer.
-      last_seeder_connect = Clock::now();
-      bool connected = false;
-      std::vector<lt::peer_info> ps;
-      handle.get_peer_info(ps);
-      for (const auto& p : ps) connected = connected || swarm::is_seeder_peer_id(p.pid);
-      if (!connected) add_direct_peers_now(opt.seeder_endpoints);
-    }
-    return;
-  }
-  const auto stall_after = std::max<std::chrono::milliseconds>(4 * opt.web_seed_after, std::chrono::seconds(2));
-  std::string why = http->failing(stall_after);
-  if (why.empty()) return;
-  store_failed = why;
-  http->stop();
-  hide_seeder->store(false);
-  stripes.fall_back();  // anyone may serve everything left: the seeder over BitTorrent included
-  apply_priorities();
-  if (stats.web_seed_used)
-    for (const auto& url : opt.web_seeds) handle.remove_url_seed(url);
-  spdlog::warn("swarm: the seeder's HTTP store failed ({}): taking the {} chunks left over BitTorrent, "
-               "the seeder's included",
-               why, stats.chunks_wanted - stats.chunks_received);
-}
-
-void SwarmDownload::Impl::keep_web_seeds() {
-  // A web seed libtorrent removed (banned before it was re-added, an HTTP error it took as
-  // final) comes back: the seeder's store is the last resort and must stay one.
-  if (!stats.web_seed_used || !store_failed.empty()) return;
-  const std::set<std::string> now = handle.url_seeds();
-  for (const auto& url : opt.web_seeds) {
-    if (now.count(url)) continue;
-    spdlog::info("swarm: the web seed {} was dropped; adding it again", url);
-    handle.add_url_seed(url);
   }
 }
 
@@ -455,9 +331,8 @@ void SwarmDownload::Impl::maybe_fall_back() {
 }
 
 void SwarmDownload::Impl::add_fetched() {
-  HttpHandoff* from = store();
-  if (!from) return;
-  const HttpHandoff::Taken taken = from->hand_over(handle, chunks);
+  if (!http) return;
+  const HttpHandoff::Taken taken = http->hand_over(handle, chunks);
   stats.from_seeder += taken.bytes;
   if (taken.chunks > 0) last_progress = Clock::now();
 }
@@ -516,8 +391,6 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
     }
     if (now - last_holders >= std::chrono::milliseconds(250)) {
       s.poll_peers();
-      s.check_store();
-      s.keep_web_seeds();
       s.apply_priorities();
       s.maybe_fall_back();
       s.fetch_from_seeder();

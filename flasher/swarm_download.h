@@ -73,15 +73,13 @@ struct SwarmOptions {
 
 struct SwarmStats {
   std::uint64_t from_seeder = 0;  // payload bytes from the seeder (BitTorrent + web seed)
-  std::uint64_t from_peers = 0;   // payload bytes from other nodes (banned peers' included)
-  std::uint64_t from_banned_peers = 0;  // of those, from peers banned for corrupt data (discarded)
+  std::uint64_t from_peers = 0;   // payload bytes from other nodes
   std::uint64_t uploaded = 0;     // payload bytes this node served
   std::size_t chunks_received = 0;
   std::size_t chunks_wanted = 0;
   int peers = 0;
   int hash_failures = 0;
-  int banned_peers = 0;            // distinct peers banned for corrupt data (never the web seed)
-  std::vector<std::string> banned;  // their "ip:port", in the order they were banned
+  int banned_peers = 0;
   bool web_seed_used = false;
   double download_rate = 0;  // bytes/s
   // Pieces whose hash check the v2 tree settled without SHA-1, pieces it did not prove

@@ -111,9 +111,7 @@ void Fleet::record(NodeEvent event, Clock::time_point now) {
                    {"started", unix_seconds(node.flash_started)},
                    {"outcome", e.state},             {"step", e.step},
                    {"bytes_total", e.bytes_total},   {"bytes_from_seeder", e.bytes_from_seeder},
-                   {"bytes_from_peers", e.bytes_from_peers},
-                   {"bytes_from_banned_peers", e.bytes_from_banned_peers},
-                   {"banned_peers", e.banned_peers},       {"error", e.error}};
+                   {"bytes_from_peers", e.bytes_from_peers}, {"error", e.error}};
       add_history(node, entry);
     }
     if (changed) {
@@ -330,10 +328,6 @@ NodeEvent event_from_json(const json& e, const std::string& id) {
   ev.bytes_total = u64(e, "bytes_total");
   ev.bytes_from_seeder = u64(e, "bytes_from_seeder");
   ev.bytes_from_peers = u64(e, "bytes_from_peers");
-  ev.bytes_from_banned_peers = u64(e, "bytes_from_banned_peers");
-  if (auto it = e.find("banned_peers"); it != e.end() && it->is_array())
-    for (const auto& p : *it)
-      if (p.is_string() && ev.banned_peers.size() < kMaxBannedPeers) ev.banned_peers.push_back(p.get<std::string>());
   ev.rate = real(e, "rate");
   ev.error = str(e, "error");
   return ev;

@@ -49,7 +49,6 @@ using api::NodeEvent;
 using api::parse_lifecycle_report;
 using api::parse_node_event;
 using api::valid_node_id;
-using api::kMaxBannedPeers;
 
 struct FleetCounts {
   std::size_t nodes = 0;

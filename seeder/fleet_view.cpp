@@ -78,19 +78,6 @@ constexpr std::array<bool, kColumns> kRight = {false, false, false, false, false
                                                true,  true,  true,  true,  false};
 using Row = std::array<std::string, kColumns>;
 
-// Peers the node banned for corrupt data, and what they sent (counted in PEERS MB, discarded):
-// "banned peers: ip:port, … (N MB from them discarded)", after a newline when `after` says so.
-std::string banned_note(const json& node, bool after) {
-  const auto b = node.find("banned_peers");
-  if (b == node.end() || !b->is_array() || b->empty()) return "";
-  std::string list;
-  for (std::size_t k = 0; k < b->size() && k < 8; ++k)
-    if ((*b)[k].is_string()) list += (list.empty() ? "" : ", ") + sanitize((*b)[k].get<std::string>(), kMaxCell);
-  if (b->size() > 8) list += ", …";
-  return std::string(after ? "\n    " : "") + "banned peers: " + list + " (" +
-         fixed(std::max(0.0, number(node, "bytes_from_banned_peers")) / kMB, 1) + " MB from them discarded)";
-}
-
 // One node's row; *why_line gets its "error: …" or "stale: …" line ("" when there is none).
 // `now` is the view's time; without one (have_time false) LAST SEEN is "-".
 Row node_row(const json& node, bool have_time, double now, std::string* why_line) {
@@ -111,7 +98,6 @@ Row node_row(const json& node, bool have_time, double now, std::string* why_line
   std::string why = text(node, "reason", kMaxError);
   if (why == "-") why = text(node, "error", kMaxError);
   *why_line = why == "-" ? std::string() : (row[5] == "stale" ? "stale: " : "error: ") + why;
-  *why_line += banned_note(node, !why_line->empty());
   return row;
 }
 
