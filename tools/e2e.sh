@@ -141,7 +141,7 @@ import json, sys
 fleet = json.load(open(sys.argv[1]))
 nodes = fleet.get("nodes", fleet) if isinstance(fleet, dict) else fleet
 for n in (nodes if isinstance(nodes, list) else nodes.values()):
-    if str(n.get("id", n.get("node_id", ""))).lower() == sys.argv[2]:
+    if str(n.get("mac", "")).lower() == sys.argv[2] or str(n.get("node_id", "")).lower() == sys.argv[2]:
         print(n.get(sys.argv[3], "")); break
 EOF
 }
