@@ -108,10 +108,7 @@ std::string sha256_hex(const std::string& data) {
 
 // A version-4-shaped UUID from the first 16 bytes of SHA-256(key/what).
 std::string derived_uuid(const std::string& key, const std::string& what) {
-  std::string h = sha256_hex(key + "/" + what).substr(0, 32);
-  h[12] = '4';
-  h[16] = "89ab"[std::stoi(h.substr(16, 1), nullptr, 16) & 3];
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20, 12);
+  return uuid_v4_from_hex(sha256_hex(key + "/" + what).substr(0, 32));
 }
 
 // ---------------------------------------------------------------- the host
@@ -175,6 +172,12 @@ std::string debian_base_key(const Recipe& recipe, const std::vector<std::string>
   for (const auto& p : debian_package_set(recipe)) in << "package " << p << "\n";
   in << "disk " << layout.size << " boot " << layout.boot_size << " " << layout.boot_label << " root " << layout.root_label << "\n";
   return sha256_hex(in.str());
+}
+
+std::string uuid_v4_from_hex(std::string h) {
+  h[12] = '4';
+  h[16] = "89ab"[std::stoi(h.substr(16, 1), nullptr, 16) & 3];
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20, 12);
 }
 
 DiskIds disk_ids(const std::string& key) {

@@ -78,6 +78,9 @@ std::string debian_base_key(const Recipe& recipe, const std::vector<std::string>
 // The ids derived from a key.
 DiskIds disk_ids(const std::string& key);
 
+// "xxxxxxxx-xxxx-4xxx-Nxxx-xxxxxxxxxxxx" (version 4, RFC 4122 variant) from 32 hex digits.
+std::string uuid_v4_from_hex(std::string hex32);
+
 // The mmdebstrap command that bootstraps `root_dir`.
 std::vector<std::string> mmdebstrap_argv(const Recipe& recipe, const std::vector<std::string>& sources,
                                          const std::filesystem::path& root_dir);

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "builder/debian_base.h"
 #include "builder/errc.h"
 #include "disk/image_fs.h"
 #include "util/hex.h"
@@ -25,12 +26,7 @@ std::string random_hex(std::size_t bytes) {
   return to_hex(b);
 }
 
-std::string random_uuid() {
-  std::string h = random_hex(16);
-  h[12] = '4';
-  h[16] = "89ab"[std::stoi(h.substr(16, 1), nullptr, 16) & 3];
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20, 12);
-}
+std::string random_uuid() { return uuid_v4_from_hex(random_hex(16)); }
 
 void sfdisk(const std::vector<std::string>& args, const fs::path& image) {
   std::vector<std::string> argv{"sfdisk", "--quiet", "--no-reread", "--no-tell-kernel"};
