@@ -42,7 +42,7 @@ std::string chunk_path(std::string_view hash_hex);
 std::string node_events_path(std::string_view node_id);
 // "/v1/nodes/node-dca632010203/lifecycle" (a MAC works too)
 std::string node_lifecycle_path(std::string_view node_id);
-// "/v1/nodes/node-dca632010203/history"
+// "/v1/nodes/node-dca632010203/history" (a MAC works too)
 std::string node_history_path(std::string_view node_id);
 // "/v1/nodes/dc:a6:32:01:02:03/identity"
 std::string node_identity_path(std::string_view mac);
@@ -68,7 +68,7 @@ inline constexpr const char* kChunk = "/chunks/{aa}/{hex}.zst";
 inline constexpr const char* kNodeEvents = "/v1/nodes/{node}/events";
 inline constexpr const char* kNodeIdentity = "/v1/nodes/{mac}/identity";
 inline constexpr const char* kNodeLifecycle = "/v1/nodes/{node_or_mac}/lifecycle";
-inline constexpr const char* kNodeHistory = "/v1/nodes/{node}/history";
+inline constexpr const char* kNodeHistory = "/v1/nodes/{node_or_mac}/history";
 inline constexpr const char* kUpload = "/v1/uploads/{board}/{version}";
 inline constexpr const char* kUploadChunk = "/v1/uploads/{board}/{version}/chunks/{hex}.zst";
 inline constexpr const char* kUploadFirmware = "/v1/uploads/{board}/{version}/firmware/{firmware}";

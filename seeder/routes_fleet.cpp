@@ -35,7 +35,7 @@ void add_fleet_routes(Router& router, Fleet& fleet) {
   });
 
   router.add({V::get}, api::route::kNodeHistory, [&fleet](const Request&, const Params& p) {
-    auto doc = fleet.history(p[0]);
+    auto doc = fleet.history(fleet.resolve_node_id(p[0]));  // a MAC works too
     if (!doc) return error_response(http::status::not_found, "no node " + p[0] + " in the fleet");
     return json_response(doc->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   });

@@ -135,6 +135,11 @@ TEST_F(LifecycleHttp, ReportsAnswer204AndShowInFleetHistoryAndMetrics) {
   EXPECT_EQ(doc["node_id"], "node-dca632010203");
   ASSERT_EQ(doc["history"].size(), 2u);
   EXPECT_EQ(doc["history"][1]["kind"], "booted");
+  // The MAC the node flashed with names the same node, as it does for lifecycle reports.
+  const HttpReply by_mac = http_get(port_, "/v1/nodes/DC:A6:32:01:02:03/history");
+  ASSERT_EQ(by_mac.status, 200) << by_mac.body;
+  EXPECT_EQ(json::parse(by_mac.body)["node_id"], "node-dca632010203");
+  EXPECT_EQ(json::parse(by_mac.body)["history"], doc["history"]);
 
   const std::string m = http_get(port_, "/metrics").body;
   EXPECT_NE(m.find("ironstone_fleet_nodes{state=\"booted\"} 1"), std::string::npos) << m;
