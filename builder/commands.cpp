@@ -87,6 +87,7 @@ static PublishOptions publish_options(const PublishArgs& a) {
   o.provenance.git_commit = a.git_commit;
   o.provenance.ci_run = a.ci_run;
   o.require_sealed = a.require_sealed;
+  o.raw = a.raw;
   o.dry_run = a.dry_run;
   o.sbom = a.sbom;
   o.no_sbom = a.no_sbom;

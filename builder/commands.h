@@ -33,6 +33,7 @@ struct PublishArgs {
   std::string git_commit, ci_run;
   bool quiet = false;
   bool require_sealed = false;
+  bool raw = false;
   bool dry_run = false;  // every check, nothing written (PublishOptions::dry_run)
   bool ci = false;       // --ci: no progress, a JSON summary on stdout (builder/ci_summary.h)
 };

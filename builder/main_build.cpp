@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
   pub->add_flag("--require-sealed", pa.require_sealed,
                 "refuse a gold image that is not sealed (machine-id, SSH host keys, cloud-init state) "
                 "or cannot be checked");
+  pub->add_flag("--raw", pa.raw,
+                "publish the input even when it is not a disk image (no MBR/GPT partition table, or a "
+                "partition past its end)");
   pub->callback([&] {
     pa.ci = ci;
     status = run_publish(pa);

@@ -16,6 +16,7 @@
 #include "builder/errc.h"
 #include "builder/gold.h"
 #include "builder/image_reader.h"
+#include "builder/publish_input.h"
 #include "builder/store.h"
 #include "manifest/channel.h"
 #include "manifest/layout.h"
@@ -117,26 +118,6 @@ std::optional<manifest::SbomRef> stage_sbom(const std::string& image, const Publ
   }
   if (!opt.dry_run) write_file_atomic(dir / manifest::kSbomFile, bytes, 0644, FileSync::kStartWriteback);  // publish syncs the store
   return manifest::SbomRef{bytes.size(), blake2b256({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()})};
-}
-
-// The sealing check of a raw image file or device; compressed or piped input is not
-// expanded for it (a note says so).
-SealReport seal_check(const std::string& image, ImageFormat format, bool required) {
-  SealReport seal;
-  if (image == "-" || format != ImageFormat::kRaw) {
-    seal.note = (image == "-" ? std::string("standard input") : image + " (" + to_string(format) + ")") +
-                ": sealing not checked (only raw image files are; publish the raw image to check it)";
-  } else {
-    seal = check_sealed(image);
-  }
-  if (!required) return seal;
-  if (!seal.checked) throw error(Errc::kUnsealed, "--require-sealed: " + seal.note);
-  if (!seal.sealed()) {
-    std::string what = "--require-sealed: " + image + ": the gold image is not sealed, " + seal.partition + " has:";
-    for (const auto& f : seal.findings) what += "\n  " + f;
-    throw error(Errc::kUnsealed, what);
-  }
-  return seal;
 }
 
 void write_channel(const fs::path& store, const Manifest& m, const std::string& manifest_bytes,
@@ -301,6 +282,8 @@ PublishResult publish_chunks(const std::string& image, const manifest::SecretKey
 PublishResult publish(const std::string& image, const manifest::SecretKey& key, const PublishOptions& opt) {
   init_crypto();
   check_options(opt);
+  auto reader = open_image(image);
+  PublishInput input(image, *reader, opt.raw, opt.require_sealed);  // a raw file is checked here
   Store store(opt.store);
   std::optional<StoreLock> lock;
   if (opt.dry_run) {
@@ -311,15 +294,14 @@ PublishResult publish(const std::string& image, const manifest::SecretKey& key, 
   }
   const ReleasePlan plan = plan_release(opt, store);
 
-  auto reader = open_image(image);
-  SealReport seal = seal_check(image, reader->format(), opt.require_sealed);
   PipelineOptions po{opt.store, opt.chunk_size, opt.level, opt.threads, opt.progress, opt.dry_run};
-  PipelineResult chunks = chunk_image(*reader, po);
+  PipelineResult chunks = chunk_image(input.reader(), po);
   const fs::path tmp_dir = plan.final_dir.parent_path() / (".tmp-" + opt.version + "-" + std::to_string(::getpid()));
   // releases/<board>/ is created with the temporary directory for a board's first release:
   // a failed publish removes it again, so the store is left exactly as it was.
   const bool board_dir_existed = fs::exists(plan.final_dir.parent_path());
   try {
+    SealReport seal = input.finish();  // a streamed image is checked here, once it has been read
     PublishResult result = publish_chunks(image, key, opt, plan, chunks, *reader, tmp_dir);
     result.seal = std::move(seal);
     return result;

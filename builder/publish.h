@@ -1,7 +1,7 @@
 // `ironstone-build publish`: turns a disk image into a signed release in a store.
 //
-// Steps: check the gold image is sealed (seal_check.h; raw images only) → lock the
-// store → chunk, hash, compress and store chunks (chunk_pipeline.h)
+// Steps: check the input is a disk image and sealed (publish_input.h; a raw file before
+// chunking, compressed or piped input from a temporary copy after it) → lock the store → chunk, hash, compress and store chunks (chunk_pipeline.h)
 // → build and validate the manifest → create the v2 torrent → sign → write the
 // release into releases/<board>/.tmp-… → syncfs of the store (chunk files, whose
 // writeback started as each was written, and the release files) → rename it to
@@ -57,9 +57,11 @@ struct PublishOptions {
   manifest::Provenance provenance;         // empty fields are filled from the environment
   std::function<void(std::uint64_t, std::optional<std::uint64_t>)> progress;
   // An unsealed gold image is an error (Errc::kUnsealed, naming the partition and every
-  // file found), and so is one that cannot be checked (compressed or piped input, no root
-  // partition). Default: the findings are only reported (PublishResult::seal).
+  // file found), and so is one that cannot be checked (no root partition). Default: the findings are only reported (PublishResult::seal).
   bool require_sealed = false;
+  // Publish the input even when it is not a disk image (no MBR/GPT partition table, or a
+  // partition past its end; publish_input.h). Default: such input is Errc::kNotDiskImage.
+  bool raw = false;
   // publish --dry-run: every check and every step up to the signature (sealing, names, sequence,
   // the store's lock is free, chunking and compression, manifest, torrent, signing) with nothing
   // written: no chunk file, no release directory, no pointer, not even the store's .lock or layout

@@ -67,6 +67,7 @@ inline PublishOptions options(const fs::path& store, const std::string& version 
   o.version = version;
   o.chunk_size = kChunk;
   o.threads = 2;
+  o.raw = true;  // most tests publish byte patterns; publish_input_test checks the disk-image refusal
   o.now = kNow;
   o.provenance.git_commit = "0123456789abcdef";
   o.provenance.ci_run = "test:1";
@@ -81,8 +82,25 @@ inline std::vector<std::uint8_t> concat(std::initializer_list<std::vector<std::u
 inline std::vector<std::uint8_t> zeros(std::size_t n) { return std::vector<std::uint8_t>(n, 0); }
 
 // A typical small image: random, compressible, zero and repeated 64 KiB blocks, plus a short tail.
+// Stamps an MBR with one Linux partition covering sectors 1.. of an image of `image_size`
+// bytes into the first 512 bytes of `first` (publish refuses input that is not a disk image).
+inline void stamp_mbr(std::vector<std::uint8_t>& first, std::uint64_t image_size) {
+  std::fill(first.begin() + 446, first.begin() + 510, 0);
+  std::uint8_t* e = first.data() + 446;
+  e[4] = 0x83;
+  const std::uint32_t start = 1, count = static_cast<std::uint32_t>(image_size / 512 - 1);
+  for (int i = 0; i < 4; ++i) {
+    e[8 + i] = static_cast<std::uint8_t>(start >> (8 * i));
+    e[12 + i] = static_cast<std::uint8_t>(count >> (8 * i));
+  }
+  first[510] = 0x55;
+  first[511] = 0xAA;
+}
+
+// A disk image (an MBR, then data, repeated blocks, zero runs and a short tail).
 inline std::vector<std::uint8_t> sample_image(std::uint64_t seed = 1) {
   auto a = pseudo_random(kChunk, seed);
+  stamp_mbr(a, 9 * kChunk + 12345);
   return concat({a, pseudo_random(kChunk, seed + 1, true), zeros(2 * kChunk), a, pseudo_random(3 * kChunk, seed + 2),
                  zeros(kChunk), pseudo_random(12345, seed + 3, true)});
 }

@@ -215,7 +215,7 @@ TEST_F(CliBadInput, BadFlagsAreRefusedNamingTheFlag) {
 TEST_F(CliTest, GcDryRunListsAndGcRemovesOldReleases) {
   for (int v = 1; v <= 3; ++v) {
     write_file(dir.path() / "v.img", concat({pseudo_random(kChunk, 500), pseudo_random(kChunk, v)}));
-    ASSERT_EQ(publish(std::to_string(v) + ".0", dir.path() / "v.img"), 0) << out;
+    ASSERT_EQ(publish(std::to_string(v) + ".0", dir.path() / "v.img", "--raw"), 0) << out;
   }
   auto before = snapshot(store());
   ASSERT_EQ(run(" gc --store " + q(store()) + " --keep 2 --dry-run"), 0) << out;

@@ -131,19 +131,45 @@ TEST_F(SealCheck, PublishWarnsAboutAnUnsealedImageAndRequireSealedRefusesIt) {
   EXPECT_TRUE(fs::exists(store / "releases" / "rpi5" / "1.0" / "manifest.json"));
 }
 
-TEST_F(SealCheck, CompressedInputIsNotCheckedAndRequireSealedSaysSo) {
-  const fs::path img = image({{"etc/machine-id", ""}});
+TEST_F(SealCheck, CompressedInputIsCheckedAfterDecompressionAndRequireSealedRefusesIt) {
+  const fs::path img = image({{"etc/ssh/ssh_host_ed25519_key", "KEY"}});
   ASSERT_FALSE(HasFatalFailure());
   ironstone::testing::sh("zstd -q -1 " + img.string() + " -o " + img.string() + ".zst");
   ASSERT_FALSE(HasFatalFailure());
   PublishOptions o = options(t / "store");
+  o.raw = false;
   PublishResult r = publish(img.string() + ".zst", test_key(), o);
-  EXPECT_FALSE(r.seal.checked);
-  EXPECT_EQ(r.seal.note, img.string() + ".zst (zstd): sealing not checked (only raw image files are; publish the raw "
-                                        "image to check it)");
+  ASSERT_TRUE(r.seal.checked) << r.seal.note;
+  EXPECT_EQ(r.seal.partition, "partition 2 (ext4 'rootfs')");
+  EXPECT_EQ(r.seal.findings, std::vector<std::string>{"/etc/ssh/ssh_host_ed25519_key: SSH host key present"});
   o = options(t / "store", "2.0");
+  o.raw = false;
   o.require_sealed = true;
-  EXPECT_ERROR_EQ(publish(img.string() + ".zst", test_key(), o), Errc::kUnsealed, "--require-sealed: " + r.seal.note);
+  EXPECT_ERROR_EQ(publish(img.string() + ".zst", test_key(), o), Errc::kUnsealed,
+                  "--require-sealed: " + img.string() + ".zst (zstd): the gold image is not sealed, partition 2 "
+                  "(ext4 'rootfs') has:\n  /etc/ssh/ssh_host_ed25519_key: SSH host key present");
+  EXPECT_FALSE(fs::exists(t / "store" / "releases" / "rpi5" / "2.0"));
+  // The temporary copy the check read is gone.
+  for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
+    EXPECT_EQ(e.path().filename().string().rfind("ironstone-publish-", 0), std::string::npos) << e.path();
+}
+
+TEST_F(SealCheck, PipedInputIsCheckedAfterItHasBeenRead) {
+  const fs::path img = image({{"etc/machine-id", ""}});
+  ASSERT_FALSE(HasFatalFailure());
+  ironstone::testing::sh("xz -q -0 -k " + img.string());
+  ASSERT_FALSE(HasFatalFailure());
+  const fs::path key = t / "release.key";
+  write_text(key, manifest::serialize_secret_key(test_key()));
+  std::string out;
+  EXPECT_EQ(run_command("cat " + img.string() + ".xz | " + ironstone::testing::binary("ironstone-build").string() +
+                            " publish --quiet --require-sealed --store " + (t / "store").string() +
+                            " --board rpi5 --version 1.0 --chunk-size 64K --secret-key " + key.string() + " -",
+                        &out),
+            0)
+      << out;
+  EXPECT_EQ(out.find("not checked"), std::string::npos) << out;
+  EXPECT_TRUE(fs::exists(t / "store" / "releases" / "rpi5" / "1.0" / "manifest.json"));
 }
 
 }  // namespace

@@ -200,6 +200,7 @@ class Rig {
     o.version = version;
     o.chunk_size = kChunk;
     o.threads = 2;
+    o.raw = true;  // make_image()'s images are chunk patterns, not disk images
     o.provenance.git_commit = "0123456789abcdef";
     o.provenance.ci_run = "test:1";
     o.provenance.builder_host = "test";
