@@ -186,8 +186,19 @@ DiskIds disk_ids(const std::string& key) {
   return ids;
 }
 
+namespace {
+
+// A path as one word of an mmdebstrap hook (which it splits like a shell does).
+std::string hook_word(const fs::path& p) {
+  std::string q = "'";
+  for (char c : p.string()) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+}  // namespace
+
 std::vector<std::string> mmdebstrap_argv(const Recipe& recipe, const std::vector<std::string>& sources,
-                                         const fs::path& root_dir) {
+                                         const fs::path& root_dir, const fs::path& deb_cache) {
   std::string include;
   for (const auto& p : debian_package_set(recipe)) include += (include.empty() ? "" : ",") + p;
   std::vector<std::string> argv{"mmdebstrap", "--mode=root", "--architectures=arm64", "--variant=minbase",
@@ -196,7 +207,14 @@ std::vector<std::string> mmdebstrap_argv(const Recipe& recipe, const std::vector
                                 "--dpkgopt=path-include=/usr/share/doc/*/copyright",
                                 "--dpkgopt=path-exclude=/usr/share/locale/*",
                                 "--dpkgopt=path-include=/usr/share/locale/locale.alias",
-                                "--aptopt=Acquire::Retries \"3\"", recipe.debian->suite, root_dir.string()};
+                                "--aptopt=Acquire::Retries \"3\""};
+  if (!deb_cache.empty()) {
+    const std::string dir = hook_word(deb_cache);
+    argv.insert(argv.end(), {"--skip=essential/unlink", "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",
+                             "--setup-hook=sync-in " + dir + " /var/cache/apt/archives/",
+                             "--customize-hook=sync-out /var/cache/apt/archives " + dir});
+  }
+  argv.insert(argv.end(), {recipe.debian->suite, root_dir.string()});
   argv.insert(argv.end(), sources.begin(), sources.end());
   return argv;
 }

@@ -81,9 +81,14 @@ DiskIds disk_ids(const std::string& key);
 // "xxxxxxxx-xxxx-4xxx-Nxxx-xxxxxxxxxxxx" (version 4, RFC 4122 variant) from 32 hex digits.
 std::string uuid_v4_from_hex(std::string hex32);
 
-// The mmdebstrap command that bootstraps `root_dir`.
+// The mmdebstrap command that bootstraps `root_dir`. With a `deb_cache` directory (which must
+// exist) the downloaded .deb files are shared between builds: synced into the chroot's
+// /var/cache/apt/archives before apt runs and back out afterwards, so a base that differs in
+// one package downloads only that one (apt still checks every file against the signed index
+// and fetches again what does not match).
 std::vector<std::string> mmdebstrap_argv(const Recipe& recipe, const std::vector<std::string>& sources,
-                                         const std::filesystem::path& root_dir);
+                                         const std::filesystem::path& root_dir,
+                                         const std::filesystem::path& deb_cache = {});
 
 // Texts written into the base (for tests and docs).
 std::string debian_fstab_text(const DiskIds& ids);

@@ -73,7 +73,11 @@ class WorkDir {
 // ---------------------------------------------------------------- stages
 
 void bootstrap(const DebianBuild& b, const fs::path& root) {
-  const auto argv = mmdebstrap_argv(b.recipe, b.sources, root);
+  const fs::path debs = b.cache / "debs";  // shared by every base built with this --cache
+  std::error_code ec;
+  fs::create_directories(debs, ec);
+  if (ec) throw error(Errc::kStore, "--cache " + debs.string() + ": " + ec.message());
+  const auto argv = mmdebstrap_argv(b.recipe, b.sources, root, debs);
   log_to(b, "debian base: " + util::command_line(argv));
   util::ProcessOptions o;
   o.on_line = [&](std::string_view line) { log_to(b, "mmdebstrap: " + std::string(line)); };

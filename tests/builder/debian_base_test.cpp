@@ -107,6 +107,18 @@ TEST(MmdebstrapArgv, BootstrapsArm64WithTheWholePackageSetAndTheSources) {
   EXPECT_EQ(argv[argv.size() - 3], "bookworm");
   EXPECT_EQ(argv[argv.size() - 2], "/c/root");
   EXPECT_EQ(argv.back(), "deb http://m.test/debian bookworm main");
+  EXPECT_EQ(std::find_if(argv.begin(), argv.end(), [](const std::string& a) { return a.find("sync-") != std::string::npos; }),
+            argv.end());
+}
+
+TEST(DebianBase, ADebCacheIsSyncedInBeforeAptAndOutAfterIt) {
+  const auto argv = mmdebstrap_argv(debian_recipe(""), {"deb http://m.test/debian bookworm main"}, "/c/root",
+                                    "/c/it's debs");
+  auto has = [&](const std::string& a) { return std::find(argv.begin(), argv.end(), a) != argv.end(); };
+  EXPECT_TRUE(has("--skip=essential/unlink"));  // the essential packages' .debs stay to be synced out
+  EXPECT_TRUE(has("--setup-hook=sync-in '/c/it'\\''s debs' /var/cache/apt/archives/"));
+  EXPECT_TRUE(has("--customize-hook=sync-out /var/cache/apt/archives '/c/it'\\''s debs'"));
+  EXPECT_EQ(argv[argv.size() - 3], "bookworm");  // the hooks come before the suite
 }
 
 TEST(DebianBase, AnMbrLayoutIsRefusedNamingTheFieldAndTheAlternative) {
