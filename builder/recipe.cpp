@@ -268,6 +268,10 @@ K3sSpec parse_k3s(const Context& ctx, const YAML::Node& n) {
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
       }))
     ctx.fail(sha.Mark(), "k3s.sha256", "expected 64 lower-case hex digits (the SHA-256 of the k3s binary)");
+  if (k.sha256 == std::string(64, '0'))
+    ctx.fail(sha.Mark(), "k3s.sha256",
+             "is the placeholder (all zeros): put the SHA-256 of the k3s binary you supply here (the line for k3s-arm64 "
+             "in sha256sum-arm64.txt of k3s release " + k.version + ")");
   if (auto file = f.get("file")) k.file = ctx.resolve(scalar(ctx, *file, "k3s.file"));
   for (const char* which : {"server_args", "agent_args"}) {
     auto args = f.get(which);

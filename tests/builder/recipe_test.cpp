@@ -144,6 +144,28 @@ TEST(Recipe, K3sNeedsAVersionAndAWellFormedSha256) {
   EXPECT_EQ(parse_error("board: rpi5\nk3s:\n  version: v1.31.4+k3s1\n  sha256: ABC\n"),
             "/r/gold.yaml:4:11: k3s.sha256: expected 64 lower-case hex digits (the SHA-256 of the k3s binary)");
   EXPECT_EQ(parse_error("board: rpi5\nk3s:\n  sha256: x\n"), "/r/gold.yaml:3:3: k3s.version: required field missing");
+  EXPECT_EQ(parse_error("board: rpi5\nk3s:\n  version: v1.31.4+k3s1\n  sha256: " + std::string(64, '0') + "\n"),
+            "/r/gold.yaml:4:11: k3s.sha256: is the placeholder (all zeros): put the SHA-256 of the k3s binary you "
+            "supply here (the line for k3s-arm64 in sha256sum-arm64.txt of k3s release v1.31.4+k3s1)");
+}
+
+// The recipes shipped in recipes/ parse; those for boards built from an upstream image carry
+// the k3s placeholder the user must fill in, and say so.
+TEST(Recipe, ShippedRecipesParseOrAskForTheK3sHash) {
+  const fs::path dir = fs::path(IRONSTONE_SOURCE_DIR) / "recipes";
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".yaml") continue;
+    ++n;
+    try {
+      const Recipe r = load_recipe(e.path());
+      EXPECT_FALSE(r.board.empty()) << e.path();
+    } catch (const Error& err) {
+      EXPECT_NE(std::string(err.what()).find("k3s.sha256: is the placeholder"), std::string::npos)
+          << e.path() << ": " << err.what();
+    }
+  }
+  EXPECT_GE(n, 4) << dir;  // rpi5, rock5b, uefi-arm64, e2e
 }
 
 TEST(Recipe, SourceAndLayoutConflicts) {
