@@ -221,6 +221,13 @@ void plan_kubernetes(const Recipe& r, RootEdit& edit) {
 void plan_firstboot(const Ext4Image& ext, RootEdit& edit) {
   const std::string seed = seed_dir(ext);
   edit.add_text("/etc/cloud/cloud.cfg.d/90-ironstone-datasource.cfg", datasource_config_text(seed), 0644);
+  // Without the locales package cloud-init's locale module fails on every first boot
+  // (locale-gen not found); the C.UTF-8 locale it would set is built into libc anyway.
+  if (!ext.stat("/usr/sbin/locale-gen"))
+    edit.add_text("/etc/cloud/cloud.cfg.d/91-ironstone-locale.cfg",
+                  "# Written by `ironstone-build gold`: this image has no locales package (no locale-gen),\n"
+                  "# so cloud-init's locale module is off; C.UTF-8 needs no generation.\nlocale: false\n",
+                  0644);
   edit.add_text("/etc/systemd/system/cloud-init-local.service.d/ironstone-seed.conf",
                 "# The NoCloud seed is on the boot partition: mount it before cloud-init looks.\n[Unit]\nRequiresMountsFor=" +
                     seed + "\n",

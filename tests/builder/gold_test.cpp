@@ -35,8 +35,8 @@ std::string debugfs(const fs::path& img, const std::string& request) {
   return out;
 }
 
-fs::path make_base(const TempDir& t) {
-  const fs::path root = t / "rootfs";
+fs::path make_base(const TempDir& t, bool with_locale_gen = false) {
+  const fs::path root = t / (with_locale_gen ? "rootfs-locales" : "rootfs");
   for (const char* d : {"etc/ssh", "etc/systemd/system", "usr/lib/systemd/system", "var/lib/cloud/instances/i-1",
                         "var/lib/apt/lists/partial", "var/cache/apt/archives", "var/lib/dpkg", "var/lib/dbus",
                         "usr/share/doc/libc6", "usr/share/doc/curl", "root", "home"})
@@ -64,6 +64,10 @@ fs::path make_base(const TempDir& t) {
   write_text(root / "usr/share/doc/libc6/copyright",
              "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: LGPL-2.1+\n");
   write_text(root / "usr/share/doc/curl/copyright", "This is not machine-readable. License: curl\n");
+  if (with_locale_gen) {
+    fs::create_directories(root / "usr/sbin");
+    write_text(root / "usr/sbin/locale-gen", "#!/bin/sh\n");
+  }
   testing::DiskSpec disk;
   disk.boot_start = kBootStart;
   disk.boot_size = kBootSize;
@@ -133,6 +137,8 @@ TEST_F(Gold, EveryGoldImageItemIsInsideTheResult) {
   EXPECT_NE(ds.find("    seedfrom: file:///boot/firmware/\n"), std::string::npos) << ds;
   EXPECT_NE(debugfs(img, "cat /etc/systemd/system/cloud-init-local.service.d/ironstone-seed.conf").find("RequiresMountsFor=/boot/firmware"),
             std::string::npos);
+  // The base has no locale-gen (no locales package): cloud-init's locale module is off.
+  EXPECT_NE(debugfs(img, "cat /etc/cloud/cloud.cfg.d/91-ironstone-locale.cfg").find("\nlocale: false\n"), std::string::npos);
   // First-boot units (contract) enabled through cloud-init.target, scripts executable.
   for (const char* unit : {"ironstone-firstboot.service", "ironstone-k3s-init.service"}) {
     EXPECT_NE(debugfs(img, std::string("stat /etc/systemd/system/cloud-init.target.wants/") + unit)
@@ -215,6 +221,14 @@ TEST_F(Gold, UnknownUnitFailsAndLeavesNoImage) {
   for (const auto& e : fs::directory_iterator(t.path()))
     EXPECT_EQ(e.path().filename().string().find(".gold.img.tmp"), std::string::npos) << e.path();
   EXPECT_FALSE(fs::exists(t / "gold.img"));
+}
+
+TEST_F(Gold, ABaseWithLocalesKeepsCloudInitsLocaleModule) {
+  fs::remove(base_);
+  base_ = make_base(t, /*with_locale_gen=*/true);
+  build_gold(options());
+  EXPECT_EQ(debugfs(t / "gold.img", "stat /etc/cloud/cloud.cfg.d/91-ironstone-locale.cfg"), "");
+  EXPECT_NE(debugfs(t / "gold.img", "stat /etc/cloud/cloud.cfg.d/90-ironstone-datasource.cfg"), "");
 }
 
 TEST_F(Gold, TwoBuildsWithTheSameSourceDateEpochAreByteIdentical) {
