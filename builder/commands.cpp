@@ -90,6 +90,8 @@ static PublishOptions publish_options(const PublishArgs& a) {
   o.dry_run = a.dry_run;
   o.sbom = a.sbom;
   o.no_sbom = a.no_sbom;
+  o.recipe = a.recipe;
+  o.build_log = a.build_log;
   return o;
 }
 

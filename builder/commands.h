@@ -30,6 +30,7 @@ struct PublishArgs {
   std::vector<std::string> firmware;  // "FILE" or "KIND:FILE"
   std::string sbom;                   // empty: IMAGE.spdx.json when it exists
   bool no_sbom = false;
+  std::string recipe, build_log;      // the build audit trail; empty: none
   std::string git_commit, ci_run;
   bool quiet = false;
   bool require_sealed = false;

@@ -63,8 +63,14 @@ void inspect_release(const fs::path& store_root, const std::string& board, const
       << "provenance  source " << p.source_name << " (" << p.source_hash.hex() << ")\n"
       << "            git " << (p.git_commit.empty() ? "-" : p.git_commit) << ", ci "
       << (p.ci_run.empty() ? "-" : p.ci_run) << ", host " << p.builder_host << ", " << p.tool_version << "\n";
-  if (m.sbom) out << "sbom        " << manifest::kSbomFile << " (" << human(m.sbom->size) << ", " << m.sbom->hash.hex() << ")\n";
-  else out << "sbom        none\n";
+  const auto listed = [&out](const char* label, const char* file, const std::optional<manifest::FileRef>& ref) {
+    out << label;
+    if (ref) out << file << " (" << human(ref->size) << ", " << ref->hash.hex() << ")\n";
+    else out << "none\n";
+  };
+  listed("sbom        ", manifest::kSbomFile, m.sbom);
+  listed("recipe      ", manifest::kRecipeFile, p.recipe);
+  listed("build log   ", manifest::kBuildLogFile, p.build_log);
   for (const auto& fw : m.firmware)
     out << "firmware    " << fw.name << " (" << fw.kind << ", " << human(fw.size) << ", " << fw.hash.hex() << ")\n";
 }

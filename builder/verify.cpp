@@ -100,9 +100,9 @@ void check_expiry(const Manifest& m, const std::string& name, const VerifyOption
   else report.problems.push_back(name + ": expired at " + manifest::format_time(m.expires) + " (--allow-expired to accept)");
 }
 
-// A file of the release directory the manifest names by size and hash (firmware, SBOM);
-// `shown` is its name in the report ("releases/rpi5/1.0/firmware/u-boot.img").
-void check_listed_file(const fs::path& file, const std::string& shown, const manifest::SbomRef& want,
+// A file of the release directory the manifest names by size and hash (firmware, SBOM, the
+// audit trail); `shown` is its name in the report ("releases/rpi5/1.0/firmware/u-boot.img").
+void check_listed_file(const fs::path& file, const std::string& shown, const manifest::FileRef& want,
                        VerifyReport& report) {
   try {
     std::string bytes = read_text_file(file, want.size);
@@ -113,7 +113,7 @@ void check_listed_file(const fs::path& file, const std::string& shown, const man
   }
 }
 
-// The torrent, the firmware and the SBOM against the manifest.
+// The torrent, the firmware, the SBOM and the audit trail against the manifest.
 void check_release_files(const ReleaseRef& r, const Manifest& m, const std::string& name, VerifyReport& report) {
   try {
     std::string torrent = read_text_file(r.dir / manifest::layout::kTorrentFile, 16 << 20);
@@ -123,10 +123,12 @@ void check_release_files(const ReleaseRef& r, const Manifest& m, const std::stri
   }
   for (const auto& fw : m.firmware)
     check_listed_file(r.dir / "firmware" / fw.name, name + "/firmware/" + fw.name, {fw.size, fw.hash}, report);
-  const auto listed = [&](const std::optional<manifest::SbomRef>& ref, const char* file) {
+  const auto listed = [&](const std::optional<manifest::FileRef>& ref, const char* file) {
     if (ref) check_listed_file(r.dir / file, name + "/" + file, *ref, report);
   };
   listed(m.sbom, manifest::kSbomFile);
+  listed(m.provenance.recipe, manifest::kRecipeFile);
+  listed(m.provenance.build_log, manifest::kBuildLogFile);
 }
 
 void check_release(const Store& store, const ReleaseRef& r, const VerifyOptions& opt, VerifyReport& report) {

@@ -236,8 +236,21 @@ TEST_F(CliTest, InspectListsReleasesAndSummarisesOne) {
   EXPECT_THAT(out, StartsWith("rpi5      1.0                 stable    seq 1"));
   ASSERT_EQ(run(" inspect --store " + q(store()) + " --board rpi5 --version 1.0"), 0) << out;
   EXPECT_THAT(out, HasSubstr("rpi5"));
+  EXPECT_THAT(out, HasSubstr("\nrecipe      none\nbuild log   none\n"));
   EXPECT_EQ(run(" inspect --store " + q(store()) + " --board rpi5 --version 9.9"), 1);
   EXPECT_EQ(out, "ironstone-build inspect: " + (store() / "releases/rpi5/9.9").string() + ": no such release\n");
+}
+
+TEST_F(CliTest, InspectShowsTheRecipeAndBuildLogPublishShipped) {
+  write_text(dir.path() / "rpi5.yaml", "board: rpi5\n");
+  write_text(dir.path() / "gold.log", "built\n");
+  ASSERT_EQ(publish("1.0", dir.path() / "gold.img",
+                    " --recipe " + q(dir.path() / "rpi5.yaml") + " --build-log " + q(dir.path() / "gold.log")),
+            0)
+      << out;
+  ASSERT_EQ(run(" inspect --store " + q(store()) + " --board rpi5 --version 1.0"), 0) << out;
+  EXPECT_THAT(out, HasSubstr("\nrecipe      recipe.yaml (12 B, "));
+  EXPECT_THAT(out, HasSubstr("\nbuild log   build.log (6 B, "));
 }
 
 }  // namespace
