@@ -58,7 +58,8 @@ int run_inspect(const InspectArgs& a);
 
 struct GcArgs {
   std::string store;
-  int keep = 3;
+  std::optional<int> keep;                // default 3, or no count rule when only --older-than is given
+  std::optional<std::string> older_than;  // "90d", "12h", "30m"
   bool dry_run = false;
 };
 int run_gc(const GcArgs& a);

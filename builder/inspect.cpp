@@ -1,6 +1,7 @@
 #include "builder/inspect.h"
 
 #include <algorithm>
+#include <chrono>
 #include <iomanip>
 #include <map>
 #include <set>
@@ -85,41 +86,66 @@ void list_releases(const fs::path& store_root, std::ostream& out) {
   }
 }
 
-GcResult gc(const GcOptions& opt) {
-  if (opt.keep < 1) throw error(Errc::kUsage, "--keep " + std::to_string(opt.keep) + ": must keep at least 1");
-  Store store(opt.store);
-  StoreLock lock(opt.store);
-  // Group releases by (board, channel), newest sequence first.
+namespace {
+
+// The store's releases grouped by (board, channel), newest sequence first, and their manifests.
+struct StoreReleases {
   std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::uint64_t, ReleaseRef>>> groups;
-  std::map<std::string, manifest::Manifest> manifests;
+  std::map<std::string, manifest::Manifest> manifests;  // by release directory
+};
+
+StoreReleases read_releases(const Store& store) {
+  StoreReleases out;
   for (const auto& r : store.releases()) {
     auto m = store.read_manifest(r);
-    groups[{r.board, m.channel}].push_back({m.sequence, r});
-    manifests[r.dir.string()] = std::move(m);
+    out.groups[{r.board, m.channel}].push_back({m.sequence, r});
+    out.manifests[r.dir.string()] = std::move(m);
   }
-  std::set<std::string> pinned;  // releases named by a channel pointer
-  for (const auto& [key, list] : groups) {
-    fs::path ch = manifest::layout::channel_file(opt.store, key.first, key.second);
-    std::error_code ec;
-    if (fs::exists(ch, ec)) {
-      auto p = manifest::parse_channel_pointer(read_text_file(ch, 65536), ch.string());
-      pinned.insert(manifest::layout::release_dir(opt.store, p.board, p.version).string());
-    }
-  }
-  GcResult result;
-  std::set<std::string> live_chunks;
-  for (auto& [key, list] : groups) {
+  for (auto& [key, list] : out.groups)
     std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  return out;
+}
+
+// The release directories a channel pointer names: gc never removes them.
+std::set<std::string> pinned_releases(const fs::path& root, const StoreReleases& releases) {
+  std::set<std::string> pinned;
+  for (const auto& [key, list] : releases.groups) {
+    fs::path ch = manifest::layout::channel_file(root, key.first, key.second);
+    std::error_code ec;
+    if (!fs::exists(ch, ec)) continue;
+    auto p = manifest::parse_channel_pointer(read_text_file(ch, 65536), ch.string());
+    pinned.insert(manifest::layout::release_dir(root, p.board, p.version).string());
+  }
+  return pinned;
+}
+
+// Removes (unless dry_run) the releases the count and age rules give up; returns the chunk
+// files the kept releases reference.
+std::set<std::string> prune_releases(const GcOptions& opt, StoreReleases& releases,
+                                     const std::set<std::string>& pinned, GcResult& result) {
+  const std::int64_t now = opt.now ? opt.now
+                                   : std::chrono::duration_cast<std::chrono::seconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count();
+  std::set<std::string> live_chunks;
+  for (const auto& [key, list] : releases.groups) {
     for (std::size_t i = 0; i < list.size(); ++i) {
       const ReleaseRef& r = list[i].second;
-      if (i < static_cast<std::size_t>(opt.keep) || pinned.count(r.dir.string())) {
-        for (const auto& c : manifests[r.dir.string()].chunks) live_chunks.insert(manifest::layout::chunk_relpath(c.hash));
+      const manifest::Manifest& m = releases.manifests[r.dir.string()];
+      const bool too_old = opt.older_than && m.created < now - *opt.older_than;
+      if (pinned.count(r.dir.string()) || (i < static_cast<std::size_t>(opt.keep) && !too_old)) {
+        for (const auto& c : m.chunks) live_chunks.insert(manifest::layout::chunk_relpath(c.hash));
         continue;
       }
       result.removed_releases.push_back(r.board + "/" + r.version);
       if (!opt.dry_run) fs::remove_all(r.dir);
     }
   }
+  return live_chunks;
+}
+
+// Every file under chunks/ no kept release references (temporaries included).
+void sweep_chunks(const GcOptions& opt, const std::set<std::string>& live_chunks, GcResult& result) {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(opt.store / "chunks", ec); it != fs::recursive_directory_iterator();
        it.increment(ec)) {
@@ -131,10 +157,31 @@ GcResult gc(const GcOptions& opt) {
   }
   if (!opt.dry_run)
     for (const auto& rel : result.removed_chunks) fs::remove(opt.store / rel, ec);
-  // Temporaries of crashed publishers (we hold the lock: nobody is writing them).
+}
+
+// Temporaries of crashed publishers (the caller holds the lock: nobody is writing them).
+void remove_temporaries(const GcOptions& opt) {
+  if (opt.dry_run) return;
+  std::error_code ec;
   for (const auto& board : fs::directory_iterator(opt.store / "releases", ec))
     for (const auto& e : fs::directory_iterator(board.path(), ec))
-      if (e.path().filename().string().rfind(".tmp-", 0) == 0 && !opt.dry_run) fs::remove_all(e.path(), ec);
+      if (e.path().filename().string().rfind(".tmp-", 0) == 0) fs::remove_all(e.path(), ec);
+}
+
+}  // namespace
+
+GcResult gc(const GcOptions& opt) {
+  if (opt.keep < 1) throw error(Errc::kUsage, "--keep " + std::to_string(opt.keep) + ": must keep at least 1");
+  if (opt.older_than && *opt.older_than < 0)
+    throw error(Errc::kUsage, "--older-than: " + std::to_string(*opt.older_than) + " s: must not be negative");
+  Store store(opt.store);
+  StoreLock lock(opt.store);
+  StoreReleases releases = read_releases(store);
+  const std::set<std::string> pinned = pinned_releases(opt.store, releases);
+  GcResult result;
+  const std::set<std::string> live_chunks = prune_releases(opt, releases, pinned, result);
+  sweep_chunks(opt, live_chunks, result);
+  remove_temporaries(opt);
   return result;
 }
 

@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
   GcArgs ga;
   auto* gcc = app.add_subcommand("gc", "remove old releases and unreferenced chunks");
   gcc->add_option("--store", ga.store, "release store directory")->required();
-  gcc->add_option("--keep", ga.keep, "newest releases to keep per board and channel")->capture_default_str();
+  gcc->add_option("--keep", ga.keep, "newest releases to keep per board and channel (default 3; none with only --older-than)");
+  gcc->add_option("--older-than", ga.older_than, "also remove releases created longer ago than this (90d, 12h, 30m)");
   gcc->add_flag("--dry-run", ga.dry_run, "only print what would be removed");
   gcc->callback([&] { status = run_gc(ga); });
 

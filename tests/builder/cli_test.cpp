@@ -230,6 +230,24 @@ TEST_F(CliTest, GcDryRunListsAndGcRemovesOldReleases) {
   EXPECT_THAT(out, HasSubstr("OK: 2 releases, 4 chunks checked, 0 problems\n"));
 }
 
+TEST_F(CliTest, GcWithOnlyOlderThanAppliesNoCountRule) {
+  for (int v = 1; v <= 4; ++v) {
+    write_file(dir.path() / "v.img", concat({pseudo_random(kChunk, 500), pseudo_random(kChunk, v)}));
+    ASSERT_EQ(publish(std::to_string(v) + ".0", dir.path() / "v.img"), 0) << out;
+  }
+  auto before = snapshot(store());
+  ASSERT_EQ(run(" gc --store " + q(store()) + " --older-than 1d"), 0) << out;
+  EXPECT_EQ(out, "removed 0 releases, 0 chunk files, 0 bytes\n");
+  EXPECT_STORE_UNCHANGED(before, store());
+  ASSERT_EQ(run(" gc --store " + q(store()) + " --older-than 1d --keep 3 --dry-run"), 0) << out;
+  EXPECT_THAT(out, HasSubstr("would remove release rpi5/1.0\n"));
+}
+
+TEST_F(CliTest, GcWithAnOlderThanThatIsNoDurationFails) {
+  EXPECT_EQ(run(" gc --store " + q(store()) + " --older-than 3x"), 1);
+  EXPECT_EQ(out, "ironstone-build gc: --older-than '3x': expected a duration (90d, 12h, 30m)\n");
+}
+
 TEST_F(CliTest, InspectListsReleasesAndSummarisesOne) {
   ASSERT_EQ(publish("1.0", dir.path() / "gold.img"), 0) << out;
   ASSERT_EQ(run(" inspect --store " + q(store())), 0) << out;
