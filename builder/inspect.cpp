@@ -8,6 +8,7 @@
 
 #include "builder/errc.h"
 #include "builder/store.h"
+#include "util/format.h"
 #include "manifest/channel.h"
 #include "manifest/layout.h"
 #include "manifest/minisign.h"
@@ -16,15 +17,6 @@ namespace ironstone::builder {
 
 namespace fs = std::filesystem;
 
-static std::string human(std::uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(u ? 1 : 0) << v << " " << units[u];
-  return s.str();
-}
 
 static double percent(std::uint64_t part, std::uint64_t whole) {
   return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
@@ -52,11 +44,11 @@ void inspect_release(const fs::path& store_root, const std::string& board, const
   out << "release     " << m.board << "/" << m.version << "  (channel " << m.channel << ", sequence " << m.sequence
       << ")\n"
       << "created     " << manifest::format_time(m.created) << "   expires " << manifest::format_time(m.expires) << "\n"
-      << "image       " << human(m.image_size) << " (" << m.image_size << " bytes), hash " << m.image_hash.hex() << "\n"
-      << "data        " << human(m.data_bytes()) << " in " << positions << " chunks of " << human(m.chunk_size)
-      << "; zero " << human(zero) << " (" << std::fixed << std::setprecision(1) << percent(zero, m.image_size)
+      << "image       " << util::human_size(m.image_size) << " (" << m.image_size << " bytes), hash " << m.image_hash.hex() << "\n"
+      << "data        " << util::human_size(m.data_bytes()) << " in " << positions << " chunks of " << util::human_size(m.chunk_size)
+      << "; zero " << util::human_size(zero) << " (" << std::fixed << std::setprecision(1) << percent(zero, m.image_size)
       << "% of the image, never stored or sent)\n"
-      << "stored      " << human(m.stored_bytes()) << " in " << m.chunks.size() << " unique chunks ("
+      << "stored      " << util::human_size(m.stored_bytes()) << " in " << m.chunks.size() << " unique chunks ("
       << positions - m.chunks.size() << " duplicates deduplicated); " << std::setprecision(1)
       << percent(m.stored_bytes(), m.data_bytes()) << "% of data\n"
       << "torrent     v2 info-hash " << m.info_hash_v2 << "\n"
@@ -66,14 +58,14 @@ void inspect_release(const fs::path& store_root, const std::string& board, const
       << (p.ci_run.empty() ? "-" : p.ci_run) << ", host " << p.builder_host << ", " << p.tool_version << "\n";
   const auto listed = [&out](const char* label, const char* file, const std::optional<manifest::FileRef>& ref) {
     out << label;
-    if (ref) out << file << " (" << human(ref->size) << ", " << ref->hash.hex() << ")\n";
+    if (ref) out << file << " (" << util::human_size(ref->size) << ", " << ref->hash.hex() << ")\n";
     else out << "none\n";
   };
   listed("sbom        ", manifest::kSbomFile, m.sbom);
   listed("recipe      ", manifest::kRecipeFile, p.recipe);
   listed("build log   ", manifest::kBuildLogFile, p.build_log);
   for (const auto& fw : m.firmware)
-    out << "firmware    " << fw.name << " (" << fw.kind << ", " << human(fw.size) << ", " << fw.hash.hex() << ")\n";
+    out << "firmware    " << fw.name << " (" << fw.kind << ", " << util::human_size(fw.size) << ", " << fw.hash.hex() << ")\n";
 }
 
 void list_releases(const fs::path& store_root, std::ostream& out) {
@@ -81,7 +73,7 @@ void list_releases(const fs::path& store_root, std::ostream& out) {
   for (const auto& r : store.releases()) {
     auto m = store.read_manifest(r);
     out << std::left << std::setw(10) << r.board << std::setw(20) << r.version << std::setw(10) << m.channel
-        << "seq " << std::setw(6) << m.sequence << human(m.image_size) << " image, " << human(m.stored_bytes())
+        << "seq " << std::setw(6) << m.sequence << util::human_size(m.image_size) << " image, " << util::human_size(m.stored_bytes())
         << " stored\n";
   }
 }
