@@ -17,7 +17,6 @@ namespace ironstone::builder {
 
 namespace fs = std::filesystem;
 
-
 static double percent(std::uint64_t part, std::uint64_t whole) {
   return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
 }

@@ -30,6 +30,13 @@ class CliTest : public ::testing::Test {
     return run(" publish --quiet --store " + q(store()) + " --board rpi5 --version " + version + " --secret-key " +
                q(sk()) + " --chunk-size 64K --threads 2 " + extra + " " + q(image));
   }
+  // Publishes versions 1.0 .. n.0, each sharing one chunk with the others and having one of its own.
+  void publish_versions(int n) {
+    for (int v = 1; v <= n; ++v) {
+      write_file(dir.path() / "v.img", concat({pseudo_random(kChunk, 500), pseudo_random(kChunk, v)}));
+      ASSERT_EQ(publish(std::to_string(v) + ".0", dir.path() / "v.img"), 0) << out;
+    }
+  }
   int verify(const fs::path& key) { return run(" verify --store " + q(store()) + " --public-key " + q(key)); }
 
   TempDir dir;
@@ -213,10 +220,7 @@ TEST_F(CliBadInput, BadFlagsAreRefusedNamingTheFlag) {
 }
 
 TEST_F(CliTest, GcDryRunListsAndGcRemovesOldReleases) {
-  for (int v = 1; v <= 3; ++v) {
-    write_file(dir.path() / "v.img", concat({pseudo_random(kChunk, 500), pseudo_random(kChunk, v)}));
-    ASSERT_EQ(publish(std::to_string(v) + ".0", dir.path() / "v.img"), 0) << out;
-  }
+  ASSERT_NO_FATAL_FAILURE(publish_versions(3));
   auto before = snapshot(store());
   ASSERT_EQ(run(" gc --store " + q(store()) + " --keep 2 --dry-run"), 0) << out;
   EXPECT_THAT(out, HasSubstr("would remove release rpi5/1.0\n"));
@@ -231,10 +235,7 @@ TEST_F(CliTest, GcDryRunListsAndGcRemovesOldReleases) {
 }
 
 TEST_F(CliTest, GcWithOnlyOlderThanAppliesNoCountRule) {
-  for (int v = 1; v <= 4; ++v) {
-    write_file(dir.path() / "v.img", concat({pseudo_random(kChunk, 500), pseudo_random(kChunk, v)}));
-    ASSERT_EQ(publish(std::to_string(v) + ".0", dir.path() / "v.img"), 0) << out;
-  }
+  ASSERT_NO_FATAL_FAILURE(publish_versions(4));
   auto before = snapshot(store());
   ASSERT_EQ(run(" gc --store " + q(store()) + " --older-than 1d"), 0) << out;
   EXPECT_EQ(out, "removed 0 releases, 0 chunk files, 0 bytes\n");

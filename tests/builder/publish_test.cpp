@@ -39,6 +39,14 @@ class PublishTest : public ::testing::Test {
   PublishResult publish_bytes(const std::vector<std::uint8_t>& bytes, const std::string& version = "1.0") {
     return publish(image("img-" + version + ".img", bytes).string(), key, options(store(), version));
   }
+  // `verify` of the whole store with the test key (expired releases allowed).
+  VerifyOptions verify_options() const {
+    VerifyOptions vo;
+    vo.store = store();
+    vo.keys = {key.public_key()};
+    vo.allow_expired = true;
+    return vo;
+  }
   // Reads and verifies the release like a flasher would (as of kNow).
   manifest::VerifiedManifest verified(const std::string& version, const std::string& board = "rpi5") {
     fs::path rd = manifest::layout::release_dir(store(), board, version);
@@ -223,10 +231,7 @@ TEST_F(PublishTest, TheGoldImagesSbomBesideItShipsWithTheReleaseAndItsHashIsSign
   EXPECT_EQ(slurp(r.release_dir / "sbom.spdx.json"), sbom);
   ASSERT_TRUE(verified("1.0").manifest().sbom);  // in the signed bytes
 
-  VerifyOptions vo;
-  vo.store = store();
-  vo.keys = {key.public_key()};
-  vo.allow_expired = true;
+  const VerifyOptions vo = verify_options();
   EXPECT_TRUE(verify_store(vo).ok());
   write_file(r.release_dir / "sbom.spdx.json", std::vector<std::uint8_t>(sbom.begin(), sbom.end() - 2));
   EXPECT_THAT(verify_store(vo).problems, ::testing::Contains("releases/rpi5/1.0/sbom.spdx.json: size or hash does not match the manifest"));
@@ -260,10 +265,7 @@ TEST_F(PublishTest, TheRecipeAndBuildLogShipWithTheReleaseAndTheirHashesAreSigne
   EXPECT_EQ(slurp(r.release_dir / "build.log"), log);
   ASSERT_TRUE(verified("1.0").manifest().provenance.build_log);  // in the signed bytes
 
-  VerifyOptions vo;
-  vo.store = store();
-  vo.keys = {key.public_key()};
-  vo.allow_expired = true;
+  const VerifyOptions vo = verify_options();
   EXPECT_TRUE(verify_store(vo).ok());
   write_file(r.release_dir / "build.log", std::vector<std::uint8_t>(log.begin(), log.end() - 1));
   EXPECT_THAT(verify_store(vo).problems,
