@@ -110,26 +110,44 @@ void write_json(const std::filesystem::path& path, const RunInfo& info, const st
   std::ofstream(path) << j.dump(2) << "\n";
 }
 
-void write_svg(const std::filesystem::path& path, const RunInfo& info, const std::vector<MethodResult>& results) {
+namespace {
+
+// The plotted points: per method, (nodes, seconds until the last node was done), ascending.
+struct SvgData {
   std::map<std::string, std::vector<std::pair<int, double>>> series;
-  std::set<int> ns;
+  std::set<int> ns;  // every N run (x axis ticks)
   double ymax = 1, floor_s = 0;
+};
+
+SvgData svg_data(const std::vector<MethodResult>& results) {
+  SvgData d;
   for (const auto& r : results) {
     if (r.skipped) continue;
-    floor_s = r.floor_s;
-    ns.insert(r.nodes);
+    d.floor_s = r.floor_s;
+    d.ns.insert(r.nodes);
     if (r.ok()) {
-      series[r.method].push_back({r.nodes, r.last()});
-      ymax = std::max(ymax, r.last());
+      d.series[r.method].push_back({r.nodes, r.last()});
+      d.ymax = std::max(d.ymax, r.last());
     }
   }
-  ymax = std::max(ymax, floor_s) * 1.1;
-  if (ns.empty()) ns.insert(1);
-  const int W = 720, H = 440, L = 70, R = 160, T = 40, B = 50;
-  const int xmin = 0, xmax = std::max(*ns.rbegin(), 2);
-  auto X = [&](double n) { return L + (W - L - R) * (n - xmin) / double(xmax - xmin); };
-  auto Y = [&](double s) { return H - B - (H - T - B) * s / ymax; };
-  std::ofstream o(path);
+  d.ymax = std::max(d.ymax, d.floor_s) * 1.1;
+  if (d.ns.empty()) d.ns.insert(1);
+  for (auto& [method, pts] : d.series) std::sort(pts.begin(), pts.end());
+  return d;
+}
+
+// The canvas: size, margins, and data → pixel coordinates.
+struct SvgFrame {
+  static constexpr int W = 720, H = 440, L = 70, R = 160, T = 40, B = 50;
+  int xmin = 0, xmax = 2;
+  double ymax = 1;
+  double X(double n) const { return L + (W - L - R) * (n - xmin) / double(xmax - xmin); }
+  double Y(double s) const { return H - B - (H - T - B) * s / ymax; }
+};
+
+// Title, both axes with their ticks and labels, the horizontal grid.
+void write_svg_axes(std::ostream& o, const SvgFrame& f, const RunInfo& info, const std::set<int>& ns) {
+  const int W = f.W, H = f.H, L = f.L, R = f.R, T = f.T, B = f.B;
   o << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H
     << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n";
   o << "<text x='" << L << "' y='22' font-size='14'>Time until the last node holds the verified image ("
@@ -137,40 +155,55 @@ void write_svg(const std::filesystem::path& path, const RunInfo& info, const std
   o << "<line x1='" << L << "' y1='" << H - B << "' x2='" << W - R << "' y2='" << H - B << "' stroke='black'/>\n";
   o << "<line x1='" << L << "' y1='" << T << "' x2='" << L << "' y2='" << H - B << "' stroke='black'/>\n";
   for (int n : ns)
-    o << "<text x='" << X(n) << "' y='" << H - B + 16 << "' text-anchor='middle'>" << n << "</text>\n";
+    o << "<text x='" << f.X(n) << "' y='" << H - B + 16 << "' text-anchor='middle'>" << n << "</text>\n";
   o << "<text x='" << (L + W - R) / 2 << "' y='" << H - 12 << "' text-anchor='middle'>nodes (N)</text>\n";
-  double step = std::pow(10, std::floor(std::log10(ymax)));
-  if (ymax / step < 3) step /= 2;
-  for (double s = 0; s <= ymax; s += step) {
-    o << "<line x1='" << L << "' y1='" << Y(s) << "' x2='" << W - R << "' y2='" << Y(s)
-      << "' stroke='#ddd'/><text x='" << L - 6 << "' y='" << Y(s) + 4 << "' text-anchor='end'>" << s
+  double step = std::pow(10, std::floor(std::log10(f.ymax)));
+  if (f.ymax / step < 3) step /= 2;
+  for (double s = 0; s <= f.ymax; s += step) {
+    o << "<line x1='" << L << "' y1='" << f.Y(s) << "' x2='" << W - R << "' y2='" << f.Y(s)
+      << "' stroke='#ddd'/><text x='" << L - 6 << "' y='" << f.Y(s) + 4 << "' text-anchor='end'>" << s
       << "</text>\n";
   }
   o << "<text transform='translate(18," << (T + H - B) / 2 << ") rotate(-90)' text-anchor='middle'>seconds</text>\n";
+}
+
+// The floor line, one polyline with points per method, and the legend.
+void write_svg_lines(std::ostream& o, const SvgFrame& f, const SvgData& d) {
   const std::map<std::string, std::string> colors{
       {"ironstone", "#1f77b4"}, {"http", "#d62728"}, {"multicast", "#2ca02c"}};
   int legend = 0;
   auto legend_entry = [&](const std::string& name, const std::string& color, bool dashed) {
-    int y = T + 10 + 20 * legend++;
-    o << "<line x1='" << W - R + 15 << "' y1='" << y << "' x2='" << W - R + 40 << "' y2='" << y << "' stroke='"
-      << color << "' stroke-width='2'" << (dashed ? " stroke-dasharray='5,4'" : "") << "/><text x='"
-      << W - R + 46 << "' y='" << y + 4 << "'>" << name << "</text>\n";
+    int y = f.T + 10 + 20 * legend++;
+    o << "<line x1='" << f.W - f.R + 15 << "' y1='" << y << "' x2='" << f.W - f.R + 40 << "' y2='" << y
+      << "' stroke='" << color << "' stroke-width='2'" << (dashed ? " stroke-dasharray='5,4'" : "") << "/><text x='"
+      << f.W - f.R + 46 << "' y='" << y + 4 << "'>" << name << "</text>\n";
   };
-  if (floor_s > 0) {
-    o << "<line x1='" << X(xmin) << "' y1='" << Y(floor_s) << "' x2='" << X(xmax) << "' y2='" << Y(floor_s)
-      << "' stroke='gray' stroke-dasharray='5,4'/>\n";
+  if (d.floor_s > 0) {
+    o << "<line x1='" << f.X(f.xmin) << "' y1='" << f.Y(d.floor_s) << "' x2='" << f.X(f.xmax) << "' y2='"
+      << f.Y(d.floor_s) << "' stroke='gray' stroke-dasharray='5,4'/>\n";
     legend_entry("floor (S/L)", "gray", true);
   }
-  for (auto& [method, pts] : series) {
-    std::sort(pts.begin(), pts.end());
+  for (const auto& [method, pts] : d.series) {
     auto it = colors.find(method);
     std::string c = it == colors.end() ? "#9467bd" : it->second;
     o << "<polyline fill='none' stroke='" << c << "' stroke-width='2' points='";
-    for (auto [n, s] : pts) o << X(n) << "," << Y(s) << " ";
+    for (auto [n, s] : pts) o << f.X(n) << "," << f.Y(s) << " ";
     o << "'/>\n";
-    for (auto [n, s] : pts) o << "<circle cx='" << X(n) << "' cy='" << Y(s) << "' r='3' fill='" << c << "'/>\n";
+    for (auto [n, s] : pts) o << "<circle cx='" << f.X(n) << "' cy='" << f.Y(s) << "' r='3' fill='" << c << "'/>\n";
     legend_entry(method, c, false);
   }
+}
+
+}  // namespace
+
+void write_svg(const std::filesystem::path& path, const RunInfo& info, const std::vector<MethodResult>& results) {
+  const SvgData d = svg_data(results);
+  SvgFrame f;
+  f.xmax = std::max(*d.ns.rbegin(), 2);
+  f.ymax = d.ymax;
+  std::ofstream o(path);
+  write_svg_axes(o, f, info, d.ns);
+  write_svg_lines(o, f, d);
   o << "</svg>\n";
 }
 

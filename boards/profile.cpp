@@ -252,6 +252,10 @@ std::vector<BoardProfile> load_profiles(const fs::path& dir) {
 
 fs::path source_profiles_dir() { return IRONSTONE_BOARDS_DIR; }
 
+fs::path default_profiles_dir() {
+  return fs::exists(kInstalledProfilesDir) ? fs::path(kInstalledProfilesDir) : source_profiles_dir();
+}
+
 fs::path under_root(const fs::path& root, std::string_view absolute) {
   return root / fs::path(absolute).relative_path();
 }

@@ -113,6 +113,13 @@ std::vector<BoardProfile> load_profiles(const std::filesystem::path& dir);
 // The profiles shipped in the source tree (IRONSTONE_BOARDS_DIR).
 std::filesystem::path source_profiles_dir();
 
+// Where the installed profiles live (the ironstone-boards package, and an installer card).
+inline constexpr const char* kInstalledProfilesDir = "/usr/share/ironstone/boards";
+
+// The directory a tool reads when given none: kInstalledProfilesDir when it exists, else
+// source_profiles_dir() (a build tree).
+std::filesystem::path default_profiles_dir();
+
 // Maps an absolute device path ("/dev/mtd0") under a filesystem root ("/tmp/fake").
 std::filesystem::path under_root(const std::filesystem::path& root, std::string_view absolute);
 

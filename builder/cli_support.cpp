@@ -24,16 +24,22 @@ std::uint64_t parse_size(const std::string& text, const std::string& flag) {
   return n * mult;
 }
 
-std::int64_t parse_expiry(const std::string& text, std::int64_t now) {
-  if (auto t = manifest::parse_time(text)) return *t;
+std::optional<std::int64_t> parse_duration(const std::string& text) {
   std::size_t pos = 0;
   std::int64_t n = 0;
   while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9' && pos < 9) n = n * 10 + (text[pos++] - '0');
   std::string unit = text.substr(pos);
   std::int64_t mult = unit == "d" ? 86400 : unit == "h" ? 3600 : unit == "m" ? 60 : 0;
-  if (pos == 0 || mult == 0)
+  if (pos == 0 || mult == 0) return std::nullopt;
+  return n * mult;
+}
+
+std::int64_t parse_expiry(const std::string& text, std::int64_t now) {
+  if (auto t = manifest::parse_time(text)) return *t;
+  const auto d = parse_duration(text);
+  if (!d)
     throw error(Errc::kUsage, "--expires '" + text + "': expected a duration (90d, 12h, 30m) or a UTC time like 2027-01-01T00:00:00Z");
-  return now + n * mult;
+  return now + *d;
 }
 
 static double now_seconds() {

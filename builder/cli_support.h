@@ -10,6 +10,8 @@ namespace ironstone::builder {
 
 // "4194304", "4M", "4MiB", "512K", "1G" → bytes. Throws Errc::kUsage naming the flag.
 std::uint64_t parse_size(const std::string& text, const std::string& flag);
+// "90d", "12h", "30m" → seconds; nullopt for anything else (the caller names its flag).
+std::optional<std::int64_t> parse_duration(const std::string& text);
 // "90d", "12h", "30m" (relative to now) or "2027-01-01T00:00:00Z" → unix seconds.
 std::int64_t parse_expiry(const std::string& text, std::int64_t now);
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <limits>
 #include <map>
 
 #include "builder/ci_summary.h"
@@ -91,6 +92,8 @@ static PublishOptions publish_options(const PublishArgs& a) {
   o.dry_run = a.dry_run;
   o.sbom = a.sbom;
   o.no_sbom = a.no_sbom;
+  o.recipe = a.recipe;
+  o.build_log = a.build_log;
   return o;
 }
 
@@ -157,7 +160,12 @@ int run_inspect(const InspectArgs& a) {
 
 int run_gc(const GcArgs& a) {
   return guarded("gc", [&] {
-    GcResult r = gc({a.store, a.keep, a.dry_run});
+    GcOptions o{a.store, a.keep.value_or(a.older_than ? std::numeric_limits<int>::max() : 3), a.dry_run};
+    if (a.older_than) {
+      o.older_than = parse_duration(*a.older_than);
+      if (!o.older_than) throw error(Errc::kUsage, "--older-than '" + *a.older_than + "': expected a duration (90d, 12h, 30m)");
+    }
+    GcResult r = gc(o);
     const char* verb = a.dry_run ? "would remove" : "removed";
     for (const auto& rel : r.removed_releases) std::cout << verb << " release " << rel << "\n";
     for (const auto& c : r.removed_chunks) std::cout << verb << " " << c << "\n";

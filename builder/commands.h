@@ -30,6 +30,7 @@ struct PublishArgs {
   std::vector<std::string> firmware;  // "FILE" or "KIND:FILE"
   std::string sbom;                   // empty: IMAGE.spdx.json when it exists
   bool no_sbom = false;
+  std::string recipe, build_log;      // the build audit trail; empty: none
   std::string git_commit, ci_run;
   bool quiet = false;
   bool require_sealed = false;
@@ -58,7 +59,8 @@ int run_inspect(const InspectArgs& a);
 
 struct GcArgs {
   std::string store;
-  int keep = 3;
+  std::optional<int> keep;                // default 3, or no count rule when only --older-than is given
+  std::optional<std::string> older_than;  // "90d", "12h", "30m"
   bool dry_run = false;
 };
 int run_gc(const GcArgs& a);

@@ -1,12 +1,14 @@
 #include "builder/inspect.h"
 
 #include <algorithm>
+#include <chrono>
 #include <iomanip>
 #include <map>
 #include <set>
 
 #include "builder/errc.h"
 #include "builder/store.h"
+#include "util/format.h"
 #include "manifest/channel.h"
 #include "manifest/layout.h"
 #include "manifest/minisign.h"
@@ -14,16 +16,6 @@
 namespace ironstone::builder {
 
 namespace fs = std::filesystem;
-
-static std::string human(std::uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(u ? 1 : 0) << v << " " << units[u];
-  return s.str();
-}
 
 static double percent(std::uint64_t part, std::uint64_t whole) {
   return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
@@ -51,11 +43,11 @@ void inspect_release(const fs::path& store_root, const std::string& board, const
   out << "release     " << m.board << "/" << m.version << "  (channel " << m.channel << ", sequence " << m.sequence
       << ")\n"
       << "created     " << manifest::format_time(m.created) << "   expires " << manifest::format_time(m.expires) << "\n"
-      << "image       " << human(m.image_size) << " (" << m.image_size << " bytes), hash " << m.image_hash.hex() << "\n"
-      << "data        " << human(m.data_bytes()) << " in " << positions << " chunks of " << human(m.chunk_size)
-      << "; zero " << human(zero) << " (" << std::fixed << std::setprecision(1) << percent(zero, m.image_size)
+      << "image       " << util::human_size(m.image_size) << " (" << m.image_size << " bytes), hash " << m.image_hash.hex() << "\n"
+      << "data        " << util::human_size(m.data_bytes()) << " in " << positions << " chunks of " << util::human_size(m.chunk_size)
+      << "; zero " << util::human_size(zero) << " (" << std::fixed << std::setprecision(1) << percent(zero, m.image_size)
       << "% of the image, never stored or sent)\n"
-      << "stored      " << human(m.stored_bytes()) << " in " << m.chunks.size() << " unique chunks ("
+      << "stored      " << util::human_size(m.stored_bytes()) << " in " << m.chunks.size() << " unique chunks ("
       << positions - m.chunks.size() << " duplicates deduplicated); " << std::setprecision(1)
       << percent(m.stored_bytes(), m.data_bytes()) << "% of data\n"
       << "torrent     v2 info-hash " << m.info_hash_v2 << "\n"
@@ -63,10 +55,16 @@ void inspect_release(const fs::path& store_root, const std::string& board, const
       << "provenance  source " << p.source_name << " (" << p.source_hash.hex() << ")\n"
       << "            git " << (p.git_commit.empty() ? "-" : p.git_commit) << ", ci "
       << (p.ci_run.empty() ? "-" : p.ci_run) << ", host " << p.builder_host << ", " << p.tool_version << "\n";
-  if (m.sbom) out << "sbom        " << manifest::kSbomFile << " (" << human(m.sbom->size) << ", " << m.sbom->hash.hex() << ")\n";
-  else out << "sbom        none\n";
+  const auto listed = [&out](const char* label, const char* file, const std::optional<manifest::FileRef>& ref) {
+    out << label;
+    if (ref) out << file << " (" << util::human_size(ref->size) << ", " << ref->hash.hex() << ")\n";
+    else out << "none\n";
+  };
+  listed("sbom        ", manifest::kSbomFile, m.sbom);
+  listed("recipe      ", manifest::kRecipeFile, p.recipe);
+  listed("build log   ", manifest::kBuildLogFile, p.build_log);
   for (const auto& fw : m.firmware)
-    out << "firmware    " << fw.name << " (" << fw.kind << ", " << human(fw.size) << ", " << fw.hash.hex() << ")\n";
+    out << "firmware    " << fw.name << " (" << fw.kind << ", " << util::human_size(fw.size) << ", " << fw.hash.hex() << ")\n";
 }
 
 void list_releases(const fs::path& store_root, std::ostream& out) {
@@ -74,46 +72,71 @@ void list_releases(const fs::path& store_root, std::ostream& out) {
   for (const auto& r : store.releases()) {
     auto m = store.read_manifest(r);
     out << std::left << std::setw(10) << r.board << std::setw(20) << r.version << std::setw(10) << m.channel
-        << "seq " << std::setw(6) << m.sequence << human(m.image_size) << " image, " << human(m.stored_bytes())
+        << "seq " << std::setw(6) << m.sequence << util::human_size(m.image_size) << " image, " << util::human_size(m.stored_bytes())
         << " stored\n";
   }
 }
 
-GcResult gc(const GcOptions& opt) {
-  if (opt.keep < 1) throw error(Errc::kUsage, "--keep " + std::to_string(opt.keep) + ": must keep at least 1");
-  Store store(opt.store);
-  StoreLock lock(opt.store);
-  // Group releases by (board, channel), newest sequence first.
+namespace {
+
+// The store's releases grouped by (board, channel), newest sequence first, and their manifests.
+struct StoreReleases {
   std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::uint64_t, ReleaseRef>>> groups;
-  std::map<std::string, manifest::Manifest> manifests;
+  std::map<std::string, manifest::Manifest> manifests;  // by release directory
+};
+
+StoreReleases read_releases(const Store& store) {
+  StoreReleases out;
   for (const auto& r : store.releases()) {
     auto m = store.read_manifest(r);
-    groups[{r.board, m.channel}].push_back({m.sequence, r});
-    manifests[r.dir.string()] = std::move(m);
+    out.groups[{r.board, m.channel}].push_back({m.sequence, r});
+    out.manifests[r.dir.string()] = std::move(m);
   }
-  std::set<std::string> pinned;  // releases named by a channel pointer
-  for (const auto& [key, list] : groups) {
-    fs::path ch = manifest::layout::channel_file(opt.store, key.first, key.second);
-    std::error_code ec;
-    if (fs::exists(ch, ec)) {
-      auto p = manifest::parse_channel_pointer(read_text_file(ch, 65536), ch.string());
-      pinned.insert(manifest::layout::release_dir(opt.store, p.board, p.version).string());
-    }
-  }
-  GcResult result;
-  std::set<std::string> live_chunks;
-  for (auto& [key, list] : groups) {
+  for (auto& [key, list] : out.groups)
     std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  return out;
+}
+
+// The release directories a channel pointer names: gc never removes them.
+std::set<std::string> pinned_releases(const fs::path& root, const StoreReleases& releases) {
+  std::set<std::string> pinned;
+  for (const auto& [key, list] : releases.groups) {
+    fs::path ch = manifest::layout::channel_file(root, key.first, key.second);
+    std::error_code ec;
+    if (!fs::exists(ch, ec)) continue;
+    auto p = manifest::parse_channel_pointer(read_text_file(ch, 65536), ch.string());
+    pinned.insert(manifest::layout::release_dir(root, p.board, p.version).string());
+  }
+  return pinned;
+}
+
+// Removes (unless dry_run) the releases the count and age rules give up; returns the chunk
+// files the kept releases reference.
+std::set<std::string> prune_releases(const GcOptions& opt, StoreReleases& releases,
+                                     const std::set<std::string>& pinned, GcResult& result) {
+  const std::int64_t now = opt.now ? opt.now
+                                   : std::chrono::duration_cast<std::chrono::seconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count();
+  std::set<std::string> live_chunks;
+  for (const auto& [key, list] : releases.groups) {
     for (std::size_t i = 0; i < list.size(); ++i) {
       const ReleaseRef& r = list[i].second;
-      if (i < static_cast<std::size_t>(opt.keep) || pinned.count(r.dir.string())) {
-        for (const auto& c : manifests[r.dir.string()].chunks) live_chunks.insert(manifest::layout::chunk_relpath(c.hash));
+      const manifest::Manifest& m = releases.manifests[r.dir.string()];
+      const bool too_old = opt.older_than && m.created < now - *opt.older_than;
+      if (pinned.count(r.dir.string()) || (i < static_cast<std::size_t>(opt.keep) && !too_old)) {
+        for (const auto& c : m.chunks) live_chunks.insert(manifest::layout::chunk_relpath(c.hash));
         continue;
       }
       result.removed_releases.push_back(r.board + "/" + r.version);
       if (!opt.dry_run) fs::remove_all(r.dir);
     }
   }
+  return live_chunks;
+}
+
+// Every file under chunks/ no kept release references (temporaries included).
+void sweep_chunks(const GcOptions& opt, const std::set<std::string>& live_chunks, GcResult& result) {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(opt.store / "chunks", ec); it != fs::recursive_directory_iterator();
        it.increment(ec)) {
@@ -125,10 +148,31 @@ GcResult gc(const GcOptions& opt) {
   }
   if (!opt.dry_run)
     for (const auto& rel : result.removed_chunks) fs::remove(opt.store / rel, ec);
-  // Temporaries of crashed publishers (we hold the lock: nobody is writing them).
+}
+
+// Temporaries of crashed publishers (the caller holds the lock: nobody is writing them).
+void remove_temporaries(const GcOptions& opt) {
+  if (opt.dry_run) return;
+  std::error_code ec;
   for (const auto& board : fs::directory_iterator(opt.store / "releases", ec))
     for (const auto& e : fs::directory_iterator(board.path(), ec))
-      if (e.path().filename().string().rfind(".tmp-", 0) == 0 && !opt.dry_run) fs::remove_all(e.path(), ec);
+      if (e.path().filename().string().rfind(".tmp-", 0) == 0) fs::remove_all(e.path(), ec);
+}
+
+}  // namespace
+
+GcResult gc(const GcOptions& opt) {
+  if (opt.keep < 1) throw error(Errc::kUsage, "--keep " + std::to_string(opt.keep) + ": must keep at least 1");
+  if (opt.older_than && *opt.older_than < 0)
+    throw error(Errc::kUsage, "--older-than: " + std::to_string(*opt.older_than) + " s: must not be negative");
+  Store store(opt.store);
+  StoreLock lock(opt.store);
+  StoreReleases releases = read_releases(store);
+  const std::set<std::string> pinned = pinned_releases(opt.store, releases);
+  GcResult result;
+  const std::set<std::string> live_chunks = prune_releases(opt, releases, pinned, result);
+  sweep_chunks(opt, live_chunks, result);
+  remove_temporaries(opt);
   return result;
 }
 

@@ -22,6 +22,10 @@ struct GcOptions {
   std::filesystem::path store;
   int keep = 3;  // newest releases (by sequence) kept per board and channel
   bool dry_run = false;
+  // gc --older-than: also remove every release created (the manifest's signed `created`) more
+  // than this many seconds before `now`, even one of the newest `keep`. nullopt: by count only.
+  std::optional<std::int64_t> older_than;
+  std::int64_t now = 0;  // unix seconds; 0 = the current time
 };
 
 struct GcResult {
@@ -30,9 +34,10 @@ struct GcResult {
   std::uint64_t freed_bytes = 0;
 };
 
-// Keeps the newest `keep` releases per board and channel, every release a channel
-// pointer names, and every chunk a kept release references; removes the rest
-// (and stale temporaries of crashed publishers). Holds the store lock.
+// Removes a release when it is not among the newest `keep` of its board and channel, or
+// (with `older_than`) when it is older than that; never a release a channel pointer names.
+// Keeps every chunk a kept release references and removes the rest (and stale temporaries
+// of crashed publishers). Holds the store lock. Throws kUsage for keep < 1 or older_than < 0.
 GcResult gc(const GcOptions& options);
 
 }  // namespace ironstone::builder

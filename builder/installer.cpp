@@ -281,9 +281,7 @@ void plan_payload(const InstallerOptions& o, const Ext4Image& ext, Payload& p, R
 
 // The board profiles, where the flasher looks for them on the card (/usr/share/ironstone/boards).
 void plan_profiles(const InstallerOptions& o, RootEdit& edit, InstallerResult& result) {
-  const fs::path dir = !o.profiles_dir.empty()                             ? o.profiles_dir
-                       : fs::exists("/usr/share/ironstone/boards")          ? fs::path("/usr/share/ironstone/boards")
-                                                                            : boards::source_profiles_dir();
+  const fs::path dir = !o.profiles_dir.empty() ? o.profiles_dir : boards::default_profiles_dir();
   std::vector<boards::BoardProfile> profiles;
   try {
     profiles = boards::load_profiles(dir);

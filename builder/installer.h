@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "boards/profile.h"
 #include "builder/enrolment.h"
 #include "disk/partition_table.h"
 
@@ -82,7 +83,7 @@ struct InstallerResult {
 
 inline constexpr const char* kInstallerFlasherPath = "/usr/local/bin/ironstone-flasher";
 inline constexpr const char* kInstallerLibDir = "/usr/local/lib/ironstone";
-inline constexpr const char* kInstallerProfilesDir = "/usr/share/ironstone/boards";
+inline constexpr const char* kInstallerProfilesDir = boards::kInstalledProfilesDir;  // where the flasher looks
 inline constexpr const char* kInstallerToolDir = "/usr/local/lib/ironstone/bin";  // first in the unit's PATH
 inline constexpr const char* kInstallerConfigPath = "/etc/ironstone/flasher.conf";
 inline constexpr const char* kInstallerKeyPath = "/etc/ironstone/trusted.pub";

@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
   pub->add_option("--firmware", pa.firmware, "firmware payload to ship, [KIND:]FILE");
   pub->add_option("--sbom", pa.sbom, "SPDX JSON SBOM to ship (default: IMAGE.spdx.json when it exists)");
   pub->add_flag("--no-sbom", pa.no_sbom, "ship no SBOM, even when IMAGE.spdx.json exists");
+  pub->add_option("--recipe", pa.recipe, "audit trail: the image's build recipe, shipped as recipe.yaml");
+  pub->add_option("--build-log", pa.build_log, "audit trail: the image's build log, shipped as build.log");
   pub->add_option("--git-commit", pa.git_commit, "provenance: git commit (default from CI environment)");
   pub->add_option("--ci-run", pa.ci_run, "provenance: CI run id (default from CI environment)");
   pub->add_flag("--quiet", pa.quiet, "no progress output");
@@ -76,7 +78,8 @@ int main(int argc, char** argv) {
   GcArgs ga;
   auto* gcc = app.add_subcommand("gc", "remove old releases and unreferenced chunks");
   gcc->add_option("--store", ga.store, "release store directory")->required();
-  gcc->add_option("--keep", ga.keep, "newest releases to keep per board and channel")->capture_default_str();
+  gcc->add_option("--keep", ga.keep, "newest releases to keep per board and channel (default 3; none with only --older-than)");
+  gcc->add_option("--older-than", ga.older_than, "also remove releases created longer ago than this (90d, 12h, 30m)");
   gcc->add_flag("--dry-run", ga.dry_run, "only print what would be removed");
   gcc->callback([&] { status = run_gc(ga); });
 

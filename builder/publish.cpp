@@ -120,6 +120,22 @@ std::optional<manifest::SbomRef> stage_sbom(const std::string& image, const Publ
   return manifest::SbomRef{bytes.size(), blake2b256({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()})};
 }
 
+// An audit-trail file (--recipe, --build-log) copied into the temporary release directory
+// as `name`; nullopt when `file` is empty. Throws kInput naming the flag and the file.
+std::optional<manifest::FileRef> stage_audit_file(const fs::path& file, const char* flag, const char* name,
+                                                  const fs::path& dir, bool dry_run) {
+  if (file.empty()) return std::nullopt;
+  std::string bytes;
+  try {
+    bytes = read_text_file(file, manifest::kMaxAuditFileBytes);
+  } catch (const Error& e) {
+    throw error(Errc::kInput, std::string(flag) + ": " + e.what());
+  }
+  if (bytes.empty()) throw error(Errc::kInput, std::string(flag) + " " + file.string() + ": file is empty");
+  if (!dry_run) write_file_atomic(dir / name, bytes, 0644, FileSync::kStartWriteback);  // publish syncs the store
+  return manifest::FileRef{bytes.size(), blake2b256({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()})};
+}
+
 void write_channel(const fs::path& store, const Manifest& m, const std::string& manifest_bytes,
                    const manifest::SecretKey& key) {
   manifest::ChannelPointer p;
@@ -253,6 +269,8 @@ PublishResult publish_chunks(const std::string& image, const manifest::SecretKey
   if (!opt.dry_run) fs::create_directories(tmp_dir);
   m.firmware = stage_firmware(opt.firmware, tmp_dir, opt.dry_run);
   m.sbom = stage_sbom(image, opt, tmp_dir);
+  m.provenance.recipe = stage_audit_file(opt.recipe, "--recipe", manifest::kRecipeFile, tmp_dir, opt.dry_run);
+  m.provenance.build_log = stage_audit_file(opt.build_log, "--build-log", manifest::kBuildLogFile, tmp_dir, opt.dry_run);
   const std::vector<char> torrent = make_release_torrent(m, opt, chunks);
   const std::string text = manifest::serialize(m);
   manifest::parse_manifest(text, "new manifest");  // what we sign must read back

@@ -54,6 +54,10 @@ struct PublishOptions {
   // `ironstone-build gold` writes), else none. `no_sbom` ships none in any case.
   std::filesystem::path sbom;
   bool no_sbom = false;
+  // The build audit trail (publish --recipe, --build-log): copied into the release as
+  // recipe.yaml and build.log, their sizes and hashes in the signed provenance. Empty: none.
+  std::filesystem::path recipe;
+  std::filesystem::path build_log;
   manifest::Provenance provenance;         // empty fields are filled from the environment
   std::function<void(std::uint64_t, std::optional<std::uint64_t>)> progress;
   // An unsealed gold image is an error (Errc::kUnsealed, naming the partition and every

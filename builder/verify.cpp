@@ -59,75 +59,92 @@ void check_chunks(const fs::path& store, const Manifest& m, const std::string& n
   for (auto& t : pool) t.join();
 }
 
-void check_release(const Store& store, const ReleaseRef& r, const VerifyOptions& opt, VerifyReport& report) {
-  const std::string name = "releases/" + r.board + "/" + r.version;
-  ++report.releases_checked;
+// The signature (first, as a flasher checks it: a tampered manifest is reported as a bad
+// signature even when the change also breaks its JSON), then the trust policy's checks on the
+// document's own board and channel. Problems go to `report`; `m` is set as soon as the
+// document parses (a policy failure throws with `m` set: its chunks are still checked).
+void check_signed_manifest(const ReleaseRef& r, const std::string& name, const VerifyOptions& opt,
+                           VerifyReport& report, Manifest& m) {
   const fs::path mf = r.dir / manifest::layout::kManifestFile;
-  Manifest m;
+  std::string bytes = read_text_file(mf, manifest::kMaxManifestBytes);
+  std::string sig = read_or_empty(fs::path(mf.string() + ".minisig"), manifest::kMaxMinisignFileBytes);
+  const std::string source = name + "/manifest.json";
+  bool signature_ok = false;
   try {
-    std::string bytes = read_text_file(mf, manifest::kMaxManifestBytes);
-    std::string sig = read_or_empty(fs::path(mf.string() + ".minisig"), manifest::kMaxMinisignFileBytes);
-    const std::string source = name + "/manifest.json";
-    // The signature first, as a flasher checks it: a tampered manifest is reported as a
-    // bad signature even when the change also breaks its JSON.
-    bool signature_ok = false;
-    try {
-      if (sig.empty()) throw manifest::error(manifest::Errc::kSignature, source + ": no signature (" + source + ".minisig)");
-      manifest::verify(opt.keys, bytes_of(bytes), manifest::parse_signature(sig, source + ".minisig"),
-                       source + ".minisig");
-      signature_ok = true;
-    } catch (const Error& e) {
-      report.problems.push_back(e.what());
-    }
-    m = manifest::parse_manifest(bytes, source);
-    if (signature_ok) {
-      // Trusted comment and fields; board/channel taken from the document itself.
-      manifest::TrustPolicy policy;
-      policy.trusted_keys = opt.keys;
-      policy.board = m.board;
-      policy.channel = m.channel;
-      policy.now = m.created;  // expiry reported separately below
-      manifest::verify_manifest(manifest::UnverifiedManifest(bytes, sig, source), policy);
-    }
-    if (m.board != r.board || m.version != r.version)
-      report.problems.push_back(name + ": manifest is for " + m.board + "/" + m.version);
-    const std::int64_t now = opt.now ? opt.now
-                                     : std::chrono::duration_cast<std::chrono::seconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count();
-    if (m.expires <= now) {
-      if (opt.allow_expired) report.warnings.push_back(name + ": expired at " + manifest::format_time(m.expires));
-      else report.problems.push_back(name + ": expired at " + manifest::format_time(m.expires) +
-                                     " (--allow-expired to accept)");
-    }
+    if (sig.empty()) throw manifest::error(manifest::Errc::kSignature, source + ": no signature (" + source + ".minisig)");
+    manifest::verify(opt.keys, bytes_of(bytes), manifest::parse_signature(sig, source + ".minisig"),
+                     source + ".minisig");
+    signature_ok = true;
   } catch (const Error& e) {
     report.problems.push_back(e.what());
-    if (m.chunks.empty()) return;  // nothing trustworthy to check chunks against
   }
+  m = manifest::parse_manifest(bytes, source);
+  if (signature_ok) {
+    manifest::TrustPolicy policy;
+    policy.trusted_keys = opt.keys;
+    policy.board = m.board;
+    policy.channel = m.channel;
+    policy.now = m.created;  // expiry reported separately (check_expiry)
+    manifest::verify_manifest(manifest::UnverifiedManifest(bytes, sig, source), policy);
+  }
+}
+
+// An expired release is a problem, or with --allow-expired a warning.
+void check_expiry(const Manifest& m, const std::string& name, const VerifyOptions& opt, VerifyReport& report) {
+  const std::int64_t now = opt.now ? opt.now
+                                   : std::chrono::duration_cast<std::chrono::seconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count();
+  if (m.expires > now) return;
+  if (opt.allow_expired) report.warnings.push_back(name + ": expired at " + manifest::format_time(m.expires));
+  else report.problems.push_back(name + ": expired at " + manifest::format_time(m.expires) + " (--allow-expired to accept)");
+}
+
+// A file of the release directory the manifest names by size and hash (firmware, SBOM, the
+// audit trail); `shown` is its name in the report ("releases/rpi5/1.0/firmware/u-boot.img").
+void check_listed_file(const fs::path& file, const std::string& shown, const manifest::FileRef& want,
+                       VerifyReport& report) {
+  try {
+    std::string bytes = read_text_file(file, want.size);
+    if (bytes.size() != want.size || blake2b256(bytes_of(bytes)) != want.hash)
+      report.problems.push_back(shown + ": size or hash does not match the manifest");
+  } catch (const Error& e) {
+    report.problems.push_back(e.what());
+  }
+}
+
+// The torrent, the firmware, the SBOM and the audit trail against the manifest.
+void check_release_files(const ReleaseRef& r, const Manifest& m, const std::string& name, VerifyReport& report) {
   try {
     std::string torrent = read_text_file(r.dir / manifest::layout::kTorrentFile, 16 << 20);
     manifest::check_torrent(m, std::span<const char>(torrent.data(), torrent.size()), name + "/release.torrent");
   } catch (const Error& e) {
     report.problems.push_back(e.what());
   }
-  for (const auto& fw : m.firmware) {
-    try {
-      std::string bytes = read_text_file(r.dir / "firmware" / fw.name, fw.size);
-      if (bytes.size() != fw.size || blake2b256(bytes_of(bytes)) != fw.hash)
-        report.problems.push_back(name + "/firmware/" + fw.name + ": size or hash does not match the manifest");
-    } catch (const Error& e) {
-      report.problems.push_back(e.what());
-    }
+  for (const auto& fw : m.firmware)
+    check_listed_file(r.dir / "firmware" / fw.name, name + "/firmware/" + fw.name, {fw.size, fw.hash}, report);
+  const auto listed = [&](const std::optional<manifest::FileRef>& ref, const char* file) {
+    if (ref) check_listed_file(r.dir / file, name + "/" + file, *ref, report);
+  };
+  listed(m.sbom, manifest::kSbomFile);
+  listed(m.provenance.recipe, manifest::kRecipeFile);
+  listed(m.provenance.build_log, manifest::kBuildLogFile);
+}
+
+void check_release(const Store& store, const ReleaseRef& r, const VerifyOptions& opt, VerifyReport& report) {
+  const std::string name = "releases/" + r.board + "/" + r.version;
+  ++report.releases_checked;
+  Manifest m;
+  try {
+    check_signed_manifest(r, name, opt, report, m);
+    if (m.board != r.board || m.version != r.version)
+      report.problems.push_back(name + ": manifest is for " + m.board + "/" + m.version);
+    check_expiry(m, name, opt, report);
+  } catch (const Error& e) {
+    report.problems.push_back(e.what());
+    if (m.chunks.empty()) return;  // nothing trustworthy to check chunks against
   }
-  if (m.sbom) {
-    try {
-      std::string bytes = read_text_file(r.dir / manifest::kSbomFile, m.sbom->size);
-      if (bytes.size() != m.sbom->size || blake2b256(bytes_of(bytes)) != m.sbom->hash)
-        report.problems.push_back(name + "/" + manifest::kSbomFile + ": size or hash does not match the manifest");
-    } catch (const Error& e) {
-      report.problems.push_back(e.what());
-    }
-  }
+  check_release_files(r, m, name, report);
   check_chunks(store.root(), m, name, opt.threads, report);
 }
 

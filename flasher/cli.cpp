@@ -15,10 +15,8 @@ namespace {
 // --rearm: the "disarm_card" files of --board's profile, or of every profile.
 int run_rearm(const CliArgs& a) {
   try {
-    std::filesystem::path dir = a.profiles_dir;
-    if (dir.empty())
-      dir = std::filesystem::exists("/usr/share/ironstone/boards") ? std::filesystem::path("/usr/share/ironstone/boards")
-                                                                   : boards::source_profiles_dir();
+    const std::filesystem::path dir =
+        a.profiles_dir.empty() ? boards::default_profiles_dir() : std::filesystem::path(a.profiles_dir);
     std::vector<std::string> files;
     for (const auto& p : boards::load_profiles(dir)) {
       if (a.options.board != "auto" && p.name != a.options.board) continue;

@@ -21,8 +21,7 @@ namespace {
 
 fs::path profiles_dir(const FlashOptions& o) {
   if (!o.profiles_dir.empty()) return o.profiles_dir;
-  return fs::exists("/usr/share/ironstone/boards") ? fs::path("/usr/share/ironstone/boards")
-                                                  : boards::source_profiles_dir();
+  return boards::default_profiles_dir();
 }
 
 // True when the device tree under `root` names `name` (no device tree, or another board: false).

@@ -68,12 +68,11 @@ std::string serialize_state(const SeenState& state) {
   return doc.dump() + "\n";
 }
 
-SeenState parse_state(std::string_view text, std::string_view source) {
-  if (text.size() > kMaxStateFileBytes) {
-    throw error(Errc::kTooLarge, std::string(source) + ": " + std::to_string(text.size()) +
-                                     " bytes exceed the limit of " + std::to_string(kMaxStateFileBytes));
-  }
-  // Duplicate keys: nlohmann keeps the last silently, so find them with the parser callback.
+namespace {
+
+// The JSON document, bounded in depth; duplicate keys are an error naming the first one
+// (nlohmann keeps the last silently, so the parser callback finds them).
+json parse_state_json(std::string_view text, std::string_view source) {
   struct Frame { std::set<std::string> keys; std::string path, last; };
   std::vector<Frame> stack;
   std::string duplicate;
@@ -103,6 +102,11 @@ SeenState parse_state(std::string_view text, std::string_view source) {
     throw error(Errc::kStateParse, std::string(source) + ": not valid JSON: " + e.what());
   }
   if (!duplicate.empty()) throw field_error(source, duplicate, "duplicate key");
+  return doc;
+}
+
+// The top level: {"format_version": 1, "seen": {...}}; returns "seen".
+const json& state_seen(const json& doc, std::string_view source) {
   if (!doc.is_object()) throw field_error(source, "(root)", "expected an object");
   only_keys(doc, {"format_version", "seen"}, source, "");
   const json& fv = object_field(doc, "format_version", source, "format_version");
@@ -111,7 +115,32 @@ SeenState parse_state(std::string_view text, std::string_view source) {
   }
   const json& seen = object_field(doc, "seen", source, "seen");
   if (!seen.is_object()) throw field_error(source, "seen", "expected an object");
+  return seen;
+}
 
+// One "seen.<board>.<channel>" entry {"sequence", "version"}, recorded into `state`.
+void record_entry(SeenState& state, const std::string& board, const std::string& channel, const json& entry,
+                  std::string_view source, const std::string& cpath) {
+  if (!entry.is_object()) throw field_error(source, cpath, "expected an object");
+  only_keys(entry, {"sequence", "version"}, source, cpath);
+  const json& seq = object_field(entry, "sequence", source, cpath + ".sequence");
+  if (!seq.is_number_unsigned()) throw field_error(source, cpath + ".sequence", "expected an unsigned integer");
+  const json& ver = object_field(entry, "version", source, cpath + ".version");
+  if (!ver.is_string() || !valid_version(ver.get<std::string>())) {
+    throw field_error(source, cpath + ".version", "expected a version name");
+  }
+  state.record(board, channel, seq.get<std::uint64_t>(), ver.get<std::string>());
+}
+
+}  // namespace
+
+SeenState parse_state(std::string_view text, std::string_view source) {
+  if (text.size() > kMaxStateFileBytes) {
+    throw error(Errc::kTooLarge, std::string(source) + ": " + std::to_string(text.size()) +
+                                     " bytes exceed the limit of " + std::to_string(kMaxStateFileBytes));
+  }
+  const json doc = parse_state_json(text, source);
+  const json& seen = state_seen(doc, source);
   SeenState state;
   for (const auto& [board, channels] : seen.items()) {
     std::string bpath = "seen." + board;
@@ -120,15 +149,7 @@ SeenState parse_state(std::string_view text, std::string_view source) {
     for (const auto& [channel, entry] : channels.items()) {
       std::string cpath = bpath + "." + channel;
       if (!valid_name(channel)) throw field_error(source, cpath, "bad channel name");
-      if (!entry.is_object()) throw field_error(source, cpath, "expected an object");
-      only_keys(entry, {"sequence", "version"}, source, cpath);
-      const json& seq = object_field(entry, "sequence", source, cpath + ".sequence");
-      if (!seq.is_number_unsigned()) throw field_error(source, cpath + ".sequence", "expected an unsigned integer");
-      const json& ver = object_field(entry, "version", source, cpath + ".version");
-      if (!ver.is_string() || !valid_version(ver.get<std::string>())) {
-        throw field_error(source, cpath + ".version", "expected a version name");
-      }
-      state.record(board, channel, seq.get<std::uint64_t>(), ver.get<std::string>());
+      record_entry(state, board, channel, entry, source, cpath);
     }
   }
   return state;

@@ -107,7 +107,10 @@ std::string serialize(const Manifest& m) {
         {"builder_host", p.builder_host},
         {"tool_version", p.tool_version}}},
   };
-  if (m.sbom) doc["sbom"] = {{"size", m.sbom->size}, {"hash", m.sbom->hash.hex()}};
+  const auto file_ref = [](const FileRef& f) { return nlohmann::json{{"size", f.size}, {"hash", f.hash.hex()}}; };
+  if (p.recipe) doc["provenance"]["recipe"] = file_ref(*p.recipe);
+  if (p.build_log) doc["provenance"]["build_log"] = file_ref(*p.build_log);
+  if (m.sbom) doc["sbom"] = file_ref(*m.sbom);
   return doc.dump(-1, ' ', /*ensure_ascii=*/true) + "\n";
 }
 
@@ -122,6 +125,18 @@ Hash256 read_hash(strict_json::ObjectReader& r, const char* key) {
   // Canonical form only: from_hex() also takes upper case, which serialize() never writes.
   if (!h || h->hex() != text) r.fail(key, "expected 64 lower-case hex digits");
   return *h;
+}
+
+// An optional {size, hash} object (FileRef) under `key`; `what` names the file in the
+// error for size 0 ("an SBOM is never empty").
+std::optional<FileRef> read_file_ref(strict_json::ObjectReader& r, const char* key, std::uint64_t max_size,
+                                     const char* what) {
+  if (!r.has(key)) return std::nullopt;
+  auto f = r.object(key);
+  FileRef ref{f.uint("size", max_size), read_hash(f, "hash")};
+  if (ref.size == 0) f.fail("size", std::string(what) + " is never empty");
+  f.finish();
+  return ref;
 }
 
 std::int64_t read_time(strict_json::ObjectReader& r, const char* key) {
@@ -193,15 +208,12 @@ Manifest parse_manifest(std::string_view bytes, std::string_view source) {
     m.firmware.push_back({f.string("name"), f.string("kind"), f.uint("size"), read_hash(f, "hash")});
     f.finish();
   }
-  if (r.has("sbom")) {
-    auto sb = r.object("sbom");
-    m.sbom = SbomRef{sb.uint("size", kMaxSbomBytes), read_hash(sb, "hash")};
-    if (m.sbom->size == 0) sb.fail("size", "an SBOM is never empty");
-    sb.finish();
-  }
+  m.sbom = read_file_ref(r, "sbom", kMaxSbomBytes, "an SBOM");
   auto p = r.object("provenance");
   m.provenance = {p.string("source_name"),  read_hash(p, "source_hash"), p.string("git_commit"),
                   p.string("ci_run"),       p.string("builder_host"),    p.string("tool_version")};
+  m.provenance.recipe = read_file_ref(p, "recipe", kMaxAuditFileBytes, "a recipe");
+  m.provenance.build_log = read_file_ref(p, "build_log", kMaxAuditFileBytes, "a build log");
   p.finish();
   r.finish();
   validate(m, source);

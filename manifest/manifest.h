@@ -64,10 +64,20 @@ struct Firmware {
 // elsewhere have none. Its hash is signed with the rest of the manifest.
 inline constexpr const char* kSbomFile = "sbom.spdx.json";
 inline constexpr std::uint64_t kMaxSbomBytes = 64ull << 20;
-struct SbomRef {
-  std::uint64_t size = 0;  // 1..kMaxSbomBytes
+// A file of the release directory named by the signed manifest: its size and hash.
+struct FileRef {
+  std::uint64_t size = 0;  // 1..the file kind's limit (kMaxSbomBytes, kMaxAuditFileBytes)
   Hash256 hash;            // BLAKE2b-256 of the file
 };
+using SbomRef = FileRef;
+
+// The build audit trail: the recipe the image was built from and the build's log, stored in
+// the release directory as kRecipeFile and kBuildLogFile, named by Provenance::recipe and
+// ::build_log ("provenance": {"recipe": {size, hash}, "build_log": {size, hash}}). Optional:
+// older manifests and releases of images from elsewhere have neither.
+inline constexpr const char* kRecipeFile = "recipe.yaml";
+inline constexpr const char* kBuildLogFile = "build.log";
+inline constexpr std::uint64_t kMaxAuditFileBytes = 64ull << 20;
 
 struct Provenance {
   std::string source_name;   // file name of the image given to publish ("-" for stdin)
@@ -76,6 +86,8 @@ struct Provenance {
   std::string ci_run;        // e.g. "github:1234567"; empty when unknown
   std::string builder_host;
   std::string tool_version;
+  std::optional<FileRef> recipe;     // kRecipeFile; absent when publish got no --recipe
+  std::optional<FileRef> build_log;  // kBuildLogFile; absent when publish got no --build-log
 };
 
 struct Manifest {

@@ -32,6 +32,7 @@ constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kSignature = "text/plain; charset=utf-8";
 constexpr std::string_view kTorrent = "application/x-bittorrent";
 constexpr std::string_view kBinary = "application/octet-stream";
+constexpr std::string_view kText = "text/plain; charset=utf-8";
 
 }  // namespace
 
@@ -106,6 +107,8 @@ void add_store_routes(Router& router, const fs::path& store, std::atomic<std::ui
   router.add({V::get}, api::route::kTorrent,
              release_file(manifest::layout::kTorrentFile, kTorrent));
   router.add({V::get}, api::route::kSbom, release_file(manifest::kSbomFile, kJson));
+  router.add({V::get}, api::route::kRecipe, release_file(manifest::kRecipeFile, kText));
+  router.add({V::get}, api::route::kBuildLog, release_file(manifest::kBuildLogFile, kText));
   router.add({V::get}, api::route::kFirmware,
              [store](const Request& r, const Params& p) {
                return serve_file(r, store, fs::path("releases") / p[0] / p[1] / "firmware" / p[2], kBinary);

@@ -185,34 +185,42 @@ void SwarmSeeder::scan() {
          versions.increment(ec2)) {
       const std::string version = versions->path().filename().string();
       if (version.starts_with('.') || !manifest::valid_version_name(version)) continue;
-      const fs::path torrent = versions->path() / manifest::layout::kTorrentFile;
       std::error_code ec3;
-      if (!fs::is_regular_file(torrent, ec3)) continue;
+      if (!fs::is_regular_file(versions->path() / manifest::layout::kTorrentFile, ec3)) continue;
       const std::string key = board + "/" + version;
       present.insert(key);
-      if (release_to_hash_.contains(key)) continue;
-      const auto mtime = fs::last_write_time(torrent, ec3);
-      if (auto f = failed_.find(key); f != failed_.end() && f->second == mtime) continue;
-      try {
-        if (!options_.trusted_keys.empty()) {
-          try {
-            check_release_signed(versions->path(), options_.trusted_keys);
-          } catch (const std::exception& e) {
-            spdlog::warn("bittorrent: not seeding release {}: no key in {}/keys verifies it: {}", key,
-                         options_.store.string(), e.what());
-            failed_[key] = mtime;
-            continue;
-          }
-        }
-        add_release(key, torrent);
-        failed_.erase(key);
-      } catch (const std::exception& e) {
-        spdlog::warn("bittorrent: release {}: {}", key, e.what());
-        failed_[key] = mtime;
-      }
+      if (!release_to_hash_.contains(key)) scan_release(key, versions->path());
     }
   }
+  drop_vanished(present);
+  publish_known_hashes();
+}
 
+void SwarmSeeder::scan_release(const std::string& key, const fs::path& dir) {
+  const fs::path torrent = dir / manifest::layout::kTorrentFile;
+  std::error_code ec;
+  const auto mtime = fs::last_write_time(torrent, ec);
+  if (auto f = failed_.find(key); f != failed_.end() && f->second == mtime) return;
+  try {
+    if (!options_.trusted_keys.empty()) {
+      try {
+        check_release_signed(dir, options_.trusted_keys);
+      } catch (const std::exception& e) {
+        spdlog::warn("bittorrent: not seeding release {}: no key in {}/keys verifies it: {}", key,
+                     options_.store.string(), e.what());
+        failed_[key] = mtime;
+        return;
+      }
+    }
+    add_release(key, torrent);
+    failed_.erase(key);
+  } catch (const std::exception& e) {
+    spdlog::warn("bittorrent: release {}: {}", key, e.what());
+    failed_[key] = mtime;
+  }
+}
+
+void SwarmSeeder::drop_vanished(const std::set<std::string>& present) {
   for (auto it = release_to_hash_.begin(); it != release_to_hash_.end();) {
     if (present.contains(it->first)) {
       ++it;
@@ -230,7 +238,9 @@ void SwarmSeeder::scan() {
     it = release_to_hash_.erase(it);
   }
   std::erase_if(failed_, [&](const auto& f) { return !present.contains(f.first); });
+}
 
+void SwarmSeeder::publish_known_hashes() {
   std::set<InfoHash20> known, known_v1;
   for (const auto& [hex, s] : seeded_) {
     known.insert(s.short_hash);
@@ -241,7 +251,10 @@ void SwarmSeeder::scan() {
   known_v1_ = std::move(known_v1);
 }
 
-void SwarmSeeder::add_release(const std::string& key, const fs::path& torrent_file) {
+namespace {
+
+// The release's torrent file, parsed and checked: a v2 (or hybrid) torrent named "chunks".
+lt::add_torrent_params load_release_torrent(const fs::path& torrent_file) {
   const std::vector<char> data = read_torrent(torrent_file);
   lt::add_torrent_params atp;
   try {
@@ -257,6 +270,35 @@ void SwarmSeeder::add_release(const std::string& key, const fs::path& torrent_fi
     throw error(Errc::kTorrent,
                 torrent_file.string() + ": torrent name is '" + atp.ti->name() + "', not 'chunks'");
   }
+  return atp;
+}
+
+// Seed mode from the store, started at once, with the seeder's own web seed and tracker only.
+void configure_seeding(lt::add_torrent_params& atp, const SwarmSeederOptions& options) {
+  atp.save_path = options.store.string();
+  atp.flags |= lt::torrent_flags::seed_mode;
+  atp.flags &= ~lt::torrent_flags::auto_managed;
+  atp.flags &= ~lt::torrent_flags::paused;
+  if (options.super_seed) atp.flags |= lt::torrent_flags::super_seeding;
+  atp.url_seeds.clear();
+  if (!options.web_seed_url.empty()) atp.url_seeds.push_back(options.web_seed_url);
+  atp.trackers.clear();
+  atp.tracker_tiers.clear();
+  if (!options.tracker_url.empty()) atp.trackers.push_back(options.tracker_url);
+}
+
+// The v1 info-hash of a hybrid torrent, as the tracker sees it.
+std::optional<InfoHash20> v1_hash_of(const lt::info_hash_t& hashes) {
+  if (!hashes.has_v1()) return std::nullopt;
+  InfoHash20 out{};
+  std::copy_n(reinterpret_cast<const std::uint8_t*>(hashes.v1.data()), out.size(), out.begin());
+  return out;
+}
+
+}  // namespace
+
+void SwarmSeeder::add_release(const std::string& key, const fs::path& torrent_file) {
+  lt::add_torrent_params atp = load_release_torrent(torrent_file);
   const lt::sha256_hash v2 = atp.ti->info_hashes().v2;
   const std::string hex = to_hex(std::span(reinterpret_cast<const std::uint8_t*>(v2.data()), v2.size()));
   if (auto it = seeded_.find(hex); it != seeded_.end()) {
@@ -265,26 +307,10 @@ void SwarmSeeder::add_release(const std::string& key, const fs::path& torrent_fi
     spdlog::info("bittorrent: release {} shares torrent {}", key, hex);
     return;
   }
-
-  atp.save_path = options_.store.string();
-  atp.flags |= lt::torrent_flags::seed_mode;
-  atp.flags &= ~lt::torrent_flags::auto_managed;
-  atp.flags &= ~lt::torrent_flags::paused;
-  if (options_.super_seed) atp.flags |= lt::torrent_flags::super_seeding;
-  atp.url_seeds.clear();
-  if (!options_.web_seed_url.empty()) atp.url_seeds.push_back(options_.web_seed_url);
-  atp.trackers.clear();
-  atp.tracker_tiers.clear();
-  if (!options_.tracker_url.empty()) atp.trackers.push_back(options_.tracker_url);
-
+  configure_seeding(atp, options_);
   InfoHash20 short_hash{};
   std::copy_n(reinterpret_cast<const std::uint8_t*>(v2.data()), short_hash.size(), short_hash.begin());
-  std::optional<InfoHash20> v1_hash;
-  if (atp.ti->info_hashes().has_v1()) {
-    const lt::sha1_hash v1 = atp.ti->info_hashes().v1;
-    v1_hash.emplace();
-    std::copy_n(reinterpret_cast<const std::uint8_t*>(v1.data()), v1_hash->size(), v1_hash->begin());
-  }
+  const std::optional<InfoHash20> v1_hash = v1_hash_of(atp.ti->info_hashes());
   {
     // Known to the tracker before the torrent's first announce can arrive.
     std::lock_guard slock(stats_mutex_);

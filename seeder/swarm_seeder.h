@@ -119,7 +119,13 @@ class SwarmSeeder {
 
   void apply_upload_limit();
   void run();
+  // scan() walks releases/: scan_release() seeds a new release directory (unless its torrent
+  // failed before and has not changed), drop_vanished() removes what is gone, and
+  // publish_known_hashes() hands the tracker the info-hashes. All hold scan_mutex_.
   void scan();
+  void scan_release(const std::string& key, const std::filesystem::path& dir);
+  void drop_vanished(const std::set<std::string>& present);
+  void publish_known_hashes();
   void add_release(const std::string& key, const std::filesystem::path& torrent_file);
   void refresh_stats();
   // `uploaded`: the torrent's payload uploaded so far (uploaded_of()).

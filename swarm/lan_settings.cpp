@@ -28,17 +28,21 @@ bool is_seeder_peer_id(const lt::peer_id& pid) {
   return std::string_view(pid.data(), n) == kSeederPeerIdPrefix;
 }
 
-lt::settings_pack lan_settings(const LanOptions& options) {
-  lt::settings_pack s = options.role == Role::kSeeder ? lt::high_performance_seed() : lt::settings_pack{};
-  using sp = lt::settings_pack;
+namespace {
 
+using sp = lt::settings_pack;
+
+// Who we are, where we listen, which alerts we get.
+void set_identity(lt::settings_pack& s, const LanOptions& options) {
   s.set_str(sp::listen_interfaces, options.listen_interfaces);
   s.set_str(sp::user_agent, options.user_agent);
   s.set_str(sp::peer_fingerprint, peer_fingerprint(options.role, IRONSTONE_VERSION));
   s.set_int(sp::alert_mask, static_cast<int>(static_cast<std::uint32_t>(options.alert_mask)));
   s.set_int(sp::alert_queue_size, options.alert_queue_size);
+}
 
-  // TCP only.
+// TCP only; a private LAN swarm (no discovery, no port mapping); peers that reconnect quickly.
+void set_lan_connections(lt::settings_pack& s) {
   s.set_bool(sp::enable_outgoing_utp, false);
   s.set_bool(sp::enable_incoming_utp, false);
   s.set_bool(sp::enable_outgoing_tcp, true);
@@ -51,13 +55,14 @@ lt::settings_pack lan_settings(const LanOptions& options) {
   s.set_bool(sp::close_redundant_connections, false);
   s.set_int(sp::peer_connect_timeout, 5);
 
-  // A private LAN swarm: no discovery, no port mapping.
   s.set_bool(sp::enable_dht, false);
   s.set_bool(sp::enable_lsd, false);
   s.set_bool(sp::enable_upnp, false);
   s.set_bool(sp::enable_natpmp, false);
+}
 
-  // Throughput on a fast link.
+// Throughput on a fast link, and trackers on the LAN that answer fast.
+void set_throughput(lt::settings_pack& s) {
   s.set_int(sp::unchoke_slots_limit, -1);
   s.set_int(sp::max_queued_disk_bytes, 64 * 1024 * 1024);
   s.set_int(sp::send_buffer_watermark, 8 * 1024 * 1024);
@@ -66,32 +71,43 @@ lt::settings_pack lan_settings(const LanOptions& options) {
   s.set_int(sp::max_out_request_queue, 1500);
   s.set_int(sp::connections_limit, 2000);
 
-  // Trackers on the LAN answer fast; announce again soon after a change.
+  // Announce again soon after a change.
   s.set_int(sp::min_announce_interval, 1);
   s.set_bool(sp::announce_to_all_trackers, true);
   s.set_bool(sp::announce_to_all_tiers, true);
+}
 
-  if (options.role == Role::kLeecher) {
-    // A node passes each chunk on to the others as soon as it is whole, and a rack finishes
-    // when the last chunk has gone round: what sits in queues is time. Short queues on the
-    // way out (libtorrent's send buffer and the socket's) and requests for 1 s of data
-    // instead of 3: measured, 8 nodes on 100 Mbit/s ports, the last node done in 20.7-20.8 s
-    // against 21.4-22.0 s with 8 MiB send buffers, the kernel's and 3 s (docs/performance.md).
-    s.set_int(sp::send_buffer_watermark, 512 * 1024);
-    s.set_int(sp::send_buffer_low_watermark, 128 * 1024);
-    s.set_int(sp::send_socket_buffer_size, 256 * 1024);
-    s.set_int(sp::request_queue_time, 1);
-  }
+// A node passes each chunk on to the others as soon as it is whole, and a rack finishes
+// when the last chunk has gone round: what sits in queues is time. Short queues on the
+// way out (libtorrent's send buffer and the socket's) and requests for 1 s of data
+// instead of 3: measured, 8 nodes on 100 Mbit/s ports, the last node done in 20.7-20.8 s
+// against 21.4-22.0 s with 8 MiB send buffers, the kernel's and 3 s (docs/performance.md).
+void set_leecher_queues(lt::settings_pack& s) {
+  s.set_int(sp::send_buffer_watermark, 512 * 1024);
+  s.set_int(sp::send_buffer_low_watermark, 128 * 1024);
+  s.set_int(sp::send_socket_buffer_size, 256 * 1024);
+  s.set_int(sp::request_queue_time, 1);
+}
 
-  if (options.role == Role::kSeeder) {
-    // high_performance_seed() suggests pieces in its read cache to peers, and a
-    // libtorrent peer takes a suggested piece before any other, whatever its own
-    // priorities: with it the nodes fetched other nodes' stripes from the NAS
-    // (flasher/stripe.h; measured: the NAS sent 1.7 copies to 8 nodes).
-    s.set_int(sp::suggest_mode, sp::no_piece_suggestions);
-    s.set_int(sp::active_seeds, -1);
-    s.set_int(sp::active_limit, -1);
-  }
+// high_performance_seed() suggests pieces in its read cache to peers, and a
+// libtorrent peer takes a suggested piece before any other, whatever its own
+// priorities: with it the nodes fetched other nodes' stripes from the NAS
+// (flasher/stripe.h; measured: the NAS sent 1.7 copies to 8 nodes).
+void set_seeder_policy(lt::settings_pack& s) {
+  s.set_int(sp::suggest_mode, sp::no_piece_suggestions);
+  s.set_int(sp::active_seeds, -1);
+  s.set_int(sp::active_limit, -1);
+}
+
+}  // namespace
+
+lt::settings_pack lan_settings(const LanOptions& options) {
+  lt::settings_pack s = options.role == Role::kSeeder ? lt::high_performance_seed() : lt::settings_pack{};
+  set_identity(s, options);
+  set_lan_connections(s);
+  set_throughput(s);
+  if (options.role == Role::kLeecher) set_leecher_queues(s);
+  if (options.role == Role::kSeeder) set_seeder_policy(s);
   return s;
 }
 

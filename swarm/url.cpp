@@ -37,7 +37,10 @@ std::string Url::host_header() const {
 
 std::string Url::text() const { return "http://" + host_header() + target; }
 
-Url parse_url(std::string_view text) {
+namespace {
+
+// After "http://": the authority (host and port), with url.target set from what follows it.
+std::string_view split_target(std::string_view text, Url& url) {
   for (char c : text) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) throw bad(text, "contains a space or control character");
   }
@@ -49,53 +52,69 @@ Url parse_url(std::string_view text) {
   std::string_view rest = text.substr(colon + 3);
   if (rest.find('#') != std::string_view::npos) throw bad(text, "fragments are not supported");
   std::size_t slash = rest.find_first_of("/?");
-  std::string_view authority = rest.substr(0, slash);
-  Url url;
   if (slash != std::string_view::npos) {
     url.target = std::string(rest.substr(slash));
     if (url.target[0] == '?') url.target.insert(0, "/");
   }
+  std::string_view authority = rest.substr(0, slash);
   if (authority.find('@') != std::string_view::npos) throw bad(text, "user info is not supported");
+  return authority;
+}
 
+// "[v6]" or "[v6]:port" into url.host; returns the port text (empty: none).
+std::string_view parse_ipv6_authority(std::string_view text, std::string_view authority, Url& url) {
+  auto close = authority.find(']');
+  if (close == std::string_view::npos) throw bad(text, "unterminated IPv6 literal");
+  url.host = std::string(authority.substr(1, close - 1));
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address_v6(url.host, ec);
+  if (ec) throw bad(text, "bad IPv6 literal '" + url.host + "'");
+  url.host = addr.to_string();
+  url.ipv6_literal = true;
+  std::string_view after = authority.substr(close + 1);
+  if (after.empty()) return {};
+  if (after[0] != ':') throw bad(text, "unexpected text after IPv6 literal");
+  if (after.size() == 1) throw bad(text, "empty port");
+  return after.substr(1);
+}
+
+// "host", "host:port", "1.2.3.4[:port]" into url.host; returns the port text (empty: none).
+std::string_view parse_host_authority(std::string_view text, std::string_view authority, Url& url) {
   std::string_view port_text;
-  if (!authority.empty() && authority[0] == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) throw bad(text, "unterminated IPv6 literal");
-    url.host = std::string(authority.substr(1, close - 1));
+  auto c = authority.find(':');
+  url.host = std::string(authority.substr(0, c));
+  if (c != std::string_view::npos) {
+    port_text = authority.substr(c + 1);
+    if (port_text.empty()) throw bad(text, "empty port");
+  }
+  if (url.host.empty()) throw bad(text, "missing host");
+  if (!valid_hostname(url.host)) throw bad(text, "bad host name '" + url.host + "'");
+  if (url.host.find_first_not_of("0123456789.") == std::string::npos) {
     boost::system::error_code ec;
-    auto addr = boost::asio::ip::make_address_v6(url.host, ec);
-    if (ec) throw bad(text, "bad IPv6 literal '" + url.host + "'");
-    url.host = addr.to_string();
-    url.ipv6_literal = true;
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':') throw bad(text, "unexpected text after IPv6 literal");
-      port_text = after.substr(1);
-      if (port_text.empty()) throw bad(text, "empty port");
-    }
-  } else {
-    auto c = authority.find(':');
-    url.host = std::string(authority.substr(0, c));
-    if (c != std::string_view::npos) {
-      port_text = authority.substr(c + 1);
-      if (port_text.empty()) throw bad(text, "empty port");
-    }
-    if (url.host.empty()) throw bad(text, "missing host");
-    if (!valid_hostname(url.host)) throw bad(text, "bad host name '" + url.host + "'");
-    if (url.host.find_first_not_of("0123456789.") == std::string::npos) {
-      boost::system::error_code ec;
-      boost::asio::ip::make_address_v4(url.host, ec);
-      if (ec) throw bad(text, "bad IPv4 address '" + url.host + "'");
-    }
+    boost::asio::ip::make_address_v4(url.host, ec);
+    if (ec) throw bad(text, "bad IPv4 address '" + url.host + "'");
   }
-  if (!port_text.empty()) {
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-    if (ec != std::errc() || end != port_text.data() + port_text.size() || value == 0 || value > 65535) {
-      throw bad(text, "bad port '" + std::string(port_text) + "' (expected 1..65535)");
-    }
-    url.port = static_cast<std::uint16_t>(value);
+  return port_text;
+}
+
+std::uint16_t parse_port(std::string_view text, std::string_view port_text) {
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || value == 0 || value > 65535) {
+    throw bad(text, "bad port '" + std::string(port_text) + "' (expected 1..65535)");
   }
+  return static_cast<std::uint16_t>(value);
+}
+
+}  // namespace
+
+Url parse_url(std::string_view text) {
+  Url url;
+  const std::string_view authority = split_target(text, url);
+  const std::string_view port_text = !authority.empty() && authority[0] == '['
+                                         ? parse_ipv6_authority(text, authority, url)
+                                         : parse_host_authority(text, authority, url);
+  if (!port_text.empty()) url.port = parse_port(text, port_text);
   return url;
 }
 

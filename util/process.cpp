@@ -91,24 +91,18 @@ std::string failure_message(const std::vector<std::string>& argv, const ProcessR
   return "`" + cmd + "` exited with " + std::to_string(r.exit_code) + (tail.empty() ? "" : ": " + tail);
 }
 
-ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {
-  ProcessResult r;
-  if (argv.empty()) {
-    r.spawn_error = "empty command";
-    return r;
-  }
+namespace {
+
+// Starts argv[0] (PATH lookup) with stdin from options.stdin_file (or /dev/null) and stdout,
+// stderr into the write ends of `out`, `err`. Returns the error text, empty on success.
+std::string spawn_child(const std::vector<std::string>& argv, const ProcessOptions& options, const Pipe& out,
+                        const Pipe& err, pid_t& pid) {
   std::vector<std::string> env_strings;
   std::vector<char*> envp;
   if (!options.env.empty()) {
     env_strings = child_environment(options.env);
     for (auto& s : env_strings) envp.push_back(s.data());
     envp.push_back(nullptr);
-  }
-
-  Pipe out, err;
-  if (::pipe2(out.fd, O_CLOEXEC) != 0 || ::pipe2(err.fd, O_CLOEXEC) != 0) {
-    r.spawn_error = std::strerror(errno);
-    return r;
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -119,16 +113,15 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = 0;
   int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.empty() ? environ : envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    r.spawn_error = std::strerror(rc);
-    return r;
-  }
-  out.close_end(1);
-  err.close_end(1);
-  pollfd fds[2] = {{out.fd[0], POLLIN, 0}, {err.fd[0], POLLIN, 0}};
+  return rc == 0 ? std::string() : std::string(std::strerror(rc));
+}
+
+// Reads both pipes until both close: into r.out / r.err (each up to options.max_output)
+// and line by line to options.on_line.
+void collect_output(int out_fd, int err_fd, const ProcessOptions& options, ProcessResult& r) {
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
   std::string* sinks[2] = {&r.out, &r.err};
   const std::size_t max_output = options.max_output;
   int open_fds = 2;
@@ -154,14 +147,40 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
       sinks[i]->append(buf, std::min(room, static_cast<std::size_t>(n)));
     }
   }
+}
+
+// Reaps the child: r.exit_code, or r.spawn_error when waitpid fails.
+void wait_child(pid_t pid, ProcessResult& r) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
       r.spawn_error = std::strerror(errno);
-      return r;
+      return;
     }
   }
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {
+  ProcessResult r;
+  if (argv.empty()) {
+    r.spawn_error = "empty command";
+    return r;
+  }
+  Pipe out, err;
+  if (::pipe2(out.fd, O_CLOEXEC) != 0 || ::pipe2(err.fd, O_CLOEXEC) != 0) {
+    r.spawn_error = std::strerror(errno);
+    return r;
+  }
+  pid_t pid = 0;
+  r.spawn_error = spawn_child(argv, options, out, err, pid);
+  if (!r.spawn_error.empty()) return r;
+  out.close_end(1);
+  err.close_end(1);
+  collect_output(out.fd[0], err.fd[0], options, r);
+  wait_child(pid, r);
   return r;
 }
 

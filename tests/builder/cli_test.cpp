@@ -30,6 +30,13 @@ class CliTest : public ::testing::Test {
     return run(" publish --quiet --store " + q(store()) + " --board rpi5 --version " + version + " --secret-key " +
                q(sk()) + " --chunk-size 64K --threads 2 " + extra + " " + q(image));
   }
+  // Publishes versions 1.0 .. n.0, each sharing one chunk with the others and having one of its own.
+  void publish_versions(int n) {
+    for (int v = 1; v <= n; ++v) {
+      write_file(dir.path() / "v.img", concat({pseudo_random(kChunk, 500), pseudo_random(kChunk, v)}));
+      ASSERT_EQ(publish(std::to_string(v) + ".0", dir.path() / "v.img", "--raw"), 0) << out;
+    }
+  }
   int verify(const fs::path& key) { return run(" verify --store " + q(store()) + " --public-key " + q(key)); }
 
   TempDir dir;
@@ -213,10 +220,7 @@ TEST_F(CliBadInput, BadFlagsAreRefusedNamingTheFlag) {
 }
 
 TEST_F(CliTest, GcDryRunListsAndGcRemovesOldReleases) {
-  for (int v = 1; v <= 3; ++v) {
-    write_file(dir.path() / "v.img", concat({pseudo_random(kChunk, 500), pseudo_random(kChunk, v)}));
-    ASSERT_EQ(publish(std::to_string(v) + ".0", dir.path() / "v.img", "--raw"), 0) << out;
-  }
+  ASSERT_NO_FATAL_FAILURE(publish_versions(3));
   auto before = snapshot(store());
   ASSERT_EQ(run(" gc --store " + q(store()) + " --keep 2 --dry-run"), 0) << out;
   EXPECT_THAT(out, HasSubstr("would remove release rpi5/1.0\n"));
@@ -230,14 +234,42 @@ TEST_F(CliTest, GcDryRunListsAndGcRemovesOldReleases) {
   EXPECT_THAT(out, HasSubstr("OK: 2 releases, 4 chunks checked, 0 problems\n"));
 }
 
+TEST_F(CliTest, GcWithOnlyOlderThanAppliesNoCountRule) {
+  ASSERT_NO_FATAL_FAILURE(publish_versions(4));
+  auto before = snapshot(store());
+  ASSERT_EQ(run(" gc --store " + q(store()) + " --older-than 1d"), 0) << out;
+  EXPECT_EQ(out, "removed 0 releases, 0 chunk files, 0 bytes\n");
+  EXPECT_STORE_UNCHANGED(before, store());
+  ASSERT_EQ(run(" gc --store " + q(store()) + " --older-than 1d --keep 3 --dry-run"), 0) << out;
+  EXPECT_THAT(out, HasSubstr("would remove release rpi5/1.0\n"));
+}
+
+TEST_F(CliTest, GcWithAnOlderThanThatIsNoDurationFails) {
+  EXPECT_EQ(run(" gc --store " + q(store()) + " --older-than 3x"), 1);
+  EXPECT_EQ(out, "ironstone-build gc: --older-than '3x': expected a duration (90d, 12h, 30m)\n");
+}
+
 TEST_F(CliTest, InspectListsReleasesAndSummarisesOne) {
   ASSERT_EQ(publish("1.0", dir.path() / "gold.img"), 0) << out;
   ASSERT_EQ(run(" inspect --store " + q(store())), 0) << out;
   EXPECT_THAT(out, StartsWith("rpi5      1.0                 stable    seq 1"));
   ASSERT_EQ(run(" inspect --store " + q(store()) + " --board rpi5 --version 1.0"), 0) << out;
   EXPECT_THAT(out, HasSubstr("rpi5"));
+  EXPECT_THAT(out, HasSubstr("\nrecipe      none\nbuild log   none\n"));
   EXPECT_EQ(run(" inspect --store " + q(store()) + " --board rpi5 --version 9.9"), 1);
   EXPECT_EQ(out, "ironstone-build inspect: " + (store() / "releases/rpi5/9.9").string() + ": no such release\n");
+}
+
+TEST_F(CliTest, InspectShowsTheRecipeAndBuildLogPublishShipped) {
+  write_text(dir.path() / "rpi5.yaml", "board: rpi5\n");
+  write_text(dir.path() / "gold.log", "built\n");
+  ASSERT_EQ(publish("1.0", dir.path() / "gold.img",
+                    " --recipe " + q(dir.path() / "rpi5.yaml") + " --build-log " + q(dir.path() / "gold.log")),
+            0)
+      << out;
+  ASSERT_EQ(run(" inspect --store " + q(store()) + " --board rpi5 --version 1.0"), 0) << out;
+  EXPECT_THAT(out, HasSubstr("\nrecipe      recipe.yaml (12 B, "));
+  EXPECT_THAT(out, HasSubstr("\nbuild log   build.log (6 B, "));
 }
 
 }  // namespace

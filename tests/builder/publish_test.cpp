@@ -39,6 +39,14 @@ class PublishTest : public ::testing::Test {
   PublishResult publish_bytes(const std::vector<std::uint8_t>& bytes, const std::string& version = "1.0") {
     return publish(image("img-" + version + ".img", bytes).string(), key, options(store(), version));
   }
+  // `verify` of the whole store with the test key (expired releases allowed).
+  VerifyOptions verify_options() const {
+    VerifyOptions vo;
+    vo.store = store();
+    vo.keys = {key.public_key()};
+    vo.allow_expired = true;
+    return vo;
+  }
   // Reads and verifies the release like a flasher would (as of kNow).
   manifest::VerifiedManifest verified(const std::string& version, const std::string& board = "rpi5") {
     fs::path rd = manifest::layout::release_dir(store(), board, version);
@@ -223,10 +231,7 @@ TEST_F(PublishTest, TheGoldImagesSbomBesideItShipsWithTheReleaseAndItsHashIsSign
   EXPECT_EQ(slurp(r.release_dir / "sbom.spdx.json"), sbom);
   ASSERT_TRUE(verified("1.0").manifest().sbom);  // in the signed bytes
 
-  VerifyOptions vo;
-  vo.store = store();
-  vo.keys = {key.public_key()};
-  vo.allow_expired = true;
+  const VerifyOptions vo = verify_options();
   EXPECT_TRUE(verify_store(vo).ok());
   write_file(r.release_dir / "sbom.spdx.json", std::vector<std::uint8_t>(sbom.begin(), sbom.end() - 2));
   EXPECT_THAT(verify_store(vo).problems, ::testing::Contains("releases/rpi5/1.0/sbom.spdx.json: size or hash does not match the manifest"));
@@ -239,6 +244,43 @@ TEST_F(PublishTest, WithoutAnSbomOrWithNoSbomTheManifestHasNone) {
   PublishOptions o = options(store(), "2.0");
   o.no_sbom = true;
   EXPECT_FALSE(publish(img.string(), key, o).manifest.sbom);
+}
+
+TEST_F(PublishTest, TheRecipeAndBuildLogShipWithTheReleaseAndTheirHashesAreSigned) {
+  const std::string recipe = "board: rpi5\nsuite: bookworm\n";
+  const std::string log = "step 1: debootstrap\nstep 2: seal\n";
+  write_file(dir.path() / "rpi5.yaml", std::vector<std::uint8_t>(recipe.begin(), recipe.end()));
+  write_file(dir.path() / "gold.log", std::vector<std::uint8_t>(log.begin(), log.end()));
+  PublishOptions o = options(store());
+  o.recipe = dir.path() / "rpi5.yaml";
+  o.build_log = dir.path() / "gold.log";
+  PublishResult r = publish(image("a.img", sample_image()).string(), key, o);
+  const auto& p = r.manifest.provenance;
+  ASSERT_TRUE(p.recipe);
+  ASSERT_TRUE(p.build_log);
+  EXPECT_EQ(p.recipe->size, recipe.size());
+  EXPECT_EQ(p.recipe->hash, blake2b256(std::vector<std::uint8_t>(recipe.begin(), recipe.end())));
+  EXPECT_EQ(p.build_log->hash, blake2b256(std::vector<std::uint8_t>(log.begin(), log.end())));
+  EXPECT_EQ(slurp(r.release_dir / "recipe.yaml"), recipe);
+  EXPECT_EQ(slurp(r.release_dir / "build.log"), log);
+  ASSERT_TRUE(verified("1.0").manifest().provenance.build_log);  // in the signed bytes
+
+  const VerifyOptions vo = verify_options();
+  EXPECT_TRUE(verify_store(vo).ok());
+  write_file(r.release_dir / "build.log", std::vector<std::uint8_t>(log.begin(), log.end() - 1));
+  EXPECT_THAT(verify_store(vo).problems,
+              ::testing::ElementsAre("releases/rpi5/1.0/build.log: size or hash does not match the manifest"));
+  fs::remove(r.release_dir / "recipe.yaml");
+  EXPECT_THAT(verify_store(vo).problems,
+              ::testing::Contains((r.release_dir / "recipe.yaml").string() + ": cannot read: No such file or directory"));
+}
+
+TEST_F(PublishTest, WithoutARecipeOrBuildLogTheProvenanceNamesNeither) {
+  PublishResult r = publish(image("plain.img", sample_image()).string(), key, options(store()));
+  EXPECT_FALSE(r.manifest.provenance.recipe);
+  EXPECT_FALSE(r.manifest.provenance.build_log);
+  EXPECT_FALSE(fs::exists(r.release_dir / "recipe.yaml"));
+  EXPECT_EQ(slurp(r.release_dir / "manifest.json").find("build_log"), std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -522,6 +564,19 @@ TEST_F(BadInputTest, AnSbomThatIsNotSpdxJsonIsRefusedAndLeavesStoreUntouched) {
   o.sbom = dir.path() / "bom.json";
   EXPECT_ERROR_EQ(publish(image("x.img", sample_image(9)).string(), key, o), Errc::kInput,
                   (dir.path() / "bom.json").string() + ": not an SPDX JSON document (no \"spdxVersion\": \"SPDX-…\")");
+  EXPECT_STORE_UNCHANGED(before, store());
+}
+
+TEST_F(BadInputTest, AnEmptyBuildLogOrAMissingRecipeIsRefusedAndLeavesStoreUntouched) {
+  PublishOptions o = options(store(), "2.0");
+  write_file(dir.path() / "empty.log", {});
+  o.build_log = dir.path() / "empty.log";
+  EXPECT_ERROR_EQ(publish(image("x.img", sample_image(9)).string(), key, o), Errc::kInput,
+                  "--build-log " + (dir.path() / "empty.log").string() + ": file is empty");
+  o.build_log.clear();
+  o.recipe = dir.path() / "no-such.yaml";
+  EXPECT_ERROR_EQ(publish(image("x.img", sample_image(9)).string(), key, o), Errc::kInput,
+                  "--recipe: " + (dir.path() / "no-such.yaml").string() + ": cannot read: No such file or directory");
   EXPECT_STORE_UNCHANGED(before, store());
 }
 

@@ -328,12 +328,15 @@ class GcTest : public ::testing::Test {
  protected:
   fs::path store() const { return dir.path() / "store"; }
   // Version k shares its first block with every other version and has one block of its own.
-  Manifest publish_version(int k, const std::string& channel = "stable", const std::string& board = "rpi5") {
+  // `created`: the manifest's creation time (default kNow).
+  Manifest publish_version(int k, const std::string& channel = "stable", const std::string& board = "rpi5",
+                           std::int64_t created = kNow) {
     auto img = concat({pseudo_random(kChunk, 1000), pseudo_random(kChunk, static_cast<std::uint64_t>(k) + 1)});
     fs::path p = dir.path() / ("v" + std::to_string(k) + ".img");
     write_file(p, img);
     PublishOptions o = options(store(), (channel == "stable" ? "" : channel + "-") + std::to_string(k) + ".0", board);
     o.channel = channel;
+    o.now = created;
     o.expires = 4102444800;  // 2100-01-01: verify() refuses expired releases
     return publish(p.string(), key, o).manifest;
   }
@@ -432,6 +435,52 @@ TEST_F(GcTest, KeepBelowOneIsRefused) {
   publish_version(1);
   auto before = snapshot(store());
   EXPECT_ERROR_EQ(gc({store(), 0, false}), Errc::kUsage, "--keep 0: must keep at least 1");
+  EXPECT_STORE_UNCHANGED(before, store());
+}
+
+// gc by age: --older-than, with GcOptions::now fixed.
+GcOptions by_age(const fs::path& store, std::int64_t older_than, int keep = 3) {
+  GcOptions o{store, keep, false};
+  o.older_than = older_than;
+  o.now = kNow;
+  return o;
+}
+constexpr std::int64_t kDay = 86400;
+
+TEST_F(GcTest, OlderThanRemovesReleasesCreatedBeforeTheCutoffEvenAmongTheNewest) {
+  Manifest v1 = publish_version(1, "stable", "rpi5", kNow - 100 * kDay);
+  publish_version(2, "stable", "rpi5", kNow - 50 * kDay);
+  Manifest v3 = publish_version(3, "stable", "rpi5", kNow - 10 * kDay);
+  GcResult r = gc(by_age(store(), 30 * kDay));
+  EXPECT_THAT(r.removed_releases, ElementsAre("rpi5/2.0", "rpi5/1.0"));  // newest first
+  EXPECT_THAT(releases(), ElementsAre("rpi5/3.0"));
+  EXPECT_FALSE(fs::exists(store() / own_chunk(v1)));
+  EXPECT_TRUE(fs::exists(store() / own_chunk(v3)));
+  EXPECT_TRUE(verifies());
+}
+
+TEST_F(GcTest, OlderThanNeverRemovesTheReleaseAChannelPointerNames) {
+  publish_version(1, "stable", "rpi5", kNow - 100 * kDay);
+  publish_version(2, "stable", "rpi5", kNow - 90 * kDay);  // the channel's current release
+  GcResult r = gc(by_age(store(), 30 * kDay));
+  EXPECT_THAT(r.removed_releases, ElementsAre("rpi5/1.0"));
+  EXPECT_THAT(releases(), ElementsAre("rpi5/2.0"));
+  EXPECT_TRUE(verifies());
+}
+
+TEST_F(GcTest, CountAndAgeTogetherRemoveWhatEitherRuleGivesUp) {
+  publish_version(1, "stable", "rpi5", kNow - 100 * kDay);
+  publish_version(2, "stable", "rpi5", kNow - 2 * kDay);
+  publish_version(3, "stable", "rpi5", kNow - 1 * kDay);
+  GcResult r = gc(by_age(store(), 30 * kDay, 1));
+  EXPECT_THAT(r.removed_releases, ElementsAre("rpi5/2.0", "rpi5/1.0"));
+  EXPECT_THAT(releases(), ElementsAre("rpi5/3.0"));
+}
+
+TEST_F(GcTest, ANegativeAgeIsRefused) {
+  publish_version(1);
+  auto before = snapshot(store());
+  EXPECT_ERROR_EQ(gc(by_age(store(), -1)), Errc::kUsage, "--older-than: -1 s: must not be negative");
   EXPECT_STORE_UNCHANGED(before, store());
 }
 

@@ -120,6 +120,39 @@ TEST(ManifestFormat, NameRulesRejectPathsAndDotNames) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The build audit trail: optional provenance.recipe and provenance.build_log
+
+TEST(ManifestAuditTrail, AManifestWithoutRecipeOrBuildLogParsesAndWritesNeither) {
+  const Manifest m = parse(kSampleJson);
+  EXPECT_FALSE(m.provenance.recipe);
+  EXPECT_FALSE(m.provenance.build_log);
+  EXPECT_EQ(serialize(m), kSampleJson);
+}
+
+TEST(ManifestAuditTrail, RecipeAndBuildLogRoundTripInTheProvenance) {
+  const Manifest m = parse_edited([](json& d) {
+    d["provenance"]["recipe"] = {{"size", 120}, {"hash", hex_of('e')}};
+    d["provenance"]["build_log"] = {{"size", 9000}, {"hash", hex_of('f')}};
+  });
+  ASSERT_TRUE(m.provenance.recipe);
+  ASSERT_TRUE(m.provenance.build_log);
+  EXPECT_EQ(m.provenance.recipe->size, 120u);
+  EXPECT_EQ(m.provenance.recipe->hash.hex(), hex_of('e'));
+  EXPECT_EQ(m.provenance.build_log->size, 9000u);
+  EXPECT_EQ(m.provenance.build_log->hash.hex(), hex_of('f'));
+  EXPECT_THAT(serialize(m), HasSubstr("\"build_log\":{\"hash\":\"" + hex_of('f') + "\",\"size\":9000}"));
+  EXPECT_EQ(serialize(parse(serialize(m))), serialize(m));
+}
+
+TEST(ManifestAuditTrail, AnEmptyOrUnknownFieldInTheRecipeIsRejectedNamingIt) {
+  EXPECT_ERROR_EQ(parse_edited([](json& d) { d["provenance"]["recipe"] = {{"size", 0}, {"hash", hex_of('e')}}; }),
+                  Errc::kField, "manifest.json: field 'provenance.recipe.size': a recipe is never empty");
+  EXPECT_ERROR_EQ(
+      parse_edited([](json& d) { d["provenance"]["build_log"] = {{"size", 1}, {"hash", hex_of('e')}, {"url", "x"}}; }),
+      Errc::kField, "manifest.json: field 'provenance.build_log.url': unknown field");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Strict parser: unknown fields and versions, duplicates, trailing data, types
 
 TEST(ManifestParser, UnknownTopLevelFieldIsRejectedNamingTheField) {

@@ -98,6 +98,7 @@ has ironstone-seeder -rw-r--r-- usr/share/doc/ironstone-seeder/seeder.md
 has ironstone-seeder -rw-r--r-- usr/share/doc/ironstone-seeder/examples/seeder.toml.example
 has ironstone-build -rwxr-xr-x usr/bin/ironstone-build
 has ironstone-build -rw-r--r-- usr/share/doc/ironstone-build/release-format.md
+has ironstone-build -rw-r--r-- usr/share/doc/ironstone-build/examples/config.env.example
 has ironstone-flasher -rwxr-xr-x usr/bin/ironstone-flasher
 has ironstone-flasher -rw-r--r-- usr/share/doc/ironstone-flasher/examples/flasher.conf.example
 if grep -q systemd "$TMP/ironstone-flasher.contents"; then fail "ironstone-flasher ships a systemd unit"; fi
@@ -111,7 +112,12 @@ if command -v readelf >/dev/null; then
   dpkg-deb --fsys-tarfile "$(deb ironstone-seeder "$ARCH")" | tar -xO ./usr/bin/ironstone-seeder >"$TMP/seeder.bin"
   if readelf -S "$TMP/seeder.bin" | grep -q '\.symtab'; then fail "ironstone-seeder is not stripped"; fi
 fi
-ok "contents: binaries 0755, unit, sysusers, conffile, docs, $(ls "$SRC"/boards/*.json | wc -l) board profiles"
+# The example config of `ironstone-build --config` is the repository's, every key of it.
+dpkg-deb --fsys-tarfile "$(deb ironstone-build "$ARCH")" |
+  tar -xO ./usr/share/doc/ironstone-build/examples/config.env.example >"$TMP/config.env.example"
+cmp -s "$TMP/config.env.example" "$SRC/config.env.example" ||
+  fail "ironstone-build: usr/share/doc/ironstone-build/examples/config.env.example differs from $SRC/config.env.example"
+ok "contents: binaries 0755, unit, sysusers, conffile, docs, examples, $(ls "$SRC"/boards/*.json | wc -l) board profiles"
 
 # ------------------------------------------------------------------ control files of the seeder
 dpkg-deb -e "$(deb ironstone-seeder "$ARCH")" "$TMP/control"

@@ -23,6 +23,8 @@ class HttpRoutes : public ::testing::Test {
     write_text(rel / "manifest.json.minisig", "untrusted comment: sig\nRWQ...\n");
     write_text(rel / "release.torrent", "d4:infod4:name6:chunksee");
     write_text(rel / "firmware" / "pieeprom.bin", "EEPROM");
+    write_text(rel / "recipe.yaml", "board: rpi5\n");
+    write_text(rel / "build.log", "step 1\n");
     write_text(store_ / "channels" / "rpi5" / "stable.json", R"({"version":"2026.11.1"})");
     write_text(store_ / "channels" / "rpi5" / "stable.json.minisig", "sig");
     write_text(store_ / "chunks" / hex_.substr(0, 2) / (hex_ + ".zst"), chunk_);
@@ -53,6 +55,17 @@ TEST_F(HttpRoutes, ServesReleaseFilesWithLengthAndType) {
   EXPECT_EQ(t.status, 200);
   EXPECT_EQ(t.header("content-type"), "application/x-bittorrent");
   EXPECT_EQ(http_get(port_, "/v1/releases/rpi5/2026.11.1/firmware/pieeprom.bin").body, "EEPROM");
+}
+
+TEST_F(HttpRoutes, ServesTheReleasesRecipeAndBuildLogAsText) {
+  auto r = http_get(port_, "/v1/releases/rpi5/2026.11.1/recipe.yaml");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "board: rpi5\n");
+  EXPECT_EQ(r.header("content-type"), "text/plain; charset=utf-8");
+  auto l = http_get(port_, "/v1/releases/rpi5/2026.11.1/build.log");
+  EXPECT_EQ(l.status, 200);
+  EXPECT_EQ(l.body, "step 1\n");
+  EXPECT_EQ(http_get(port_, "/v1/releases/rpi5/9.9/build.log").status, 404);
 }
 
 TEST_F(HttpRoutes, ServesChannelPointerAndSignature) {
