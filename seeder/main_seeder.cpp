@@ -199,6 +199,9 @@ int main(int argc, char** argv) {
       po.on_change = [&seeder] {
         if (seeder.swarm()) seeder.swarm()->scan_now();
       };
+      po.peer_id = default_peer_id();
+      po.own_url = [&seeder] { return seeder.base_url(); };
+      po.bytes_served = [&seeder] { return bytes_served_by(seeder); };
       follower = std::make_unique<PeerFollower>(po);
       spdlog::info("peer: re-verifying the store: {} bad chunks dropped", follower->verify_store());
     }

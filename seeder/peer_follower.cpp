@@ -14,6 +14,8 @@
 #include <set>
 
 #include "api/paths.h"
+#include "api/peer_report.h"
+#include "swarm/http_client.h"
 #include "boards/detect.h"
 #include "boards/profile.h"
 #include "flasher/swarm_download.h"
@@ -22,6 +24,8 @@
 #include "manifest/layout.h"
 #include "manifest/trust.h"
 #include "seeder/errc.h"
+#include "seeder/seeder.h"
+#include "api/node_event.h"
 #include "util/hex.h"
 
 namespace ironstone::seeder {
@@ -76,7 +80,7 @@ struct StoredRelease {
   std::string key() const { return board + "/" + version; }
 };
 
-std::vector<StoredRelease> list_releases(const fs::path& store) {
+std::vector<StoredRelease> stored_releases(const fs::path& store) {
   std::vector<StoredRelease> out;
   std::error_code ec;
   for (const auto& b : fs::directory_iterator(store / "releases", ec)) {
@@ -143,7 +147,7 @@ std::uint64_t tree_bytes(const fs::path& dir) {
 // Deletes chunk files no release of the store lists.
 void collect_chunks(const fs::path& store) {
   std::set<std::string> used;
-  for (const auto& r : list_releases(store))
+  for (const auto& r : stored_releases(store))
     for (const auto& c : read_manifest(r).chunks) used.insert(layout::chunk_relpath(c.hash));
   std::error_code ec;
   std::vector<fs::path> unused;
@@ -197,6 +201,19 @@ std::string detect_own_board() {
   return boards::detect_board(profiles, "/").name;
 }
 
+std::string default_peer_id() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || !api::valid_node_id(name)) return "peer";
+  return name;
+}
+
+std::uint64_t bytes_served_by(Seeder& seeder) {
+  std::uint64_t n = seeder.metrics().chunk_bytes_served;
+  if (seeder.swarm())
+    for (const auto& t : seeder.swarm()->stats()) n += static_cast<std::uint64_t>(std::max<std::int64_t>(0, t.uploaded));
+  return n;
+}
+
 void lower_own_priority() {
   if (::setpriority(PRIO_PROCESS, 0, 10) != 0) spdlog::warn("peer: setpriority(10): {}", std::strerror(errno));
   constexpr int kWhoProcess = 1, kClassBestEffort = 2, kClassShift = 13;
@@ -219,7 +236,7 @@ PeerFollower::~PeerFollower() { stop(); }
 
 std::vector<std::string> PeerFollower::releases() const {
   std::vector<std::string> out;
-  for (const auto& r : list_releases(options_.store)) out.push_back(r.key());
+  for (const auto& r : stored_releases(options_.store)) out.push_back(r.key());
   return out;
 }
 
@@ -255,7 +272,26 @@ PollResult PeerFollower::poll_now() {
     }
     if (!evicted.empty()) changed();
   }
+  report_to_upstream();
   return result;
+}
+
+void PeerFollower::report_to_upstream() {
+  if (options_.peer_id.empty()) return;
+  api::PeerReport r;
+  r.peer_id = options_.peer_id;
+  r.url = options_.own_url ? options_.own_url() : "";
+  r.releases = releases();
+  r.bytes_served = options_.bytes_served ? options_.bytes_served() : 0;
+  const flasher::SeederClient upstream(options_.upstream);
+  try {
+    swarm::RequestOptions ro;
+    ro.timeout = std::chrono::milliseconds(3000);
+    const auto resp = swarm::http_post_json(upstream.url(api::peer_path(r.peer_id)), api::peer_report_json(r), ro);
+    if (resp.status != 204) spdlog::debug("peer: report to {}: HTTP {}: {}", options_.upstream, resp.status, resp.body);
+  } catch (const std::exception& e) {
+    spdlog::debug("peer: report to {}: {}", options_.upstream, e.what());
+  }
 }
 
 bool PeerFollower::install(const flasher::Release& rel, const std::string& channel,
@@ -350,7 +386,7 @@ std::size_t PeerFollower::verify_store() {
   std::map<std::string, bool> checked;  // chunk relpath -> good
   std::size_t bad = 0;
   bool dropped = false;
-  for (const auto& r : list_releases(options_.store)) {
+  for (const auto& r : stored_releases(options_.store)) {
     bool ok = true;
     try {
       const std::string bytes = read_whole(r.dir / layout::kManifestFile);
@@ -392,7 +428,7 @@ std::vector<std::string> PeerFollower::evict_locked() {
   std::vector<std::string> removed;
   if (options_.max_store == 0) return removed;
   while (tree_bytes(options_.store / "releases") + tree_bytes(options_.store / "chunks") > options_.max_store) {
-    auto all = list_releases(options_.store);
+    auto all = stored_releases(options_.store);
     if (all.size() <= options_.keep) break;
     const auto pinned = pinned_releases(options_.store);
     const StoredRelease* oldest = nullptr;

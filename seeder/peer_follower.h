@@ -66,6 +66,13 @@ struct PeerFollowerOptions {
                              std::chrono::milliseconds(10'000)};
   // Called (from the polling thread) after releases were added or removed: the Seeder's rescan.
   std::function<void()> on_change;
+  // The report to the upstream after every poll (api/peer_report.h, best effort, one short
+  // attempt): POST /v1/peers/<peer_id>. Empty peer_id: no report. own_url: this peer's base
+  // URL as flashers reach it; bytes_served: what its seeder uploaded so far. Called from the
+  // polling thread.
+  std::string peer_id;
+  std::function<std::string()> own_url;
+  std::function<std::uint64_t()> bytes_served;
 };
 
 struct PollResult {
@@ -102,6 +109,7 @@ class PeerFollower {
   void write_release(const flasher::Release& release, const std::string& channel,
                      const flasher::SeederClient& upstream);
   void changed();
+  void report_to_upstream();
   std::vector<std::string> evict_locked();  // REQUIRES: work_mutex_ held
 
   PeerFollowerOptions options_;
@@ -120,6 +128,12 @@ std::vector<std::pair<std::string, std::string>> follow_list(const std::vector<s
 // The board this machine is, detected as the flasher does (boards/detect.h) from the
 // profiles in /usr/share/ironstone/boards (else the source tree's). Throws naming why.
 std::string detect_own_board();
+
+// This machine's host name as a peer id (api::valid_node_id; "peer" when it has none).
+std::string default_peer_id();
+
+// Payload a seeder served so far: BitTorrent uploads of every torrent plus the web seed's chunk bytes.
+std::uint64_t bytes_served_by(class Seeder& seeder);
 
 // Lowers this process's CPU (nice 10) and I/O priority (best-effort class, level 7); logs
 // and goes on when the kernel refuses.

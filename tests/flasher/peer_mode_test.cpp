@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "seeder/fleet_view.h"
 #include "seeder/peer_follower.h"
 #include "swarm/http_client.h"
 #include "tests/flasher/flash_rig.h"
@@ -44,6 +45,9 @@ struct Peer {
        std::size_t keep = 2)
       : seeder(loopback(store)) {
     seeder::PeerFollowerOptions o;
+    o.peer_id = store.filename().string();
+    o.own_url = [this] { return seeder.base_url(); };
+    o.bytes_served = [this] { return seeder::bytes_served_by(seeder); };
     o.upstream = upstream;
     o.store = store;
     o.public_keys = {key};
@@ -110,6 +114,14 @@ TEST_F(PeerMode, TwoPeersFollowingASeederServeANewReleaseWithoutRestart) {
     EXPECT_EQ(p->seeder.swarm()->torrent_count(), 2u);
     EXPECT_TRUE(p->follower->poll_now().installed.empty());  // nothing new: nothing fetched again
   }
+  // The upstream's fleet view lists both peers apart from flashing nodes.
+  const auto view = rig.seeder().fleet().view();
+  EXPECT_TRUE(view["nodes"].empty()) << view.dump();
+  ASSERT_EQ(view["peers"].size(), 2u) << view.dump();
+  EXPECT_EQ(view["peers"][0]["peer_id"], "peer-a");
+  EXPECT_EQ(view["peers"][0]["url"], a.seeder.base_url());
+  EXPECT_EQ(view["peers"][1]["releases"], nlohmann::json::array({"rpi5/1.0", "rpi5/2.0"}));
+  EXPECT_THAT(seeder::format_fleet(view), HasSubstr("peers: 2"));
 }
 
 TEST_F(PeerMode, WithTheNasStoppedAFlasherFlashesByteIdenticalFromAPeer) {
