@@ -124,21 +124,28 @@ TEST_F(PeerMode, TwoPeersFollowingASeederServeANewReleaseWithoutRestart) {
   EXPECT_THAT(seeder::format_fleet(view), HasSubstr("peers: 2"));
 }
 
-TEST_F(PeerMode, WithTheNasStoppedAFlasherFlashesByteIdenticalFromAPeer) {
+TEST_F(PeerMode, WithTheNasStoppedAFlasherGivenThePeersAsSeedersFlashesByteIdentical) {
   const auto image = make_image(12, 3);
   rig.publish(image, "1.0");
   rig.start_seeder();
-  Peer a(rig.dir() / "peer-a", rig.seeder_url(), rig.public_key());
+  const std::string nas = rig.seeder_url();
+  Peer a(rig.dir() / "peer-a", nas, rig.public_key());
+  Peer b(rig.dir() / "peer-b", nas, rig.public_key());
   ASSERT_TRUE(a.follower->poll_now().ok());
+  ASSERT_TRUE(b.follower->poll_now().ok());
   rig.stop_seeder();
   FlashOptions o = rig.flash_options("n1");
-  o.seeder_url = a.url();
+  o.seeder_url = nas;  // first in the list, and down
+  o.more_seeders = {a.url(), b.url()};
   fill_garbage(o.target, image.size() + 2 * kChunk, 5);
   FlashResult r = run_flash(o);
   EXPECT_EQ(r.version, "1.0");
+  EXPECT_EQ(r.chunks_downloaded, r.chunks_total);
   auto written = read_file(o.target);
   written.resize(image.size());
   EXPECT_TRUE(written == image);
+  // The peer that served the run has the flash in its own fleet view.
+  EXPECT_EQ(a.seeder.fleet().view()["nodes"].size(), 1u);
 }
 
 TEST_F(PeerMode, APeerWhoseChunkWasFlippedOnDiskDropsItAndServesOnlyVerifiedBytes) {
