@@ -283,8 +283,8 @@ void PeerFollower::report_to_upstream() {
   r.url = options_.own_url ? options_.own_url() : "";
   r.releases = releases();
   r.bytes_served = options_.bytes_served ? options_.bytes_served() : 0;
-  const flasher::SeederClient upstream(options_.upstream);
   try {
+    const flasher::SeederClient upstream(options_.upstream);
     swarm::RequestOptions ro;
     ro.timeout = std::chrono::milliseconds(3000);
     const auto resp = swarm::http_post_json(upstream.url(api::peer_path(r.peer_id)), api::peer_report_json(r), ro);

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "api/peer_report.h"
 #include "seeder/fleet_view.h"
 #include "seeder/peer_follower.h"
 #include "swarm/http_client.h"
@@ -221,6 +222,21 @@ TEST_F(PeerMode, WithTheUpstreamDownAtStartUpAPeerKeepsServingAndFollowsOnceItIs
   EXPECT_TRUE(wait_until([&] { return !a.follower->releases().empty(); }, std::chrono::seconds(60)));
   a.follower->stop();
   EXPECT_THAT(a.follower->releases(), ElementsAre("rpi5/1.0"));
+}
+
+TEST(PeerReport, RoundTripsAndIsParsedStrictly) {
+  api::PeerReport r{"rack1-n01", "http://10.0.0.21:8080/", {"rpi5/1.0", "rpi5/1.1"}, 12345};
+  EXPECT_EQ(api::parse_peer_report("rack1-n01", api::peer_report_json(r), "test"), r);
+  EXPECT_THROW(api::parse_peer_report("rack1-n01", R"({"url":"http://x/","releases":[],"bytes_served":1,"x":1})",
+                                      "test"),
+               Error);
+  EXPECT_THROW(api::parse_peer_report("rack1-n01", R"({"url":"ftp://x/","releases":[],"bytes_served":1})", "test"),
+               Error);
+  EXPECT_THROW(api::parse_peer_report("rack1-n01", R"({"url":"http://x/","releases":["../x"],"bytes_served":1})",
+                                      "test"),
+               Error);
+  EXPECT_THROW(api::parse_peer_report("../bad", R"({"url":"http://x/","releases":[],"bytes_served":1})", "test"),
+               Error);
 }
 
 }  // namespace
