@@ -134,8 +134,8 @@ TEST_F(PeerMode, WithTheNasStoppedAFlasherGivenThePeersAsSeedersFlashesByteIdent
   Peer b(rig.dir() / "peer-b", nas, rig.public_key());
   ASSERT_TRUE(a.follower->poll_now().ok());
   ASSERT_TRUE(b.follower->poll_now().ok());
-  rig.stop_seeder();
   FlashOptions o = rig.flash_options("n1");
+  rig.stop_seeder();
   o.seeder_url = nas;  // first in the list, and down
   o.more_seeders = {a.url(), b.url()};
   fill_garbage(o.target, image.size() + 2 * kChunk, 5);
