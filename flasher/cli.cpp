@@ -44,6 +44,10 @@ int run_cli(CliArgs a) {
   spdlog::set_level(spdlog::level::from_str(a.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   if (!a.rearm.empty()) return run_rearm(a);
+  if (!a.seeders.empty()) {
+    a.options.seeder_url = a.seeders.front();
+    a.options.more_seeders.assign(a.seeders.begin() + 1, a.seeders.end());
+  }
   for (auto [missing, name] : {std::pair{a.options.seeder_url.empty(), "--seeder"},
                                std::pair{a.public_keys.empty(), "--public-key"}}) {
     if (missing) {

@@ -15,6 +15,7 @@ struct CliArgs {
   std::string target, state_file = "/var/lib/ironstone/state.json", root = "/", profiles_dir, power;
   std::string cache_dir = "/var/cache/ironstone";
   std::vector<std::string> public_keys;
+  std::vector<std::string> seeders;  // --seeder, in order (the first goes to options.seeder_url)
   int linger_seconds = 300;
   int stall_seconds = 120;
   int web_seed_after_ms = 3000;

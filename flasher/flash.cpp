@@ -108,6 +108,47 @@ void add_swarm_stats(FlashResult& r, const SwarmStats& s) {
                 s.pieces_proven_by_v2, s.pieces_kept_in_memory, s.pieces_not_proven_by_v2);
 }
 
+// fetch_release() from `seeder`, then from each other seeder of the options in order; the first
+// that verifies wins. Rethrows the last failure, with every seeder's reason logged.
+Release fetch_release_from_any(const FlashOptions& o, const SeederClient& seeder, const std::string& board,
+                               const SeenState& seen) {
+  std::vector<std::string> others;
+  for (const auto& url : all_seeders(o))
+    if (SeederClient(url).base() != seeder.base()) others.push_back(url);
+  try {
+    return fetch_release(seeder, board, o.channel, o.public_keys, seen, o.allow_older);
+  } catch (const Error& e) {
+    if (others.empty()) throw;
+    spdlog::warn("release: {}: {}; trying the next seeder", seeder.base(), e.what());
+  }
+  for (std::size_t i = 0; i < others.size(); ++i) {
+    try {
+      return fetch_release(SeederClient(others[i], o.retry), board, o.channel, o.public_keys, seen, o.allow_older);
+    } catch (const Error& e) {
+      if (i + 1 == others.size()) throw;
+      spdlog::warn("release: {}: {}; trying the next seeder", others[i], e.what());
+    }
+  }
+  throw error(Errc::kSeeder, "no seeder given");
+}
+
+// The first seeder of the options that answers GET /v1/info (one short attempt each), else the first.
+std::string first_answering_seeder(const FlashOptions& o) {
+  const auto urls = all_seeders(o);
+  if (urls.size() == 1) return urls.front();
+  for (const auto& url : urls) {
+    try {
+      SeederClient(url, RetryPolicy{1, std::chrono::milliseconds(0), std::chrono::milliseconds(0),
+                                    std::chrono::milliseconds(3000)})
+          .get(api::kInfoPath, 64 * 1024);
+      return url;
+    } catch (const Error& e) {
+      spdlog::warn("seeder {} does not answer ({}): trying the next one", url, e.what());
+    }
+  }
+  return urls.front();
+}
+
 // The release stage: the board's release from the seeder, verified against the keys and the
 // sequences in `seen` (fetch_release). Fills in the result's version, sequence and chunk count.
 Release release_stage(const FlashOptions& o, const SeederClient& seeder, Reporter& rep, boards::Board& board,
@@ -115,7 +156,7 @@ Release release_stage(const FlashOptions& o, const SeederClient& seeder, Reporte
   Release rel = step(
       rep, &board, FailedStep::kRelease, "release",
       "fetching the " + o.channel + " release for " + board.name() + " from " + seeder.base(),
-      [&] { return fetch_release(seeder, board.name(), o.channel, o.public_keys, seen, o.allow_older); });
+      [&] { return fetch_release_from_any(o, seeder, board.name(), seen); });
   const manifest::Manifest& m = rel.manifest.manifest();
   result.version = m.version;
   result.sequence = m.sequence;
@@ -149,7 +190,7 @@ FlashResult run_flash(const FlashOptions& o) {
   init_crypto();
   const auto started = Clock::now();
   FlashResult result;
-  SeederClient seeder(o.seeder_url, o.retry);
+  SeederClient seeder(first_answering_seeder(o), o.retry);
   if (o.write_identity && !o.enrolment_key.empty()) seeder.set_enrolment_key(load_enrolment_key(o.enrolment_key));
   const std::string mac = primary_mac(o.root.string());
   Reporter rep(&seeder, o.node_id.empty() ? default_node_id(mac) : o.node_id, mac);

@@ -39,6 +39,12 @@ namespace ironstone::flasher {
 
 struct FlashOptions {
   std::string seeder_url;                      // http://nas:8080
+  // Further seeders (--seeder given again; peers in peer mode, docs/peer-mode.md): the first of
+  // seeder_url, more_seeders that answers GET /v1/info serves the run (reports, identity,
+  // firmware, the HTTP stripe); the release (channel, manifest, torrent) is asked of that one,
+  // then of the others in order when it fails; every one is a tracker and a web seed. Trust does
+  // not depend on which answered: the same signatures and policy hold for all.
+  std::vector<std::string> more_seeders;
   std::string board = "auto";                  // "auto": detect from the device tree under root
   std::string channel = "stable";
   std::filesystem::path target;                // empty: the board profile's default device

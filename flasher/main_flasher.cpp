@@ -12,7 +12,9 @@ int main(int argc, char** argv) {
   CLI::App app{"ironstone-flasher: flash this node from an Ironstone seeder, verified chunk by chunk"};
   app.set_config("--config", "", "read options from a config file (key = value, as on the command line)");
   CliArgs a;
-  app.add_option("--seeder", a.options.seeder_url, "seeder base URL, e.g. http://nas:8080 (required unless --rearm)");
+  app.add_option("--seeder", a.seeders,
+                 "seeder base URL, e.g. http://nas:8080 (required unless --rearm); repeatable: tried in order, "
+                 "all used as web seeds");
   app.add_option("--board", a.options.board, "board name, or auto to detect it from the device tree")
       ->capture_default_str();
   app.add_option("--channel", a.options.channel, "release channel")->capture_default_str();

@@ -58,7 +58,8 @@ Release fetch_release(const SeederClient& seeder, const std::string& board, cons
     manifest::CheckedTorrent checked =
         manifest::check_torrent(vm, std::vector<char>(torrent.begin(), torrent.end()),
                                 seeder.url(api::torrent_path(board, p.version)));
-    Release rel{std::move(vm), std::move(checked)};
+    Release rel{std::move(vm), std::move(checked), std::move(chan.body), std::move(chan.signature),
+                std::move(man.signature)};
     spdlog::info("release {}/{} sequence {} verified (key {}, expires {})", board, p.version,
                  rel.manifest.manifest().sequence, rel.manifest.key_id().hex(),
                  manifest::format_time(rel.manifest.manifest().expires));

@@ -23,6 +23,9 @@ namespace ironstone::flasher {
 struct Release {
   manifest::VerifiedManifest manifest;
   manifest::CheckedTorrent torrent;  // checked against `manifest`
+  // The signed files as fetched (a peer seeder stores them byte for byte): the channel
+  // pointer and its signature, and the manifest's signature (its bytes: manifest.bytes()).
+  std::string channel_bytes, channel_signature, manifest_signature;
 };
 
 std::vector<manifest::PublicKey> load_trusted_keys(const std::vector<std::filesystem::path>& files);

@@ -86,12 +86,24 @@ DownloadPlan plan_download(const manifest::Manifest& m, const ScanResult& scan) 
 
 // ---------------------------------------------------------------- download
 
+std::vector<std::string> all_seeders(const FlashOptions& o) {
+  std::vector<std::string> urls{o.seeder_url};
+  urls.insert(urls.end(), o.more_seeders.begin(), o.more_seeders.end());
+  return urls;
+}
+
 SwarmOptions download_options(const FlashOptions& o, const SeederClient& seeder, const manifest::Manifest& m,
                               const DownloadPlan& plan, const std::string& node_id) {
   SwarmOptions so;
   so.listen_interfaces = o.bt_listen;
   so.trackers = {seeder.url(api::kAnnouncePath)};
   so.web_seeds = {seeder.url("/")};
+  for (const auto& url : all_seeders(o)) {
+    const SeederClient other(url);
+    if (other.base() == seeder.base()) continue;
+    so.trackers.push_back(other.url(api::kAnnouncePath));
+    so.web_seeds.push_back(other.url("/"));
+  }
   if (o.http_stripe) so.chunk_store = seeder.url("/");
   so.peers = o.peers;
   const auto facts = seeder.info();

@@ -82,6 +82,9 @@ DownloadPlan plan_download(const manifest::Manifest& m, const ScanResult& scan);
 
 // ---------------------------------------------------------------- download
 
+// seeder_url then more_seeders, in order (FlashOptions::more_seeders).
+std::vector<std::string> all_seeders(const FlashOptions& options);
+
 // The swarm's options for this node: the seeder's tracker, web seed, HTTP chunk store
 // (unless --bittorrent-only), BitTorrent endpoint and upload budget (asked of the
 // seeder: GET /v1/info), the cache (memory or options.cache_dir, created here when on

@@ -83,6 +83,28 @@ std::int64_t parse_rate(std::string_view text, std::string_view what) {
   return static_cast<std::int64_t>(bytes);
 }
 
+std::uint64_t parse_size(std::string_view text, std::string_view what) {
+  const auto fail = [&](const std::string& why) {
+    return error(Errc::kConfig, std::string(what) + " '" + std::string(text) + "': " + why);
+  };
+  std::size_t digits = 0;
+  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
+    ++digits;
+  double value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + digits, value);
+  if (digits == 0 || ec != std::errc() || ptr != text.data() + digits || !std::isfinite(value))
+    throw fail("expected a size, e.g. 20G or 500M");
+  std::string unit;
+  for (char c : text.substr(digits)) unit.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (unit.ends_with("ib")) unit.resize(unit.size() - 2);
+  else if (unit.size() > 1 && unit.ends_with('b')) unit.resize(unit.size() - 1);
+  static constexpr std::pair<std::string_view, double> kUnits[] = {
+      {"", 1}, {"b", 1}, {"k", 1024.0}, {"m", 1048576.0}, {"g", 1073741824.0}, {"t", 1099511627776.0}};
+  for (const auto& [name, factor] : kUnits)
+    if (unit == name) return static_cast<std::uint64_t>(std::round(value * factor));
+  throw fail("unknown unit '" + unit + "' (use K, M, G, T)");
+}
+
 void validate(const SeederConfig& c) {
   if (c.store.empty()) throw error(Errc::kConfig, "--store: required");
   if (c.http_threads < 1 || c.http_threads > 256)

@@ -29,6 +29,10 @@ Endpoint parse_endpoint(std::string_view text, std::uint16_t default_port, std::
 // on a rate of 2 GiB/s and more (libtorrent's limits are ints).
 std::int64_t parse_rate(std::string_view text, std::string_view what);
 
+// A size in bytes: "0", "123456", "500M", "20G", "1.5T" (powers of 1024, optional "B"/"iB").
+// Throws Error(Errc::kConfig) naming `what` on anything else.
+std::uint64_t parse_size(std::string_view text, std::string_view what);
+
 struct SeederConfig {
   std::filesystem::path store;
   Endpoint http{"0.0.0.0", 8080};
@@ -70,6 +74,9 @@ struct SeederConfig {
   bool enable_uploads = true;
   // The upload token (second factor, seeder/routes.h read_upload_token); empty: none asked.
   std::filesystem::path upload_token_file;
+  // Peer mode (seeder/peer_follower.h): the upstream seeder's tracker ("http://nas:8080/announce"),
+  // announced to besides this seeder's own. Empty: none.
+  std::string upstream_tracker;
   // Time a client has to send one upload request (a bundle or a chunk of up to 64 MiB).
   std::chrono::milliseconds upload_timeout{600'000};
 };

@@ -259,11 +259,24 @@ json Fleet::view(Clock::time_point now) const {
   for (const auto& e : log_) events.push_back(e);
   json rates = json::array();
   for (const auto& r : rates_) rates.push_back(r);
+  json peers = json::array();
+  for (const auto& [id, p] : peers_)
+    peers.push_back(json{{"peer_id", id}, {"url", p.first.url}, {"releases", p.first.releases},
+                         {"bytes_served", p.first.bytes_served}, {"last_seen", unix_seconds(p.second)}});
   return json{{"time", unix_seconds(now)},
               {"nodes", std::move(nodes)},
+              {"peers", std::move(peers)},
               {"summary", summary_json(counts_locked(now))},
               {"events", std::move(events)},
               {"rates", std::move(rates)}};
+}
+
+void Fleet::peer_report(api::PeerReport report, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  if (!peers_.contains(report.peer_id) && peers_.size() >= options_.max_nodes)
+    throw error(Errc::kTooLarge, "fleet: " + std::to_string(peers_.size()) + " peers known already");
+  std::string id = report.peer_id;
+  peers_[id] = {std::move(report), now};
 }
 
 json Fleet::summary(Clock::time_point now) const {

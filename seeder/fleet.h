@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "api/node_event.h"
+#include "api/peer_report.h"
 
 namespace ironstone::seeder {
 
@@ -98,6 +99,10 @@ class Fleet {
   // flashers poll.
   nlohmann::json summary(Clock::time_point now = Clock::now()) const;
   FleetCounts counts(Clock::time_point now = Clock::now()) const;
+  // A peer's report (peer mode, api/peer_report.h): kept in memory, shown in view() under
+  // "peers", apart from the flashing nodes. Throws Error(Errc::kTooLarge) for a new peer
+  // when max_nodes peers are known.
+  void peer_report(api::PeerReport report, Clock::time_point now = Clock::now());
   // {"node_id", "node": {…as in view…}, "history": [...]}, nullopt for an unknown node.
   std::optional<nlohmann::json> history(std::string_view node_id, Clock::time_point now = Clock::now()) const;
 
@@ -131,6 +136,7 @@ class Fleet {
   FleetStore* store_ = nullptr;
   mutable std::mutex mutex_;
   std::map<std::string, Node> nodes_;
+  std::map<std::string, std::pair<api::PeerReport, Clock::time_point>> peers_;  // by peer id
   std::deque<nlohmann::json> log_;
   std::deque<nlohmann::json> rates_;  // {"time", "seeder", "peers"}: cumulative bytes
   Clock::time_point last_sample_{};

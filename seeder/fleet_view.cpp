@@ -149,6 +149,26 @@ std::string format_summary(const json& fleet) {
          " MB, from peers " + fixed(std::max(0.0, number(summary, "bytes_from_peers")) / kMB, 1) + " MB\n";
 }
 
+// Peers (peer mode), apart from the flashing nodes: "peers: 2" then one line each,
+// "  rack1-n01  http://10.0.0.21:8080/  2 releases (rpi5/1.0, rpi5/1.1)  12.0 MB served  3 s ago".
+std::string format_peers(const json& fleet, bool have_time, double now) {
+  if (!fleet.is_object() || !fleet.contains("peers") || !fleet["peers"].is_array() || fleet["peers"].empty())
+    return "";
+  std::string out = "peers: " + std::to_string(fleet["peers"].size()) + "\n";
+  for (const json& p : fleet["peers"]) {
+    if (!p.is_object()) continue;
+    std::string held;
+    std::size_t n = 0;
+    if (p.contains("releases") && p["releases"].is_array())
+      for (const json& r : p["releases"])
+        if (r.is_string()) held += (n++ ? ", " : "") + sanitize(r.get_ref<const std::string&>(), kMaxCell);
+    out += "  " + text(p, "peer_id") + "  " + text(p, "url") + "  " + std::to_string(n) + " releases (" + held +
+           ")  " + fixed(std::max(0.0, number(p, "bytes_served")) / kMB, 1) + " MB served" +
+           (have_time && has_number(p, "last_seen") ? "  " + ago(now - number(p, "last_seen")) : "") + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string format_fleet(const json& fleet) {
@@ -165,7 +185,7 @@ std::string format_fleet(const json& fleet) {
     }
   }
   std::string out = rows.empty() ? std::string("no nodes have reported yet\n") : format_table(rows, errors);
-  return out + format_summary(fleet);
+  return out + format_summary(fleet) + format_peers(fleet, have_time, now);
 }
 
 bool fleet_settled(const json& fleet) {

@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include "api/limits.h"
+#include "api/paths.h"
 #include "seeder/errc.h"
 #include "seeder/fleet_view.h"
+#include "seeder/peer_follower.h"
 #include "seeder/seeder.h"
 
 namespace {
@@ -110,6 +112,21 @@ int main(int argc, char** argv) {
                  "release signature)");
   app.add_option("--upload-timeout", upload_timeout, "Seconds a client has to send one upload request")
       ->capture_default_str();
+  std::string peer_of, max_store = "0";
+  std::vector<std::string> public_keys, peer_boards, peer_channels;
+  std::size_t keep = 2;
+  double poll_interval = 30;
+  app.add_option("--peer-of", peer_of,
+                 "Peer mode: follow this upstream seeder's signed channel pointers (e.g. http://nas:8080), keep "
+                 "verified copies of its releases in --store and seed them (docs/peer-mode.md)");
+  app.add_option("--public-key", public_keys, "Peer mode: a key releases must be signed by (repeatable)");
+  app.add_option("--board", peer_boards, "Peer mode: a board to follow (repeatable; default: this machine's)");
+  app.add_option("--channel", peer_channels, "Peer mode: a channel to follow (repeatable; default: stable)");
+  app.add_option("--keep", keep, "Peer mode: eviction never goes below this many releases")->capture_default_str();
+  app.add_option("--max-store", max_store, "Peer mode: store size limit (20G, 500M; 0 = none)")
+      ->capture_default_str();
+  app.add_option("--poll-interval", poll_interval, "Peer mode: seconds between polls of the upstream")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
   std::string fleet_url = "http://127.0.0.1:8080";
@@ -162,13 +179,40 @@ int main(int argc, char** argv) {
     config.upload_token_file = upload_token_file;
     config.upload_timeout = seconds_to_ms(upload_timeout);
 
+    if (!peer_of.empty()) {
+      config.enable_uploads = false;  // a peer's store takes only what it verified itself
+      config.upstream_tracker = ironstone::flasher::SeederClient(peer_of).url(ironstone::api::kAnnouncePath);
+    }
     Seeder seeder(config);
+    std::unique_ptr<PeerFollower> follower;  // destroyed (its thread stopped) before the seeder
+    if (!peer_of.empty()) {
+      lower_own_priority();  // before any thread starts: every thread inherits it
+      PeerFollowerOptions po;
+      po.upstream = peer_of;
+      po.store = store;
+      po.public_keys = {public_keys.begin(), public_keys.end()};
+      po.follow = follow_list(peer_boards.empty() ? std::vector<std::string>{detect_own_board()} : peer_boards,
+                              peer_channels);
+      po.keep = keep;
+      po.max_store = parse_size(max_store, "--max-store");
+      po.poll_interval = seconds_to_ms(poll_interval);
+      po.on_change = [&seeder] {
+        if (seeder.swarm()) seeder.swarm()->scan_now();
+      };
+      po.peer_id = default_peer_id();
+      po.own_url = [&seeder] { return seeder.base_url(); };
+      po.bytes_served = [&seeder] { return bytes_served_by(seeder); };
+      follower = std::make_unique<PeerFollower>(po);
+      spdlog::info("peer: re-verifying the store: {} bad chunks dropped", follower->verify_store());
+    }
     seeder.start();
+    if (follower) follower->start();
     spdlog::info("ironstone-seeder {}: HTTP port {}, BitTorrent port {}", IRONSTONE_VERSION,
                  seeder.http_port(), seeder.bittorrent_port());
     int sig = 0;
     sigwait(&signals, &sig);
     spdlog::info("seeder: {} received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    if (follower) follower->stop();
     seeder.stop();
   } catch (const ironstone::Error& e) {
     spdlog::error("{}", e.what());

@@ -34,6 +34,21 @@ void add_fleet_routes(Router& router, Fleet& fleet) {
     return make_response(http::status::no_content, "");
   });
 
+  router.add({V::post}, api::route::kPeer, [&fleet](const Request& r, const Params& p) {
+    try {
+      api::PeerReport report = api::parse_peer_report(p[0], r.message.body(), "POST " + api::peer_path(p[0]));
+      spdlog::debug("fleet: peer {} at {} holds {} releases, served {} bytes", report.peer_id, report.url,
+                    report.releases.size(), report.bytes_served);
+      fleet.peer_report(std::move(report));
+    } catch (const Error& e) {
+      const auto status = e.code() == api::Errc::kTooLarge ? http::status::payload_too_large
+                          : e.code() == Errc::kTooLarge    ? http::status::service_unavailable
+                                                           : http::status::bad_request;
+      return error_response(status, e.what());
+    }
+    return make_response(http::status::no_content, "");
+  });
+
   router.add({V::get}, api::route::kNodeHistory, [&fleet](const Request&, const Params& p) {
     auto doc = fleet.history(fleet.resolve_node_id(p[0]));  // a MAC works too
     if (!doc) return error_response(http::status::not_found, "no node " + p[0] + " in the fleet");

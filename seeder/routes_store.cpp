@@ -78,6 +78,7 @@ void define_route_params(Router& router) {
   router.define_param("aa", [](std::string_view s) { return is_hex_lower(s, 2); });
   router.define_param("hex", [](std::string_view s) { return is_hex_lower(s, 64); });
   router.define_param("node", [](std::string_view s) { return valid_node_id(s); });
+  router.define_param("peer", [](std::string_view s) { return valid_node_id(s); });
   router.define_param("mac", [](std::string_view s) { return api::canonical_mac(s).has_value(); });
   router.define_param("node_or_mac",
                       [](std::string_view s) { return valid_node_id(s) || api::canonical_mac(s).has_value(); });

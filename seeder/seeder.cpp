@@ -37,6 +37,7 @@ SwarmSeederOptions swarm_options(const SeederConfig& c, const fs::path& store, c
                          ":" + std::to_string(c.bittorrent.port);
   bt.web_seed_url = base_url;
   bt.tracker_url = base_url + "announce";
+  if (!c.upstream_tracker.empty()) bt.extra_trackers.push_back(c.upstream_tracker);
   bt.scan_interval = c.scan_interval;
   bt.upload_limit = c.upload_limit;
   bt.super_seed = c.super_seed;

@@ -74,6 +74,8 @@ void SwarmSeeder::start() {
   lan.user_agent = std::string("ironstone-seeder/") + IRONSTONE_VERSION;
   lan.alert_mask = lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage;
   lt::session_params params(swarm::lan_settings(lan));
+  // Each tracker is a tier of its own (a peer's own and its upstream's): announce to all of them.
+  params.settings.set_bool(lt::settings_pack::announce_to_all_tiers, true);
   session_ = std::make_unique<lt::session>(std::move(params));
   swarm::apply_lan_peer_classes(*session_);
   apply_upload_limit();
@@ -285,6 +287,8 @@ void configure_seeding(lt::add_torrent_params& atp, const SwarmSeederOptions& op
   atp.trackers.clear();
   atp.tracker_tiers.clear();
   if (!options.tracker_url.empty()) atp.trackers.push_back(options.tracker_url);
+  for (const auto& t : options.extra_trackers) atp.trackers.push_back(t);
+  for (std::size_t i = 0; i < atp.trackers.size(); ++i) atp.tracker_tiers.push_back(static_cast<int>(i));
 }
 
 // The v1 info-hash of a hybrid torrent, as the tracker sees it.

@@ -60,6 +60,9 @@ struct SwarmSeederOptions {
   std::string listen_interfaces = "0.0.0.0:6881";
   std::string web_seed_url;  // "http://host:port/" (BEP 19 root; libtorrent appends "chunks/…")
   std::string tracker_url;   // "http://host:port/announce"
+  // Further trackers each seeded torrent announces to, each a tier of its own (peer mode: the
+  // upstream's, so the rack's flashers find this peer there too).
+  std::vector<std::string> extra_trackers;
   std::chrono::milliseconds scan_interval{2000};
   std::chrono::milliseconds stats_interval{1000};
   std::int64_t upload_limit = 0;  // bytes/s over all peers and torrents; 0 = unlimited
