@@ -51,6 +51,8 @@ inline constexpr std::size_t kMaxPushBundleBytes =
 // stored_size. PUT .../firmware/<name>: one firmware payload.
 inline constexpr std::size_t kMaxPushChunkBytes = 64 * 1024 * 1024;
 inline constexpr std::size_t kMaxPushFirmwareBytes = 64 * 1024 * 1024;
+// A release file (SBOM, recipe, build log): manifest::kMaxSbomBytes / kMaxAuditFileBytes.
+inline constexpr std::size_t kMaxPushFileBytes = 64 * 1024 * 1024;
 // The upload's status (the answer to POST /v1/uploads and GET /v1/uploads/<board>/<version>):
 // 67 bytes per missing chunk, and a torrent holds at most some 50000 chunks.
 inline constexpr std::size_t kMaxPushStatusBytes = 8 * 1024 * 1024;

@@ -157,6 +157,9 @@ void read_lifecycle_field(const Fields& f, const std::string& key, const json& v
     if (!is_lower_name(r.stage, 32)) f.bad(key, "must match [a-z0-9-]{1,32}");
   } else if (key == "reason") {
     r.reason = f.str(v, key, kMaxLifecycleReasonBytes);
+  } else if (key == "join_expected") {
+    if (!v.is_boolean()) f.bad(key, "must be true or false");
+    r.join_expected = v.get<bool>();
   } else {
     f.unknown(key);
   }
@@ -221,6 +224,7 @@ json to_json(const LifecycleReport& r) {
   json j{{"state", r.state}, {"hostname", r.hostname}, {"board", r.board}, {"release", r.release},
          {"stage", r.stage}, {"reason", r.reason}};
   if (r.sequence) j["sequence"] = *r.sequence;
+  if (r.join_expected) j["join_expected"] = true;
   return j;
 }
 

@@ -53,6 +53,9 @@ struct LifecycleReport {
   std::optional<std::uint64_t> sequence;
   std::string stage;     // [a-z0-9-]{1,32}, e.g. "k3s"; required with "failed"
   std::string reason;    // at most kMaxLifecycleReasonBytes; required with "failed"
+  // "join_expected" (with "booted"): the node will start k3s (a k3s binary in the image and a
+  // role in its seed), so a "joined" report should follow; absent: false.
+  bool join_expected = false;
 };
 
 // A node id as it appears in the URL: [A-Za-z0-9][A-Za-z0-9._-]{0,63}.

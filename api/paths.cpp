@@ -56,6 +56,10 @@ std::string upload_firmware_path(std::string_view board, std::string_view versio
   return join({upload_path(board, version), "/firmware/", name});
 }
 
+std::string upload_file_path(std::string_view board, std::string_view version, std::string_view name) {
+  return join({upload_path(board, version), "/files/", name});
+}
+
 std::string upload_commit_path(std::string_view board, std::string_view version) {
   return upload_path(board, version) + "/commit";
 }

@@ -49,11 +49,13 @@ std::string node_identity_path(std::string_view mac);
 
 // Pushing a release (api/push.h): "/v1/uploads" takes the bundle; the upload of a release
 // is then "/v1/uploads/rpi5/2026.11.1" (GET: its status, DELETE: abort), with
-// ".../chunks/<hex>.zst" and ".../firmware/<name>" (PUT) and ".../commit" (POST).
+// ".../chunks/<hex>.zst", ".../firmware/<name>" and ".../files/<name>" (PUT; a name of
+// api::kReleaseFiles) and ".../commit" (POST).
 inline constexpr const char* kUploadsPath = "/v1/uploads";
 std::string upload_path(std::string_view board, std::string_view version);
 std::string upload_chunk_path(std::string_view board, std::string_view version, std::string_view hash_hex);
 std::string upload_firmware_path(std::string_view board, std::string_view version, std::string_view name);
+std::string upload_file_path(std::string_view board, std::string_view version, std::string_view name);
 std::string upload_commit_path(std::string_view board, std::string_view version);
 
 namespace route {
@@ -74,6 +76,7 @@ inline constexpr const char* kNodeHistory = "/v1/nodes/{node_or_mac}/history";
 inline constexpr const char* kUpload = "/v1/uploads/{board}/{version}";
 inline constexpr const char* kUploadChunk = "/v1/uploads/{board}/{version}/chunks/{hex}.zst";
 inline constexpr const char* kUploadFirmware = "/v1/uploads/{board}/{version}/firmware/{firmware}";
+inline constexpr const char* kUploadFile = "/v1/uploads/{board}/{version}/files/{file}";
 inline constexpr const char* kUploadCommit = "/v1/uploads/{board}/{version}/commit";
 }  // namespace route
 

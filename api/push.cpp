@@ -102,6 +102,12 @@ bool valid_push_version(std::string_view s) {
   return !s.empty() && s.size() <= 64 && s[0] != '.' && all_of(s, version_char);
 }
 bool valid_chunk_hex(std::string_view s) { return s.size() == 64 && all_of(s, hex_char); }
+bool valid_release_file_name(std::string_view s) {
+  for (const char* name : kReleaseFiles)
+    if (s == name) return true;
+  return false;
+}
+
 bool valid_firmware_name(std::string_view s) {
   return !s.empty() && s.size() <= 128 && s != "." && s != ".." && all_of(s, firmware_char);
 }
@@ -147,7 +153,8 @@ std::string serialize_push_status(const PushStatus& s) {
                            {"version", s.version},
                            {"state", s.state},
                            {"missing_chunks", s.missing_chunks},
-                           {"missing_firmware", s.missing_firmware}};
+                           {"missing_firmware", s.missing_firmware},
+                           {"missing_files", s.missing_files}};
   return doc.dump() + "\n";
 }
 
@@ -166,6 +173,7 @@ PushStatus parse_push_status(std::string_view json, std::string_view source) {
     r.fail("state", "must be \"pending\", \"present\" or \"committed\"");
   s.missing_chunks = name_list(r, "missing_chunks", valid_chunk_hex, source);
   s.missing_firmware = name_list(r, "missing_firmware", valid_firmware_name, source);
+  if (doc.contains("missing_files")) s.missing_files = name_list(r, "missing_files", valid_release_file_name, source);
   return s;
 }
 

@@ -16,7 +16,10 @@
 // The status (the answer to POST /v1/uploads and GET /v1/uploads/<board>/<version>) says what
 // the seeder still lacks:
 //   {"board":"rpi5","version":"2026.11.1","state":"pending","missing_chunks":["<hex>",...],
-//    "missing_firmware":["u-boot.img"]}
+//    "missing_firmware":["u-boot.img"],"missing_files":["sbom.spdx.json","build.log"]}
+// `missing_files` names the release-directory files the signed manifest lists (its SBOM, and the
+// recipe and build log of its provenance: kReleaseFiles) that the seeder has not been sent yet;
+// a seeder older than that field sends none, and parse_push_status then reads it as empty.
 // `state`: "pending" (the upload is open), "present" (the seeder already holds this release,
 // the same manifest), "committed" (the answer to the commit).
 //
@@ -47,6 +50,7 @@ struct PushStatus {
   std::string board, version, state;
   std::vector<std::string> missing_chunks;    // 64 lower-case hex digits each
   std::vector<std::string> missing_firmware;  // firmware names
+  std::vector<std::string> missing_files;     // names from kReleaseFiles
   bool operator==(const PushStatus&) const = default;
 };
 
@@ -61,5 +65,11 @@ bool valid_push_board(std::string_view s);
 bool valid_push_version(std::string_view s);
 bool valid_chunk_hex(std::string_view s);
 bool valid_firmware_name(std::string_view s);
+
+// The files of a release directory beside manifest, signature and torrent that a push carries
+// when the signed manifest lists them (manifest/manifest.h: kSbomFile, kRecipeFile,
+// kBuildLogFile); the only names PUT .../files/<name> accepts.
+inline constexpr const char* kReleaseFiles[] = {"sbom.spdx.json", "recipe.yaml", "build.log"};
+bool valid_release_file_name(std::string_view s);
 
 }  // namespace ironstone::api

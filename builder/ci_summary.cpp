@@ -20,6 +20,13 @@ nlohmann::json sbom_json(const std::optional<fs::path>& sbom) {
   return {{"path", sbom->string()}, {"blake2b", hash_of(bytes)}, {"bytes", bytes.size()}};
 }
 
+// A release file the signed manifest lists, as its hash and size; null when it lists none.
+nlohmann::json file_ref_json(const std::optional<manifest::FileRef>& ref, const fs::path& release_dir,
+                             const char* name) {
+  if (!ref) return nullptr;
+  return {{"path", (release_dir / name).string()}, {"blake2b", ref->hash.hex()}, {"bytes", ref->size}};
+}
+
 }  // namespace
 
 nlohmann::json publish_summary(const PublishResult& r, const std::optional<fs::path>& sbom, double seconds,
@@ -47,6 +54,9 @@ nlohmann::json publish_summary(const PublishResult& r, const std::optional<fs::p
             {"info_hash_v2", m.info_hash_v2},
             {"source", m.provenance.source_hash.hex()}}},
           {"sbom", sbom_json(sbom)},
+          {"audit",
+           {{"recipe", file_ref_json(m.provenance.recipe, r.release_dir, manifest::kRecipeFile)},
+            {"build_log", file_ref_json(m.provenance.build_log, r.release_dir, manifest::kBuildLogFile)}}},
           {"seal",
            {{"checked", r.seal.checked}, {"sealed", r.seal.sealed()}, {"findings", r.seal.findings},
             {"note", r.seal.note}}},
@@ -62,6 +72,7 @@ nlohmann::json push_summary(const PushResult& r, const std::string& seeder, doub
           {"chunks_total", r.chunks_total},
           {"chunks_sent", r.chunks_sent},
           {"firmware_sent", r.firmware_sent},
+          {"files_sent", r.files_sent},
           {"bytes_sent", r.bytes_sent},
           {"timings", {{"total_s", seconds}}}};
 }

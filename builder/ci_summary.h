@@ -8,10 +8,12 @@
 //             "sizes":{"image","stored","chunks","zero_ranges","new_chunk_files","reused_chunk_files"},
 //             "hashes":{"image","manifest","info_hash_v2","source"},
 //             "sbom":{"path","blake2b","bytes"} or null,
+//             "audit":{"recipe":{"path","blake2b","bytes"} or null,"build_log":{…} or null},
 //             "seal":{"checked","sealed","findings":[...],"note"},
 //             "timings":{"total_s"}}
 //   push:    {"command":"push","ok":true,"release":{"board","version"},"seeder","state",
-//             "chunks_total","chunks_sent","firmware_sent","bytes_sent","timings":{"total_s"}}
+//             "chunks_total","chunks_sent","firmware_sent","files_sent","bytes_sent",
+//             "timings":{"total_s"}}
 //   verify:  {"command":"verify","ok":…,"releases_checked","chunks_checked","problems":[…],"warnings":[…]}
 //
 // Hashes are lower-case hex BLAKE2b-256 ("manifest": of manifest.json's bytes, what the channel

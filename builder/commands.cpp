@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <unistd.h>
 #include <limits>
 #include <map>
 
@@ -239,6 +240,7 @@ int run_gold(const GoldArgs& a) {
     if (!a.quiet) {
       o.progress = [&](std::uint64_t done, std::optional<std::uint64_t> total) { progress.update(done, total); };
       o.log = [](const std::string& line) { std::cerr << "gold: " << line << "\n"; };
+      o.terminal_progress = ::isatty(STDERR_FILENO) != 0;
     }
     GoldResult r = build_gold(o);
     if (!a.quiet) progress.finish();
@@ -274,7 +276,7 @@ int run_push(const PushArgs& a) {
     } else {
       std::cout << "pushed " << r.board << "/" << r.version << " to " << a.seeder << ": " << r.chunks_sent << " of "
                 << r.chunks_total << " chunks sent (" << r.bytes_sent << " bytes), " << r.firmware_sent
-                << " firmware files, " << r.state << "\n";
+                << " firmware files, " << r.files_sent << " release files, " << r.state << "\n";
     }
     return 0;
   });

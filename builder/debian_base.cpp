@@ -255,7 +255,7 @@ DebianBase debian_base(const Recipe& recipe, const DebianBaseOptions& o) {
   check_debian_host();
   fs::create_directories(o.cache, ec);
   if (ec) throw error(Errc::kStore, "--cache " + o.cache.string() + ": " + ec.message());
-  DebianBuild build{recipe, layout, disk_ids(base.key), sources, o.cache, o.log};
+  DebianBuild build{recipe, layout, disk_ids(base.key), sources, o.cache, o.log, o.terminal_progress};
   build_debian_image(build, base.image);
   std::ostringstream inputs;
   inputs << "{\"format\": \"" << kFormat << "\", \"key\": \"" << base.key << "\", \"suite\": \"" << recipe.debian->suite

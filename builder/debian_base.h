@@ -55,6 +55,9 @@ struct DebianBaseOptions {
   std::filesystem::path cache;  // created when missing
   std::function<void(const std::string&)> log;  // one line per step, and mmdebstrap's output
   std::filesystem::path apt_dir = "/etc/apt";   // the host's apt sources (tests point elsewhere)
+  // stderr is a terminal the user watches: mmdebstrap draws its own step names and progress
+  // bars there (its messages then go to the terminal, not to `log`).
+  bool terminal_progress = false;
 };
 
 struct DebianBase {

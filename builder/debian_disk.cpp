@@ -82,7 +82,11 @@ void bootstrap(const DebianBuild& b, const fs::path& root) {
   util::ProcessOptions o;
   o.on_line = [&](std::string_view line) { log_to(b, "mmdebstrap: " + std::string(line)); };
   o.max_output = 64 << 10;
-  run_tool(argv, "mmdebstrap (bootstrapping " + b.recipe.debian->suite + " arm64)", o);
+  // On a terminal mmdebstrap shows its steps with progress bars itself (download, extract,
+  // install: the ~15 minutes of this build); its messages then go there, not into the log.
+  o.inherit_stderr = b.terminal_progress;
+  const std::string stage = "mmdebstrap (bootstrapping " + b.recipe.debian->suite + " arm64)";
+  run_tool(argv, b.terminal_progress ? stage + ", its messages above" : stage, o);
 }
 
 void configure_root(const DebianBuild& b, const fs::path& root) {

@@ -24,6 +24,7 @@ struct DebianBuild {
   std::vector<std::string> sources;
   std::filesystem::path cache;
   std::function<void(const std::string&)> log;
+  bool terminal_progress = false;  // DebianBaseOptions::terminal_progress
 };
 
 // Builds the base image into `out` (atomically: nothing at `out` unless complete).

@@ -370,6 +370,7 @@ void resolve_debian_base(const GoldOptions& o, Inputs& in) {
   DebianBaseOptions d;
   d.cache = o.cache.empty() ? default_cache_dir() : o.cache;
   d.log = o.log;
+  d.terminal_progress = o.terminal_progress;
   in.base = debian_base(in.recipe, d).image;
 }
 

@@ -44,6 +44,7 @@ struct GoldOptions {
   std::optional<std::int64_t> source_date_epoch;  // default: $SOURCE_DATE_EPOCH, else now
   std::function<void(std::uint64_t, std::optional<std::uint64_t>)> progress;
   std::function<void(const std::string&)> log;  // one line per step
+  bool terminal_progress = false;  // DebianBaseOptions::terminal_progress
 };
 
 struct GoldResult {

@@ -66,7 +66,16 @@ ironstone_report() {
     body="$body,\"stage\":\"$(ironstone_json "$2")\",\"reason\":\"$(ironstone_json "${3:-}")\""
   fi
   body="$body,\"hostname\":\"$(ironstone_json "$(hostname)")\",\"board\":\"$(ironstone_json "${IRONSTONE_BOARD:-}")\""
-  body="$body,\"release\":\"$(ironstone_json "${IRONSTONE_RELEASE:-}")\",\"sequence\":$seq}"
+  body="$body,\"release\":\"$(ironstone_json "${IRONSTONE_RELEASE:-}")\",\"sequence\":$seq"
+  # With "booted": whether k3s will start (binary and role present), so the seeder waits for "joined".
+  if [ "$1" = booted ]; then
+    if [ -x "${IRONSTONE_K3S_BIN:-/usr/local/bin/k3s}" ] && [ -n "${IRONSTONE_K3S_ROLE:-}" ]; then
+      body="$body,\"join_expected\":true"
+    else
+      body="$body,\"join_expected\":false"
+    fi
+  fi
+  body="$body}"
   printf '%s' "$body" | curl -fsS --retry 20 --retry-connrefused --retry-delay 3 --max-time 10 \
     -H 'Content-Type: application/json' --data @- \
     "$IRONSTONE_SEEDER_URL/v1/nodes/$IRONSTONE_NODE_ID/lifecycle" ||

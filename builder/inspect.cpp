@@ -63,6 +63,11 @@ void inspect_release(const fs::path& store_root, const std::string& board, const
   listed("sbom        ", manifest::kSbomFile, m.sbom);
   listed("recipe      ", manifest::kRecipeFile, p.recipe);
   listed("build log   ", manifest::kBuildLogFile, p.build_log);
+  if (!p.unknown_fields.empty()) {
+    out << "            provenance fields this build does not know (ignored):";
+    for (const auto& f : p.unknown_fields) out << " " << f;
+    out << "\n";
+  }
   for (const auto& fw : m.firmware)
     out << "firmware    " << fw.name << " (" << fw.kind << ", " << util::human_size(fw.size) << ", " << fw.hash.hex() << ")\n";
 }

@@ -124,6 +124,30 @@ void send_firmware(SeederLink& link, const ReleaseRef& ref, const api::PushStatu
   }
 }
 
+// The release files the seeder lacks (SBOM, recipe, build log), each read from the release
+// directory; the seeder checks them against the signed manifest.
+void send_release_files(SeederLink& link, const ReleaseRef& ref, const api::PushStatus& status, std::uint64_t total,
+                        PushResult& result, const PushOptions& o) {
+  for (const std::string& name : status.missing_files) {
+    const fs::path file = ref.dir / name;
+    const std::string body = read_file(file, api::kMaxPushFileBytes);
+    link.send("PUT", api::upload_file_path(ref.board, ref.version, name), body, "application/octet-stream",
+              "release file " + name + " (" + file.string() + ")");
+    ++result.files_sent;
+    result.bytes_sent += body.size();
+    if (o.progress) o.progress(result.bytes_sent, total);
+  }
+}
+
+// The signed size of a release file the manifest lists, 0 for another name.
+std::uint64_t listed_size(const manifest::Manifest& m, const std::string& name) {
+  const auto size = [](const std::optional<manifest::FileRef>& ref) { return ref ? ref->size : 0; };
+  if (name == manifest::kSbomFile) return size(m.sbom);
+  if (name == manifest::kRecipeFile) return size(m.provenance.recipe);
+  if (name == manifest::kBuildLogFile) return size(m.provenance.build_log);
+  return 0;
+}
+
 std::uint64_t bytes_to_send(const manifest::Manifest& m, const api::PushStatus& s) {
   std::set<std::string> missing(s.missing_chunks.begin(), s.missing_chunks.end());
   std::uint64_t total = 0;
@@ -132,6 +156,7 @@ std::uint64_t bytes_to_send(const manifest::Manifest& m, const api::PushStatus& 
   for (const auto& fw : m.firmware)
     if (std::find(s.missing_firmware.begin(), s.missing_firmware.end(), fw.name) != s.missing_firmware.end())
       total += fw.size;
+  for (const std::string& name : s.missing_files) total += listed_size(m, name);
   return total;
 }
 
@@ -178,7 +203,7 @@ PushResult push_release(const PushOptions& o) {
   const ReleaseRef ref = select_push_release(store, o.board, o.version);
   const api::PushBundle bundle = make_push_bundle(store, ref);
   const manifest::Manifest m = manifest::parse_manifest(bundle.manifest, (ref.dir / "manifest.json").string());
-  PushResult result{m.board, m.version, "", m.chunks.size(), 0, 0, 0};
+  PushResult result{m.board, m.version, "", m.chunks.size(), 0, 0, 0, 0};
   SeederLink link(o, m.board + "/" + m.version);
   const auto begun = link.send("POST", api::kUploadsPath, api::serialize_push_bundle(bundle), "application/octet-stream");
   const api::PushStatus status = api::parse_push_status(begun.body, link.seeder_text() + " " + api::kUploadsPath);
@@ -190,6 +215,7 @@ PushResult push_release(const PushOptions& o) {
   try {
     send_chunks(link, store, m, status, total, result, o);
     send_firmware(link, ref, status, total, result, o);
+    send_release_files(link, ref, status, total, result, o);
   } catch (const Error&) {
     // The seeder refused what this store holds (a corrupt chunk): nothing of it stays there.
     if (link.last_status() == 400) {

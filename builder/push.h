@@ -42,8 +42,8 @@ struct PushOptions {
 struct PushResult {
   std::string board, version;
   std::string state;  // "committed", or "present" (the seeder had it already)
-  std::size_t chunks_total = 0, chunks_sent = 0, firmware_sent = 0;
-  std::uint64_t bytes_sent = 0;  // chunk and firmware bytes
+  std::size_t chunks_total = 0, chunks_sent = 0, firmware_sent = 0, files_sent = 0;  // files: SBOM, recipe, build log
+  std::uint64_t bytes_sent = 0;  // chunk, firmware and release-file bytes
 };
 
 // The release push_release() pushes (above): board and version as given, or chosen.

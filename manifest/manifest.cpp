@@ -214,7 +214,7 @@ Manifest parse_manifest(std::string_view bytes, std::string_view source) {
                   p.string("ci_run"),       p.string("builder_host"),    p.string("tool_version")};
   m.provenance.recipe = read_file_ref(p, "recipe", kMaxAuditFileBytes, "a recipe");
   m.provenance.build_log = read_file_ref(p, "build_log", kMaxAuditFileBytes, "a build log");
-  p.finish();
+  m.provenance.unknown_fields = p.unread();  // open to newer builders' fields (manifest.h, Provenance)
   r.finish();
   validate(m, source);
   return m;

@@ -79,6 +79,12 @@ inline constexpr const char* kRecipeFile = "recipe.yaml";
 inline constexpr const char* kBuildLogFile = "build.log";
 inline constexpr std::uint64_t kMaxAuditFileBytes = 64ull << 20;
 
+// Provenance is informational: nothing Ironstone decides (trust, what is written) reads it
+// except the audit files' hashes. So it is the one place of the manifest open to fields this
+// build does not know: a newer builder may add provenance fields without older readers (the
+// installer cards already in the racks) refusing its releases. parse_manifest keeps their names
+// in `unknown_fields` (inspect shows them) and otherwise ignores them; everywhere else an unknown
+// field is an error, and a change of meaning needs a new format_version.
 struct Provenance {
   std::string source_name;   // file name of the image given to publish ("-" for stdin)
   Hash256 source_hash;       // BLAKE2b-256 of the source file as read (compressed, if it was)
@@ -88,6 +94,7 @@ struct Provenance {
   std::string tool_version;
   std::optional<FileRef> recipe;     // kRecipeFile; absent when publish got no --recipe
   std::optional<FileRef> build_log;  // kBuildLogFile; absent when publish got no --build-log
+  std::vector<std::string> unknown_fields;  // parsed, not known to this build (sorted); never serialised
 };
 
 struct Manifest {

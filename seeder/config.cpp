@@ -114,6 +114,7 @@ void validate(const SeederConfig& c) {
   if (c.scan_interval.count() <= 0) throw error(Errc::kConfig, "--scan-interval: must be positive");
   if (c.announce_interval.count() <= 0) throw error(Errc::kConfig, "--announce-interval: must be positive");
   if (c.boot_timeout.count() <= 0) throw error(Errc::kConfig, "--boot-timeout: must be positive");
+  if (c.join_timeout.count() <= 0) throw error(Errc::kConfig, "--join-timeout: must be positive");
   if (c.max_body < 1024) throw error(Errc::kConfig, "--max-body: must be at least 1024");
   if (c.upload_limit < 0 || c.upload_limit >= std::numeric_limits<int>::max()) {
     throw error(Errc::kConfig, "--upload-limit: must be 0 (unlimited) or a rate below 2 GiB/s");

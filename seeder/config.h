@@ -48,6 +48,9 @@ struct SeederConfig {
   std::chrono::seconds node_stale_after{300};
   // A node that reported "done" and no first boot within this time shows as stale.
   std::chrono::seconds boot_timeout{1800};
+  // A node that reported "booted" and will start k3s, and did not report "joined" within this
+  // time, shows as stale.
+  std::chrono::seconds join_timeout{1800};
   // The fleet database (seeder/fleet_store.h); empty: <store>/fleet.sqlite.
   std::filesystem::path fleet_db;
   std::size_t max_body = api::kMaxEventBytes;

@@ -154,6 +154,9 @@ Fleet::Shown Fleet::shown(const Node& node, Clock::time_point now) const {
   if (node.boot) {
     const LifecycleReport& b = *node.boot;
     if (b.state == "failed") return {"failed", b.stage + ": " + b.reason};
+    if (b.state == "booted" && b.join_expected && now - node.boot_at > options_.join_timeout)
+      return {"stale", "booted at " + utc_minute(node.boot_at) + ", k3s has not reported joining for " +
+                           minutes(options_.join_timeout)};
     return {b.state, ""};
   }
   const NodeEvent& e = node.last;
@@ -356,6 +359,7 @@ LifecycleReport report_from_json(const json& b, const std::string& id) {
   if (b.contains("sequence") && b["sequence"].is_number_unsigned()) r.sequence = b["sequence"].get<std::uint64_t>();
   r.stage = str(b, "stage");
   r.reason = str(b, "reason");
+  r.join_expected = b.contains("join_expected") && b["join_expected"].is_boolean() && b["join_expected"].get<bool>();
   return r;
 }
 

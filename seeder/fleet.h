@@ -72,6 +72,7 @@ class Fleet {
     std::size_t max_log = 1000;
     std::chrono::seconds stale_after{300};
     std::chrono::seconds boot_timeout{1800};
+    std::chrono::seconds join_timeout{1800};  // "booted" with join_expected, no "joined" since
     std::size_t max_history = 256;        // per node, in memory
     std::size_t max_rate_samples = 360;   // the dashboard's chart
     std::chrono::seconds rate_sample_every{5};

@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   std::string upload_limit = "0";
   std::string inventory, fleet_db, enrolment_keys, upload_token_file;
   int boot_timeout = 1800;
+  int join_timeout = 1800;
   bool no_uploads = false;
   double upload_timeout = 600;
 
@@ -82,6 +83,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--boot-timeout", boot_timeout,
                  "Seconds after a node's \"done\" without a first-boot report before it counts as stale")
+      ->capture_default_str();
+  app.add_option("--join-timeout", join_timeout,
+                 "Seconds after a node's \"booted\" (one that will start k3s) without \"joined\" before it counts as stale")
       ->capture_default_str();
   app.add_option("--fleet-db", fleet_db,
                  "The fleet database (SQLite; nodes and their history), default STORE/fleet.sqlite");
@@ -166,6 +170,7 @@ int main(int argc, char** argv) {
     config.announce_interval = std::chrono::seconds(announce_interval);
     config.node_stale_after = std::chrono::seconds(node_stale_after);
     config.boot_timeout = std::chrono::seconds(boot_timeout);
+    config.join_timeout = std::chrono::seconds(join_timeout);
     config.fleet_db = fleet_db;
     config.max_body = max_body;
     config.max_connections = max_connections;

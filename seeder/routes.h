@@ -32,7 +32,8 @@
 
 namespace ironstone::seeder {
 
-// Defines the parameter types used by the routes: board, channel, version, firmware,
+// Defines the parameter types used by the routes: board, channel, version, firmware, file (a
+// name of api::kReleaseFiles),
 // aa (2 hex), hex (64 lower-case hex), node, mac (aa:bb:cc:dd:ee:ff, any case, ':' or '-'),
 // node_or_mac (either).
 void define_route_params(Router& router);
@@ -71,7 +72,8 @@ struct IdentityContext {
 void add_identity_routes(Router& router, IdentityContext context);
 
 // /v1/uploads... (docs/http-api.md, "Pushing a release"): POST /v1/uploads (the bundle),
-// GET/DELETE /v1/uploads/<board>/<version>, PUT .../chunks/<hex>.zst and .../firmware/<name>,
+// GET/DELETE /v1/uploads/<board>/<version>, PUT .../chunks/<hex>.zst, .../firmware/<name> and
+// .../files/<name>,
 // POST .../commit. With a token (--upload-token-file), every request must carry
 // "Authorization: Bearer <token>" (compared in constant time): else 401. Errors map to statuses
 // by their seeder::Errc (kBadRequest 400, kUnauthorized 401, kRefused 403, kNotFound 404,

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/paths.h"
+#include "api/push.h"
 #include "manifest/layout.h"
 #include "manifest/manifest.h"
 #include "seeder/file_response.h"
@@ -75,6 +76,7 @@ void define_route_params(Router& router) {
   router.define_param("channel", [](std::string_view s) { return manifest::valid_board_name(s); });
   router.define_param("version", [](std::string_view s) { return manifest::valid_version_name(s); });
   router.define_param("firmware", valid_firmware_name);
+  router.define_param("file", [](std::string_view s) { return api::valid_release_file_name(s); });
   router.define_param("aa", [](std::string_view s) { return is_hex_lower(s, 2); });
   router.define_param("hex", [](std::string_view s) { return is_hex_lower(s, 64); });
   router.define_param("node", [](std::string_view s) { return valid_node_id(s); });

@@ -84,6 +84,12 @@ void add_upload_routes(Router& router, UploadContext context) {
       return make_response(http::status::no_content, "");
     });
   });
+  router.add({V::put}, api::route::kUploadFile, [c](const Request& r, const Params& p) {
+    return guarded(r, *c, [&] {
+      c->uploads->put_file(p[0], p[1], p[2], r.message.body());
+      return make_response(http::status::no_content, "");
+    });
+  });
   router.add({V::post}, api::route::kUploadCommit, [c](const Request& r, const Params& p) {
     return guarded(r, *c, [&] { return status_response(c->uploads->commit(p[0], p[1])); });
   });
@@ -112,6 +118,7 @@ std::optional<BodyRule> upload_body_rule(http::verb method, std::string_view tar
   if (method != http::verb::put) return std::nullopt;
   if (target.find("/chunks/") != std::string_view::npos) return BodyRule{api::kMaxPushChunkBytes, timeout};
   if (target.find("/firmware/") != std::string_view::npos) return BodyRule{api::kMaxPushFirmwareBytes, timeout};
+  if (target.find("/files/") != std::string_view::npos) return BodyRule{api::kMaxPushFileBytes, timeout};
   return std::nullopt;
 }
 

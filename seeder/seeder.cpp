@@ -51,7 +51,8 @@ SwarmSeederOptions swarm_options(const SeederConfig& c, const fs::path& store, c
 Seeder::Seeder(SeederConfig config)
     : config_(std::move(config)),
       tracker_(Tracker::Options{config_.announce_interval}),
-      fleet_(Fleet::Options{config_.max_nodes, 1000, config_.node_stale_after, config_.boot_timeout}) {}
+      fleet_(Fleet::Options{config_.max_nodes, 1000, config_.node_stale_after, config_.boot_timeout,
+                            config_.join_timeout}) {}
 
 Seeder::~Seeder() { stop(); }
 

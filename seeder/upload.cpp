@@ -20,6 +20,8 @@ namespace fs = std::filesystem;
 
 static_assert(api::kMaxSignatureBytes == manifest::kMaxMinisignFileBytes, "one limit for signature files");
 static_assert(api::kMaxPushChunkBytes == manifest::kMaxChunkSize, "a pushed chunk is at most one chunk");
+static_assert(api::kMaxPushFileBytes >= manifest::kMaxSbomBytes && api::kMaxPushFileBytes >= manifest::kMaxAuditFileBytes,
+              "a pushed release file may be as large as the manifest allows");
 
 namespace {
 
@@ -129,9 +131,10 @@ std::shared_ptr<UploadService::Upload> verify_bundle(api::PushBundle bundle, con
   return upload;
 }
 
-// What the upload still lacks: chunks in neither the store nor staging, firmware not staged.
+// What the upload still lacks: chunks in neither the store nor staging, firmware and release
+// files not staged.
 api::PushStatus missing(const fs::path& store, const UploadService::Upload& u) {
-  api::PushStatus s{u.manifest().board, u.manifest().version, "pending", {}, {}};
+  api::PushStatus s{u.manifest().board, u.manifest().version, "pending", {}, {}, {}};
   std::error_code ec;
   for (const auto& [hex, chunk] : u.chunks) {
     if (!fs::exists(store_chunk_file(store, hex), ec) && !fs::exists(staged_chunk_file(u.staging, hex), ec))
@@ -139,6 +142,9 @@ api::PushStatus missing(const fs::path& store, const UploadService::Upload& u) {
   }
   for (const auto& fw : u.manifest().firmware) {
     if (!fs::exists(u.staging / "firmware" / fw.name, ec)) s.missing_firmware.push_back(fw.name);
+  }
+  for (const auto& [name, ref] : listed_release_files(u.manifest())) {
+    if (!fs::exists(u.staging / "files" / name, ec)) s.missing_files.push_back(name);
   }
   return s;
 }
@@ -154,6 +160,7 @@ void prepare_staging(const UploadService::Upload& u) {
   std::error_code ec;
   fs::create_directories(u.staging / "chunks", ec);
   if (!ec) fs::create_directories(u.staging / "firmware", ec);
+  if (!ec) fs::create_directories(u.staging / "files", ec);
   if (ec) throw error(Errc::kStore, u.staging.string() + ": cannot create: " + ec.message());
   write_file_replace(marker, u.bundle.manifest);
 }
@@ -187,14 +194,15 @@ api::PushStatus UploadService::begin(std::string_view bundle_bytes) {
     if (*present != bundle.manifest)
       throw error(Errc::kConflict, "push " + bundle.board + "/" + bundle.version + ": the store already holds " +
                                        "this version with another manifest (" + dir.string() + ")");
-    return {bundle.board, bundle.version, "present", {}, {}};
+    return {bundle.board, bundle.version, "present", {}, {}, {}};
   }
   std::shared_ptr<Upload> upload = open(bundle);
   std::lock_guard lock(upload->mutex);
   prepare_staging(*upload);
   api::PushStatus s = missing(options_.store, *upload);
-  spdlog::info("push: {} (sequence {}) verified; {} of {} chunks and {} firmware files to come", upload->key(),
-               upload->manifest().sequence, s.missing_chunks.size(), upload->chunks.size(), s.missing_firmware.size());
+  spdlog::info("push: {} (sequence {}) verified; {} of {} chunks, {} firmware and {} release files to come",
+               upload->key(), upload->manifest().sequence, s.missing_chunks.size(), upload->chunks.size(),
+               s.missing_firmware.size(), s.missing_files.size());
   return s;
 }
 
@@ -271,16 +279,35 @@ void UploadService::put_firmware(const std::string& board, const std::string& ve
   throw error(Errc::kNotFound, where + " is not in the release");
 }
 
+void UploadService::put_file(const std::string& board, const std::string& version, const std::string& name,
+                             std::string_view body) {
+  std::shared_ptr<Upload> u = find(board, version);
+  const std::string where = "push " + u->key() + ": release file " + name;
+  for (const auto& [listed, ref] : listed_release_files(u->manifest())) {
+    if (listed != name) continue;
+    if (body.size() != ref->size)
+      throw error(Errc::kBadRequest, where + ": " + std::to_string(body.size()) + " bytes, the signed size is " +
+                                         std::to_string(ref->size));
+    if (ironstone::blake2b256(as_bytes(body)) != ref->hash)
+      throw error(Errc::kBadRequest, where + ": refused: BLAKE2b-256 does not match the signed hash");
+    write_file_replace(u->staging / "files" / name, body);
+    return;
+  }
+  throw error(Errc::kNotFound, where + " is not listed in the signed manifest");
+}
+
 api::PushStatus UploadService::commit(const std::string& board, const std::string& version) {
   std::shared_ptr<Upload> u = find(board, version);
   {
     std::lock_guard lock(u->mutex);
     api::PushStatus s = missing(options_.store, *u);
-    if (!s.missing_chunks.empty() || !s.missing_firmware.empty()) {
+    if (!s.missing_chunks.empty() || !s.missing_firmware.empty() || !s.missing_files.empty()) {
       throw error(Errc::kConflict,
-                  "push " + u->key() + ": cannot commit, " + std::to_string(s.missing_chunks.size()) +
-                      " chunks and " + std::to_string(s.missing_firmware.size()) + " firmware files missing" +
-                      (s.missing_chunks.empty() ? "" : " (first: chunk " + s.missing_chunks.front() + ")"));
+                  "push " + u->key() + ": cannot commit, " + std::to_string(s.missing_chunks.size()) + " chunks, " +
+                      std::to_string(s.missing_firmware.size()) + " firmware and " +
+                      std::to_string(s.missing_files.size()) + " release files missing" +
+                      (s.missing_chunks.empty() ? "" : " (first: chunk " + s.missing_chunks.front() + ")") +
+                      (s.missing_files.empty() ? "" : " (first file: " + s.missing_files.front() + ")"));
     }
     commit_upload(options_.store, *u);
   }
@@ -290,7 +317,7 @@ api::PushStatus UploadService::commit(const std::string& board, const std::strin
   }
   spdlog::info("push: {} (sequence {}) committed into {}", u->key(), u->manifest().sequence, options_.store.string());
   if (options_.on_commit) options_.on_commit();
-  return {board, version, "committed", {}, {}};
+  return {board, version, "committed", {}, {}, {}};
 }
 
 void UploadService::abort(const std::string& board, const std::string& version) {

@@ -3,11 +3,12 @@
 // the store's keys/*.pub (signature, trusted comment, not expired, a sequence not lower than the
 // highest the store holds for that board and channel), its torrent is the one the manifest signs,
 // its channel pointer (optional) verifies and pins that manifest, and every chunk and firmware
-// payload hashes to its signed value. The upload token (--upload-token-file) is a second factor
+// payload, and every release file the manifest lists (SBOM, recipe, build log), hashes to its
+// signed value. The upload token (--upload-token-file) is a second factor
 // checked by the routes (seeder/routes_upload.cpp), not here.
 //
 // Staging: an upload lives in <store>/.uploads/<board>/<version>/ (manifest.json, chunks/,
-// firmware/), which nothing serves or seeds. begin() answers what is still missing — chunks the
+// firmware/, files/), which nothing serves or seeds. begin() answers what is still missing — chunks the
 // store already has or that were staged before (an interrupted push, even across a seeder
 // restart: staged files are kept) are not asked for again. commit() then moves the release into
 // the store as publish does (docs/release-format.md): the release directory is written as
@@ -60,6 +61,9 @@ class UploadService {
   void put_chunk(const std::string& board, const std::string& version, const std::string& hex, std::string_view body);
   void put_firmware(const std::string& board, const std::string& version, const std::string& name,
                     std::string_view body);
+  // PUT .../files/<name>: a release file the signed manifest lists (api::kReleaseFiles), checked
+  // against its signed size and BLAKE2b-256, then staged.
+  void put_file(const std::string& board, const std::string& version, const std::string& name, std::string_view body);
   // POST .../commit: the release into the store (above); state "committed".
   api::PushStatus commit(const std::string& board, const std::string& version);
   // DELETE /v1/uploads/<board>/<version>: forgets the upload and removes its staging directory.

@@ -15,6 +15,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "manifest/trust.h"
 #include "seeder/upload.h"
@@ -38,6 +40,10 @@ struct UploadService::Upload {
 // <store>/chunks/<aa>/<hex>.zst and its staged twin <staging>/chunks/<hex>.zst.
 std::filesystem::path store_chunk_file(const std::filesystem::path& store, std::string_view hex);
 std::filesystem::path staged_chunk_file(const std::filesystem::path& staging, std::string_view hex);
+
+// The release files the signed manifest lists (api::kReleaseFiles: its SBOM, recipe and build
+// log), by name, with their signed sizes and hashes; pointers into `m`, which must outlive them.
+std::vector<std::pair<std::string, const manifest::FileRef*>> listed_release_files(const manifest::Manifest& m);
 
 // Writes `data` to a temporary name beside `path` and renames it into place (not fsynced: the
 // commit syncs the store). Throws Error(Errc::kStore) naming the path.

@@ -117,6 +117,13 @@ void ObjectReader::finish() {
   }
 }
 
+std::vector<std::string> ObjectReader::unread() const {
+  std::vector<std::string> out;
+  for (const auto& [key, v] : object_.items())
+    if (!read_.count(key)) out.push_back(key);
+  return out;  // nlohmann::json objects iterate in key order
+}
+
 void ObjectReader::check_text(const char* key, const nlohmann::json& v, std::size_t max_len) const {
   if (!v.is_string()) fail(key, std::string("expected a string, got ") + v.type_name());
   const auto& s = v.get_ref<const std::string&>();

@@ -40,6 +40,8 @@ class ObjectReader {
   const nlohmann::json& array(const char* key);
   ObjectReader object(const char* key);
   void finish();  // throws for every field not read
+  // The names of the fields not read (sorted), for objects open to fields a newer writer adds.
+  std::vector<std::string> unread() const;
 
   // Bounded readers for hand-written files (board profiles). Their type errors also
   // name the JSON type found: "expected a string, got number".

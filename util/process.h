@@ -37,6 +37,10 @@ struct ProcessOptions {
   // Called (on the calling thread, while the child runs) with each line the child writes to
   // stdout or stderr, without its newline; lines are cut at 4096 bytes. Capture is unchanged.
   std::function<void(std::string_view line)> on_line;
+  // The child writes its stderr straight to this process's stderr (e.g. a terminal, where a
+  // tool such as mmdebstrap draws its own progress bars) instead of into the capture and
+  // on_line: ProcessResult::err stays empty.
+  bool inherit_stderr = false;
 };
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});

@@ -55,8 +55,14 @@ TEST(PushBundle, OverTheLimitIsTooLarge) {
 }
 
 TEST(PushStatus, RoundTripsAndRefusesBadNames) {
-  const PushStatus s{"rpi5", "1.0", "pending", {std::string(64, 'a')}, {"u-boot.img"}};
+  const PushStatus s{"rpi5", "1.0", "pending", {std::string(64, 'a')}, {"u-boot.img"}, {"build.log"}};
   EXPECT_EQ(parse_push_status(serialize_push_status(s), "s"), s);
+  // A seeder older than missing_files sends none: nothing to send.
+  EXPECT_TRUE(parse_push_status(R"({"board":"rpi5","version":"1","state":"pending","missing_chunks":[],)"
+                                R"("missing_firmware":[]})", "s").missing_files.empty());
+  EXPECT_ERROR_HAS(parse_push_status(R"({"board":"rpi5","version":"1","state":"pending","missing_chunks":[],)"
+                                     R"("missing_firmware":[],"missing_files":["/etc/passwd"]})", "s"),
+                   Errc::kPush, "field 'missing_files[0]': not a valid name");
   EXPECT_ERROR_HAS(parse_push_status(R"({"board":"rpi5","version":"1","state":"lost","missing_chunks":[],)"
                                      R"("missing_firmware":[]})", "s"),
                    Errc::kPush, "field 'state'");
@@ -70,6 +76,7 @@ TEST(PushPaths, UploadsAreUnderBoardAndVersion) {
   EXPECT_EQ(upload_path("rpi5", "1.0"), "/v1/uploads/rpi5/1.0");
   EXPECT_EQ(upload_chunk_path("rpi5", "1.0", hex), "/v1/uploads/rpi5/1.0/chunks/" + hex + ".zst");
   EXPECT_EQ(upload_firmware_path("rpi5", "1.0", "fw.bin"), "/v1/uploads/rpi5/1.0/firmware/fw.bin");
+  EXPECT_EQ(upload_file_path("rpi5", "1.0", "sbom.spdx.json"), "/v1/uploads/rpi5/1.0/files/sbom.spdx.json");
   EXPECT_EQ(upload_commit_path("rpi5", "1.0"), "/v1/uploads/rpi5/1.0/commit");
 }
 

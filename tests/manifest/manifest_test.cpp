@@ -152,6 +152,25 @@ TEST(ManifestAuditTrail, AnEmptyOrUnknownFieldInTheRecipeIsRejectedNamingIt) {
       Errc::kField, "manifest.json: field 'provenance.build_log.url': unknown field");
 }
 
+TEST(ManifestForwardCompatibility, ANewerBuildersProvenanceFieldsAreIgnoredAndNamed) {
+  const Manifest m = parse_edited([](json& d) {
+    d["provenance"]["signer"] = "ci@example";
+    d["provenance"]["attestation"] = {{"kind", "slsa"}, {"level", 3}};
+  });
+  EXPECT_THAT(m.provenance.unknown_fields, ::testing::ElementsAre("attestation", "signer"));
+  EXPECT_EQ(m.provenance.builder_host, sample_manifest().provenance.builder_host);  // the known ones as before
+  EXPECT_THAT(serialize(m), ::testing::Not(HasSubstr("signer")));
+  EXPECT_TRUE(parse(kSampleJson).provenance.unknown_fields.empty());
+}
+
+TEST(ManifestForwardCompatibility, OnlyProvenanceIsOpenAndItsKnownFieldsStayStrict) {
+  // A field a reader must understand still fails closed, with its path.
+  EXPECT_ERROR_EQ(parse_edited([](json& d) { d["chunks"][0]["encrypted"] = true; }), Errc::kField,
+                  "manifest.json: field 'chunks[0].encrypted': unknown field");
+  EXPECT_ERROR_EQ(parse_edited([](json& d) { d["provenance"]["builder_host"] = 7; }), Errc::kField,
+                  "manifest.json: field 'provenance.builder_host': expected a string");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Strict parser: unknown fields and versions, duplicates, trailing data, types
 
@@ -163,8 +182,6 @@ TEST(ManifestParser, UnknownTopLevelFieldIsRejectedNamingTheField) {
 TEST(ManifestParser, UnknownNestedFieldIsRejectedWithItsPath) {
   EXPECT_ERROR_EQ(parse_edited([](json& d) { d["chunks"][1]["note"] = 1; }), Errc::kField,
                   "manifest.json: field 'chunks[1].note': unknown field");
-  EXPECT_ERROR_EQ(parse_edited([](json& d) { d["provenance"]["signer"] = "x"; }), Errc::kField,
-                  "manifest.json: field 'provenance.signer': unknown field");
   EXPECT_ERROR_EQ(parse_edited([](json& d) { d["zero_ranges"][0]["fill"] = 0; }), Errc::kField,
                   "manifest.json: field 'zero_ranges[0].fill': unknown field");
   EXPECT_ERROR_EQ(parse_edited([](json& d) { d["firmware"][0]["url"] = "x"; }), Errc::kField,

@@ -2,10 +2,13 @@
 // history) and their HTTP routes.
 #include <gtest/gtest.h>
 
+#include "builder/gold.h"
 #include "seeder/errc.h"
 #include "seeder/fleet.h"
 #include "tests/seeder/seeder_test_util.h"
 #include "tests/testutil/expect_error.h"
+#include "tests/testutil/testutil.h"
+#include "util/process.h"
 
 namespace ironstone::seeder {
 namespace {
@@ -71,6 +74,25 @@ TEST(FleetLifecycle, DoneWithoutFirstBootReportTurnsStaleAfterTheBootTimeoutWith
   EXPECT_EQ(fleet.counts(t0 + 1801s).stale, 1u);
   fleet.report(parse_lifecycle_report("node-a", kBooted), t0 + 3600s);  // late, but it came
   EXPECT_EQ(fleet.view(t0 + 3600s)["nodes"][0]["state"], "booted");
+}
+
+TEST(FleetLifecycle, BootedThatWillStartK3sTurnsStaleWhenItNeverReportsJoining) {
+  Fleet::Options o = options();
+  o.join_timeout = 900s;
+  Fleet fleet(o);
+  const auto t0 = Fleet::Clock::from_time_t(1796186400);  // 2026-12-02 04:40:00 UTC
+  fleet.record(parse_node_event("node-a", kDone), t0);
+  fleet.record(parse_node_event("node-b", kDone), t0);
+  const std::string expecting = kBooted.substr(0, kBooted.size() - 1) + R"(,"join_expected":true})";
+  fleet.report(parse_lifecycle_report("node-a", expecting), t0 + 60s);
+  fleet.report(parse_lifecycle_report("node-b", kBooted), t0 + 60s);  // no k3s in its image: no join to wait for
+  EXPECT_EQ(fleet.view(t0 + 960s)["nodes"][0]["state"], "booted");
+  const json later = fleet.view(t0 + 961s);
+  EXPECT_EQ(later["nodes"][0]["state"], "stale");
+  EXPECT_EQ(later["nodes"][0]["reason"], "booted at 2026-12-02 04:41 UTC, k3s has not reported joining for 15 min");
+  EXPECT_EQ(later["nodes"][1]["state"], "booted");
+  fleet.report(parse_lifecycle_report("node-a", kJoined), t0 + 2000s);  // late, but it came
+  EXPECT_EQ(fleet.view(t0 + 2000s)["nodes"][0]["state"], "joined");
 }
 
 TEST(FleetLifecycle, FailureAtAnyStageShowsTheStageAndReason) {
@@ -145,6 +167,36 @@ TEST_F(LifecycleHttp, ReportsAnswer204AndShowInFleetHistoryAndMetrics) {
   EXPECT_NE(m.find("ironstone_fleet_nodes{state=\"booted\"} 1"), std::string::npos) << m;
   EXPECT_NE(m.find("ironstone_fleet_nodes{state=\"joined\"} 0"), std::string::npos) << m;
   EXPECT_NE(m.find("# TYPE ironstone_fleet_db_batches_total counter"), std::string::npos) << m;
+}
+
+// The gold image's own report script (builder/gold.h) against the seeder's parser: the shell
+// side of the lifecycle contract, run with sh and curl as on a node.
+TEST_F(LifecycleHttp, TheGoldImagesReportScriptIsAcceptedAndSaysWhetherAJoinFollows) {
+  ironstone::testing::TempDir t;
+  ironstone::testing::write_text(t.path() / "report.sh", builder::report_script_text());
+  const auto report = [&](const std::string& node, const std::string& k3s_bin) {
+    util::ProcessOptions o;
+    o.env = {{"IRONSTONE_SEEDER_URL", "http://127.0.0.1:" + std::to_string(port_)},
+             {"IRONSTONE_NODE_ID", node},
+             {"IRONSTONE_BOARD", "uefi-arm64"},
+             {"IRONSTONE_RELEASE", "2026.12.1"},
+             {"IRONSTONE_SEQUENCE", "4"},
+             {"IRONSTONE_K3S_ROLE", "agent"},
+             {"IRONSTONE_K3S_BIN", k3s_bin}};
+    return util::run_process({"sh", "-c", ". " + (t.path() / "report.sh").string() + " && ironstone_report booted"}, o);
+  };
+  if (util::run_process({"sh", "-c", "command -v curl"}).exit_code != 0) GTEST_SKIP() << "curl is not installed";
+  const auto with_k3s = report("node-k3s", "/bin/sh");
+  ASSERT_EQ(with_k3s.exit_code, 0) << with_k3s.err;
+  EXPECT_EQ(with_k3s.err, "");  // no "could not report"
+  report("node-plain", (t.path() / "no-k3s").string());
+  const auto a = seeder_->fleet().history("node-k3s");
+  const auto b = seeder_->fleet().history("node-plain");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->at("history").back()["kind"], "booted");
+  EXPECT_EQ(a->at("history").back()["release"], "2026.12.1");
+  EXPECT_EQ(a->at("history").back()["join_expected"], true);
+  EXPECT_FALSE(b->at("history").back().contains("join_expected"));
 }
 
 TEST_F(LifecycleHttp, BadReportsGetExactErrorsAndChangeNothing) {

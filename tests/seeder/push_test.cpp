@@ -40,6 +40,19 @@ class Push : public ::testing::Test {
     o.expires = 4102444800;  // 2100
     return builder::publish((dir.path() / "gold.img").string(), k, o);
   }
+  // A release with the whole audit trail: an SBOM, the recipe and the build log.
+  builder::PublishResult publish_with_audit_trail() {
+    write_file(dir.path() / "gold.img", builder::testing::sample_image(1));
+    write_text(dir.path() / "gold.img.spdx.json", R"({"spdxVersion":"SPDX-2.3","packages":[]})");
+    write_text(dir.path() / "rpi5.yaml", "board: rpi5\n");
+    write_text(dir.path() / "gold.log", "gold: step 1\ngold: step 2\n");
+    auto o = builder::testing::options(ci(), "1.0");
+    o.expires = 4102444800;  // 2100
+    o.sbom = dir.path() / "gold.img.spdx.json";
+    o.recipe = dir.path() / "rpi5.yaml";
+    o.build_log = dir.path() / "gold.log";
+    return builder::publish((dir.path() / "gold.img").string(), key, o);
+  }
   void start_seeder(const std::string& token_file = {}) {
     SeederConfig c = testing::loopback_config(nas(), true);
     c.fleet_db = dir.path() / "fleet.sqlite";  // outside the store: snapshots see only the store
@@ -89,6 +102,61 @@ TEST_F(Push, VerifiedReleaseIsStoredWholeAndSeededAtOnce) {
   const builder::PushResult again = builder::push_release(push_options());
   EXPECT_EQ(again.state, "present");
   EXPECT_EQ(again.chunks_sent, 0u);
+}
+
+TEST_F(Push, TheSbomRecipeAndBuildLogArriveWithTheReleaseAndVerify) {
+  const auto published = publish_with_audit_trail();
+  ASSERT_TRUE(published.manifest.sbom && published.manifest.provenance.recipe && published.manifest.provenance.build_log);
+  start_seeder();
+  const builder::PushResult r = builder::push_release(push_options());
+  EXPECT_EQ(r.state, "committed");
+  EXPECT_EQ(r.files_sent, 3u);
+  for (const char* f : {"sbom.spdx.json", "recipe.yaml", "build.log"})
+    EXPECT_EQ(read_text(nas() / "releases/rpi5/1.0" / f), read_text(ci() / "releases/rpi5/1.0" / f)) << f;
+  builder::VerifyOptions v;
+  v.store = nas();
+  const auto report = builder::verify_store(v);
+  EXPECT_TRUE(report.ok()) << (report.problems.empty() ? "" : report.problems.front());
+  // ... and the seeder serves them.
+  const auto log = swarm::http_get(swarm::parse_url(url() + "/v1/releases/rpi5/1.0/build.log"), {});
+  EXPECT_EQ(log.body, "gold: step 1\ngold: step 2\n");
+}
+
+TEST_F(Push, ATamperedBuildLogIsRefusedNamingItAndNothingIsLeftInTheStore) {
+  publish_with_audit_trail();
+  write_text(ci() / "releases/rpi5/1.0/build.log", "gold: step 1\ngold: step X\n");  // same size
+  start_seeder();
+  const auto before = store_view();
+  EXPECT_ERROR_THAT(builder::push_release(push_options()), builder::Errc::kPush, "400 naming the file",
+                    ::testing::AllOf(HasSubstr("release file build.log"), HasSubstr("HTTP 400"),
+                                     HasSubstr("BLAKE2b-256 does not match the signed hash")));
+  EXPECT_STORE_UNCHANGED(before, nas());
+  EXPECT_EQ(seeder->swarm()->torrent_count(), 0u);
+}
+
+TEST_F(Push, CommitWaitsForTheReleaseFilesTheManifestLists) {
+  const auto published = publish_with_audit_trail();
+  start_seeder();
+  const builder::Store store(ci());
+  const auto bundle = builder::make_push_bundle(store, builder::select_push_release(store, {}, {}));
+  swarm::RequestOptions o;
+  o.content_type = "application/octet-stream";
+  auto begun = swarm::http_send(swarm::parse_url(url() + api::kUploadsPath), "POST", api::serialize_push_bundle(bundle), o);
+  ASSERT_EQ(begun.status, 200u) << begun.body;
+  EXPECT_THAT(api::parse_push_status(begun.body, "status").missing_files,
+              ::testing::ElementsAre("sbom.spdx.json", "recipe.yaml", "build.log"));
+  for (const auto& c : published.manifest.chunks) {
+    const std::string body = read_text(ci() / manifest::layout::chunk_relpath(c.hash));
+    ASSERT_EQ(swarm::http_send(swarm::parse_url(url() + api::upload_chunk_path("rpi5", "1.0", c.hash.hex())), "PUT",
+                               body, o).status, 204u);
+  }
+  const auto commit = swarm::http_send(swarm::parse_url(url() + api::upload_commit_path("rpi5", "1.0")), "POST", "", o);
+  EXPECT_EQ(commit.status, 409u);
+  EXPECT_THAT(commit.body, HasSubstr("0 chunks, 0 firmware and 3 release files missing (first file: sbom.spdx.json)"));
+  EXPECT_FALSE(fs::exists(nas() / "releases/rpi5/1.0"));
+  const auto stray = swarm::http_send(swarm::parse_url(url() + api::upload_file_path("rpi5", "1.0", "notes.txt")), "PUT",
+                                      "x", o);
+  EXPECT_EQ(stray.status, 404u);  // only the names of api::kReleaseFiles have a route
 }
 
 TEST_F(Push, ReleaseSignedByAnUntrustedKeyIsRefusedAndNothingIsWritten) {

@@ -1,7 +1,11 @@
 // util/process.h: stdin from a file, and a running tool's output followed line by line.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <iterator>
 
 #include <algorithm>
 #include <filesystem>
@@ -54,6 +58,31 @@ TEST(RunProcess, CutsOverlongLinesAt4096Bytes) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].size(), 4096u);
   EXPECT_EQ(lines[1].size(), 904u);
+}
+
+TEST(RunProcess, WithInheritStderrTheChildWritesToThisProcesssStderrNotTheCapture) {
+  const auto file = std::filesystem::temp_directory_path() / ("process_test_err_" + std::to_string(::getpid()));
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  ::dup2(fd, 2);
+  std::vector<std::string> lines;
+  ProcessOptions o;
+  o.inherit_stderr = true;
+  o.on_line = [&](std::string_view l) { lines.emplace_back(l); };
+  const ProcessResult r = run_process({"sh", "-c", "echo out; echo 'bar [==>  ] 40%' >&2"}, o);
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(fd);
+  std::ifstream in(file);
+  const std::string written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(file);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "out\n");
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(written, "bar [==>  ] 40%\n");
+  EXPECT_EQ(lines, (std::vector<std::string>{"out"}));
 }
 
 }  // namespace
