@@ -40,12 +40,16 @@ int main(int argc, char** argv) {
   rack->add_option("--link", ro.link, "link rate of every port (tc units: 100mbit, 1gbit)")->capture_default_str();
   rack->add_option("--nas-link", ro.nas_link, "the NAS port's rate (default: --link)");
   rack->add_option("--image", ro.image.image_file, "use this raw image instead of building one");
-  rack->add_option("--image-size", image_size, "size of the built image (default 2G; payload scales with it)");
-  rack->add_option("--payload", ro.image.payload_mib, "MiB of real files in the built image's ext4 root")
-      ->capture_default_str();
+  rack->add_option("--image-size", image_size,
+                   "size of the built image: default 4G with 1150 MiB of files (realistic); 'small' is 2G with 600 "
+                   "MiB; another size keeps the payload within it");
+  auto* payload = rack->add_option("--payload", ro.image.payload_mib, "MiB of real files in the built image's ext4 root")
+                      ->capture_default_str();
   rack->add_option("--methods", methods, "comma-separated: ironstone,http,multicast")->capture_default_str();
   rack->add_option("--out", ro.out, "output prefix: writes OUT.json and OUT.svg")->capture_default_str();
-  rack->add_option("--work", ro.image.work, "work directory (kept; the image is reused when it matches)");
+  rack->add_option("--work", ro.image.work, "work directory for the runs (kept)");
+  rack->add_option("--image-cache", ro.image.cache, "where built images and their releases are kept and reused")
+      ->capture_default_str();
   rack->add_option("--bin-dir", ro.bin_dir, "build tree or directory holding the ironstone binaries");
   rack->add_option("--timeout", ro.timeout_s, "seconds per method run (default: from the floor)");
   rack->add_flag("--loopback", ro.loopback, "run on loopback even as root");
@@ -93,7 +97,10 @@ int main(int argc, char** argv) {
     ro.methods.clear();
     std::stringstream ms(methods);
     for (std::string x; std::getline(ms, x, ',');) ro.methods.push_back(x);
-    if (!image_size.empty()) {
+    if (image_size == "small") {
+      ro.image.image_size = "2G";
+      if (payload->count() == 0) ro.image.payload_mib = 600;
+    } else if (!image_size.empty()) {
       ro.image.image_size = image_size;
       // Keep the built image's root filesystem within the image (make-image.sh: root = 1.5 x payload + 64 MiB).
       std::uint64_t bytes = parse_size(image_size);

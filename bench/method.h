@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <regex>
 #include <string>
@@ -49,6 +50,10 @@ struct NodeResult {
   bool ok = false;
   double seconds = -1;   // from the start until it held the verified image
   double cpu_s = 0;      // CPU time of the node's processes
+  double user_s = 0, sys_s = 0;  // the same, split (wait4 rusage, or /proc/<pid>/stat if killed)
+  // Ironstone: the flasher's "cpu by stage" line (CPU s of piece_hash, zstd, blake2b, write,
+  // read_back; copied_in, copied_out and bytes_written in bytes); empty for the others.
+  std::map<std::string, double> stages;
   std::string error;
   std::uint64_t from_nas = 0, from_peers = 0;  // as the node reports them (Ironstone only)
 };
@@ -63,6 +68,7 @@ struct MethodResult {
   std::string bytes_source;                     // "wire" (interface counters) or "payload"
   double cpu_busy = 0;                          // whole machine, % over the run
   double nas_cpu_s = 0, nodes_cpu_s = 0;
+  double nodes_user_s = 0, nodes_sys_s = 0;
   double floor_s = 0;
   std::vector<std::string> profile;             // perf summary lines (Ironstone, --perf)
 

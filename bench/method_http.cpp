@@ -2,6 +2,7 @@
 
 #include <regex>
 #include <thread>
+#include <tuple>
 
 #include "bench/proc.h"
 
@@ -31,16 +32,19 @@ void run_nodes(const RackNet& rack, const BenchEnv& env, MethodResult& r, int ti
     auto& n = r.per_node[i];
     if (!e) {
       n.error = "timeout after " + std::to_string(timeout) + " s";
-      n.cpu_s = kids[i].live_cpu_seconds();
+      std::tie(n.user_s, n.sys_s) = kids[i].live_user_sys();
+      n.cpu_s = n.user_s + n.sys_s;
       kids[i].kill();
       continue;
     }
     n.seconds = std::chrono::duration<double>(e->at - t0).count();
     n.cpu_s = e->cpu_seconds;
+    n.user_s = e->user_s;
+    n.sys_s = e->sys_s;
     n.ok = e->status == 0;
     if (!n.ok) n.error = "exit " + std::to_string(e->status) + ": " + read_file(logs[i].string()).substr(0, 300);
   }
-  for (const auto& n : r.per_node) r.nodes_cpu_s += n.cpu_s;
+  for (const auto& n : r.per_node) r.nodes_cpu_s += n.cpu_s, r.nodes_user_s += n.user_s, r.nodes_sys_s += n.sys_s;
 }
 
 }  // namespace

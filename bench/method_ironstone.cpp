@@ -5,6 +5,7 @@
 #include <regex>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "bench/proc.h"
 
@@ -22,6 +23,16 @@ void parse_summary(const std::string& log, NodeResult& n) {
     n.from_nas = std::stoull(m[1]);
     n.from_peers = std::stoull(m[2]);
   }
+}
+
+// "cpu by stage (s): piece_hash=0.312 zstd=0.700 ...; copied_in=123 copied_out=0 bytes_written=456"
+void parse_stage_cpu(const std::string& log, NodeResult& n) {
+  const auto at = log.find("cpu by stage (s): ");
+  if (at == std::string::npos) return;
+  const std::string line = log.substr(at, log.find('\n', at) - at);
+  static const std::regex kv(R"(([a-z0-9_]+)=([0-9.]+))");
+  for (std::sregex_iterator it(line.begin(), line.end(), kv), end; it != end; ++it)
+    n.stages[(*it)[1]] = std::stod((*it)[2]);
 }
 
 std::string tail_line(const std::string& log) {
@@ -166,13 +177,17 @@ double reap_flashers(Flashers& f, std::size_t remaining, std::vector<NodeResult>
   for (std::size_t i = 0; i < f.children.size(); ++i) {
     auto e = f.children[i].wait_until(Clock::now() + std::chrono::seconds(remaining ? 1 : 45));
     if (!e) {
-      per_node[i].cpu_s = f.children[i].live_cpu_seconds();
+      std::tie(per_node[i].user_s, per_node[i].sys_s) = f.children[i].live_user_sys();
       f.children[i].kill();
     } else {
-      per_node[i].cpu_s = e->cpu_seconds;
+      per_node[i].user_s = e->user_s;
+      per_node[i].sys_s = e->sys_s;
     }
+    per_node[i].cpu_s = per_node[i].user_s + per_node[i].sys_s;
     cpu += per_node[i].cpu_s;
-    parse_summary(read_file(f.logs[i]), per_node[i]);
+    const std::string log = read_file(f.logs[i]);
+    parse_summary(log, per_node[i]);
+    parse_stage_cpu(log, per_node[i]);
   }
   return cpu;
 }
@@ -246,6 +261,7 @@ MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env) {
 
   r.nas_cpu_s = seeder.live_cpu_seconds();
   r.nodes_cpu_s = reap_flashers(flashers, remaining, r.per_node);
+  for (const auto& n : r.per_node) r.nodes_user_s += n.user_s, r.nodes_sys_s += n.sys_s;
   const std::vector<Counters> after = rack_counters(rack);
   seeder.kill();
 

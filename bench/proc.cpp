@@ -84,13 +84,14 @@ const std::optional<Exit>& Child::poll() {
   if (r == pid_) {
     Exit e;
     e.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    e.cpu_seconds = double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-                    double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    e.user_s = double(ru.ru_utime.tv_sec) + double(ru.ru_utime.tv_usec) / 1e6;
+    e.sys_s = double(ru.ru_stime.tv_sec) + double(ru.ru_stime.tv_usec) / 1e6;
+    e.cpu_seconds = e.user_s + e.sys_s;
     e.at = Clock::now();
     exit_ = e;
     ::kill(-pid_, SIGKILL);  // stragglers left in its group
   } else if (r < 0 && errno == ECHILD) {
-    exit_ = Exit{-1, 0, Clock::now()};
+    exit_ = Exit{-1, 0, 0, 0, Clock::now()};
   }
   return exit_;
 }
@@ -118,17 +119,23 @@ void Child::kill(std::chrono::milliseconds grace) {
 }
 
 double Child::live_cpu_seconds() const {
-  if (!running()) return 0;
+  const auto [user, sys] = live_user_sys();
+  return user + sys;
+}
+
+std::pair<double, double> Child::live_user_sys() const {
+  if (!running()) return {0, 0};
   std::string s = read_file("/proc/" + std::to_string(pid_) + "/stat");
   auto p = s.rfind(')');
-  if (p == std::string::npos) return 0;
+  if (p == std::string::npos) return {0, 0};
   std::istringstream in(s.substr(p + 2));
   std::string f;
   std::vector<std::string> fields;
   while (in >> f) fields.push_back(f);
   // fields[0] is state (field 3); utime is field 14, stime 15 -> indexes 11, 12.
-  if (fields.size() < 13) return 0;
-  return double(std::stoull(fields[11]) + std::stoull(fields[12])) / double(sysconf(_SC_CLK_TCK));
+  if (fields.size() < 13) return {0, 0};
+  const double tck = double(sysconf(_SC_CLK_TCK));
+  return {double(std::stoull(fields[11])) / tck, double(std::stoull(fields[12])) / tck};
 }
 
 int run(const std::vector<std::string>& argv, std::chrono::seconds timeout, std::string* output,

@@ -13,6 +13,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ironstone::bench {
@@ -31,6 +32,7 @@ void throw_if_interrupted();
 struct Exit {
   int status = -1;          // exit code, or 128 + signal
   double cpu_seconds = 0;   // user + system, including reaped descendants
+  double user_s = 0, sys_s = 0;  // the same, split
   Clock::time_point at{};   // when the bench saw it exit
 };
 
@@ -58,6 +60,8 @@ class Child {
   void kill(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
   // utime+stime of the live process from /proc/<pid>/stat (0 when gone).
   double live_cpu_seconds() const;
+  // The same, split: {utime, stime} in seconds.
+  std::pair<double, double> live_user_sys() const;
 
  private:
   pid_t pid_ = -1;

@@ -26,6 +26,60 @@ std::string oneline(std::string s) {
 }
 std::string mib(std::uint64_t b) { return fmt("%.0f", double(b) / 1048576.0); }
 
+// The stages of the flasher's "cpu by stage" line, in the order printed.
+const char* const kCpuStages[] = {"piece_hash", "zstd", "blake2b", "write", "read_back"};
+
+// Sum over the nodes of one key of their stage maps.
+double stage_sum(const MethodResult& r, const std::string& key) {
+  double s = 0;
+  for (const auto& n : r.per_node) {
+    auto it = n.stages.find(key);
+    if (it != n.stages.end()) s += it->second;
+  }
+  return s;
+}
+
+double per_node(const MethodResult& r, double total) { return r.nodes ? total / r.nodes : 0.0; }
+double gb(std::uint64_t bytes) { return double(bytes) / 1e9; }
+
+// One method's nodes' CPU: user and system, per node and per GB of image; for Ironstone the
+// seeder's and the flashers' stages (per node).
+void print_cpu(const RunInfo& info, const MethodResult& r) {
+  const double user = per_node(r, r.nodes_user_s), sys = per_node(r, r.nodes_sys_s);
+  std::printf("%s N=%d: nodes' CPU per node: user %.2f s + system %.2f s = %.2f s; per GB of image: user %.2f s, "
+              "system %.2f s; NAS %.1f s; machine %.0f%% busy%s\n",
+              r.method.c_str(), r.nodes, user, sys, user + sys, user / gb(info.image.size),
+              sys / gb(info.image.size), r.nas_cpu_s, r.cpu_busy,
+              r.cpu_busy > 90 ? " -> CPU-bound, not network-bound" : "");
+  if (r.method != "ironstone" || stage_sum(r, "bytes_written") <= 0) return;
+  const double written = per_node(r, stage_sum(r, "bytes_written"));
+  std::printf("  flasher per node, by stage (CPU s; per GB written %.2f GB):", written / 1e9);
+  double staged = 0;
+  for (const char* k : kCpuStages) {
+    const double v = per_node(r, stage_sum(r, k));
+    staged += v;
+    std::printf(" %s %.2f (%.2f/GB)", k, v, v / (written / 1e9));
+  }
+  std::printf("; other %.2f; copied in %.0f MiB, out %.0f MiB\n", user + sys - staged,
+              per_node(r, stage_sum(r, "copied_in")) / 1048576.0, per_node(r, stage_sum(r, "copied_out")) / 1048576.0);
+}
+
+// The same as JSON: per-node means and the per-GB figures.
+nlohmann::json cpu_json(const RunInfo& info, const MethodResult& r) {
+  const double user = per_node(r, r.nodes_user_s), sys = per_node(r, r.nodes_sys_s);
+  nlohmann::json j{{"user_s_per_node", user},
+                   {"sys_s_per_node", sys},
+                   {"user_s_per_gb_image", user / gb(info.image.size)},
+                   {"sys_s_per_gb_image", sys / gb(info.image.size)}};
+  if (r.method == "ironstone") {
+    nlohmann::json st;
+    for (const char* k : kCpuStages) st[k] = per_node(r, stage_sum(r, k));
+    for (const char* k : {"copied_in", "copied_out", "bytes_written"}) st[k] = per_node(r, stage_sum(r, k));
+    j["stages_per_node"] = st;
+  }
+  return j;
+}
+
 }  // namespace
 
 std::string cpu_verdict(const MethodResult& r) {
@@ -58,12 +112,10 @@ void print_table(const RunInfo& info, const std::vector<MethodResult>& results) 
                 mib(r.nas_bytes).c_str(), mib(r.node_bytes).c_str(), r.cpu_busy, cpu_verdict(r).c_str(),
                 oneline(note).c_str());
   }
-  // CPU breakdown of the Ironstone runs.
+  // CPU of every method's nodes; the Ironstone flashers' stages and perf profile.
   for (const auto& r : results) {
-    if (r.method != "ironstone" || r.skipped) continue;
-    std::printf("ironstone N=%d: CPU seconds: seeder %.1f, flashers %.1f (%.1f per node); machine %.0f%% busy%s\n",
-                r.nodes, r.nas_cpu_s, r.nodes_cpu_s, r.nodes ? r.nodes_cpu_s / r.nodes : 0.0, r.cpu_busy,
-                r.cpu_busy > 90 ? " -> CPU-bound, not network-bound" : "");
+    if (r.skipped || r.per_node.empty()) continue;
+    print_cpu(info, r);
     for (const auto& l : r.profile) std::printf("    %s\n", l.c_str());
   }
   std::printf("bytes: %s\n", results.empty() ? "" :
@@ -92,7 +144,9 @@ void write_json(const std::filesystem::path& path, const RunInfo& info, const st
     nlohmann::json m{{"method", r.method}, {"nodes", r.nodes}, {"skipped", r.skipped}, {"note", r.note},
                      {"ok", r.ok()}, {"floor_s", r.floor_s}, {"cpu_busy_pct", r.cpu_busy},
                      {"limited_by", cpu_verdict(r)}, {"nas_bytes", r.nas_bytes}, {"node_bytes", r.node_bytes},
-                     {"bytes_source", r.bytes_source}, {"nas_cpu_s", r.nas_cpu_s}, {"nodes_cpu_s", r.nodes_cpu_s}};
+                     {"bytes_source", r.bytes_source}, {"nas_cpu_s", r.nas_cpu_s}, {"nodes_cpu_s", r.nodes_cpu_s},
+                     {"nodes_user_s", r.nodes_user_s}, {"nodes_sys_s", r.nodes_sys_s}};
+    if (!r.skipped && !r.per_node.empty()) m["cpu"] = cpu_json(info, r);
     if (r.ok()) {
       m["last_s"] = r.last();
       m["p50_s"] = r.pct(50);
@@ -103,6 +157,7 @@ void write_json(const std::filesystem::path& path, const RunInfo& info, const st
     m["per_node"] = nlohmann::json::array();
     for (const auto& n : r.per_node)
       m["per_node"].push_back({{"host", n.host}, {"ok", n.ok}, {"seconds", n.seconds}, {"cpu_s", n.cpu_s},
+                               {"user_s", n.user_s}, {"sys_s", n.sys_s}, {"stages", n.stages},
                                {"error", n.error}, {"from_nas", n.from_nas}, {"from_peers", n.from_peers}});
     if (!r.profile.empty()) m["perf"] = r.profile;
     j["results"].push_back(m);

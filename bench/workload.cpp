@@ -56,42 +56,61 @@ fs::path find_make_image() {
   throw std::runtime_error("tools/make-image.sh not found (pass --image FILE)");
 }
 
+namespace {
+
+// The cache subdirectory of the image `o` describes, and its parameters line.
+std::pair<fs::path, std::string> cache_entry(const ImageOptions& o) {
+  if (o.image_file.empty())
+    return {o.cache / ("built-" + o.image_size + "-p" + std::to_string(o.payload_mib)),
+            "built " + o.image_size + " payload " + std::to_string(o.payload_mib)};
+  const auto size = std::to_string(fs::file_size(o.image_file));
+  return {o.cache / ("file-" + fs::path(o.image_file).filename().string() + "-" + size),
+          "file " + fs::absolute(o.image_file).string() + " " + size};
+}
+
+// Signs the image as a release into img.store and writes zstd -T0 -3 of it to img.zst.
+void publish_image(const Image& img, const fs::path& dir, const Binaries& bin) {
+  std::cerr << "bench: publishing it as a signed release, and zstd -T0 -3 of the whole image (into " << dir
+            << ")\n";
+  fs::remove_all(img.store);
+  fs::remove(dir / "release.key");
+  fs::remove(img.public_key);
+  run_checked({bin.build, "keygen", "--secret-key", (dir / "release.key").string(), "--public-key",
+               img.public_key.string()});
+  run_checked({bin.build, "publish", "--store", img.store.string(), "--board", img.board, "--version", img.version,
+               "--secret-key", (dir / "release.key").string(), "--quiet", img.gold.string()},
+              std::chrono::seconds(1200));
+  run_checked({"zstd", "-T0", "-3", "-q", "-f", img.gold.string(), "-o", img.zst.string()},
+              std::chrono::seconds(1200));
+}
+
+}  // namespace
+
 Image prepare_image(const ImageOptions& o, const Binaries& bin) {
   Image img;
-  fs::create_directories(o.work);
-  const std::string params = o.image_file.empty()
-                                 ? "built " + o.image_size + " payload " + std::to_string(o.payload_mib)
-                                 : "file " + fs::absolute(o.image_file).string() + " " +
-                                       std::to_string(fs::file_size(o.image_file));
-  const auto params_file = o.work / "params";
+  const auto [dir, params] = cache_entry(o);
+  fs::create_directories(dir);
+  const auto params_file = dir / "params";
   const bool reuse = fs::exists(params_file) && read_file(params_file.string()) == params &&
-                     fs::exists(o.work / "store") && fs::exists(o.work / "image.img.zst");
-  img.gold = o.image_file.empty() ? o.work / "gold.img" : fs::absolute(o.image_file);
-  img.zst = o.work / "image.img.zst";
-  img.store = o.work / "store";
-  img.public_key = o.work / "release.pub";
-  if (!reuse) {
+                     fs::exists(dir / "store") && fs::exists(dir / "image.img.zst");
+  img.gold = o.image_file.empty() ? dir / "gold.img" : fs::absolute(o.image_file);
+  img.zst = dir / "image.img.zst";
+  img.store = dir / "store";
+  img.public_key = dir / "release.pub";
+  if (reuse) {
+    std::cerr << "bench: reusing the image and release cached in " << dir << "\n";
+  } else {
     fs::remove(params_file);
-    fs::remove_all(img.store);
-    const auto gold_params = o.work / "gold.params";
+    const auto gold_params = dir / "gold.params";
     if (o.image_file.empty() && !(fs::exists(img.gold) && fs::exists(gold_params) &&
                                   read_file(gold_params.string()) == params)) {
       std::cerr << "bench: building a " << o.image_size << " image with " << o.payload_mib
-                << " MiB of real files in its ext4 root (tools/make-image.sh)\n";
+                << " MiB of real files in its ext4 root (tools/make-image.sh) into " << dir << "\n";
       run_checked({"bash", o.make_image.string(), img.gold.string(), o.image_size, std::to_string(o.payload_mib)},
                   std::chrono::seconds(1200));
       std::ofstream(gold_params) << params;
     }
-    std::cerr << "bench: publishing it as a signed release, and zstd -T0 -3 of the whole image\n";
-    fs::remove(o.work / "release.key");
-    fs::remove(img.public_key);
-    run_checked({bin.build, "keygen", "--secret-key", (o.work / "release.key").string(), "--public-key",
-                 img.public_key.string()});
-    run_checked({bin.build, "publish", "--store", img.store.string(), "--board", img.board, "--version",
-                 img.version, "--secret-key", (o.work / "release.key").string(), "--quiet", img.gold.string()},
-                std::chrono::seconds(1200));
-    run_checked({"zstd", "-T0", "-3", "-q", "-f", img.gold.string(), "-o", img.zst.string()},
-                std::chrono::seconds(1200));
+    publish_image(img, dir, bin);
     std::ofstream(params_file) << params;
   }
   img.size = fs::file_size(img.gold);

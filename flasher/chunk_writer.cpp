@@ -17,7 +17,8 @@ class ChunkDecoderHolder {
 namespace {
 // Reads back what was just written at `off` and compares it with the verified bytes.
 void read_back(Target& target, std::size_t chunk, std::uint64_t off, std::span<const std::uint8_t> expected,
-               std::vector<std::uint8_t>& buffer) {
+               std::vector<std::uint8_t>& buffer, CpuStage& cpu) {
+  CpuTimer timer(cpu);
   const std::string where = "flash: chunk " + std::to_string(chunk) + " @ " + hex_offset(off);
   buffer.resize(expected.size());
   try {
@@ -107,7 +108,7 @@ void ChunkWriter::process(Item& item, ChunkDecoderHolder& dec) {
   const std::string where =
       "flash: chunk " + std::to_string(item.chunk) + " @ " + hex_offset(offsets.front());
   try {
-    dec.decoder.decode(*item.stored, c, &dec.out);  // throws before anything is written
+    dec.decoder.decode(*item.stored, c, &dec.out, &cpu_.decode);  // throws before anything is written
   } catch (const Error& e) {
     throw e.with_context(where);
   }
@@ -122,11 +123,12 @@ void ChunkWriter::process(Item& item, ChunkDecoderHolder& dec) {
       continue;
     }
     try {
+      CpuTimer timer(cpu_.write);
       target_.write_at(off, dec.out);
     } catch (const Error& e) {
       throw e.with_context("flash: chunk " + std::to_string(item.chunk) + " @ " + hex_offset(off));
     }
-    read_back(target_, item.chunk, off, dec.out, dec.readback);
+    read_back(target_, item.chunk, off, dec.out, dec.readback, cpu_.read_back);
     written += dec.out.size();
     ++verified;
   }
@@ -168,12 +170,13 @@ void ChunkWriter::finish() {
   throw_if_failed();
   if (first_pending_) {
     try {
+      CpuTimer timer(cpu_.write);
       target_.write_at(0, first_chunk_);
     } catch (const Error& e) {
       throw e.with_context("flash: first chunk @ 0x0");
     }
     std::vector<std::uint8_t> buffer;
-    read_back(target_, first_index_, 0, first_chunk_, buffer);
+    read_back(target_, first_index_, 0, first_chunk_, buffer, cpu_.read_back);
     written_ += first_chunk_.size();
     ++verified_;
     first_pending_ = false;

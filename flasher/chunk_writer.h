@@ -16,8 +16,11 @@
 // Lifetime: REQUIRES: `target` and the manifest `m` outlive the ChunkWriter (it keeps
 // references to both, and its workers use them until finish() or the destructor).
 //
+// CPU accounting: cpu() holds the workers' CPU time by stage (per-thread CPU clocks around
+// each chunk's decode, write and read-back; a few clock reads per 128 KiB block).
+//
 // Thread safety: begin(), submit() and finish() are for one producer thread; the
-// counters (chunks_done(), bytes_written(), positions_*()) may be read from any thread.
+// counters (chunks_done(), bytes_written(), positions_*(), cpu()) may be read from any thread.
 // Workers are internal. finish() rethrows the first worker error, with context
 // ("flash: chunk 1832 @ 0x1CA00000: hash mismatch …").
 #pragma once
@@ -32,7 +35,9 @@
 #include <vector>
 
 #include "flasher/target.h"
+#include "manifest/chunk_codec.h"
 #include "manifest/manifest.h"
+#include "util/cpu_clock.h"
 
 namespace ironstone::flasher {
 
@@ -66,6 +71,12 @@ class ChunkWriter {
   // Waits for the queue, writes the deferred first chunk, rethrows the first error.
   void finish();
 
+  struct Cpu {
+    manifest::DecodeCpu decode;  // zstd and BLAKE2b
+    CpuStage write, read_back;   // pwrite; pread + compare
+  };
+  const Cpu& cpu() const { return cpu_; }
+
  private:
   struct Item {
     std::size_t chunk;
@@ -93,6 +104,7 @@ class ChunkWriter {
   std::vector<std::uint8_t> first_chunk_;  // decoded bytes for offset 0, written last
   std::size_t first_index_ = 0;            // the chunk at offset 0
   bool first_pending_ = false;
+  Cpu cpu_;
   std::vector<std::thread> workers_;
 };
 

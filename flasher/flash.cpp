@@ -106,6 +106,21 @@ void add_swarm_stats(FlashResult& r, const SwarmStats& s) {
   r.web_seed_used = s.web_seed_used;
   spdlog::debug("swarm: {} pieces proven by their v2 tree ({} of them from memory), {} hashed with SHA-1 as well",
                 s.pieces_proven_by_v2, s.pieces_kept_in_memory, s.pieces_not_proven_by_v2);
+  r.cpu.piece_hash = s.piece_hash_cpu_s;
+  r.cpu.copied_in = s.copied_in;
+  r.cpu.copied_out = s.copied_out;
+}
+
+// The writer's CPU by stage into r.cpu, and the "cpu by stage" line (ironstone-bench reads it).
+void add_writer_cpu(FlashResult& r, const ChunkWriter& w) {
+  r.cpu.zstd = w.cpu().decode.zstd.seconds();
+  r.cpu.blake2b = w.cpu().decode.blake2b.seconds();
+  r.cpu.write = w.cpu().write.seconds();
+  r.cpu.read_back = w.cpu().read_back.seconds();
+  spdlog::info("cpu by stage (s): piece_hash={:.3f} zstd={:.3f} blake2b={:.3f} write={:.3f} read_back={:.3f}; "
+               "copied_in={} copied_out={} bytes_written={}",
+               r.cpu.piece_hash, r.cpu.zstd, r.cpu.blake2b, r.cpu.write, r.cpu.read_back, r.cpu.copied_in,
+               r.cpu.copied_out, r.bytes_written);
 }
 
 // fetch_release() from `seeder`, then from each other seeder of the options in order; the first
@@ -223,6 +238,7 @@ FlashResult run_flash(const FlashOptions& o) {
   result.bytes_written = writer.bytes_written();
   result.chunks_downloaded = writer.chunks_done();
   if (download) add_swarm_stats(result, download->stats());
+  add_writer_cpu(result, writer);
 
   step(rep, &board, FailedStep::kVerify, "verify",
        o.full_verify ? "flushing and verifying the whole image" : "flushing and verifying the zero ranges",

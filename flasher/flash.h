@@ -102,6 +102,13 @@ struct FlashResult {
   // identity seed changes): those were fetched again, nothing else.
   bool boot_only_changed = false;
   double seconds = 0;
+  // CPU seconds by stage, summed over the threads that ran it (per-thread CPU clocks):
+  // proving pieces (SHA-256), zstd, BLAKE2b, writing, reading back + comparing; and the
+  // bytes copied into / out of the swarm's in-memory pieces. Logged as "cpu by stage".
+  struct StageCpu {
+    double piece_hash = 0, zstd = 0, blake2b = 0, write = 0, read_back = 0;
+    std::uint64_t copied_in = 0, copied_out = 0;
+  } cpu;
 };
 
 FlashResult run_flash(const FlashOptions& options);

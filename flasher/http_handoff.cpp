@@ -3,6 +3,7 @@
 #include <libtorrent/torrent_status.hpp>
 
 #include <algorithm>
+#include <cstring>
 
 namespace ironstone::flasher {
 
@@ -42,6 +43,15 @@ void HttpHandoff::request(const ChunkTable& chunks, bool fallback) {
   }
 }
 
+const char* HttpHandoff::padded_piece(const std::string& stored, std::size_t piece_size) {
+  if (padded_.size() < piece_size) padded_.resize(piece_size, '\0');
+  const std::size_t n = std::min(stored.size(), piece_size);
+  std::memcpy(padded_.data(), stored.data(), n);
+  if (padded_dirty_ > n) std::memset(padded_.data() + n, 0, padded_dirty_ - n);
+  padded_dirty_ = n;
+  return padded_.data();
+}
+
 HttpHandoff::Taken HttpHandoff::hand_over(lt::torrent_handle& handle, const ChunkTable& chunks) {
   Taken taken;
   for (auto& f : fetcher_.take()) {
@@ -57,8 +67,8 @@ HttpHandoff::Taken HttpHandoff::hand_over(lt::torrent_handle& handle, const Chun
   for (auto& f : unadded_) {
     if (f.chunk >= chunks.size() || chunks[f.chunk].delivered || chunks[f.chunk].passed) continue;
     // libtorrent checks the piece hash (v1 and v2) of what is added, as of what a peer sends.
-    f.stored.resize(static_cast<std::size_t>(chunks[f.chunk].piece_size), '\0');
-    handle.add_piece(lt::piece_index_t(static_cast<int>(f.chunk)), f.stored.data());
+    handle.add_piece(lt::piece_index_t(static_cast<int>(f.chunk)),
+                     padded_piece(f.stored, static_cast<std::size_t>(chunks[f.chunk].piece_size)));
   }
   unadded_.clear();
   return taken;

@@ -49,6 +49,13 @@ class HttpHandoff {
   Taken hand_over(lt::torrent_handle& handle, const ChunkTable& chunks);
 
  private:
+  // The piece buffer add_piece() reads (the stored bytes, then zeros up to the piece size),
+  // reused for every chunk: add_piece() copies it before it returns. Growing each chunk's
+  // string to the padded piece instead cost a fresh 4 MiB allocation, its page faults and
+  // its zero-filling per chunk (docs/performance.md).
+  const char* padded_piece(const std::string& stored, std::size_t piece_size);
+  std::vector<char> padded_;
+  std::size_t padded_dirty_ = 0;  // padded_[0, padded_dirty_) may hold non-zero bytes
   ChunkFetcher fetcher_;
   const unsigned connections_;
   const std::int64_t upload_limit_;

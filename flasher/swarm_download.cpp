@@ -184,6 +184,9 @@ SwarmStats SwarmDownload::stats() const {
   st.pieces_proven_by_v2 = impl_->proven->proven;
   st.pieces_not_proven_by_v2 = impl_->proven->not_proven;
   st.pieces_kept_in_memory = impl_->proven->kept;
+  st.piece_hash_cpu_s = impl_->proven->piece_hash.seconds();
+  st.copied_in = impl_->proven->copied_in;
+  st.copied_out = impl_->proven->copied_out;
   return st;
 }
 

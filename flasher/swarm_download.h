@@ -88,6 +88,10 @@ struct SwarmStats {
   std::uint64_t pieces_proven_by_v2 = 0;
   std::uint64_t pieces_not_proven_by_v2 = 0;
   std::uint64_t pieces_kept_in_memory = 0;
+  // CPU seconds proving pieces (their SHA-256 block hashes, on the disk I/O's hash thread),
+  // and bytes copied into the pieces' in-memory copies / out of them for peers.
+  double piece_hash_cpu_s = 0;
+  std::uint64_t copied_in = 0, copied_out = 0;
 };
 
 class SwarmDownload {

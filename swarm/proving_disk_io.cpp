@@ -160,6 +160,7 @@ class ProvingDiskIo final : public lt::disk_interface {
     const std::vector<std::uint8_t>& bytes = *it->second.bytes;
     const std::int64_t from_file = std::clamp<std::int64_t>(size - r.start, 0, r.length);
     if (from_file > 0) std::memcpy(buf, bytes.data() + r.start, static_cast<std::size_t>(from_file));
+    out_->copied_out.fetch_add(std::uint64_t(std::max<std::int64_t>(from_file, 0)), std::memory_order_relaxed);
     std::memset(buf + from_file, 0, static_cast<std::size_t>(r.length - from_file));
     post([h = std::move(handler), holder = lt::disk_buffer_holder(heap_buffers(), buf, r.length)]() mutable {
       h(std::move(holder), lt::storage_error{});
@@ -181,6 +182,7 @@ class ProvingDiskIo final : public lt::disk_interface {
         }
         const std::size_t n = static_cast<std::size_t>(std::min<std::int64_t>(r.length, size - r.start));
         std::memcpy(c.bytes->data() + r.start, buf, n);
+        out_->copied_in.fetch_add(n, std::memory_order_relaxed);
         const auto block = static_cast<std::size_t>(r.start / kBlock);
         if (!c.have[block]) {
           c.have[block] = true;
@@ -221,6 +223,7 @@ class ProvingDiskIo final : public lt::disk_interface {
     // handler has run. The result goes back to the network thread by post().
     hasher_.push([this, st, piece, v2, flags, piece_size, bytes = std::move(bytes),
                   handler = std::move(handler)]() mutable {
+      CpuTimer timer(out_->piece_hash);
       const std::vector<lt::sha256_hash> blocks = manifest::block_hashes(*bytes);
       const bool fits = static_cast<long>(blocks.size()) == v2.size();
       if (fits) std::copy(blocks.begin(), blocks.end(), v2.begin());
@@ -229,6 +232,7 @@ class ProvingDiskIo final : public lt::disk_interface {
       lt::sha1_hash sha1;
       if (!ok && memory_ && (flags & lt::disk_interface::v1_hash))
         sha1 = manifest::v1_piece_hash(*bytes, static_cast<std::uint32_t>(piece_size));
+      timer.stop();
       post([this, st, piece, v2, flags, ok, sha1, bytes = std::move(bytes),
             handler = std::move(handler)]() mutable {
         if (ok) {

@@ -50,6 +50,8 @@
 #include <optional>
 #include <vector>
 
+#include "util/cpu_clock.h"
+
 namespace ironstone::swarm {
 
 // Pieces proven from their in-memory copy, until taken; and how pieces were settled.
@@ -66,6 +68,11 @@ class ProvenPieces {
   std::atomic<std::uint64_t> not_proven{0};  // the tree did not match: hashed with SHA-1 too
   std::atomic<std::uint64_t> kept{0};        // proven from the in-memory copy (handed over)
   std::atomic<bool> in_memory{false};        // the disk I/O runs in memory mode (set when it is made)
+  // CPU accounting (docs/performance.md): the hash thread's CPU time proving pieces (SHA-256
+  // of the blocks, the merkle root; SHA-1 when not proven), and the bytes copied into the
+  // pieces' copies as blocks arrive and out of them for peers (not timed: 16 KiB each).
+  CpuStage piece_hash;
+  std::atomic<std::uint64_t> copied_in{0}, copied_out{0};
 
  private:
   mutable std::mutex mu_;

@@ -79,6 +79,20 @@ TEST(ChunkWriter, VerifiedChunksLandAtEveryOffsetAndAreReadBack) {
   EXPECT_EQ(w.chunks_done(), 2u);
 }
 
+TEST(ChunkWriter, CpuByStageCountsTheWorkersDecodeWriteAndReadBack) {
+  Fixture f;
+  MemoryTarget t(f.m.image_size);
+  ChunkWriter w(t, f.m, f.all_pending(), 2);
+  EXPECT_EQ(w.cpu().write.ns.load(), 0u);
+  w.begin();
+  w.submit(1, f.stored[1]);
+  w.submit(0, f.stored[0]);
+  w.finish();
+  EXPECT_GT(w.cpu().decode.blake2b.ns.load(), 0u);
+  EXPECT_GT(w.cpu().write.ns.load(), 0u);
+  EXPECT_GT(w.cpu().read_back.ns.load(), 0u);
+}
+
 TEST(ChunkWriter, StoredBytesFailingTheSignedHashAreNeverWritten) {
   Fixture f;
   MemoryTarget t(f.m.image_size);

@@ -581,6 +581,69 @@ TEST(ChunkCodec, ShortFrameIsRejectedAsNotTheSignedLength) {
                   "decompressed to 1000 bytes, signed length is 65536");
 }
 
+// The decoder works one zstd block (<= 128 KiB) at a time, hashing each as it is produced.
+Chunk zstd_entry(std::span<const std::uint8_t> data, const std::vector<std::uint8_t>& stored) {
+  return Chunk{blake2b256(data), static_cast<std::uint32_t>(data.size()), static_cast<std::uint32_t>(stored.size()),
+               Compression::kZstd, {0}};
+}
+
+TEST(ChunkCodec, ManyBlockChunksDecodeBlockByBlockToTheSignedBytesWithOneDecoder) {
+  ChunkEncoder enc(3);
+  ChunkDecoder dec;
+  std::vector<std::uint8_t> out;
+  for (std::uint32_t seed : {11u, 12u}) {  // the second chunk: the decoder starts afresh
+    auto data = pseudo_random(std::size_t{1} << 20, seed, true);  // 8 zstd blocks or more
+    std::vector<std::uint8_t> stored;
+    ASSERT_EQ(enc.encode(data, &stored), Compression::kZstd);
+    dec.decode(stored, zstd_entry(data, stored), &out);
+    EXPECT_EQ(out, data) << seed;
+  }
+}
+
+TEST(ChunkCodec, ConcatenatedFramesDecodeInTurnAndTrailingBytesAreRejected) {
+  auto a = pseudo_random(200000, 13, true), b = pseudo_random(70000, 14, true);
+  ChunkEncoder enc(3);
+  std::vector<std::uint8_t> sa, sb, out;
+  enc.encode(a, &sa);
+  enc.encode(b, &sb);
+  std::vector<std::uint8_t> both = a, stored = sa;
+  both.insert(both.end(), b.begin(), b.end());
+  stored.insert(stored.end(), sb.begin(), sb.end());
+  ChunkDecoder dec;
+  dec.decode(stored, zstd_entry(both, stored), &out);
+  EXPECT_EQ(out, both);
+  sa.push_back(0x28);  // one byte of a next frame that is not there
+  EXPECT_ERROR_EQ(dec.decode(sa, zstd_entry(a, sa), &out), Errc::kCompression,
+                  "zstd: the stored bytes end inside a frame (signed length 200000)");
+}
+
+TEST(ChunkCodec, ZstdChunkOfOtherBytesIsAHashMismatch) {
+  auto data = pseudo_random(300000, 15, true), other = data;
+  other[299999] ^= 1;  // in the last block
+  ChunkEncoder enc(3);
+  std::vector<std::uint8_t> stored, out;
+  enc.encode(other, &stored);
+  ChunkDecoder dec;
+  const Chunk c = zstd_entry(data, stored);
+  EXPECT_ERROR_EQ(dec.decode(stored, c, &out), Errc::kHashMismatch,
+                  "hash mismatch: BLAKE2b " + blake2b256(other).hex() + ", signed " + c.hash.hex());
+}
+
+TEST(ChunkCodec, DecodeCpuCountsTheThreadsTimeInZstdAndBlake2b) {
+  auto data = pseudo_random(std::size_t{4} << 20, 16, true);
+  ChunkEncoder enc(3);
+  std::vector<std::uint8_t> stored, out;
+  enc.encode(data, &stored);
+  ChunkDecoder dec;
+  DecodeCpu cpu;
+  const std::uint64_t before = thread_cpu_ns();
+  dec.decode(stored, zstd_entry(data, stored), &out, &cpu);
+  const std::uint64_t spent = thread_cpu_ns() - before;
+  EXPECT_GT(cpu.zstd.ns.load(), 0u);
+  EXPECT_GT(cpu.blake2b.ns.load(), 0u);
+  EXPECT_LE(cpu.zstd.ns.load() + cpu.blake2b.ns.load(), spent);
+}
+
 TEST(ChunkCodec, AllZeroDetectionLooksAtEveryByte) {
   std::vector<std::uint8_t> zeros(65536 + 7, 0);
   EXPECT_TRUE(is_all_zero(zeros));
