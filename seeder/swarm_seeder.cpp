@@ -71,7 +71,8 @@ void SwarmSeeder::start() {
   swarm::LanOptions lan;
   lan.role = swarm::Role::kSeeder;
   lan.listen_interfaces = options_.listen_interfaces;
-  lan.user_agent = std::string("ironstone-seeder/") + IRONSTONE_VERSION;
+  // A flasher counts a peer named "ironstone-seeder/…" as the NAS (flasher/peer_accounting.cpp).
+  lan.user_agent = std::string(options_.peer_mode ? "ironstone-peer/" : "ironstone-seeder/") + IRONSTONE_VERSION;
   lan.alert_mask = lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage;
   lt::session_params params(swarm::lan_settings(lan));
   // Each tracker is a tier of its own (a peer's own and its upstream's): announce to all of them.

@@ -63,8 +63,9 @@ struct SwarmSeederOptions {
   // Further trackers each seeded torrent announces to, each a tier of its own (peer mode: the
   // upstream's, so the rack's flashers find this peer there too).
   std::vector<std::string> extra_trackers;
-  // Peer mode: the peer id is swarm::kPeerSeederPeerIdPrefix's, not the NAS seeder's, so the
-  // flashers (flasher/seeder_filter.h hides the NAS's pieces) take pieces from this peer.
+  // Peer mode: the peer id is swarm::kPeerSeederPeerIdPrefix's and the client name
+  // "ironstone-peer/<version>", not the NAS seeder's, so the flashers take pieces from this peer
+  // (flasher/seeder_filter.h hides the NAS's) and count them as from peers (peer_accounting.h).
   bool peer_mode = false;
   std::chrono::milliseconds scan_interval{2000};
   std::chrono::milliseconds stats_interval{1000};
