@@ -100,6 +100,10 @@ Inputs resolve_inputs(const GoldOptions& o) {
     if (!f.content && !fs::is_regular_file(f.source, ec))
       throw error(Errc::kInput, o.recipe.string() + ": files[" + std::to_string(i) + "].source " + f.source.string() + ": not found");
   }
+  if (r.peer)
+    for (const auto& [field, file] : {std::pair{"peer.seeder", r.peer->seeder}, std::pair{"peer.public_key", r.peer->public_key}})
+      if (!fs::is_regular_file(file, ec))
+        throw error(Errc::kInput, o.recipe.string() + ": " + field + " " + file.string() + ": not found");
   return in;
 }
 
@@ -285,6 +289,16 @@ void plan_recipe(const Recipe& r, const Ext4Image& ext, const Accounts& accounts
   for (const auto& unit : r.mask_units) edit.add_link("/etc/systemd/system/" + unit, "/dev/null");
 }
 
+// The recipe's peer: the seeder, the key, its settings and the unit, enabled.
+void plan_peer(const Recipe& r, RootEdit& edit) {
+  if (!r.peer) return;  // its files were checked with the other inputs
+  edit.add_file(kPeerSeederPath, r.peer->seeder, 0755);
+  edit.add_file(kPeerKeyPath, r.peer->public_key, 0644);
+  edit.add_text(kPeerEnvPath, peer_env_text(*r.peer), 0644);
+  edit.add_text(kPeerUnitPath, peer_unit_text(), 0644);
+  edit.add_link(std::string("/etc/systemd/system/multi-user.target.wants/") + kPeerUnit, kPeerUnitPath);
+}
+
 // ---------------------------------------------------------------- sealing
 
 // debugfs commands removing everything below `dir` (directories too unless keep_dirs).
@@ -351,6 +365,7 @@ std::uint64_t apply_edits(const GoldOptions& o, const Inputs& in, Ext4Image& ext
   plan_firstboot(ext, edit);
   plan_k3s(in, edit);
   plan_recipe(in.recipe, ext, accounts, edit);
+  plan_peer(in.recipe, edit);
   check_free_space(ext, edit, in.base.string(), "the gold image", "docs/gold-image.md");
   log_to(o, "writing " + std::to_string(edit.paths().size()) + " files and links into the root filesystem");
   edit.apply();

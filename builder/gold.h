@@ -16,6 +16,8 @@
 //     ironstone-firstboot.service, ironstone-k3s-init.service (CONTRACT-firstboot), enabled
 //     from cloud-init.target.wants;
 //   the recipe's files, users, units (enable/mask), modules and sysctls;
+//   with peer: (off by default) /usr/local/bin/ironstone-seeder, /etc/ironstone/release.pub,
+//     /etc/ironstone/peer.env and ironstone-peer.service, enabled from multi-user.target.wants;
 //   sealing: empty /etc/machine-id, no SSH host keys, no cloud-init state, apt lists and
 //     caches, shell histories.
 // Errors: builder::Errc (kRecipe, kUsage, kInput, kStore, kTool, kUnsealed) and disk::Errc.
@@ -70,5 +72,9 @@ std::string report_script_text();
 std::string firstboot_script_text(const std::string& seed_dir);
 std::string k3s_init_script_text();
 std::string k3s_unit_text(bool agent, const std::vector<std::string>& args);
+// Peer mode (recipe peer:): the unit (also packaging/ironstone-peer.service, byte for byte) and
+// the environment file it reads, /etc/ironstone/peer.env.
+std::string peer_unit_text();
+std::string peer_env_text(const PeerSpec& peer);
 
 }  // namespace ironstone::builder

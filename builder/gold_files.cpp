@@ -167,4 +167,41 @@ std::string k3s_unit_text(bool agent, const std::vector<std::string>& args) {
          exec + "\n";
 }
 
+std::string peer_unit_text() {
+  return "# Peer mode on a provisioned node (docs/peer-mode.md): keeps verified copies of the NAS's releases of\n"
+         "# this board and seeds them. Settings: /etc/ironstone/peer.env (a gold recipe's peer: writes it and\n"
+         "# enables this unit; no package enables it).\n"
+         "[Unit]\n"
+         "Description=Ironstone peer seeder (re-seeds this rack's releases)\n"
+         "After=network-online.target\n"
+         "Wants=network-online.target\n"
+         "ConditionPathExists=/etc/ironstone/peer.env\n"
+         "\n"
+         "[Service]\n"
+         "EnvironmentFile=/etc/ironstone/peer.env\n"
+         "ExecStart=/usr/local/bin/ironstone-seeder --peer-of ${PEER_OF} --store /var/lib/ironstone/peer \\\n"
+         "    --public-key /etc/ironstone/release.pub $PEER_ARGS\n"
+         "Nice=10\n"
+         "IOSchedulingClass=best-effort\n"
+         "IOSchedulingPriority=7\n"
+         "StateDirectory=ironstone\n"
+         "Restart=on-failure\n"
+         "RestartSec=10\n"
+         "\n"
+         "[Install]\n"
+         "WantedBy=multi-user.target\n";
+}
+
+std::string peer_env_text(const PeerSpec& peer) {
+  std::string args;
+  for (const auto& c : peer.channels) args += " --channel " + c;
+  if (!peer.upload_limit.empty()) args += " --upload-limit " + peer.upload_limit;
+  if (!peer.max_store.empty()) args += " --max-store " + peer.max_store;
+  args += " --keep " + std::to_string(peer.keep);
+  return "# Written by `ironstone-build gold` from the recipe's peer: (docs/peer-mode.md); read by\n"
+         "# ironstone-peer.service.\n"
+         "PEER_OF=" + peer.upstream + "\n"
+         "PEER_ARGS=" + args.substr(1) + "\n";
+}
+
 }  // namespace ironstone::builder

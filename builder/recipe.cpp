@@ -8,6 +8,7 @@
 
 #include "builder/cli_support.h"
 #include "builder/errc.h"
+#include "seeder/config.h"
 #include "manifest/manifest.h"
 #include "util/file.h"
 
@@ -287,6 +288,52 @@ K3sSpec parse_k3s(const Context& ctx, const YAML::Node& n) {
   return k;
 }
 
+// "--upload-limit"/"--max-store" text, checked by the seeder's own parser (named for the field).
+template <typename Parse>
+std::string seeder_value(const Context& ctx, const YAML::Node& n, const std::string& field, Parse parse) {
+  std::string s = scalar(ctx, n, field);
+  if (s.find_first_of(" \t\r\n") != std::string::npos)
+    ctx.fail(n.Mark(), field, "'" + s + "': expected a value without spaces, e.g. 20M");
+  try {
+    parse(s, "");
+  } catch (const Error& e) {
+    std::string why = e.what();
+    ctx.fail(n.Mark(), field, why.starts_with(" ") ? why.substr(1) : why);
+  }
+  return s;
+}
+
+PeerSpec parse_peer(const Context& ctx, const YAML::Node& n) {
+  Fields f(ctx, n, "peer", {"upstream", "seeder", "public_key", "channels", "upload_limit", "max_store", "keep"});
+  PeerSpec p;
+  const YAML::Node upstream = f.require("upstream");
+  p.upstream = scalar(ctx, upstream, "peer.upstream");
+  if (!p.upstream.starts_with("http://") || p.upstream.size() == 7 || p.upstream.size() > 256 ||
+      p.upstream.find_first_of(" \t\n\r\\\"'$%;`") != std::string::npos)
+    ctx.fail(upstream.Mark(), "peer.upstream", "'" + p.upstream + "': expected the NAS seeder's URL, e.g. http://nas:8080");
+  p.seeder = ctx.resolve(scalar(ctx, f.require("seeder"), "peer.seeder"));
+  p.public_key = ctx.resolve(scalar(ctx, f.require("public_key"), "peer.public_key"));
+  if (auto c = f.get("channels")) {
+    p.channels.clear();
+    each(ctx, *c, "peer.channels", [&](const YAML::Node& item, const std::string& field) {
+      p.channels.push_back(scalar(ctx, item, field));
+      if (!manifest::valid_board_name(p.channels.back()))
+        ctx.fail(item.Mark(), field, "'" + p.channels.back() + "': expected a channel name [a-z0-9-]{1,64}");
+    });
+    if (p.channels.empty()) ctx.fail(c->Mark(), "peer.channels", "expected at least one channel");
+  }
+  if (auto u = f.get("upload_limit")) p.upload_limit = seeder_value(ctx, *u, "peer.upload_limit", seeder::parse_rate);
+  if (auto m = f.get("max_store")) p.max_store = seeder_value(ctx, *m, "peer.max_store", seeder::parse_size);
+  if (auto k = f.get("keep")) {
+    const std::string s = scalar(ctx, *k, "peer.keep");
+    if (s.empty() || s.size() > 3 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        std::stoul(s) < 1)
+      ctx.fail(k->Mark(), "peer.keep", "'" + s + "': expected a number of releases from 1 to 999");
+    p.keep = static_cast<unsigned>(std::stoul(s));
+  }
+  return p;
+}
+
 std::vector<std::pair<std::string, std::string>> read_sysctls(const Context& ctx, const YAML::Node& n) {
   if (!n.IsMap()) ctx.fail(n.Mark(), "sysctls", std::string("expected a mapping of name: value, got ") + kind_name(n));
   std::vector<std::pair<std::string, std::string>> out;
@@ -307,7 +354,7 @@ std::vector<std::pair<std::string, std::string>> read_sysctls(const Context& ctx
 
 void parse_top(const Context& ctx, const YAML::Node& root, Recipe& r) {
   Fields f(ctx, root, "", {"name", "board", "base", "debian", "disk", "packages", "files", "users", "units",
-                           "kernel_modules", "sysctls", "k3s"});
+                           "kernel_modules", "sysctls", "k3s", "peer"});
   r.name = r.file.stem().string();
   if (auto n = f.get("name")) r.name = word(ctx, *n, "name");
   const YAML::Node board = f.require("board");
@@ -345,6 +392,15 @@ void parse_top(const Context& ctx, const YAML::Node& root, Recipe& r) {
   if (auto m = f.get("kernel_modules")) r.kernel_modules = words(ctx, *m, "kernel_modules");
   if (auto s = f.get("sysctls")) r.sysctls = read_sysctls(ctx, *s);
   if (auto k = f.get("k3s")) r.k3s = parse_k3s(ctx, *k);
+  if (auto p = f.get("peer")) {
+    r.peer = parse_peer(ctx, *p);
+    for (std::size_t i = 0; i < r.files.size(); ++i)
+      for (const auto& written : peer_paths())
+        if (r.files[i].path == written)
+          ctx.fail(p->Mark(), "files[" + std::to_string(i) + "].path", "'" + written + "' is what peer: installs");
+    if (std::find(r.mask_units.begin(), r.mask_units.end(), kPeerUnit) != r.mask_units.end())
+      ctx.fail(p->Mark(), "units.mask", std::string(kPeerUnit) + " is what peer: enables");
+  }
   if (base && r.disk)
     ctx.fail(f.get("disk")->Mark(), "disk", "the layout of a base image is the base's: disk applies to debian sources");
 }

@@ -17,8 +17,12 @@
 //   sysctls: {net.ipv4.ip_forward: 1} # default: kDefaultSysctls
 //   k3s: {version: v1.31.4+k3s1, sha256: <64 hex>, file: k3s-arm64,
 //         server_args: [--disable=traefik], agent_args: []}
+//   peer: {upstream: http://nas:8080, seeder: ../build-arm64/seeder/ironstone-seeder,
+//          public_key: ../release.pub, channels: [stable], upload_limit: 20M, max_store: 20G,
+//          keep: 2}              # peer mode (docs/peer-mode.md): off when absent
 //
-// Paths in the recipe (base, files[].source, k3s.file) are relative to the recipe's directory.
+// Paths in the recipe (base, files[].source, k3s.file, peer.seeder, peer.public_key) are
+// relative to the recipe's directory.
 // Errors: builder::Errc::kRecipe. Thread safety: stateless functions.
 #pragma once
 
@@ -77,6 +81,26 @@ struct K3sSpec {
   std::vector<std::string> server_args, agent_args;  // appended to `k3s server` / `k3s agent`
 };
 
+// What peer: puts into the image (and so no files: entry may write, nor units.mask name).
+inline constexpr const char* kPeerUnit = "ironstone-peer.service";
+inline constexpr const char* kPeerUnitPath = "/etc/systemd/system/ironstone-peer.service";
+inline constexpr const char* kPeerSeederPath = "/usr/local/bin/ironstone-seeder";
+inline constexpr const char* kPeerKeyPath = "/etc/ironstone/release.pub";
+inline constexpr const char* kPeerEnvPath = "/etc/ironstone/peer.env";
+inline std::vector<std::string> peer_paths() { return {kPeerUnitPath, kPeerSeederPath, kPeerKeyPath, kPeerEnvPath}; }
+
+// Peer mode on the flashed node (docs/peer-mode.md): `ironstone-build gold` installs the seeder,
+// the release key, /etc/ironstone/peer.env and ironstone-peer.service, enabled.
+struct PeerSpec {
+  std::string upstream;                  // the NAS seeder, "http://nas:8080"
+  std::filesystem::path seeder;          // the (arm64) ironstone-seeder binary, resolved
+  std::filesystem::path public_key;      // the key releases are signed with, resolved
+  std::vector<std::string> channels = {"stable"};
+  std::string upload_limit;              // as --upload-limit takes it ("20M"); empty: none
+  std::string max_store;                 // as --max-store takes it ("20G"); empty: none
+  unsigned keep = 2;                     // --keep
+};
+
 struct Recipe {
   std::filesystem::path file;  // where it was read from
   std::string name;
@@ -91,6 +115,7 @@ struct Recipe {
   std::vector<std::string> kernel_modules = kDefaultKernelModules;
   std::vector<std::pair<std::string, std::string>> sysctls = kDefaultSysctls;
   std::optional<K3sSpec> k3s;
+  std::optional<PeerSpec> peer;
 
   // The partition table the image gets: disk.table, else MBR for rpi5 and GPT otherwise.
   PartitionTableKind table_kind() const;

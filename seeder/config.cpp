@@ -100,8 +100,13 @@ std::uint64_t parse_size(std::string_view text, std::string_view what) {
   else if (unit.size() > 1 && unit.ends_with('b')) unit.resize(unit.size() - 1);
   static constexpr std::pair<std::string_view, double> kUnits[] = {
       {"", 1}, {"b", 1}, {"k", 1024.0}, {"m", 1048576.0}, {"g", 1073741824.0}, {"t", 1099511627776.0}};
-  for (const auto& [name, factor] : kUnits)
-    if (unit == name) return static_cast<std::uint64_t>(std::round(value * factor));
+  for (const auto& [name, factor] : kUnits) {
+    if (unit != name) continue;
+    const double bytes = std::round(value * factor);
+    if (bytes >= 18446744073709551616.0) throw fail("too large (at most 16 EiB)");
+    if (bytes == 0 && value != 0) throw fail("below 1 byte");
+    return static_cast<std::uint64_t>(bytes);
+  }
   throw fail("unknown unit '" + unit + "' (use K, M, G, T)");
 }
 

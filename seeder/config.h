@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -30,8 +31,13 @@ Endpoint parse_endpoint(std::string_view text, std::uint16_t default_port, std::
 std::int64_t parse_rate(std::string_view text, std::string_view what);
 
 // A size in bytes: "0", "123456", "500M", "20G", "1.5T" (powers of 1024, optional "B"/"iB").
-// Throws Error(Errc::kConfig) naming `what` on anything else.
+// Case-insensitive. Throws Error(Errc::kConfig) "<what> '<text>': <why>" on anything else,
+// on a size of 16 EiB and more, and on a non-zero size that rounds to 0 bytes.
 std::uint64_t parse_size(std::string_view text, std::string_view what);
+
+// (hex of the chunk's hash, the chunk file's whole stored bytes) -> may they be served.
+// Called from HTTP worker threads, concurrently.
+using ChunkCheck = std::function<bool(std::string_view hex, std::string_view stored)>;
 
 struct SeederConfig {
   std::filesystem::path store;
@@ -80,6 +86,13 @@ struct SeederConfig {
   // Peer mode (seeder/peer_follower.h): the upstream seeder's tracker ("http://nas:8080/announce"),
   // announced to besides this seeder's own. Empty: none.
   std::string upstream_tracker;
+  // Peer mode: this seeder is a provisioned node's, not the NAS's (its BitTorrent peer id says
+  // so: flashers take pieces from it as from any node; seeder/swarm_seeder.h).
+  bool peer_mode = false;
+  // Peer mode: every chunk the HTTP chunk store serves is first read whole and passed to this
+  // check (the peer's PeerFollower::check_chunk: BLAKE2b against the signed manifests); a chunk
+  // it refuses is answered 404. Empty: chunks are served from the file unchecked (the NAS).
+  ChunkCheck chunk_check;
   // Time a client has to send one upload request (a bundle or a chunk of up to 64 MiB).
   std::chrono::milliseconds upload_timeout{600'000};
 };

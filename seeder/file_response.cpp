@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <fstream>
 
 namespace ironstone::seeder {
 
@@ -31,6 +32,40 @@ bool inside(const fs::path& root, const fs::path& p) {
     if (q == p.end() || *r != *q) return false;
   }
   return true;
+}
+
+// The request's Range against `size` bytes: sets `range` and `status` (200 or 206), or
+// returns the 416 response to send.
+std::optional<Response> select_range(const Request& request, std::uint64_t size, ByteRange& range,
+                                     http::status& status) {
+  const auto it = request.message.find(http::field::range);
+  if (it == request.message.end()) return std::nullopt;
+  switch (parse_range(std::string_view(it->value().data(), it->value().size()), size, range)) {
+    case RangeResult::kNone:
+      range = {0, size};
+      return std::nullopt;
+    case RangeResult::kSatisfiable:
+      status = http::status::partial_content;
+      return std::nullopt;
+    case RangeResult::kUnsatisfiable:
+      break;
+  }
+  Response res = error_response(http::status::range_not_satisfiable, "range not satisfiable");
+  auto& r = std::get<StringResponse>(res);
+  r.set(http::field::content_range, "bytes */" + std::to_string(size));
+  r.set(http::field::accept_ranges, "bytes");
+  return res;
+}
+
+template <class Message>
+void set_range_headers(Message& res, std::string_view content_type, http::status status, const ByteRange& range,
+                       std::uint64_t size) {
+  res.set(http::field::content_type, std::string(content_type));
+  res.set(http::field::accept_ranges, "bytes");
+  if (status == http::status::partial_content)
+    res.set(http::field::content_range, "bytes " + std::to_string(range.offset) + "-" +
+                                            std::to_string(range.offset + range.length - 1) + "/" +
+                                            std::to_string(size));
 }
 
 }  // namespace
@@ -89,36 +124,39 @@ Response serve_file(const Request& request, const fs::path& root, const fs::path
 
   ByteRange range{0, size};
   http::status status = http::status::ok;
-  const auto it = request.message.find(http::field::range);
-  if (it != request.message.end()) {
-    switch (parse_range(std::string_view(it->value().data(), it->value().size()), size, range)) {
-      case RangeResult::kNone:
-        range = {0, size};
-        break;
-      case RangeResult::kSatisfiable:
-        status = http::status::partial_content;
-        break;
-      case RangeResult::kUnsatisfiable: {
-        Response res = error_response(http::status::range_not_satisfiable, "range not satisfiable");
-        auto& r = std::get<StringResponse>(res);
-        r.set(http::field::content_range, "bytes */" + std::to_string(size));
-        r.set(http::field::accept_ranges, "bytes");
-        return res;
-      }
-    }
-  }
+  if (auto refused = select_range(request, size, range, status)) return std::move(*refused);
 
   body.offset = range.offset;
   body.length = range.length;
   FileResponse res{status, 11};
-  res.set(http::field::content_type, std::string(content_type));
-  res.set(http::field::accept_ranges, "bytes");
-  if (status == http::status::partial_content) {
-    res.set(http::field::content_range, "bytes " + std::to_string(range.offset) + "-" +
-                                            std::to_string(range.offset + range.length - 1) + "/" +
-                                            std::to_string(size));
-  }
+  set_range_headers(res, content_type, status, range, size);
   res.body() = std::move(body);
+  res.content_length(range.length);
+  return res;
+}
+
+std::optional<std::string> read_store_file(const fs::path& root, const fs::path& relative, std::uint64_t max_bytes) {
+  std::error_code ec;
+  const fs::path resolved = fs::canonical(root / relative, ec);
+  if (ec || !inside(root, resolved) || !fs::is_regular_file(resolved, ec)) return std::nullopt;
+  std::ifstream in(resolved, std::ios::binary);
+  std::string bytes;
+  const auto size = fs::file_size(resolved, ec);
+  if (!in || ec || size > max_bytes) return std::nullopt;
+  bytes.resize(size);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(size)) || in.peek() != EOF) return std::nullopt;
+  return bytes;
+}
+
+Response serve_bytes(const Request& request, std::string bytes, std::string_view content_type) {
+  const std::uint64_t size = bytes.size();
+  ByteRange range{0, size};
+  http::status status = http::status::ok;
+  if (auto refused = select_range(request, size, range, status)) return std::move(*refused);
+  StringResponse res{status, 11};
+  set_range_headers(res, content_type, status, range, size);
+  if (range.offset != 0 || range.length != size) bytes = bytes.substr(range.offset, range.length);
+  res.body() = std::move(bytes);
   res.content_length(range.length);
   return res;
 }

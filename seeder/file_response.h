@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "seeder/http_types.h"
@@ -31,5 +32,14 @@ RangeResult parse_range(std::string_view header, std::uint64_t size, ByteRange& 
 // (symlinks pointing out of the store are refused with 404).
 Response serve_file(const Request& request, const std::filesystem::path& root,
                     const std::filesystem::path& relative, std::string_view content_type);
+
+// The whole of a store file as serve_file() would resolve it (regular, under root), or
+// nullopt when there is none or it cannot be read or is larger than max_bytes.
+std::optional<std::string> read_store_file(const std::filesystem::path& root, const std::filesystem::path& relative,
+                                           std::uint64_t max_bytes);
+
+// `bytes` (already read and checked by the caller) as serve_file() serves a file: the same
+// Range handling, status codes and headers.
+Response serve_bytes(const Request& request, std::string bytes, std::string_view content_type);
 
 }  // namespace ironstone::seeder

@@ -93,7 +93,7 @@ class Fleet {
   // node whose flash events carried that MAC, else "node-<12 hex>" (the flasher's default).
   std::string resolve_node_id(std::string_view id_or_mac) const;
 
-  // {"time", "nodes": [...], "summary": {...}, "events": [...], "rates": [...]}
+  // {"time", "nodes": [...], "peers": [...], "summary": {...}, "events": [...], "rates": [...]}
   // (docs/http-api.md).
   nlohmann::json view(Clock::time_point now = Clock::now()) const;
   // {"summary": {...}, "releases": {"<board>/<release>": {...}}}: what lingering

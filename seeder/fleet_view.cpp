@@ -150,13 +150,15 @@ std::string format_summary(const json& fleet) {
 }
 
 // Peers (peer mode), apart from the flashing nodes: "peers: 2" then one line each,
-// "  rack1-n01  http://10.0.0.21:8080/  2 releases (rpi5/1.0, rpi5/1.1)  12.0 MB served  3 s ago".
+// "  rack1-n01  http://10.0.0.21:8080/  2 releases (rpi5/1.0, rpi5/1.1)  12.0 MB served  3s ago".
 std::string format_peers(const json& fleet, bool have_time, double now) {
   if (!fleet.is_object() || !fleet.contains("peers") || !fleet["peers"].is_array() || fleet["peers"].empty())
     return "";
-  std::string out = "peers: " + std::to_string(fleet["peers"].size()) + "\n";
+  std::string out;
+  std::size_t peers = 0;
   for (const json& p : fleet["peers"]) {
-    if (!p.is_object()) continue;
+    if (!p.is_object()) continue;  // not a peer: neither listed nor counted
+    ++peers;
     std::string held;
     std::size_t n = 0;
     if (p.contains("releases") && p["releases"].is_array())
@@ -166,7 +168,7 @@ std::string format_peers(const json& fleet, bool have_time, double now) {
            ")  " + fixed(std::max(0.0, number(p, "bytes_served")) / kMB, 1) + " MB served" +
            (have_time && has_number(p, "last_seen") ? "  " + ago(now - number(p, "last_seen")) : "") + "\n";
   }
-  return out;
+  return peers ? "peers: " + std::to_string(peers) + "\n" + out : "";
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "api/limits.h"
 #include "api/paths.h"
+#include "seeder/chunk_guard.h"
 #include "seeder/errc.h"
 #include "seeder/fleet_view.h"
 #include "seeder/peer_follower.h"
@@ -119,7 +120,7 @@ int main(int argc, char** argv) {
   std::string peer_of, max_store = "0";
   std::vector<std::string> public_keys, peer_boards, peer_channels;
   std::size_t keep = 2;
-  double poll_interval = 30;
+  double poll_interval = 30, scrub_interval = 6 * 3600;
   app.add_option("--peer-of", peer_of,
                  "Peer mode: follow this upstream seeder's signed channel pointers (e.g. http://nas:8080), keep "
                  "verified copies of its releases in --store and seed them (docs/peer-mode.md)");
@@ -130,6 +131,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-store", max_store, "Peer mode: store size limit (20G, 500M; 0 = none)")
       ->capture_default_str();
   app.add_option("--poll-interval", poll_interval, "Peer mode: seconds between polls of the upstream")
+      ->capture_default_str();
+  app.add_option("--scrub-interval", scrub_interval,
+                 "Peer mode: seconds between re-verifications of the whole store (0 = only at start)")
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
@@ -184,9 +188,14 @@ int main(int argc, char** argv) {
     config.upload_token_file = upload_token_file;
     config.upload_timeout = seconds_to_ms(upload_timeout);
 
+    std::shared_ptr<ChunkGuard> guard;  // peer mode: every chunk checked before it is served
     if (!peer_of.empty()) {
       config.enable_uploads = false;  // a peer's store takes only what it verified itself
+      config.peer_mode = true;
       config.upstream_tracker = ironstone::flasher::SeederClient(peer_of).url(ironstone::api::kAnnouncePath);
+      guard = std::make_shared<ChunkGuard>();
+      config.chunk_check = ChunkGuard::checker(guard);
+      std::filesystem::create_directories(store);  // systemd's StateDirectory= makes only its parent
     }
     Seeder seeder(config);
     std::unique_ptr<PeerFollower> follower;  // destroyed (its thread stopped) before the seeder
@@ -207,6 +216,8 @@ int main(int argc, char** argv) {
       po.peer_id = default_peer_id();
       po.own_url = [&seeder] { return seeder.base_url(); };
       po.bytes_served = [&seeder] { return bytes_served_by(seeder); };
+      po.guard = guard;
+      po.scrub_interval = seconds_to_ms(scrub_interval);
       follower = std::make_unique<PeerFollower>(po);
       spdlog::info("peer: re-verifying the store: {} bad chunks dropped", follower->verify_store());
     }

@@ -23,6 +23,7 @@
 #include "manifest/chunk_codec.h"
 #include "manifest/layout.h"
 #include "manifest/trust.h"
+#include "seeder/chunk_guard.h"
 #include "seeder/errc.h"
 #include "seeder/seeder.h"
 #include "api/node_event.h"
@@ -158,31 +159,28 @@ void collect_chunks(const fs::path& store) {
   for (const auto& p : unused) fs::remove(p);
 }
 
-// The stored bytes of chunk `c` pass the flasher's check: signed size, then decoding with the
-// signed length as the limit and BLAKE2b-256 against the signed hash. Throws naming the chunk.
-void verify_chunk(std::span<const std::uint8_t> stored, const manifest::Chunk& c, manifest::ChunkDecoder& dec) {
-  const std::string hex = to_hex(c.hash.bytes);
-  if (stored.size() != c.stored_size)
-    throw error(Errc::kStore, "chunk " + hex + ": " + std::to_string(stored.size()) + " stored bytes, the manifest signs " +
-                                  std::to_string(c.stored_size));
-  std::vector<std::uint8_t> out;
-  try {
-    dec.decode(stored, c, &out);
-  } catch (const Error& e) {
-    throw error(Errc::kStore, "chunk " + hex + ": " + e.what());
-  }
-}
-
 bool chunk_file_good(const fs::path& path, const manifest::Chunk& c, manifest::ChunkDecoder& dec) {
   std::string bytes;
   try {
     bytes = read_whole(path);
-    verify_chunk(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()), c, dec);
+    verify_stored_chunk(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()), c, dec);
     return true;
   } catch (const Error& e) {
     spdlog::warn("peer: {}: {}", path.string(), e.what());
     return false;
   }
+}
+
+// The stored release's manifest, its signature checked again against `keys` (board, channel, expiry).
+manifest::VerifiedManifest verified_manifest(const StoredRelease& r, const std::vector<manifest::PublicKey>& keys) {
+  const std::string bytes = read_whole(r.dir / layout::kManifestFile);
+  const std::string sig = read_whole(r.dir / (std::string(layout::kManifestFile) + layout::kSignatureSuffix));
+  manifest::TrustPolicy policy;
+  policy.trusted_keys = keys;
+  policy.board = r.board;
+  policy.channel = manifest::parse_manifest(bytes, r.dir.string()).channel;
+  policy.now = unix_now();
+  return manifest::verify_manifest(manifest::UnverifiedManifest(bytes, sig, r.dir.string()), policy);
 }
 
 }  // namespace
@@ -230,9 +228,58 @@ PeerFollower::PeerFollower(PeerFollowerOptions options) : options_(std::move(opt
   for (std::size_t i = 0; i < keys_.size(); ++i)
     write_atomic(options_.store / "keys" / ("peer-" + std::to_string(i) + ".pub"),
                  read_whole(options_.public_keys[i]));
+  guard_ = options_.guard ? options_.guard : std::make_shared<ChunkGuard>();
+  guard_->set_on_suspect([this] {
+    {
+      std::lock_guard lock(wake_mutex_);
+      repair_due_ = true;
+    }
+    wake_.notify_all();
+  });
+  reindex();
 }
 
-PeerFollower::~PeerFollower() { stop(); }
+PeerFollower::~PeerFollower() {
+  stop();
+  guard_->set_on_suspect({});
+}
+
+void PeerFollower::reindex() {
+  ChunkGuard::Index index;
+  for (const auto& r : stored_releases(options_.store)) {
+    try {
+      const auto vm = verified_manifest(r, keys_);  // named: a range-for does not extend its life
+      for (const auto& c : vm.manifest().chunks) index.emplace(to_hex(c.hash.bytes), c);
+    } catch (const Error& e) {
+      spdlog::warn("peer: {}: {} (its chunks are not served)", r.dir.string(), e.what());
+    }
+  }
+  guard_->set_index(std::move(index));
+}
+
+std::vector<std::string> PeerFollower::repair_locked() {
+  std::vector<std::string> dropped;
+  {
+    std::lock_guard lock(wake_mutex_);
+    repair_due_ = false;  // before the take: a suspect found after it wakes the worker again
+  }
+  const auto suspects = guard_->take_suspects();
+  if (suspects.empty()) return dropped;
+  for (const auto& [hex, c] : suspects) {
+    fs::remove(options_.store / layout::chunk_relpath(c.hash));
+    dropped.push_back("chunk " + hex);
+  }
+  for (const auto& r : stored_releases(options_.store)) {
+    bool needs = false;
+    for (const auto& c : read_manifest(r).chunks) needs = needs || suspects.contains(to_hex(c.hash.bytes));
+    if (!needs) continue;
+    spdlog::warn("peer: {} needs a chunk found bad while serving: taken out (fetched again)", r.key());
+    drop_release(options_.store, r);
+    dropped.push_back(r.key());
+  }
+  changed();
+  return dropped;
+}
 
 std::vector<std::string> PeerFollower::releases() const {
   std::vector<std::string> out;
@@ -241,12 +288,14 @@ std::vector<std::string> PeerFollower::releases() const {
 }
 
 void PeerFollower::changed() {
+  reindex();
   if (options_.on_change) options_.on_change();
 }
 
 PollResult PeerFollower::poll_now() {
   std::lock_guard lock(work_mutex_);
   PollResult result;
+  result.dropped = repair_locked();
   const flasher::SeederClient upstream(options_.upstream, options_.retry);
   flasher::SeenState seen = flasher::load_state(options_.state_file);
   for (const auto& [board, channel] : options_.follow) {
@@ -333,7 +382,7 @@ void PeerFollower::fetch_chunks(const flasher::Release& rel, const std::vector<b
     download.run(
         [&](std::size_t i, std::shared_ptr<const std::vector<std::uint8_t>> stored) {
           const auto& c = m.chunks[i];
-          verify_chunk(*stored, c, dec);
+          verify_stored_chunk(*stored, c, dec);
           write_atomic(options_.store / layout::chunk_relpath(c.hash), as_text(*stored));
         },
         [](const flasher::SwarmStats&) {});
@@ -389,14 +438,7 @@ std::size_t PeerFollower::verify_store() {
   for (const auto& r : stored_releases(options_.store)) {
     bool ok = true;
     try {
-      const std::string bytes = read_whole(r.dir / layout::kManifestFile);
-      const std::string sig = read_whole(r.dir / (std::string(layout::kManifestFile) + layout::kSignatureSuffix));
-      manifest::TrustPolicy policy;
-      policy.trusted_keys = keys_;
-      policy.board = r.board;
-      policy.channel = manifest::parse_manifest(bytes, r.dir.string()).channel;
-      policy.now = unix_now();
-      auto vm = manifest::verify_manifest(manifest::UnverifiedManifest(bytes, sig, r.dir.string()), policy);
+      const auto vm = verified_manifest(r, keys_);
       for (const auto& c : vm.manifest().chunks) {
         const std::string rel = layout::chunk_relpath(c.hash);
         auto [it, fresh] = checked.try_emplace(rel, false);
@@ -416,6 +458,7 @@ std::size_t PeerFollower::verify_store() {
     dropped = true;
   }
   if (dropped) changed();
+  else reindex();
   return bad;
 }
 
@@ -463,9 +506,15 @@ void PeerFollower::stop() {
 
 void PeerFollower::run() {
   auto backoff = options_.min_backoff;
+  auto last_scrub = std::chrono::steady_clock::now();
   while (true) {
     PollResult r;
     try {
+      const auto now = std::chrono::steady_clock::now();
+      if (options_.scrub_interval.count() > 0 && now - last_scrub >= options_.scrub_interval) {
+        spdlog::info("peer: scrub: {} bad chunks dropped", verify_store());
+        last_scrub = now;
+      }
       r = poll_now();
     } catch (const std::exception& e) {
       r.errors.push_back(std::string("peer: ") + e.what());
@@ -474,7 +523,8 @@ void PeerFollower::run() {
     backoff = r.ok() ? options_.min_backoff : std::min(backoff * 2, options_.max_backoff);
     if (!r.ok()) spdlog::info("peer: next try in {} ms (still serving what the store holds)", wait.count());
     std::unique_lock lock(wake_mutex_);
-    if (wake_.wait_for(lock, wait, [this] { return stop_; })) return;
+    wake_.wait_for(lock, wait, [this] { return stop_ || repair_due_; });  // a suspect chunk: at once
+    if (stop_) return;
   }
 }
 

@@ -23,6 +23,13 @@
 // `created` time, never going below `keep` releases nor removing one a channel pointer
 // names, then the chunk files no remaining release uses.
 //
+// Nothing wrong at run time either: the follower keeps the guard's index (seeder/chunk_guard.h)
+// of the chunks its releases list, so its Seeder checks every chunk before serving it over
+// HTTP; a chunk found bad there wakes the polling thread, whose next poll_now() first deletes
+// it and takes out the releases needing it (PollResult::dropped), then fetches them again.
+// What libtorrent seeds from disk is checked by the receiving flasher (piece hash), and by
+// the peer every scrub_interval (verify_store() on the polling thread).
+//
 // Never blocking on the upstream: start() runs poll_now() on a thread of its own; a failed
 // round is retried after a back-off doubling from min_backoff up to max_backoff; the
 // store keeps being served meanwhile.
@@ -36,6 +43,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -45,6 +53,7 @@
 #include "flasher/release_fetch.h"
 #include "flasher/seeder_client.h"
 #include "flasher/state.h"
+#include "seeder/chunk_guard.h"
 
 namespace ironstone::seeder {
 
@@ -73,9 +82,19 @@ struct PeerFollowerOptions {
   std::string peer_id;
   std::function<std::string()> own_url;
   std::function<std::uint64_t()> bytes_served;
+  // The check the peer's own Seeder runs on every chunk it serves over HTTP
+  // (SeederConfig::chunk_check = ChunkGuard::checker(guard)): the follower keeps its index
+  // and repairs its suspects. Null: a guard of its own (guard()).
+  std::shared_ptr<ChunkGuard> guard;
+  // verify_store() again every scrub_interval on the polling thread (what libtorrent seeds
+  // from disk is not re-hashed by the peer otherwise); 0: never.
+  std::chrono::milliseconds scrub_interval{std::chrono::hours(6)};
 };
 
 struct PollResult {
+  // "chunk <hex>" found bad while served (ChunkGuard), deleted, and the "board/version" that
+  // needed it, taken out: the round's first step (the fetch below then takes them again).
+  std::vector<std::string> dropped;
   std::vector<std::string> installed;  // "board/version" made visible by this round
   std::vector<std::string> errors;     // one line per failed (board, channel), naming it
   bool ok() const { return errors.empty(); }
@@ -96,6 +115,7 @@ class PeerFollower {
   std::vector<std::string> evict();
   // "board/version" of every release in the store.
   std::vector<std::string> releases() const;
+  const std::shared_ptr<ChunkGuard>& guard() const { return guard_; }
 
   void start();  // the polling thread
   void stop();   // idempotent
@@ -111,6 +131,8 @@ class PeerFollower {
   void changed();
   void report_to_upstream();
   std::vector<std::string> evict_locked();  // REQUIRES: work_mutex_ held
+  std::vector<std::string> repair_locked();  // REQUIRES: work_mutex_ held
+  void reindex();  // the guard's index from the store's releases
 
   PeerFollowerOptions options_;
   std::vector<manifest::PublicKey> keys_;
@@ -118,6 +140,8 @@ class PeerFollower {
   std::mutex wake_mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
+  bool repair_due_ = false;  // a suspect chunk: poll now (guarded by wake_mutex_)
+  std::shared_ptr<ChunkGuard> guard_;
   std::thread worker_;
 };
 

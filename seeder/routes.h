@@ -21,6 +21,7 @@
 #include <string_view>
 #include <nlohmann/json.hpp>
 
+#include "seeder/config.h"
 #include "seeder/enrolment_keys.h"
 #include "seeder/fleet.h"
 #include "seeder/http_server.h"
@@ -43,8 +44,11 @@ void define_route_params(Router& router);
 nlohmann::json list_releases(const std::filesystem::path& store);
 
 // `store` must be canonical. Adds the size of every chunk body sent to chunk_bytes.
-void add_store_routes(Router& router, const std::filesystem::path& store,
-                      std::atomic<std::uint64_t>& chunk_bytes);
+// check (peer mode, SeederConfig::chunk_check): when set, a chunk file is read whole and
+// passed to it before any of it is sent; one it refuses is answered 404 and nothing of it
+// is sent (the range is served from the checked bytes, never from the file again).
+void add_store_routes(Router& router, const std::filesystem::path& store, std::atomic<std::uint64_t>& chunk_bytes,
+                      ChunkCheck check = {});
 
 struct ApiContext {
   Tracker& tracker;

@@ -35,6 +35,18 @@ constexpr std::string_view kTorrent = "application/x-bittorrent";
 constexpr std::string_view kBinary = "application/octet-stream";
 constexpr std::string_view kText = "text/plain; charset=utf-8";
 
+// No chunk file is larger (a chunk's signed length limit, with room for zstd's worst case).
+constexpr std::uint64_t kMaxStoredChunk = 2ull * manifest::kMaxChunkSize;
+
+// Peer mode: the chunk read whole, checked, and served from the checked bytes.
+Response serve_checked(const Request& r, const fs::path& store, const fs::path& rel, const std::string& hex,
+                       const ChunkCheck& check) {
+  auto bytes = read_store_file(store, rel, kMaxStoredChunk);
+  if (!bytes) return error_response(http::status::not_found, "no such file");
+  if (!check(hex, *bytes)) return error_response(http::status::not_found, "chunk " + hex + " failed verification");
+  return serve_bytes(r, std::move(*bytes), kBinary);
+}
+
 }  // namespace
 
 nlohmann::json list_releases(const fs::path& store) {
@@ -86,7 +98,8 @@ void define_route_params(Router& router) {
                       [](std::string_view s) { return valid_node_id(s) || api::canonical_mac(s).has_value(); });
 }
 
-void add_store_routes(Router& router, const fs::path& store, std::atomic<std::uint64_t>& chunk_bytes) {
+void add_store_routes(Router& router, const fs::path& store, std::atomic<std::uint64_t>& chunk_bytes,
+                      ChunkCheck check) {
   using V = http::verb;
   const std::string sig = manifest::layout::kSignatureSuffix;
 
@@ -122,12 +135,16 @@ void add_store_routes(Router& router, const fs::path& store, std::atomic<std::ui
   });
 
   // BEP 19 web seed: libtorrent requests <url>chunks/<aa>/<hex>.zst with Range.
-  router.add({V::get}, api::route::kChunk, [store, &chunk_bytes](const Request& r, const Params& p) {
+  router.add({V::get}, api::route::kChunk, [store, &chunk_bytes, check](const Request& r, const Params& p) {
     if (!p[1].starts_with(p[0]))
       return error_response(http::status::not_found, "chunk is not in that directory");
-    Response res = serve_file(r, store, fs::path("chunks") / p[0] / (p[1] + ".zst"), kBinary);
+    const fs::path rel = fs::path("chunks") / p[0] / (p[1] + ".zst");
+    Response res = check ? serve_checked(r, store, rel, p[1], check) : serve_file(r, store, rel, kBinary);
     if (r.method() == http::verb::get) {
       if (auto* f = std::get_if<FileResponse>(&res)) chunk_bytes.fetch_add(f->body().length);
+      const auto* s = std::get_if<StringResponse>(&res);
+      if (s && (s->result() == http::status::ok || s->result() == http::status::partial_content))
+        chunk_bytes.fetch_add(s->body().size());
     }
     return res;
   });

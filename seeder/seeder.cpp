@@ -38,6 +38,7 @@ SwarmSeederOptions swarm_options(const SeederConfig& c, const fs::path& store, c
   bt.web_seed_url = base_url;
   bt.tracker_url = base_url + "announce";
   if (!c.upstream_tracker.empty()) bt.extra_trackers.push_back(c.upstream_tracker);
+  bt.peer_mode = c.peer_mode;
   bt.scan_interval = c.scan_interval;
   bt.upload_limit = c.upload_limit;
   bt.super_seed = c.super_seed;
@@ -76,7 +77,7 @@ void Seeder::start() {
   if (!config_.inventory.empty()) inventory_ = std::make_unique<InventoryFile>(config_.inventory);
 
   define_route_params(router_);
-  add_store_routes(router_, store_, chunk_bytes_);
+  add_store_routes(router_, store_, chunk_bytes_, config_.chunk_check);
   add_api_routes(router_, ApiContext{tracker_, fleet_, [this] { return metrics(); }, [this] { return info(); }});
   if (!config_.enrolment_keys.empty()) {
     enrolment_keys_ = std::make_unique<EnrolmentKeysFile>(config_.enrolment_keys);
@@ -155,7 +156,7 @@ nlohmann::json Seeder::info() const {
                      {"releases", list_releases(store_).size()}};
   // Absent, not 0, when BitTorrent is off: clients test for an integer port.
   if (const auto bt = bittorrent_port(); bt != 0) out["bt_port"] = bt;
-  out["upload_limit"] = swarm_ ? config_.upload_limit : 0;
+  out["upload_limit"] = swarm_ ? swarm_->upload_budget() : 0;  // as libtorrent holds it
   out["super_seed"] = swarm_ != nullptr && config_.super_seed;
   out["auto_super_seed"] = swarm_ != nullptr && !config_.super_seed && config_.auto_super_seed;
   return out;

@@ -71,11 +71,14 @@ void SwarmSeeder::start() {
   swarm::LanOptions lan;
   lan.role = swarm::Role::kSeeder;
   lan.listen_interfaces = options_.listen_interfaces;
-  lan.user_agent = std::string("ironstone-seeder/") + IRONSTONE_VERSION;
+  // A flasher counts a peer named "ironstone-seeder/…" as the NAS (flasher/peer_accounting.cpp).
+  lan.user_agent = std::string(options_.peer_mode ? "ironstone-peer/" : "ironstone-seeder/") + IRONSTONE_VERSION;
   lan.alert_mask = lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage;
   lt::session_params params(swarm::lan_settings(lan));
   // Each tracker is a tier of its own (a peer's own and its upstream's): announce to all of them.
   params.settings.set_bool(lt::settings_pack::announce_to_all_tiers, true);
+  if (options_.peer_mode)
+    params.settings.set_str(lt::settings_pack::peer_fingerprint, swarm::peer_seeder_fingerprint(IRONSTONE_VERSION));
   session_ = std::make_unique<lt::session>(std::move(params));
   swarm::apply_lan_peer_classes(*session_);
   apply_upload_limit();
@@ -121,7 +124,16 @@ void SwarmSeeder::apply_upload_limit() {
     types.add(type, cls);
   }
   session_->set_peer_class_type_filter(types);
+  budget_class_ = cls;
   spdlog::info("bittorrent: upload limited to {} bytes/s over all peers", options_.upload_limit);
+}
+
+std::int64_t SwarmSeeder::upload_budget() const {
+  if (!session_ || !budget_class_) return 0;
+  lt::peer_class_type_filter types = session_->get_peer_class_type_filter();
+  const std::uint32_t joined = types.apply(lt::peer_class_type_filter::tcp_socket, 0);
+  if (!(joined & (1u << static_cast<std::uint32_t>(*budget_class_)))) return 0;
+  return session_->get_peer_class(*budget_class_).upload_limit;
 }
 
 void SwarmSeeder::stop() {

@@ -63,6 +63,10 @@ struct SwarmSeederOptions {
   // Further trackers each seeded torrent announces to, each a tier of its own (peer mode: the
   // upstream's, so the rack's flashers find this peer there too).
   std::vector<std::string> extra_trackers;
+  // Peer mode: the peer id is swarm::kPeerSeederPeerIdPrefix's and the client name
+  // "ironstone-peer/<version>", not the NAS seeder's, so the flashers take pieces from this peer
+  // (flasher/seeder_filter.h hides the NAS's) and count them as from peers (peer_accounting.h).
+  bool peer_mode = false;
   std::chrono::milliseconds scan_interval{2000};
   std::chrono::milliseconds stats_interval{1000};
   std::int64_t upload_limit = 0;  // bytes/s over all peers and torrents; 0 = unlimited
@@ -106,6 +110,10 @@ class SwarmSeeder {
   bool knows(const InfoHash20& hash) const;
   std::vector<TorrentStats> stats() const;
   std::size_t torrent_count() const;
+  // The upload budget as libtorrent holds it (bytes/s): the budget peer class's upload limit,
+  // read back from the session, when TCP connections join that class; 0 when there is none.
+  // REQUIRES: between start() and stop(). Thread-safe.
+  std::int64_t upload_budget() const;
 
  private:
   struct Seeded {
@@ -141,6 +149,7 @@ class SwarmSeeder {
 
   SwarmSeederOptions options_;
   std::unique_ptr<lt::session> session_;
+  std::optional<lt::peer_class_t> budget_class_;  // set by apply_upload_limit()
   std::uint16_t listen_port_ = 0;
   std::thread worker_;
   std::atomic<bool> stop_{false};

@@ -11,7 +11,10 @@
 
 namespace ironstone::swarm {
 
-std::string peer_fingerprint(Role role, const std::string& version) {
+namespace {
+
+// "-XXmnp0-" for the two-letter name and version "m.n.p".
+std::string fingerprint_of(const char* name, const std::string& version) {
   int part[3] = {0, 0, 0};
   std::size_t at = 0;
   for (int& p : part) {
@@ -19,8 +22,17 @@ std::string peer_fingerprint(Role role, const std::string& version) {
       p = p * 10 + (version[at++] - '0');
     if (at < version.size() && version[at] == '.') ++at;
   }
-  const char* name = role == Role::kSeeder ? kSeederPeerIdPrefix + 1 : kNodePeerIdPrefix + 1;
   return lt::generate_fingerprint(name, part[0] % 10, part[1] % 10, part[2] % 10, 0);
+}
+
+}  // namespace
+
+std::string peer_fingerprint(Role role, const std::string& version) {
+  return fingerprint_of(role == Role::kSeeder ? kSeederPeerIdPrefix + 1 : kNodePeerIdPrefix + 1, version);
+}
+
+std::string peer_seeder_fingerprint(const std::string& version) {
+  return fingerprint_of(kPeerSeederPeerIdPrefix + 1, version);
 }
 
 bool is_seeder_peer_id(const lt::peer_id& pid) {

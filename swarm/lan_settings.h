@@ -39,6 +39,11 @@ struct LanOptions {
 // from other nodes' by it (flasher/stripe.h), from the handshake on, whatever the port.
 inline constexpr const char* kSeederPeerIdPrefix = "-IS";
 inline constexpr const char* kNodePeerIdPrefix = "-IF";
+// A provisioned node's seeder in peer mode (seeder --peer-of): a seeder, but not the NAS, so a
+// flasher asks it for pieces like any other node (is_seeder_peer_id() is false for it).
+inline constexpr const char* kPeerSeederPeerIdPrefix = "-IP";
+// The peer id prefix of a peer-mode seeder for version "major.minor.patch".
+std::string peer_seeder_fingerprint(const std::string& version);
 // The peer id prefix (libtorrent peer_fingerprint) of `role` for version "major.minor.patch".
 std::string peer_fingerprint(Role role, const std::string& version);
 // True when `pid` is an Ironstone seeder's (starts with kSeederPeerIdPrefix).

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "builder/errc.h"
@@ -194,6 +195,57 @@ TEST_F(Gold, EveryGoldImageItemIsInsideTheResult) {
   // The filesystem is consistent and the base untouched in size.
   std::string fsck;
   EXPECT_EQ(run_command("e2fsck -fn '" + img.string() + "?offset=" + std::to_string(kRootStart) + "'", &fsck), 0) << fsck;
+}
+
+// A recipe's peer: puts the seeder, the key, peer.env and the unit into the image and enables
+// the unit; without peer: none of it is there (the default image above).
+TEST_F(Gold, ARecipesPeerBlockInstallsTheSeederItsSettingsAndTheUnitEnabled) {
+  write_text(t / "ironstone-seeder", "#!/bin/sh\necho seeder\n");
+  write_text(t / "release.pub", "untrusted comment: minisign public key\nRWQexample\n");
+  write_text(t / "recipe.yaml", "board: rpi5\nbase: base.img\n"
+                                "peer: {upstream: http://nas:8080, seeder: ironstone-seeder, public_key: release.pub,\n"
+                                "       channels: [stable, beta], upload_limit: 20M, max_store: 20G, keep: 3}\n");
+  GoldResult r = build_gold(options());
+  const fs::path img = t / "gold.img";
+  EXPECT_EQ(debugfs(img, "cat /usr/local/bin/ironstone-seeder"), "#!/bin/sh\necho seeder\n");
+  EXPECT_NE(debugfs(img, "stat /usr/local/bin/ironstone-seeder").find("Mode:  0755"), std::string::npos);
+  EXPECT_EQ(debugfs(img, "cat /etc/ironstone/release.pub"), read_text(t / "release.pub"));
+  EXPECT_EQ(debugfs(img, "cat /etc/ironstone/peer.env"),
+            "# Written by `ironstone-build gold` from the recipe's peer: (docs/peer-mode.md); read by\n"
+            "# ironstone-peer.service.\n"
+            "PEER_OF=http://nas:8080\n"
+            "PEER_ARGS=--channel stable --channel beta --upload-limit 20M --max-store 20G --keep 3\n");
+  EXPECT_EQ(debugfs(img, "cat /etc/systemd/system/ironstone-peer.service"), peer_unit_text());
+  EXPECT_NE(debugfs(img, "stat /etc/systemd/system/multi-user.target.wants/ironstone-peer.service")
+                .find("Fast link dest: \"/etc/systemd/system/ironstone-peer.service\""),
+            std::string::npos);
+  for (const char* p : {"/usr/local/bin/ironstone-seeder", "/etc/ironstone/peer.env",
+                        "/etc/systemd/system/ironstone-peer.service"})
+    EXPECT_NE(std::find(r.files.begin(), r.files.end(), p), r.files.end()) << p;
+  EXPECT_TRUE(check_sealed(img).sealed());
+}
+
+TEST_F(Gold, WithoutPeerNoPeerUnitAndAMissingPeerSeederIsRefused) {
+  write_text(t / "recipe.yaml", "board: rpi5\nbase: base.img\n");
+  build_gold(options());
+  EXPECT_EQ(debugfs(t / "gold.img", "stat /etc/systemd/system/ironstone-peer.service"), "");
+  EXPECT_EQ(debugfs(t / "gold.img", "stat /etc/ironstone/peer.env"), "");
+  write_text(t / "recipe.yaml", "board: rpi5\nbase: base.img\n"
+                                "peer: {upstream: http://nas:8080, seeder: nothere, public_key: nothere.pub}\n");
+  try {
+    build_gold(options("gold2.img"));
+    FAIL() << "a missing peer.seeder was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(Errc::kInput));
+    EXPECT_EQ(std::string(e.what()),
+              (t / "recipe.yaml").string() + ": peer.seeder " + (t / "nothere").string() + ": not found");
+  }
+  EXPECT_FALSE(fs::exists(t / "gold2.img"));
+}
+
+// The unit the package ships is the unit the gold image gets.
+TEST(GoldPeer, ThePackagedPeerUnitIsTheOneGoldWrites) {
+  EXPECT_EQ(read_text(fs::path(IRONSTONE_SOURCE_DIR) / "packaging/ironstone-peer.service"), peer_unit_text());
 }
 
 TEST_F(Gold, WrongK3sHashIsRefusedBeforeAnythingIsWritten) {

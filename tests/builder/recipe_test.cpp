@@ -117,7 +117,7 @@ TEST(Recipe, DebianSourceWithDiskLayout) {
 TEST(Recipe, UnknownFieldNamesFileLineColumnAndTheAllowedFields) {
   EXPECT_EQ(parse_error("board: rpi5\nkernel_module: [overlay]\n"),
             "/r/gold.yaml:2:1: kernel_module: unknown field (expected one of: name, board, base, debian, disk, packages, "
-            "files, users, units, kernel_modules, sysctls, k3s)");
+            "files, users, units, kernel_modules, sysctls, k3s, peer)");
   EXPECT_EQ(parse_error("board: rpi5\nfiles:\n  - path: /etc/a\n    content: x\n    perms: \"0644\"\n"),
             "/r/gold.yaml:5:5: files[0].perms: unknown field (expected one of: source, content, path, owner, mode)");
 }
@@ -151,6 +151,68 @@ TEST(Recipe, K3sNeedsAVersionAndAWellFormedSha256) {
 
 // The recipes shipped in recipes/ parse; those for boards built from an upstream image carry
 // the k3s placeholder the user must fill in, and say so.
+TEST(RecipePeer, OffByDefault) {
+  EXPECT_FALSE(parse_recipe("board: rpi5\n", "/r/gold.yaml").peer.has_value());
+}
+
+TEST(RecipePeer, ReadsEveryFieldResolvingPathsAgainstTheRecipe) {
+  const Recipe r = parse_recipe("board: rpi5\npeer:\n  upstream: http://nas:8080\n  seeder: bin/ironstone-seeder\n"
+                                "  public_key: ../release.pub\n  channels: [stable, beta]\n  upload_limit: 100mbit\n"
+                                "  max_store: 20G\n  keep: 3\n",
+                                "/r/gold.yaml");
+  ASSERT_TRUE(r.peer.has_value());
+  EXPECT_EQ(r.peer->upstream, "http://nas:8080");
+  EXPECT_EQ(r.peer->seeder, fs::path("/r/bin/ironstone-seeder"));
+  EXPECT_EQ(r.peer->public_key, fs::path("/r/../release.pub"));
+  EXPECT_EQ(r.peer->channels, (std::vector<std::string>{"stable", "beta"}));
+  EXPECT_EQ(r.peer->upload_limit, "100mbit");
+  EXPECT_EQ(r.peer->max_store, "20G");
+  EXPECT_EQ(r.peer->keep, 3u);
+}
+
+TEST(RecipePeer, DefaultsAreStableKeepTwoAndNoLimits) {
+  const Recipe r = parse_recipe("board: rpi5\npeer: {upstream: http://nas:8080, seeder: s, public_key: k.pub}\n",
+                                "/r/gold.yaml");
+  ASSERT_TRUE(r.peer.has_value());
+  EXPECT_EQ(r.peer->channels, std::vector<std::string>{"stable"});
+  EXPECT_EQ(r.peer->keep, 2u);
+  EXPECT_EQ(r.peer->upload_limit, "");
+  EXPECT_EQ(r.peer->max_store, "");
+}
+
+TEST(RecipePeer, BadFieldsNameFileLineColumnAndField) {
+  const std::string head = "board: rpi5\npeer:\n  seeder: s\n  public_key: k.pub\n";
+  EXPECT_EQ(parse_error(head), "/r/gold.yaml:3:3: peer.upstream: required field missing");
+  EXPECT_EQ(parse_error(head + "  upstream: ftp://nas\n"),
+            "/r/gold.yaml:5:13: peer.upstream: 'ftp://nas': expected the NAS seeder's URL, e.g. http://nas:8080");
+  EXPECT_EQ(parse_error(head + "  upstream: \"http://nas:8080 --open-tracker\"\n"),
+            "/r/gold.yaml:5:13: peer.upstream: 'http://nas:8080 --open-tracker': expected the NAS seeder's URL, e.g. "
+            "http://nas:8080");
+  const std::string ok = head + "  upstream: http://nas:8080\n";
+  EXPECT_EQ(parse_error(ok + "  upload_limit: fast\n"),
+            "/r/gold.yaml:6:17: peer.upload_limit: 'fast': expected a number, e.g. 12M or 100mbit");
+  EXPECT_EQ(parse_error(ok + "  upload_limit: 20 M\n"),
+            "/r/gold.yaml:6:17: peer.upload_limit: '20 M': expected a value without spaces, e.g. 20M");
+  EXPECT_EQ(parse_error(ok + "  max_store: 20X\n"),
+            "/r/gold.yaml:6:14: peer.max_store: '20X': unknown unit 'x' (use K, M, G, T)");
+  EXPECT_EQ(parse_error(ok + "  keep: 0\n"), "/r/gold.yaml:6:9: peer.keep: '0': expected a number of releases from 1 to 999");
+  EXPECT_EQ(parse_error(ok + "  channels: [Stable]\n"),
+            "/r/gold.yaml:6:14: peer.channels[0]: 'Stable': expected a channel name [a-z0-9-]{1,64}");
+  EXPECT_EQ(parse_error(ok + "  channels: []\n"), "/r/gold.yaml:6:13: peer.channels: expected at least one channel");
+  EXPECT_EQ(parse_error(ok + "  port: 8080\n"),
+            "/r/gold.yaml:6:3: peer.port: unknown field (expected one of: upstream, seeder, public_key, channels, "
+            "upload_limit, max_store, keep)");
+  EXPECT_EQ(parse_error("board: rpi5\npeer: yes\n"), "/r/gold.yaml:2:7: peer: expected a mapping, got a scalar");
+}
+
+TEST(RecipePeer, FilesAndMasksMayNotClashWithWhatPeerInstalls) {
+  const std::string peer = "peer: {upstream: http://nas:8080, seeder: s, public_key: k.pub}\n";
+  EXPECT_EQ(parse_error("board: rpi5\nfiles:\n  - {content: x, path: /etc/ironstone/peer.env}\n" + peer),
+            "/r/gold.yaml:4:7: files[0].path: '/etc/ironstone/peer.env' is what peer: installs");
+  EXPECT_EQ(parse_error("board: rpi5\nunits: {mask: [ironstone-peer.service]}\n" + peer),
+            "/r/gold.yaml:3:7: units.mask: ironstone-peer.service is what peer: enables");
+}
+
 TEST(Recipe, ShippedRecipesParseOrAskForTheK3sHash) {
   const fs::path dir = fs::path(IRONSTONE_SOURCE_DIR) / "recipes";
   int n = 0;

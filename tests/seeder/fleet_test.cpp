@@ -52,6 +52,35 @@ TEST(FleetView, BoundsTheNumberOfNodes) {
   fleet.record(parse_node_event("a", R"({"step":"x","state":"done"})"));  // known nodes still update
 }
 
+TEST(FleetPeers, AReportIsListedUnderPeersApartFromTheNodesAndUpdatedInPlace) {
+  Fleet fleet(Fleet::Options{10, 100, std::chrono::seconds(60)});
+  const auto t0 = Fleet::Clock::now();
+  fleet.peer_report({"rack1-n02", "http://10.0.0.22:8080/", {"rpi5/1.0"}, 10}, t0);
+  fleet.peer_report({"rack1-n01", "http://10.0.0.21:8080/", {"rpi5/1.0"}, 20}, t0);
+  fleet.peer_report({"rack1-n02", "http://10.0.0.22:8080/", {"rpi5/1.0", "rpi5/1.1"}, 30},
+                    t0 + std::chrono::seconds(5));
+  const json view = fleet.view(t0 + std::chrono::seconds(6));
+  EXPECT_TRUE(view["nodes"].empty()) << view.dump();
+  EXPECT_EQ(view["summary"]["nodes"], 0);  // peers are not flashing nodes
+  ASSERT_EQ(view["peers"].size(), 2u) << view.dump();
+  EXPECT_EQ(view["peers"][0]["peer_id"], "rack1-n01");  // ordered by id
+  EXPECT_EQ(view["peers"][1]["peer_id"], "rack1-n02");
+  EXPECT_EQ(view["peers"][1]["url"], "http://10.0.0.22:8080/");
+  EXPECT_EQ(view["peers"][1]["releases"], json::array({"rpi5/1.0", "rpi5/1.1"}));
+  EXPECT_EQ(view["peers"][1]["bytes_served"], 30);
+  EXPECT_NEAR(view["time"].get<double>() - view["peers"][1]["last_seen"].get<double>(), 1.0, 1e-3);
+}
+
+TEST(FleetPeers, ANewPeerPastTheBoundIsRefusedAndKnownPeersStillUpdate) {
+  Fleet fleet(Fleet::Options{1, 10, std::chrono::seconds(60)});
+  fleet.peer_report({"a", "http://a/", {}, 1});
+  EXPECT_ERROR_EQ(fleet.peer_report({"b", "http://b/", {}, 1}), Errc::kTooLarge, "fleet: 1 peers known already");
+  fleet.peer_report({"a", "http://a/", {}, 2});
+  EXPECT_EQ(fleet.view()["peers"][0]["bytes_served"], 2);
+  fleet.record(parse_node_event("n1", R"({"step":"x","state":"working"})"));  // nodes have their own bound
+  EXPECT_EQ(fleet.view()["nodes"].size(), 1u);
+}
+
 class FleetHttp : public LoopbackSeederTest {
  protected:
   void SetUp() override { start(loopback_config(dir_.path(), false)); }

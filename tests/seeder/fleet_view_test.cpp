@@ -85,6 +85,32 @@ TEST(FleetView, BootedAndJoinedNodesShowHostRunningReleaseAndReasons) {
   EXPECT_TRUE(fleet_settled(doc));
 }
 
+TEST(FleetView, ListsPeersAfterTheSummaryOneLineEach) {
+  json fleet = sample();
+  fleet["peers"] = json::parse(R"([
+    {"peer_id":"rack1-n01","url":"http://10.0.0.21:8080/","releases":["rpi5/1.0","rpi5/1.1"],
+     "bytes_served":12000000,"last_seen":997.0},
+    {"peer_id":"rack1-n02\u001b[2J","url":"http://10.0.0.22:8080/","releases":[],"bytes_served":0,
+     "last_seen":400.0}])");
+  const auto l = lines(format_fleet(fleet));
+  ASSERT_EQ(l.size(), 8u) << format_fleet(fleet);
+  EXPECT_EQ(l[5], "peers: 2");
+  EXPECT_EQ(l[6], "  rack1-n01  http://10.0.0.21:8080/  2 releases (rpi5/1.0, rpi5/1.1)  12.0 MB served  3s ago");
+  EXPECT_EQ(l[7], "  rack1-n02?[2J  http://10.0.0.22:8080/  0 releases ()  0.0 MB served  10m ago");
+}
+
+TEST(FleetView, NoPeersSectionWithoutPeersAndMistypedPeerFieldsAreTolerated) {
+  json fleet = sample();
+  EXPECT_EQ(lines(format_fleet(fleet)).size(), 5u);
+  fleet["peers"] = json::array();
+  EXPECT_EQ(lines(format_fleet(fleet)).size(), 5u);
+  fleet["peers"] = json::parse(R"([{"peer_id":3,"releases":"rpi5/1.0","bytes_served":-4}, 7])");
+  const auto l = lines(format_fleet(fleet));
+  ASSERT_EQ(l.size(), 7u) << format_fleet(fleet);
+  EXPECT_EQ(l[5], "peers: 1");
+  EXPECT_EQ(l[6], "  -  -  0 releases ()  0.0 MB served");
+}
+
 TEST(FleetView, SettledWhenEveryNodeIsDoneFailedOrStale) {
   EXPECT_FALSE(fleet_settled(json::object()));
   EXPECT_FALSE(fleet_settled(json::parse(R"({"nodes":[]})")));
@@ -116,6 +142,25 @@ TEST(FleetView, PrintsTheFleetOfARunningSeeder) {
   EXPECT_NE(l[1].find("download  working     50.0%        3.0        2.0       6.0  0s ago"), std::string::npos)
       << l[1];
   EXPECT_EQ(l[2].substr(0, 18), "1 nodes: 1 working");
+}
+
+TEST(FleetView, PrintsThePeersARunningSeederWasToldOf) {
+  TempDir dir;
+  Seeder seeder(loopback_config(dir.path(), false));
+  seeder.start();
+  ASSERT_EQ(http_request(seeder.http_port(), "POST", "/v1/peers/rack1-n01", {{"content-type", "application/json"}},
+                         R"({"url":"http://10.0.0.21:8080/","releases":["rpi5/1.0"],"bytes_served":5000000})")
+                .status,
+            204);
+  std::ostringstream out;
+  FleetViewOptions o;
+  o.url = "http://127.0.0.1:" + std::to_string(seeder.http_port()) + "/";
+  run_fleet_view(o, out);
+  const auto l = lines(out.str());
+  ASSERT_EQ(l.size(), 4u) << out.str();
+  EXPECT_EQ(l[0], "no nodes have reported yet");
+  EXPECT_EQ(l[2], "peers: 1");
+  EXPECT_EQ(l[3], "  rack1-n01  http://10.0.0.21:8080/  1 releases (rpi5/1.0)  5.0 MB served  0s ago");
 }
 
 TEST(FleetView, WatchRedrawsUntilEveryNodeIsDone) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "seeder/errc.h"
+#include "tests/testutil/expect_error.h"
 #include "tests/seeder/seeder_test_util.h"
 
 namespace ironstone::seeder {
@@ -138,6 +139,33 @@ TEST(ParseRate, RejectsGarbageWithTheFlagName) {
       EXPECT_NE(std::string(e.what()).find("--upload-limit"), std::string::npos) << e.what();
     }
   }
+}
+
+TEST(ParseSize, AcceptsBytesAndBinaryUnits) {
+  EXPECT_EQ(parse_size("0", "--max-store"), 0u);
+  EXPECT_EQ(parse_size("4096", "--max-store"), 4096u);
+  EXPECT_EQ(parse_size("12b", "--max-store"), 12u);
+  EXPECT_EQ(parse_size("500M", "--max-store"), 500ull << 20);
+  EXPECT_EQ(parse_size("500mb", "--max-store"), 500ull << 20);
+  EXPECT_EQ(parse_size("20GiB", "--max-store"), 20ull << 30);
+  EXPECT_EQ(parse_size("1.5G", "--max-store"), 1536ull << 20);
+  EXPECT_EQ(parse_size("2T", "--max-store"), 2ull << 40);
+  EXPECT_EQ(parse_size("64k", "--max-store"), 64ull << 10);
+}
+
+TEST(ParseSize, RejectsGarbageNamingTheFlagTheTextAndWhy) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"", "--max-store '': expected a size, e.g. 20G or 500M"},
+      {"big", "--max-store 'big': expected a size, e.g. 20G or 500M"},
+      {"-1G", "--max-store '-1G': expected a size, e.g. 20G or 500M"},
+      {"1..2G", "--max-store '1..2G': expected a size, e.g. 20G or 500M"},
+      {"20X", "--max-store '20X': unknown unit 'x' (use K, M, G, T)"},
+      {"20 G", "--max-store '20 G': unknown unit ' g' (use K, M, G, T)"},
+      {"1e3", "--max-store '1e3': unknown unit 'e3' (use K, M, G, T)"},
+      {"0.4", "--max-store '0.4': below 1 byte"},
+      {"99999999T", "--max-store '99999999T': too large (at most 16 EiB)"},
+  };
+  for (const auto& [text, message] : cases) EXPECT_ERROR_EQ(parse_size(text, "--max-store"), Errc::kConfig, message);
 }
 
 }  // namespace
