@@ -19,7 +19,6 @@ void PeerAccounting::poll(const lt::torrent_handle& handle, ChunkTable& chunks, 
   std::vector<lt::peer_info> peers;
   handle.get_peer_info(peers);
   int bt_peers = 0;
-  nodes_ = 0;
   seeder_visible_ = false;
   std::vector<bool> holds(chunks.size(), false);  // what the nodes connected now hold
   for (const auto& p : peers) {
@@ -40,7 +39,6 @@ void PeerAccounting::poll(const lt::torrent_handle& handle, ChunkTable& chunks, 
     else
       stats.from_peers += static_cast<std::uint64_t>(delta);
     bt_peers += !web;
-    nodes_ += !web && !from_seeder;
     if (!web && from_seeder && p.pieces.count() > 0) seeder_visible_ = true;
     if (!from_seeder)
       for (std::size_t i = 0; i < holds.size() && i < static_cast<std::size_t>(p.pieces.size()); ++i)

@@ -47,16 +47,14 @@ class PeerAccounting {
   void on_block(const lt::tcp::endpoint& ep, std::uint64_t bytes);
   // `ep` was banned for `reason`: its bytes so far to stats.from_banned_peers, it to stats.banned.
   void on_ban(const lt::tcp::endpoint& ep, const std::string& reason, SwarmStats& stats);
-  // At the last poll: BitTorrent peers other than the seeder, and whether a seeder
-  // connection told libtorrent it holds pieces (seeder_filter.h hides that).
-  int nodes() const { return nodes_; }
+  // At the last poll: whether a seeder connection told libtorrent it holds pieces
+  // (seeder_filter.h hides that).
   bool seeder_visible() const { return seeder_visible_; }
 
  private:
   std::set<std::string> seeder_endpoints_;
   std::map<std::string, std::int64_t> last_download_;  // per connection ("bt:"/"web:" + endpoint), cumulative
   std::map<std::string, std::uint64_t> accepted_;  // block bytes per endpoint, not yet banned
-  int nodes_ = 0;
   bool seeder_visible_ = false;
   std::uint64_t last_rate_bytes_ = 0;
   Clock::time_point last_rate_time_ = Clock::now();

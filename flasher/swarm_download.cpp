@@ -11,6 +11,8 @@
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
+#include <algorithm>
+#include <exception>
 #include <optional>
 #include <string_view>
 
@@ -124,14 +126,25 @@ lt::session_params session_params(const SwarmOptions& opt, const lt::add_torrent
   return params;
 }
 
-void add_direct_peers(lt::add_torrent_params& atp, const std::vector<std::string>& peers) {
-  for (const auto& p : peers) {
-    auto colon = p.rfind(':');
-    if (colon == std::string::npos) continue;
-    lt::error_code ec;
-    auto addr = lt::make_address(p.substr(0, colon), ec);
-    if (!ec) atp.peers.emplace_back(addr, static_cast<std::uint16_t>(std::stoi(p.substr(colon + 1))));
+// "ip:port" as an endpoint; nullopt when it is not one.
+std::optional<lt::tcp::endpoint> parse_endpoint(const std::string& p) {
+  const auto colon = p.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  lt::error_code ec;
+  const auto addr = lt::make_address(p.substr(0, colon), ec);
+  if (ec) return std::nullopt;
+  try {
+    const int port = std::stoi(p.substr(colon + 1));
+    if (port < 0 || port > 65535) return std::nullopt;
+    return lt::tcp::endpoint(addr, static_cast<std::uint16_t>(port));
+  } catch (const std::exception&) {
+    return std::nullopt;
   }
+}
+
+void add_direct_peers(lt::add_torrent_params& atp, const std::vector<std::string>& peers) {
+  for (const auto& p : peers)
+    if (auto ep = parse_endpoint(p)) atp.peers.push_back(*ep);
 }
 
 }  // namespace
@@ -218,12 +231,11 @@ void SwarmDownload::Impl::maybe_use_http() {
   // With BitTorrent peers connected and nothing wrong with their data, a quiet spell is
   // a busy swarm starting up (connections, a NAS shared by the rack): wait longer before
   // asking the seeders' HTTP stores for everything, which loads the NAS a second time. No
-  // peer that can serve (a hidden seeder cannot), or peers whose pieces fail their hash:
-  // the normal wait.
+  // peer at all, or peers whose pieces fail their hash: the normal wait. (A hidden seeder
+  // counts as a peer: an HTTP stripe at a NAS shared by the rack is slow to start too.)
   const auto now = Clock::now();
   const bool hidden = http_stripes() && seeder_hidden->hiding();
-  const int serving = hidden ? peers.nodes() : stats.peers;
-  const bool honest_peers = serving > 0 && (!last_hash_failure || now - *last_hash_failure > opt.web_seed_after);
+  const bool honest_peers = stats.peers > 0 && (!last_hash_failure || now - *last_hash_failure > opt.web_seed_after);
   const auto wait =
       honest_peers ? std::max<std::chrono::milliseconds>(4 * opt.web_seed_after, std::chrono::seconds(10))
                    : opt.web_seed_after;
@@ -238,7 +250,7 @@ void SwarmDownload::Impl::maybe_use_http() {
   apply_priorities();
   fetch_from_seeder();
   spdlog::info("swarm: no data from {} for {} ms, fetching the {} missing chunks over HTTP from {}",
-               honest_peers ? std::to_string(serving) + " connected peers" : std::string("any peer"),
+               honest_peers ? std::to_string(stats.peers) + " connected peers" : std::string("any peer"),
                std::chrono::duration_cast<std::chrono::milliseconds>(now - last_progress).count(),
                stats.chunks_wanted - stats.chunks_received, opt.web_seeds.empty() ? opt.chunk_store : opt.web_seeds.front());
 }
@@ -257,13 +269,8 @@ void SwarmDownload::Impl::reconnect_seeder(Clock::time_point now) {
   if (!seeder_hidden || seeder_hidden->hiding() || peers.seeder_visible()) return;
   if (now - last_seeder_connect < std::chrono::seconds(1)) return;
   last_seeder_connect = now;
-  for (const auto& ep : opt.seeder_endpoints) {
-    const auto colon = ep.rfind(':');
-    if (colon == std::string::npos) continue;
-    lt::error_code ec;
-    const auto addr = lt::make_address(ep.substr(0, colon), ec);
-    if (!ec) handle.connect_peer({addr, static_cast<std::uint16_t>(std::stoi(ep.substr(colon + 1)))});
-  }
+  for (const auto& text : opt.seeder_endpoints)
+    if (auto ep = parse_endpoint(text)) handle.connect_peer(*ep);
 }
 
 void SwarmDownload::Impl::deliver(int p, std::shared_ptr<const std::vector<std::uint8_t>> stored,
