@@ -127,6 +127,10 @@ void read_event_field(const Fields& f, const std::string& key, const json& v, No
     ev.bytes_from_seeder = f.u64(v, key);
   } else if (key == "bytes_from_peers") {
     ev.bytes_from_peers = f.u64(v, key);
+  } else if (key == "bytes_from_banned_peers") {
+    ev.bytes_from_banned_peers = f.u64(v, key);
+  } else if (key == "banned_peers") {
+    ev.banned_peers = f.str(v, key, kMaxEventBannedBytes);
   } else if (key == "rate") {
     ev.rate = f.real(v, key, 0.0, 1e15);
   } else if (key == "error") {
@@ -196,6 +200,8 @@ json to_json(const NodeEvent& e) {
               {"bytes_total", e.bytes_total},
               {"bytes_from_seeder", e.bytes_from_seeder},
               {"bytes_from_peers", e.bytes_from_peers},
+              {"bytes_from_banned_peers", e.bytes_from_banned_peers},
+              {"banned_peers", e.banned_peers},
               {"rate", e.rate},
               {"error", e.error}};
 }
@@ -203,7 +209,7 @@ json to_json(const NodeEvent& e) {
 std::string serialize_node_event(const NodeEvent& e) {
   json doc = to_json(e);
   doc.erase("node_id");
-  drop_empty(doc, {"mac", "board", "release", "error"});
+  drop_empty(doc, {"mac", "board", "release", "banned_peers", "error"});
   return doc.dump();
 }
 

@@ -25,7 +25,8 @@
 
 namespace ironstone::api {
 
-inline constexpr std::size_t kMaxEventErrorBytes = 1024;  // NodeEvent::error
+inline constexpr std::size_t kMaxEventErrorBytes = 1024;   // NodeEvent::error
+inline constexpr std::size_t kMaxEventBannedBytes = 1024;  // NodeEvent::banned_peers
 
 struct NodeEvent {
   std::string node_id;  // from the URL: [A-Za-z0-9][A-Za-z0-9._-]{0,63}
@@ -39,6 +40,10 @@ struct NodeEvent {
   std::uint64_t bytes_total = 0;
   std::uint64_t bytes_from_seeder = 0;  // BitTorrent from the seeder + web seed
   std::uint64_t bytes_from_peers = 0;   // BitTorrent from other nodes
+  // Bytes accepted from peers that were banned afterwards for data failing the piece hash,
+  // and those peers: "ip:port (reason); ..." (at most kMaxEventBannedBytes; may be empty).
+  std::uint64_t bytes_from_banned_peers = 0;
+  std::string banned_peers;
   double rate = 0;                      // bytes per second, current
   std::string error;                    // failure reason, at most kMaxEventErrorBytes
 };
@@ -62,7 +67,7 @@ struct LifecycleReport {
 bool valid_node_id(std::string_view id);
 
 // The body of POST /v1/nodes/<event.node_id>/events: step, state and the numbers always;
-// mac, board, release and error only when not empty (the seeder checks their form); the
+// mac, board, release, banned_peers and error only when not empty (the seeder checks their form); the
 // node id is in the URL, not the body. Compact JSON.
 std::string serialize_node_event(const NodeEvent& event);
 // Every field of `event`, node_id included, empty strings as "": the record the seeder keeps

@@ -13,10 +13,17 @@ namespace ironstone::flasher {
 
 ChunkFetcher::ChunkFetcher(std::vector<std::string> urls, std::vector<std::uint64_t> sizes,
                            unsigned connections)
-    : urls_(std::move(urls)),
+    : ChunkFetcher(std::vector<std::vector<std::string>>{std::move(urls)}, std::move(sizes), connections, {}) {}
+
+ChunkFetcher::ChunkFetcher(std::vector<std::vector<std::string>> sources, std::vector<std::uint64_t> sizes,
+                           unsigned connections, Verify verify)
+    : sources_(std::move(sources)),
       sizes_(std::move(sizes)),
-      state_(urls_.size(), State::kNone),
-      attempts_(urls_.size(), 0) {
+      verify_(std::move(verify)),
+      state_(sizes_.size(), State::kNone),
+      attempts_(sizes_.size(), 0),
+      tried_(sizes_.size(), 0),
+      given_up_at_(sizes_.size()) {
   connections = std::max(1u, connections);
   parallel_ = connections;
   for (unsigned t = 0; t < connections; ++t) threads_.emplace_back([this] { work(); });
@@ -34,11 +41,21 @@ ChunkFetcher::~ChunkFetcher() {
 void ChunkFetcher::want(std::size_t i) {
   {
     std::lock_guard lock(mu_);
-    if (i >= state_.size() || state_[i] != State::kNone) return;
+    if (i >= state_.size()) return;
+    if (state_[i] == State::kGivenUp && std::chrono::steady_clock::now() - given_up_at_[i] >= kGiveUpPause) {
+      state_[i] = State::kNone;  // paused long enough: the sources get another round
+      attempts_[i] = 0;
+    }
+    if (state_[i] != State::kNone) return;
     state_[i] = State::kQueued;
     queue_.push_back(i);
   }
   cv_.notify_one();
+}
+
+bool ChunkFetcher::given_up(std::size_t i) const {
+  std::lock_guard lock(mu_);
+  return i < state_.size() && state_[i] == State::kGivenUp;
 }
 
 void ChunkFetcher::cancel(std::size_t i) {
@@ -54,6 +71,7 @@ void ChunkFetcher::retry(std::size_t i) {
     if (i >= state_.size() || state_[i] != State::kDone) return;
     if (++attempts_[i] >= kMaxAttempts) {
       state_[i] = State::kGivenUp;
+      given_up_at_[i] = std::chrono::steady_clock::now();
       return;
     }
     state_[i] = State::kQueued;
@@ -91,8 +109,9 @@ void ChunkFetcher::fail(std::size_t i, const std::string& why) {
   const int attempt = ++attempts_[i];
   if (attempt >= kMaxAttempts) {
     state_[i] = State::kGivenUp;
+    given_up_at_[i] = std::chrono::steady_clock::now();
     lock.unlock();
-    spdlog::warn("fetch: chunk {}: {}; giving up after {} attempts, leaving it to the swarm", i, why,
+    spdlog::warn("fetch: chunk {}: {}; pausing after {} attempts, leaving it to the swarm meanwhile", i, why,
                  attempt);
     return;
   }
@@ -101,6 +120,33 @@ void ChunkFetcher::fail(std::size_t i, const std::string& why) {
   cv_.wait_for(lock, std::chrono::milliseconds(250 * attempt), [this] { return stop_; });
   state_[i] = State::kQueued;
   queue_.push_back(i);
+}
+
+std::string ChunkFetcher::get(std::size_t i, FetchedChunk* got) {
+  std::string url;
+  {
+    std::lock_guard lock(mu_);
+    url = sources_[static_cast<std::size_t>(tried_[i]++) % sources_.size()][i];
+  }
+  const std::uint64_t size = sizes_[i];
+  swarm::RequestOptions ro;
+  ro.max_body = static_cast<std::size_t>(size);
+  ro.bulk_body = true;
+  // Generous: a NAS shared by a rack gives one request a small share of its port.
+  ro.timeout = std::chrono::milliseconds(30'000 + static_cast<std::int64_t>(size / 128));  // >= 128 KB/s
+  try {
+    swarm::HttpResponse r = swarm::http_get(url, ro);
+    if (r.status != 200) return "GET " + url + ": HTTP " + std::to_string(r.status) + " " + r.reason;
+    if (r.body.size() != size)
+      return "GET " + url + ": " + std::to_string(r.body.size()) + " bytes, the manifest says " +
+             std::to_string(size);
+    if (verify_)
+      if (std::string why = verify_(i, r.body); !why.empty()) return "GET " + url + ": " + why;
+    *got = FetchedChunk{i, std::move(r.body)};
+    return {};
+  } catch (const std::exception& e) {
+    return e.what();
+  }
 }
 
 void ChunkFetcher::work() {
@@ -123,28 +169,10 @@ void ChunkFetcher::work() {
         if (stop_) return;
       }
     }
-    const std::uint64_t size = sizes_[i];
-    swarm::RequestOptions ro;
-    ro.max_body = static_cast<std::size_t>(size);
-    ro.bulk_body = true;
-    // Generous: a NAS shared by a rack gives one request a small share of its port.
-    ro.timeout = std::chrono::milliseconds(30'000 + static_cast<std::int64_t>(size / 128));  // >= 128 KB/s
-    std::string error;
     FetchedChunk got;
-    try {
-      swarm::HttpResponse r = swarm::http_get(urls_[i], ro);
-      if (r.status != 200)
-        error = "GET " + urls_[i] + ": HTTP " + std::to_string(r.status) + " " + r.reason;
-      else if (r.body.size() != size)
-        error = "GET " + urls_[i] + ": " + std::to_string(r.body.size()) + " bytes, the manifest says " +
-                std::to_string(size);
-      else
-        got = FetchedChunk{i, std::move(r.body)};
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
+    const std::string error = get(i, &got);
     if (error.empty()) {
-      bytes_ += size;
+      bytes_ += sizes_[i];
       std::lock_guard lock(mu_);
       state_[i] = State::kDone;
       --in_flight_;

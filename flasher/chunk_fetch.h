@@ -10,10 +10,14 @@
 // arrives here to libtorrent (add_piece), which checks the piece hash and seeds it.
 //
 // Nothing here is trusted: a body must be 200 and exactly the chunk's signed
-// stored_size (the response limit, so nothing larger is ever read into memory), and
-// libtorrent's piece hash then BLAKE2b in the ChunkWriter still check it. A failed
-// request is retried after a pause, up to kMaxAttempts per chunk; then the chunk is
-// left to the swarm and the web seed.
+// stored_size (the response limit, so nothing larger is ever read into memory), and,
+// with a `verify` function (SwarmDownload gives one: decompress + BLAKE2b against the
+// signed manifest), pass it before it is handed out; the ChunkWriter checks it again.
+// A failed or refused request is retried after a pause, each attempt at the next source
+// (several seeders: sources[0], sources[1], ...), up to kMaxAttempts per chunk; then the
+// chunk is given up for kGiveUpPause (given_up() says so, and the swarm takes it over),
+// after which want() queues it again with fresh attempts: a source that failed or lied
+// is paused, never dropped for good.
 //
 // Thread safety: want(), cancel(), take(), bytes() and failures() from any thread;
 // `connections` worker threads do the requests. The destructor stops and joins them
@@ -26,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -41,15 +46,26 @@ struct FetchedChunk {
 class ChunkFetcher {
  public:
   static constexpr int kMaxAttempts = 5;
+  static constexpr std::chrono::seconds kGiveUpPause{5};
+  // "" when `stored` (exactly the signed size) is chunk i, else why not. Called on the
+  // worker threads, concurrently: must be thread-safe.
+  using Verify = std::function<std::string(std::size_t i, const std::string& stored)>;
 
   // urls[i], sizes[i]: where chunk i is and its signed stored size.
   ChunkFetcher(std::vector<std::string> urls, std::vector<std::uint64_t> sizes, unsigned connections);
+  // sources[s][i]: chunk i at source s (REQUIRES: at least one source, each with sizes.size()
+  // URLs); attempt k of a chunk goes to source k % sources.size(). verify may be empty.
+  ChunkFetcher(std::vector<std::vector<std::string>> sources, std::vector<std::uint64_t> sizes,
+               unsigned connections, Verify verify);
   ~ChunkFetcher();
   ChunkFetcher(const ChunkFetcher&) = delete;
   ChunkFetcher& operator=(const ChunkFetcher&) = delete;
 
-  // Queues chunk i unless it is queued, in flight, fetched or given up.
+  // Queues chunk i unless it is queued, in flight, fetched, or given up less than
+  // kGiveUpPause ago (then: again, with fresh attempts).
   void want(std::size_t i);
+  // Chunk i failed kMaxAttempts times in a row (and want() has not queued it again since).
+  bool given_up(std::size_t i) const;
   // Chunk i is no longer wanted from here (it arrived another way, or left the stripe):
   // drop it from the queue; want() may queue it again. An in-flight one still lands.
   void cancel(std::size_t i);
@@ -70,15 +86,19 @@ class ChunkFetcher {
  private:
   enum class State : std::uint8_t { kNone, kQueued, kInFlight, kDone, kGivenUp };
   void work();
+  std::string get(std::size_t i, FetchedChunk* got);
   void fail(std::size_t i, const std::string& why);
 
-  const std::vector<std::string> urls_;
+  const std::vector<std::vector<std::string>> sources_;
   const std::vector<std::uint64_t> sizes_;
+  const Verify verify_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::size_t> queue_;
   std::vector<State> state_;
   std::vector<int> attempts_;
+  std::vector<int> tried_;  // requests made for chunk i so far: the next goes to source tried_ % sources
+  std::vector<std::chrono::steady_clock::time_point> given_up_at_;
   std::vector<FetchedChunk> done_;
   std::size_t in_flight_ = 0;
   std::size_t parallel_ = 1;

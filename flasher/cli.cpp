@@ -79,7 +79,11 @@ int run_cli(CliArgs a) {
               << " s: " << r.chunks_downloaded << " of " << r.chunks_total << " chunks downloaded, "
               << r.bytes_written << " bytes written, " << r.from_seeder << " bytes from the seeder, " << r.from_peers
               << " from peers" << (r.web_seed_used ? " (web seed used)" : "")
-              << (r.banned_peers ? ", " + std::to_string(r.banned_peers) + " peers banned" : "") << "\n";
+              << (r.banned_peers ? ", " + std::to_string(r.banned_peers) + " peers banned" : "")
+              << (r.banned_peers ? " (" + std::to_string(r.from_banned_peers) + " bytes from them)" : "") << "\n";
+    for (const auto& b : r.banned) std::cout << "ironstone-flasher: banned peer " << b << "\n";
+    if (r.seeder_bittorrent_used)
+      std::cout << "ironstone-flasher: the seeder's HTTP chunk store failed; its BitTorrent side served instead\n";
     if (r.boot_only_changed)
       std::cout << "ironstone-flasher: only the boot partition differed (the node identity of an earlier run)\n";
     if (!r.identity.empty()) std::cout << "ironstone-flasher: identity: " << r.identity << "\n";

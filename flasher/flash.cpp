@@ -75,6 +75,24 @@ std::string plan_message(const DownloadPlan& plan, const manifest::Manifest& m) 
          std::to_string(plan.zero_todo) + " zero ranges to clear";
 }
 
+// "127.0.0.1:41000 (sent data that failed the piece hash); ..." for the fleet view.
+std::string banned_text(const std::vector<BannedPeer>& banned) {
+  std::string out;
+  for (const auto& b : banned) out += (out.empty() ? "" : "; ") + b.endpoint + " (" + b.reason + ")";
+  return out;
+}
+
+Progress download_progress(const SwarmStats& s, const manifest::Manifest& m) {
+  return {.fraction = s.chunks_wanted ? double(s.chunks_received) / double(s.chunks_wanted) : 1.0,
+          .bytes_done = s.from_seeder + s.from_peers,
+          .bytes_total = m.stored_bytes(),
+          .from_seeder = s.from_seeder,
+          .from_peers = s.from_peers,
+          .from_banned_peers = s.from_banned_peers,
+          .banned_peers = banned_text(s.banned),
+          .rate = s.download_rate};
+}
+
 // The download stage: the wanted chunks from the swarm into the writer, the zero ranges
 // cleared, the first chunk written last. Returns the swarm session (null when nothing
 // was downloaded), still seeding.
@@ -86,12 +104,7 @@ std::unique_ptr<SwarmDownload> download_stage(const FlashOptions& o, const Seede
   if (plan.chunks_todo > 0) {
     writer.begin();
     download = fetch_chunks(rel, plan, download_options(o, seeder, m, plan, rep.node_id()), writer,
-                            [&](const SwarmStats& s) {
-                              rep.progress({s.chunks_wanted ? double(s.chunks_received) / double(s.chunks_wanted)
-                                                            : 1.0,
-                                            s.from_seeder + s.from_peers, m.stored_bytes(), s.from_seeder,
-                                            s.from_peers, s.download_rate});
-                            });
+                            [&](const SwarmStats& s) { rep.progress(download_progress(s, m)); });
   }
   clear_zero_ranges(*t.target, m, t.scan);
   writer.finish();  // the first chunk, last
@@ -103,7 +116,11 @@ void add_swarm_stats(FlashResult& r, const SwarmStats& s) {
   r.from_peers = s.from_peers;
   r.hash_failures = s.hash_failures;
   r.banned_peers = s.banned_peers;
+  r.from_banned_peers = s.from_banned_peers;
+  r.banned.clear();
+  for (const auto& b : s.banned) r.banned.push_back(b.endpoint + " (" + b.reason + ")");
   r.web_seed_used = s.web_seed_used;
+  r.seeder_bittorrent_used = s.seeder_bittorrent_used;
   spdlog::debug("swarm: {} pieces proven by their v2 tree ({} of them from memory), {} hashed with SHA-1 as well",
                 s.pieces_proven_by_v2, s.pieces_kept_in_memory, s.pieces_not_proven_by_v2);
   r.cpu.piece_hash = s.piece_hash_cpu_s;

@@ -94,7 +94,10 @@ struct FlashResult {
   std::uint64_t bytes_written = 0;
   std::uint64_t from_seeder = 0, from_peers = 0, uploaded = 0;
   int hash_failures = 0, banned_peers = 0;
-  bool web_seed_used = false;
+  std::uint64_t from_banned_peers = 0;  // bytes accepted from peers banned afterwards
+  std::vector<std::string> banned;      // "ip:port (reason)" of each peer banned
+  bool web_seed_used = false;           // the HTTP fallback fetched chunks (swarm_download.h)
+  bool seeder_bittorrent_used = false;  // the HTTP stripe failed: its chunks came over BitTorrent
   std::string firmware;               // outcome line of the firmware step
   std::string identity;               // outcome line of the identity step ("" when not run)
   std::string disarm;                 // outcome line of the card's self-disarm ("" when not run)

@@ -4,18 +4,57 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
+#include <span>
+
+#include "manifest/chunk_codec.h"
+#include "manifest/layout.h"
 
 namespace ironstone::flasher {
+namespace {
 
-HttpHandoff::HttpHandoff(std::vector<std::string> urls, const ChunkTable& chunks, unsigned connections,
-                         std::int64_t upload_limit)
-    : fetcher_(std::move(urls), chunks.stored_sizes(), connections),
+std::vector<std::vector<std::string>> chunk_urls(const std::vector<std::string>& bases, const manifest::Manifest& m) {
+  std::vector<std::vector<std::string>> sources;
+  for (std::string base : bases) {
+    if (base.empty()) continue;
+    if (base.back() != '/') base += '/';
+    std::vector<std::string> urls;
+    urls.reserve(m.chunks.size());
+    for (const auto& c : m.chunks) urls.push_back(base + manifest::layout::chunk_relpath(c.hash));
+    sources.push_back(std::move(urls));
+  }
+  return sources;
+}
+
+// Decompresses and hashes what a store sent against the signed chunk entry, on the
+// fetcher's threads (one decoder each).
+ChunkFetcher::Verify signed_chunks(const manifest::Manifest& m) {
+  return [&m](std::size_t i, const std::string& stored) -> std::string {
+    thread_local manifest::ChunkDecoder decoder;
+    thread_local std::vector<std::uint8_t> out;
+    try {
+      const auto* p = reinterpret_cast<const std::uint8_t*>(stored.data());
+      decoder.decode(std::span<const std::uint8_t>(p, stored.size()), m.chunks[i], &out);
+      return {};
+    } catch (const std::exception& e) {
+      return std::string("not the signed chunk: ") + e.what();
+    }
+  };
+}
+
+}  // namespace
+
+HttpHandoff::HttpHandoff(const std::vector<std::string>& bases, const manifest::Manifest& m,
+                         const ChunkTable& chunks, bool stripes, unsigned connections, std::int64_t upload_limit)
+    : fetcher_(chunk_urls(bases, m), chunks.stored_sizes(), connections, signed_chunks(m)),
+      stripes_(stripes),
       connections_(connections),
       upload_limit_(upload_limit) {}
 
 void HttpHandoff::on_stripe(const Stripe& stripe, const ChunkTable& chunks) {
-  for (std::size_t i = 0; i < chunks.size(); ++i)
-    if (!chunks[i].own) fetcher_.cancel(i);
+  if (!everything_)
+    for (std::size_t i = 0; i < chunks.size(); ++i)
+      if (!chunks[i].own) fetcher_.cancel(i);
   // With other nodes, one request at a time: the node's port is shared by one TCP
   // stream from the seeder and one from each other node, so its own stripe (1/count of
   // the bytes) takes about its share. Several parallel requests took most of the port,
@@ -27,9 +66,14 @@ void HttpHandoff::on_stripe(const Stripe& stripe, const ChunkTable& chunks) {
 }
 
 void HttpHandoff::request(const ChunkTable& chunks, bool fallback) {
+  if (!stripes_ && !everything_) return;
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     const ChunkState& c = chunks[i];
     if (!c.wanted || c.delivered || c.passed) continue;
+    if (everything_) {
+      fetcher_.want(i);
+      continue;
+    }
     switch (chunk_source(c.own, c.peer_holds, fallback)) {
       case ChunkSource::kSeederHttp:
         fetcher_.want(i);
@@ -52,26 +96,29 @@ const char* HttpHandoff::padded_piece(const std::string& stored, std::size_t pie
   return padded_.data();
 }
 
-HttpHandoff::Taken HttpHandoff::hand_over(lt::torrent_handle& handle, const ChunkTable& chunks) {
-  Taken taken;
-  for (auto& f : fetcher_.take()) {
-    ++taken.chunks;
-    taken.bytes += f.stored.size();
-    unadded_.push_back(std::move(f));
-  }
+bool HttpHandoff::any_given_up(const ChunkTable& chunks) const {
+  for (std::size_t i = 0; i < chunks.size(); ++i)
+    if (chunks[i].missing() && fetcher_.given_up(i)) return true;
+  return false;
+}
+
+std::vector<FetchedChunk> HttpHandoff::hand_over(lt::torrent_handle& handle, const ChunkTable& chunks) {
+  std::vector<FetchedChunk> arrived = fetcher_.take();
+  for (const auto& f : arrived)
+    if (f.chunk < chunks.size() && !chunks[f.chunk].passed) unadded_.push_back(f);
   if (!checked_ && !unadded_.empty()) {
     const auto state = handle.status({}).state;
     checked_ = state != lt::torrent_status::checking_files && state != lt::torrent_status::checking_resume_data;
   }
-  if (!checked_) return taken;
+  if (!checked_) return arrived;
   for (auto& f : unadded_) {
-    if (f.chunk >= chunks.size() || chunks[f.chunk].delivered || chunks[f.chunk].passed) continue;
-    // libtorrent checks the piece hash (v1 and v2) of what is added, as of what a peer sends.
+    if (f.chunk >= chunks.size() || chunks[f.chunk].passed) continue;
+    // For seeding: libtorrent checks the piece hash (v1 and v2) of what is added, as of what a peer sends.
     handle.add_piece(lt::piece_index_t(static_cast<int>(f.chunk)),
                      padded_piece(f.stored, static_cast<std::size_t>(chunks[f.chunk].piece_size)));
   }
   unadded_.clear();
-  return taken;
+  return arrived;
 }
 
 }  // namespace ironstone::flasher

@@ -1,52 +1,63 @@
-// The HTTP hand-off of one SwarmDownload (swarm_download.h): this node's stripe comes
-// from the seeder's HTTP chunk store (ChunkFetcher, chunk_fetch.h) and is handed to
-// libtorrent with add_piece(), which checks the piece hash and seeds it like any piece.
+// The HTTP side of one SwarmDownload (swarm_download.h): chunks fetched whole from the
+// seeders' HTTP chunk stores (ChunkFetcher, chunk_fetch.h), each verified against the
+// signed manifest (decompressed, BLAKE2b) before it is handed out, then also given to
+// libtorrent (add_piece) so that this node seeds it like any piece.
 //
-// request() asks the fetcher, every poll, for what should come from the seeder now
-// (stripe.h chunk_source(): a chunk whose holder went is fetched here after all) and
-// cancels what should come from the peers; hand_over() takes what arrived and gives it
-// to libtorrent, holding it while libtorrent still checks the torrent's files (it drops
-// add_piece() then). With other nodes, one request at a time, paced at the seeder's
-// upload budget / nodes (on_stripe(); tuned, docs/performance.md).
+// Two uses. With HTTP stripes (`stripes`), this node's stripe comes from here from the
+// start: request() asks the fetcher, every poll, for what should come from the seeder
+// now (stripe.h chunk_source(): a chunk whose holder went is fetched here after all) and
+// cancels what should come from the peers. In every mode, take_everything() (the swarm
+// stalled) makes request() ask for every chunk still missing: the HTTP fallback that
+// replaces libtorrent's web seed (whose 2.0.8 code mixed blocks of a liar into pieces
+// from the web seed and then banned the web seed; the seeders' stores are verified
+// sources: a failing or lying one is paused and asked again, never dropped, and the
+// next seeder is asked meanwhile, chunk_fetch.h). With other nodes, one request at a
+// time, paced at the seeder's upload budget / nodes (on_stripe(); tuned,
+// docs/performance.md).
 //
 // Thread safety: belongs to the thread that drives the download; the fetcher's own
-// threads do the requests (chunk_fetch.h).
+// threads do the requests and the verification (chunk_fetch.h).
+// REQUIRES: the manifest given to the constructor outlives the HttpHandoff.
 #pragma once
 
 #include <libtorrent/torrent_handle.hpp>
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "flasher/chunk_fetch.h"
 #include "flasher/stripe.h"
 #include "flasher/swarm_chunks.h"
+#include "manifest/manifest.h"
 
 namespace ironstone::flasher {
 
 class HttpHandoff {
  public:
-  // urls[i]: chunk i in the seeder's store; connections: parallel requests while alone;
-  // upload_limit: the seeder's upload budget (bytes/s, 0 = none).
-  HttpHandoff(std::vector<std::string> urls, const ChunkTable& chunks, unsigned connections,
-              std::int64_t upload_limit);
+  // bases: the seeders' chunk store roots ("http://nas:8080/"), in the order to try them;
+  // stripes: this node's stripe comes from bases[0] from the start; connections: parallel
+  // requests while alone; upload_limit: the seeder's upload budget (bytes/s, 0 = none).
+  HttpHandoff(const std::vector<std::string>& bases, const manifest::Manifest& m, const ChunkTable& chunks,
+              bool stripes, unsigned connections, std::int64_t upload_limit);
 
   // A new stripe: chunks no longer this node's are not fetched here; parallelism and pace.
   void on_stripe(const Stripe& stripe, const ChunkTable& chunks);
-  // Chunk i arrived another way (delivered) or failed its piece hash after it was fetched.
+  // Chunk i arrived another way: not fetched here (an in-flight request still lands).
   void cancel(std::size_t i) { fetcher_.cancel(i); }
-  void retry(std::size_t i) { fetcher_.retry(i); }
-  // Queues or cancels every chunk still missing (not delivered, not passed) by chunk_source().
+  // From now on request() asks for every chunk still missing, whatever its source.
+  void take_everything() { everything_ = true; }
+  bool taking_everything() const { return everything_; }
+  // Queues or cancels every chunk still missing (not delivered, not passed) by chunk_source();
+  // every missing one after take_everything(); nothing in BitTorrent-only mode before it.
   void request(const ChunkTable& chunks, bool fallback);
+  // Some missing chunk failed at every attempt lately (chunk_fetch.h given_up()).
+  bool any_given_up(const ChunkTable& chunks) const;
 
-  struct Taken {
-    std::size_t chunks = 0;
-    std::uint64_t bytes = 0;
-  };
-  // Takes what arrived and adds it to libtorrent once it has checked the torrent (the rest
-  // is held till then). Returns what arrived since the last call.
-  Taken hand_over(lt::torrent_handle& handle, const ChunkTable& chunks);
+  // Takes what arrived (verified) since the last call: returned for delivery, and added to
+  // libtorrent, for seeding, once it has checked the torrent (held till then).
+  std::vector<FetchedChunk> hand_over(lt::torrent_handle& handle, const ChunkTable& chunks);
 
  private:
   // The piece buffer add_piece() reads (the stored bytes, then zeros up to the piece size),
@@ -57,8 +68,10 @@ class HttpHandoff {
   std::vector<char> padded_;
   std::size_t padded_dirty_ = 0;  // padded_[0, padded_dirty_) may hold non-zero bytes
   ChunkFetcher fetcher_;
+  const bool stripes_;
   const unsigned connections_;
   const std::int64_t upload_limit_;
+  bool everything_ = false;
   std::vector<FetchedChunk> unadded_;  // fetched before libtorrent finished checking the torrent
   bool checked_ = false;               // libtorrent has checked the torrent: add_piece() is taken
 };

@@ -61,12 +61,14 @@ int main(int argc, char** argv) {
   app.add_option("--peer", a.options.peers, "extra peer ADDR:PORT to connect to");
   app.add_flag("!--bittorrent-only", a.options.http_stripe,
                "take this node's stripe from the seeder over BitTorrent too, not from its HTTP chunk store "
-               "(the web seed stays the fallback)");
+               "(HTTP stays the fallback)");
   app.add_option("--retries", a.options.retry.attempts, "attempts per seeder request")->capture_default_str();
   app.add_option("--stall-timeout", a.stall_seconds, "give up after this many seconds without data")
       ->capture_default_str();
   app.add_option("--web-seed-after", a.web_seed_after_ms,
-                 "milliseconds without swarm progress before the seeder's web seed is used")
+                 "milliseconds without swarm progress before the missing chunks are fetched over HTTP "
+                 "from the seeders' chunk stores (with HTTP stripes: before the seeder's BitTorrent side "
+                 "serves a stalled stripe)")
       ->capture_default_str();
   app.add_option("--log-level", a.log_level, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);

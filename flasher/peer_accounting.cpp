@@ -6,6 +6,11 @@
 #include "swarm/lan_settings.h"
 
 namespace ironstone::flasher {
+namespace {
+
+std::string endpoint(const lt::tcp::endpoint& ep) { return ep.address().to_string() + ":" + std::to_string(ep.port()); }
+
+}  // namespace
 
 PeerAccounting::PeerAccounting(const std::vector<std::string>& seeder_endpoints)
     : seeder_endpoints_(seeder_endpoints.begin(), seeder_endpoints.end()) {}
@@ -14,11 +19,12 @@ void PeerAccounting::poll(const lt::torrent_handle& handle, ChunkTable& chunks, 
   std::vector<lt::peer_info> peers;
   handle.get_peer_info(peers);
   int bt_peers = 0;
+  seeder_visible_ = false;
   std::vector<bool> holds(chunks.size(), false);  // what the nodes connected now hold
   for (const auto& p : peers) {
     const bool web =
         (p.connection_type & (lt::peer_info::web_seed | lt::peer_info::http_seed)) != lt::connection_type_t{};
-    std::string ep = p.ip.address().to_string() + ":" + std::to_string(p.ip.port());
+    std::string ep = endpoint(p.ip);
     std::string key = (web ? "web:" : "bt:") + ep;
     auto it = last_download_.try_emplace(key, 0).first;
     const std::int64_t prev = it->second;
@@ -33,6 +39,7 @@ void PeerAccounting::poll(const lt::torrent_handle& handle, ChunkTable& chunks, 
     else
       stats.from_peers += static_cast<std::uint64_t>(delta);
     bt_peers += !web;
+    if (!web && from_seeder && p.pieces.count() > 0) seeder_visible_ = true;
     if (!from_seeder)
       for (std::size_t i = 0; i < holds.size() && i < static_cast<std::size_t>(p.pieces.size()); ++i)
         if (p.pieces.get_bit(lt::piece_index_t(static_cast<int>(i)))) holds[i] = true;
@@ -49,6 +56,27 @@ void PeerAccounting::poll(const lt::torrent_handle& handle, ChunkTable& chunks, 
     last_rate_bytes_ = total;
     last_rate_time_ = now;
   }
+}
+
+}  // namespace ironstone::flasher
+
+namespace ironstone::flasher {
+
+void PeerAccounting::on_block(const lt::tcp::endpoint& ep, std::uint64_t bytes) { accepted_[endpoint(ep)] += bytes; }
+
+void PeerAccounting::on_ban(const lt::tcp::endpoint& ep, const std::string& reason, SwarmStats& stats) {
+  const std::string key = endpoint(ep);
+  auto it = accepted_.find(key);
+  if (it != accepted_.end()) {
+    stats.from_banned_peers += it->second;
+    accepted_.erase(it);  // counted once: a second ban alert for it adds what came since
+  }
+  // libtorrent may connect to a banned endpoint again (a peer given on the command line)
+  // and ban it again: listed once, its bytes counted every time.
+  for (const auto& b : stats.banned)
+    if (b.endpoint == key) return;
+  stats.banned.push_back({key, reason});
+  stats.banned_peers = static_cast<int>(stats.banned.size());
 }
 
 }  // namespace ironstone::flasher

@@ -17,7 +17,10 @@ Reporter::Reporter(const SeederClient* seeder, std::string node_id, std::string 
 void Reporter::step(const std::string& step, const std::string& message) {
   step_ = step;
   // Progress is per step; the byte counts by source are per run and keep their totals.
-  last_ = {.from_seeder = last_.from_seeder, .from_peers = last_.from_peers};
+  last_ = {.from_seeder = last_.from_seeder,
+           .from_peers = last_.from_peers,
+           .from_banned_peers = last_.from_banned_peers,
+           .banned_peers = last_.banned_peers};
   spdlog::info("[{}] {}", step, message);
   send("working", "", true);
 }
@@ -27,9 +30,13 @@ void Reporter::progress(const Progress& p, bool force) {
   // final verification, which knows nothing of sources) must not report them as 0.
   const std::uint64_t from_seeder = std::max(p.from_seeder, last_.from_seeder);
   const std::uint64_t from_peers = std::max(p.from_peers, last_.from_peers);
+  const std::uint64_t from_banned = std::max(p.from_banned_peers, last_.from_banned_peers);
+  std::string banned = p.banned_peers.empty() ? last_.banned_peers : p.banned_peers;
   last_ = p;
   last_.from_seeder = from_seeder;
   last_.from_peers = from_peers;
+  last_.from_banned_peers = from_banned;
+  last_.banned_peers = std::move(banned);
   send("working", "", force);
 }
 
@@ -63,6 +70,8 @@ void Reporter::send(const std::string& state, const std::string& error, bool for
   event.bytes_total = total;
   event.bytes_from_seeder = last_.from_seeder;
   event.bytes_from_peers = last_.from_peers;
+  event.bytes_from_banned_peers = last_.from_banned_peers;
+  event.banned_peers = last_.banned_peers.substr(0, api::kMaxEventBannedBytes);
   event.rate = std::max(0.0, last_.rate);
   event.error = error;
   std::string why;

@@ -16,6 +16,8 @@ struct Progress {
   double fraction = 0;
   std::uint64_t bytes_done = 0, bytes_total = 0;
   std::uint64_t from_seeder = 0, from_peers = 0;
+  std::uint64_t from_banned_peers = 0;
+  std::string banned_peers;  // "ip:port (reason); ..." (flasher/swarm_download.h SwarmStats::banned)
   double rate = 0;
 };
 

@@ -8,16 +8,36 @@
 // swarm::kSeederPeerIdPrefix is dropped before libtorrent sees it: the seeder looks
 // like a peer holding nothing, and is never asked for a piece.
 //
-// Thread safety: the plugin runs on libtorrent's network thread only.
+// The hiding can be switched off (SeederFilterSwitch::show(): the HTTP store lied or
+// stalled, and the seeder's BitTorrent side is the way left, flasher/swarm_download.h):
+// then nothing is dropped any more, and a connection whose messages were dropped is
+// closed at its next tick (within a second), so that the seeder, reconnected, tells its
+// pieces again.
+//
+// Thread safety: the plugin runs on libtorrent's network thread; the switch is atomic,
+// shown from any thread.
 #pragma once
 
 #include <libtorrent/extensions.hpp>
 #include <libtorrent/torrent_handle.hpp>
+#include <atomic>
+#include <functional>
 #include <memory>
 
 namespace ironstone::flasher {
 
-// For lt::torrent_handle::add_extension / add_torrent_params::extensions.
-std::shared_ptr<lt::torrent_plugin> seeder_filter_plugin(const lt::torrent_handle&, lt::client_data_t);
+class SeederFilterSwitch {
+ public:
+  void show() { hide_.store(false); }
+  bool hiding() const { return hide_.load(); }
+
+ private:
+  std::atomic<bool> hide_{true};
+};
+
+using TorrentPluginFactory =
+    std::function<std::shared_ptr<lt::torrent_plugin>(const lt::torrent_handle&, lt::client_data_t)>;
+// For add_torrent_params::extensions: hides the seeder while `s` is hiding (shared with the plugin).
+TorrentPluginFactory seeder_filter_plugin(std::shared_ptr<const SeederFilterSwitch> s);
 
 }  // namespace ironstone::flasher

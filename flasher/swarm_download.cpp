@@ -11,6 +11,8 @@
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
+#include <algorithm>
+#include <exception>
 #include <optional>
 #include <string_view>
 
@@ -39,7 +41,11 @@ struct SwarmDownload::Impl {
   ChunkTable chunks;
   StripePolicy stripes;
   PeerAccounting peers;
-  std::unique_ptr<HttpHandoff> http;  // this node's stripe over HTTP (opt.chunk_store); null: none
+  // Chunks over HTTP: this node's stripe (opt.chunk_store), and the fallback (opt.web_seeds).
+  // null: neither.
+  std::unique_ptr<HttpHandoff> http;
+  // Hides the seeder's BitTorrent pieces while the stripe comes over HTTP; null: not hidden.
+  std::shared_ptr<SeederFilterSwitch> seeder_hidden;
   // Pieces checked on an in-memory copy by the disk I/O, taken instead of read_piece().
   std::shared_ptr<swarm::ProvenPieces> proven = std::make_shared<swarm::ProvenPieces>();
   std::unique_ptr<lt::session> session;
@@ -69,16 +75,23 @@ struct SwarmDownload::Impl {
   void poll_peers() { peers.poll(handle, chunks, stats); }
   void request_have_pieces();
   bool complete() const { return stats.chunks_received >= stats.chunks_wanted; }
-  void maybe_add_web_seed();
+  bool http_stripes() const { return seeder_hidden != nullptr; }
+  void maybe_use_http();
+  void show_seeder(const char* why);
+  void reconnect_seeder(Clock::time_point now);
+  Clock::time_point last_seeder_connect{};
   void note_payload();
-  lt::download_priority_t priority(const ChunkState& c) const { return stripes.priority(c, http != nullptr); }
+  void on_block(const lt::block_finished_alert& bf);
+  lt::download_priority_t priority(const ChunkState& c) const {
+    return stripes.priority(c, http_stripes() && seeder_hidden->hiding());
+  }
   void set_stripe(const std::optional<Stripe>& s) {
     if (stripes.set(s, chunks) && http) http->on_stripe(*stripes.stripe(), chunks);
   }
   void fetch_from_seeder() {
     if (http) http->request(chunks, stripes.fallback());
   }
-  void add_fetched();
+  void add_fetched(const ChunkSink& sink);
   void apply_priorities();
   void maybe_fall_back();
   void restripe();
@@ -104,7 +117,8 @@ lt::session_params session_params(const SwarmOptions& opt, const lt::add_torrent
   swarm::LanOptions lan;
   lan.listen_interfaces = opt.listen_interfaces;
   lan.user_agent = std::string("ironstone-flasher/") + IRONSTONE_VERSION;
-  lan.alert_mask |= lt::alert_category::piece_progress | lt::alert_category::peer;
+  lan.alert_mask |= lt::alert_category::piece_progress | lt::alert_category::peer |
+                    lt::alert_category::block_progress;  // block_finished: the bytes of peers banned later
   lt::session_params params(swarm::lan_settings(lan));
   // Pieces proven by their v2 tree skip the SHA-1 of the padded piece and the read-back
   // (swarm/proving_disk_io.h).
@@ -112,14 +126,25 @@ lt::session_params session_params(const SwarmOptions& opt, const lt::add_torrent
   return params;
 }
 
-void add_direct_peers(lt::add_torrent_params& atp, const std::vector<std::string>& peers) {
-  for (const auto& p : peers) {
-    auto colon = p.rfind(':');
-    if (colon == std::string::npos) continue;
-    lt::error_code ec;
-    auto addr = lt::make_address(p.substr(0, colon), ec);
-    if (!ec) atp.peers.emplace_back(addr, static_cast<std::uint16_t>(std::stoi(p.substr(colon + 1))));
+// "ip:port" as an endpoint; nullopt when it is not one.
+std::optional<lt::tcp::endpoint> parse_endpoint(const std::string& p) {
+  const auto colon = p.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  lt::error_code ec;
+  const auto addr = lt::make_address(p.substr(0, colon), ec);
+  if (ec) return std::nullopt;
+  try {
+    const int port = std::stoi(p.substr(colon + 1));
+    if (port < 0 || port > 65535) return std::nullopt;
+    return lt::tcp::endpoint(addr, static_cast<std::uint16_t>(port));
+  } catch (const std::exception&) {
+    return std::nullopt;
   }
+}
+
+void add_direct_peers(lt::add_torrent_params& atp, const std::vector<std::string>& peers) {
+  for (const auto& p : peers)
+    if (auto ep = parse_endpoint(p)) atp.peers.push_back(*ep);
 }
 
 }  // namespace
@@ -142,15 +167,16 @@ SwarmDownload::SwarmDownload(const manifest::CheckedTorrent& torrent, const mani
     s.chunks[i].piece_size = atp.ti->piece_size(lt::piece_index_t(static_cast<int>(i)));
     if (i < files.size()) s.chunks[i].has_file = true, s.chunks[i].file = files[i];
   }
+  std::vector<std::string> stores = s.opt.web_seeds;
   if (!s.opt.chunk_store.empty()) {
-    std::vector<std::string> urls;
-    std::string base = s.opt.chunk_store;
-    if (base.back() != '/') base += '/';
-    for (const auto& c : m.chunks) urls.push_back(base + manifest::layout::chunk_relpath(c.hash));
-    s.http = std::make_unique<HttpHandoff>(std::move(urls), s.chunks, s.opt.http_connections,
-                                           s.opt.seeder_upload_limit);
-    atp.extensions.push_back(&seeder_filter_plugin);
+    stores.erase(std::remove(stores.begin(), stores.end(), s.opt.chunk_store), stores.end());
+    stores.insert(stores.begin(), s.opt.chunk_store);  // the stripe's store first
+    s.seeder_hidden = std::make_shared<SeederFilterSwitch>();
+    atp.extensions.push_back(seeder_filter_plugin(s.seeder_hidden));
   }
+  if (!stores.empty())
+    s.http = std::make_unique<HttpHandoff>(stores, m, s.chunks, s.http_stripes(), s.opt.http_connections,
+                                           s.opt.seeder_upload_limit);
   atp.file_priorities.assign(static_cast<std::size_t>(atp.ti->num_files()), lt::dont_download);
   if (s.opt.stripe) s.set_stripe(s.opt.stripe());
   for (auto& c : s.chunks) {
@@ -159,7 +185,7 @@ SwarmDownload::SwarmDownload(const manifest::CheckedTorrent& torrent, const mani
     atp.file_priorities[static_cast<std::size_t>(static_cast<int>(c.file))] = prio;
     c.applied = static_cast<int>(static_cast<std::uint8_t>(prio));
   }
-  s.stripes.log(s.chunks, s.http != nullptr);
+  s.stripes.log(s.chunks, s.http_stripes());
   add_direct_peers(atp, s.opt.peers);
   lt::error_code ec;
   s.handle = s.session->add_torrent(std::move(atp), ec);
@@ -203,27 +229,51 @@ void SwarmDownload::Impl::request_have_pieces() {
   }
 }
 
-void SwarmDownload::Impl::maybe_add_web_seed() {
-  if (stats.web_seed_used || opt.web_seeds.empty()) return;
+void SwarmDownload::Impl::maybe_use_http() {
+  if (!http) return;
   // With BitTorrent peers connected and nothing wrong with their data, a quiet spell is
   // a busy swarm starting up (connections, a NAS shared by the rack): wait longer before
-  // adding the web seed, which loads the NAS a second time. No peer at all, or peers
-  // whose pieces fail their hash: the normal wait.
+  // asking the seeders' HTTP stores for everything, which loads the NAS a second time. No
+  // peer at all, or peers whose pieces fail their hash: the normal wait. (A hidden seeder
+  // counts as a peer: an HTTP stripe at a NAS shared by the rack is slow to start too.)
   const auto now = Clock::now();
-  const bool honest_peers =
-      stats.peers > 0 && (!last_hash_failure || now - *last_hash_failure > opt.web_seed_after);
+  const bool hidden = http_stripes() && seeder_hidden->hiding();
+  const bool honest_peers = stats.peers > 0 && (!last_hash_failure || now - *last_hash_failure > opt.web_seed_after);
   const auto wait =
       honest_peers ? std::max<std::chrono::milliseconds>(4 * opt.web_seed_after, std::chrono::seconds(10))
                    : opt.web_seed_after;
-  if (now - last_progress < wait) return;
-  for (const auto& url : opt.web_seeds) handle.add_url_seed(url);
+  const bool quiet = now - last_progress >= wait;
+  // With HTTP stripes: the store gave up a chunk (errors, wrong bytes) or stalled.
+  if (hidden && (quiet || http->any_given_up(chunks)))
+    show_seeder(quiet ? "nothing arrived over HTTP" : "its HTTP chunk store failed a chunk at every attempt");
+  if (stats.web_seed_used || !quiet) return;
+  http->take_everything();
   stats.web_seed_used = true;
-  stripes.fall_back();  // the web seed serves only what is asked for: ask for everything
+  stripes.fall_back();  // anyone may serve everything left
   apply_priorities();
-  spdlog::info("swarm: no data from {} for {} ms, using the web seed {}",
+  fetch_from_seeder();
+  spdlog::info("swarm: no data from {} for {} ms, fetching the {} missing chunks over HTTP from {}",
                honest_peers ? std::to_string(stats.peers) + " connected peers" : std::string("any peer"),
                std::chrono::duration_cast<std::chrono::milliseconds>(now - last_progress).count(),
-               opt.web_seeds.front());
+               stats.chunks_wanted - stats.chunks_received, opt.web_seeds.empty() ? opt.chunk_store : opt.web_seeds.front());
+}
+
+void SwarmDownload::Impl::show_seeder(const char* why) {
+  seeder_hidden->show();
+  stats.seeder_bittorrent_used = true;
+  stripes.fall_back();
+  apply_priorities();
+  spdlog::warn("swarm: the seeder's BitTorrent pieces shown again: {}", why);
+}
+
+void SwarmDownload::Impl::reconnect_seeder(Clock::time_point now) {
+  // Once shown, the seeder must tell its pieces again: seeder_filter.h closes a connection
+  // whose messages it dropped; connect again until a seeder connection shows pieces.
+  if (!seeder_hidden || seeder_hidden->hiding() || peers.seeder_visible()) return;
+  if (now - last_seeder_connect < std::chrono::seconds(1)) return;
+  last_seeder_connect = now;
+  for (const auto& text : opt.seeder_endpoints)
+    if (auto ep = parse_endpoint(text)) handle.connect_peer(*ep);
 }
 
 void SwarmDownload::Impl::deliver(int p, std::shared_ptr<const std::vector<std::uint8_t>> stored,
@@ -283,19 +333,28 @@ void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {
   } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
     ++stats.hash_failures;
     last_hash_failure = Clock::now();
-    if (http) http->retry(static_cast<std::size_t>(static_cast<int>(hf->piece_index)));
     spdlog::warn("swarm: chunk {} failed the piece hash: discarded, asking other peers",
                  static_cast<int>(hf->piece_index));
+  } else if (auto* bf = lt::alert_cast<lt::block_finished_alert>(a)) {
+    on_block(*bf);
   } else if (auto* ban = lt::alert_cast<lt::peer_ban_alert>(a)) {
-    ++stats.banned_peers;
-    spdlog::warn("swarm: banned peer {} for sending corrupt data",
-                 ban->endpoint.address().to_string() + ":" + std::to_string(ban->endpoint.port()));
+    peers.on_ban(ban->endpoint, "sent data that failed the piece hash", stats);
+    spdlog::warn("swarm: banned peer {}:{} for sending corrupt data ({} bytes from banned peers so far)",
+                 ban->endpoint.address().to_string(), ban->endpoint.port(), stats.from_banned_peers);
   } else if (auto* te = lt::alert_cast<lt::torrent_error_alert>(a)) {
     throw error(Errc::kSwarm, "swarm: torrent error: " + te->error.message() + " (" + te->filename() + ")");
   } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
     throw error(Errc::kSwarm,
                 "swarm: cache file " + std::string(fe->filename()) + ": " + fe->error.message());
   }
+}
+
+void SwarmDownload::Impl::on_block(const lt::block_finished_alert& bf) {
+  const ChunkState* c = chunks.piece(static_cast<int>(bf.piece_index));
+  if (!c) return;
+  const std::int64_t start = std::int64_t{bf.block_index} * lt::default_block_size;
+  const std::int64_t size = std::min<std::int64_t>(lt::default_block_size, c->piece_size - start);
+  if (size > 0) peers.on_block(bf.endpoint, static_cast<std::uint64_t>(size));
 }
 
 void SwarmDownload::Impl::note_payload() {
@@ -333,11 +392,17 @@ void SwarmDownload::Impl::maybe_fall_back() {
   apply_priorities();
 }
 
-void SwarmDownload::Impl::add_fetched() {
+void SwarmDownload::Impl::add_fetched(const ChunkSink& sink) {
   if (!http) return;
-  const HttpHandoff::Taken taken = http->hand_over(handle, chunks);
-  stats.from_seeder += taken.bytes;
-  if (taken.chunks > 0) last_progress = Clock::now();
+  for (auto& f : http->hand_over(handle, chunks)) {
+    stats.from_seeder += f.stored.size();
+    last_progress = Clock::now();
+    if (f.chunk >= chunks.size() || !chunks[f.chunk].missing()) continue;
+    // Verified against the signed manifest by the fetcher: delivered as it is, whole, from
+    // one source (whatever libtorrent then makes of it with blocks from peers).
+    deliver(static_cast<int>(f.chunk),
+            std::make_shared<const std::vector<std::uint8_t>>(f.stored.begin(), f.stored.end()), sink);
+  }
 }
 
 void SwarmDownload::Impl::restripe() {
@@ -346,7 +411,7 @@ void SwarmDownload::Impl::restripe() {
   set_stripe(now);
   apply_priorities();
   fetch_from_seeder();
-  stripes.log(chunks, http != nullptr);
+  stripes.log(chunks, http_stripes());
 }
 
 void SwarmDownload::Impl::pump(const ChunkSink* sink, std::chrono::milliseconds wait) {
@@ -364,7 +429,7 @@ void SwarmDownload::Impl::check_stall(Clock::time_point now) const {
                   std::to_string(std::chrono::duration_cast<std::chrono::seconds>(opt.stall_timeout).count()) +
                   " s (" + std::to_string(stats.chunks_received) + " of " + std::to_string(stats.chunks_wanted) +
                   " received, " + std::to_string(stats.peers) + " peers" +
-                  (stats.web_seed_used ? ", web seed tried" : ", no web seed") + ")");
+                  (stats.web_seed_used ? ", HTTP stores tried" : ", HTTP stores not tried") + ")");
 }
 
 void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
@@ -380,14 +445,15 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
   const auto wait = s.http ? std::chrono::milliseconds(20) : std::chrono::milliseconds(100);
   while (!s.complete()) {
     s.pump(&sink, wait);
-    s.add_fetched();
+    s.add_fetched(sink);
     s.note_payload();
     auto now = Clock::now();
     if (now - last_have_check > std::chrono::seconds(1)) {
       s.request_have_pieces();
       last_have_check = now;
     }
-    s.maybe_add_web_seed();
+    s.maybe_use_http();
+    s.reconnect_seeder(now);
     if (now >= next_restripe) {
       s.restripe();
       next_restripe = Clock::now() + std::chrono::milliseconds(500);

@@ -16,12 +16,22 @@
 // that node. When the own stripe is done and nothing arrives for 2 s, the rest comes
 // over HTTP too. The fleet view that gives the stripe is asked on a thread of its own.
 //
-// Web seed as the last resort: the seeder's HTTP chunk store is added as a BEP 19 web
-// seed only when the swarm has delivered no payload for `web_seed_after` while no
-// honest peer is connected (none at all, the seeder's BitTorrent port unreachable,
-// or only peers whose pieces fail their hash), or for 4 x web_seed_after (at least
-// 10 s) while peers are connected: flashing degrades to HTTP and never stops. Peers
-// that send data failing the piece hash are banned (smart-ban plugin) and counted.
+// HTTP as the last resort (still called the web seed: --web-seed-after, web_seed_used):
+// when the swarm has delivered no payload for `web_seed_after` while no honest peer is
+// connected (none at all, the seeder's BitTorrent port unreachable, or only peers whose
+// pieces fail their hash), or for 4 x web_seed_after (at least 10 s) while peers are
+// connected, every chunk still missing is fetched whole from the seeders' HTTP stores
+// (web_seeds, in order; http_handoff.h), verified against the signed manifest and
+// delivered: flashing degrades to HTTP and never stops. libtorrent's own web seed is not
+// used: in 2.0.8 it mixed blocks of a lying peer into the web seed's pieces, then banned
+// the web seed for the failed hash, and read freed memory (web_peer_connection::
+// maybe_harvest_piece, fixed in 2.0.10). A store that fails or lies is paused and asked
+// again (chunk_fetch.h), never banned. Peers that send data failing the piece hash are
+// banned (smart-ban plugin); their bytes and endpoints are counted (peer_accounting.h).
+//
+// The other way round, with HTTP stripes: when the seeder's HTTP store fails a chunk at
+// every attempt (errors, wrong bytes) or nothing arrives for that same wait, the seeder's
+// BitTorrent pieces are shown again (seeder_filter.h) and anyone may serve any chunk.
 //
 // Parts (each header states its contract): per-chunk state (swarm_chunks.h), the stripe
 // policy and the fleet view poller (stripe_policy.h), peer accounting (peer_accounting.h)
@@ -50,7 +60,7 @@ namespace ironstone::flasher {
 struct SwarmOptions {
   std::string listen_interfaces = "0.0.0.0:6881";
   std::vector<std::string> trackers;   // e.g. "http://nas:8080/announce"
-  std::vector<std::string> web_seeds;  // e.g. "http://nas:8080/"
+  std::vector<std::string> web_seeds;  // the seeders' HTTP chunk stores, e.g. "http://nas:8080/"
   // The seeder's chunk store root (e.g. "http://nas:8080/"): this node's stripe comes from
   // there over HTTP (chunk_fetch.h) and the seeder's BitTorrent pieces are hidden
   // (seeder_filter.h). Empty: everything over BitTorrent, the seeder included.
@@ -71,6 +81,11 @@ struct SwarmOptions {
   std::function<std::optional<Stripe>()> stripe;
 };
 
+struct BannedPeer {
+  std::string endpoint;  // "ip:port"
+  std::string reason;    // "sent data that failed the piece hash"
+};
+
 struct SwarmStats {
   std::uint64_t from_seeder = 0;  // payload bytes from the seeder (BitTorrent + web seed)
   std::uint64_t from_peers = 0;   // payload bytes from other nodes
@@ -79,8 +94,17 @@ struct SwarmStats {
   std::size_t chunks_wanted = 0;
   int peers = 0;
   int hash_failures = 0;
-  int banned_peers = 0;
+  int banned_peers = 0;  // endpoints banned (banned.size())
+  // Payload bytes libtorrent accepted (blocks) from peers that were banned afterwards
+  // (peer_accounting.h), and the peers banned, in the order they were.
+  std::uint64_t from_banned_peers = 0;
+  std::vector<BannedPeer> banned;
+  // The HTTP fallback was used: chunks missing when the swarm stalled were fetched whole
+  // from the seeders' HTTP stores (the name is older than that; once libtorrent's web seed).
   bool web_seed_used = false;
+  // The seeder's BitTorrent pieces, hidden while the stripe came over HTTP, were shown
+  // again because its HTTP store failed, lied or stalled.
+  bool seeder_bittorrent_used = false;
   double download_rate = 0;  // bytes/s
   // Pieces whose hash check the v2 tree settled without SHA-1, pieces it did not prove
   // (hashed with SHA-1 too, then failed or passed by libtorrent), and proven pieces handed

@@ -25,7 +25,8 @@ bool same(const ironstone::seeder::NodeEvent& a, const ironstone::seeder::NodeEv
   return a.node_id == b.node_id && a.mac == b.mac && a.board == b.board && a.release == b.release &&
          a.step == b.step && a.state == b.state && a.progress == b.progress && a.bytes_done == b.bytes_done &&
          a.bytes_total == b.bytes_total && a.bytes_from_seeder == b.bytes_from_seeder &&
-         a.bytes_from_peers == b.bytes_from_peers && a.rate == b.rate && a.error == b.error;
+         a.bytes_from_peers == b.bytes_from_peers && a.bytes_from_banned_peers == b.bytes_from_banned_peers &&
+         a.banned_peers == b.banned_peers && a.rate == b.rate && a.error == b.error;
 }
 
 }  // namespace

@@ -202,8 +202,9 @@ function render(v) {
     td.appendChild(el("span", { class: "pct" }, (100 * n.progress).toFixed(0) + "%"));
     td.title = (100 * n.progress).toFixed(1) + "% (" + bytes(n.bytes_done) + " / " + bytes(n.bytes_total) + ")";
     cell(tr, n.state === "working" ? bytes(n.rate) + "/s" : "", "num"); cell(tr, bytes(n.bytes_from_seeder), "num");
-    cell(tr, bytes(n.bytes_from_peers), "num"); cell(tr, ago(n.last_seen, v.time), "num");
-    cell(tr, n.reason || n.error, "reason");
+    const fp = cell(tr, bytes(n.bytes_from_peers), "num"); cell(tr, ago(n.last_seen, v.time), "num");
+    if (n.banned_peers) fp.title = bytes(n.bytes_from_banned_peers) + " from banned peers: " + n.banned_peers;
+    cell(tr, n.reason || n.error || (n.banned_peers ? "banned peers: " + n.banned_peers : ""), "reason");
     tr.addEventListener("click", () => {
       if (expanded.has(n.node_id)) expanded.delete(n.node_id); else { expanded.add(n.node_id); loadHistory(n.node_id); }
       render(last);

@@ -111,7 +111,9 @@ void Fleet::record(NodeEvent event, Clock::time_point now) {
                    {"started", unix_seconds(node.flash_started)},
                    {"outcome", e.state},             {"step", e.step},
                    {"bytes_total", e.bytes_total},   {"bytes_from_seeder", e.bytes_from_seeder},
-                   {"bytes_from_peers", e.bytes_from_peers}, {"error", e.error}};
+                   {"bytes_from_peers", e.bytes_from_peers},
+                   {"bytes_from_banned_peers", e.bytes_from_banned_peers},
+                   {"banned_peers", e.banned_peers},         {"error", e.error}};
       add_history(node, entry);
     }
     if (changed) {
@@ -344,6 +346,8 @@ NodeEvent event_from_json(const json& e, const std::string& id) {
   ev.bytes_total = u64(e, "bytes_total");
   ev.bytes_from_seeder = u64(e, "bytes_from_seeder");
   ev.bytes_from_peers = u64(e, "bytes_from_peers");
+  ev.bytes_from_banned_peers = u64(e, "bytes_from_banned_peers");
+  ev.banned_peers = str(e, "banned_peers");
   ev.rate = real(e, "rate");
   ev.error = str(e, "error");
   return ev;

@@ -68,6 +68,10 @@ TEST(NodeEvent, StrictParsingNamesTheField) {
   EXPECT_EQ(message(R"("step")"), "event: body must be a JSON object");
   EXPECT_EQ(message(R"({"step":"x","state":"working","bytes_done":5,"bytes_total":4})"),
             "event: field 'bytes_done': exceeds bytes_total");
+  EXPECT_EQ(message(R"({"step":"x","state":"working","banned_peers":")" + std::string(1025, 'x') + "\"}"),
+            "event: field 'banned_peers': longer than 1024 bytes");
+  EXPECT_EQ(message(R"({"step":"x","state":"working","bytes_from_banned_peers":-1})"),
+            "event: field 'bytes_from_banned_peers': must be a non-negative integer");
 }
 
 std::string lifecycle_message(const std::string& body) {
@@ -124,7 +128,8 @@ bool same(const NodeEvent& a, const NodeEvent& b) {
   return a.node_id == b.node_id && a.mac == b.mac && a.board == b.board && a.release == b.release &&
          a.step == b.step && a.state == b.state && a.progress == b.progress && a.bytes_done == b.bytes_done &&
          a.bytes_total == b.bytes_total && a.bytes_from_seeder == b.bytes_from_seeder &&
-         a.bytes_from_peers == b.bytes_from_peers && a.rate == b.rate && a.error == b.error;
+         a.bytes_from_peers == b.bytes_from_peers && a.bytes_from_banned_peers == b.bytes_from_banned_peers &&
+         a.banned_peers == b.banned_peers && a.rate == b.rate && a.error == b.error;
 }
 
 TEST(NodeEvent, WhatTheFlasherSendsParsesBackToTheSameEvent) {
@@ -140,6 +145,8 @@ TEST(NodeEvent, WhatTheFlasherSendsParsesBackToTheSameEvent) {
   e.bytes_total = 400;
   e.bytes_from_seeder = 60;
   e.bytes_from_peers = 40;
+  e.bytes_from_banned_peers = 16384;
+  e.banned_peers = "10.0.0.7:6881 (sent data that failed the piece hash)";
   e.rate = 1048576.5;
   e.error = "chunk 7: hash mismatch";
   EXPECT_TRUE(same(parse_node_event(e.node_id, serialize_node_event(e)), e));
@@ -151,7 +158,8 @@ TEST(NodeEvent, TheBodyLeavesOutEmptyOptionalFieldsAndTheNodeId) {
   e.step = "board";
   e.state = "working";
   EXPECT_EQ(serialize_node_event(e),
-            R"({"bytes_done":0,"bytes_from_peers":0,"bytes_from_seeder":0,"bytes_total":0,"progress":0.0,)"
+            R"({"bytes_done":0,"bytes_from_banned_peers":0,"bytes_from_peers":0,"bytes_from_seeder":0,)"
+            R"("bytes_total":0,"progress":0.0,)"
             R"("rate":0.0,"state":"working","step":"board"})");
   EXPECT_TRUE(same(parse_node_event("n1", serialize_node_event(e)), e));
 }
@@ -159,7 +167,8 @@ TEST(NodeEvent, TheBodyLeavesOutEmptyOptionalFieldsAndTheNodeId) {
 TEST(NodeEvent, TheRecordHasEveryField) {
   const NodeEvent e = parse_node_event("n1", R"({"step":"scan","state":"working"})");
   EXPECT_EQ(to_json(e).dump(),
-            R"({"board":"","bytes_done":0,"bytes_from_peers":0,"bytes_from_seeder":0,"bytes_total":0,"error":"",)"
+            R"({"banned_peers":"","board":"","bytes_done":0,"bytes_from_banned_peers":0,"bytes_from_peers":0,)"
+            R"("bytes_from_seeder":0,"bytes_total":0,"error":"",)"
             R"("mac":"","node_id":"n1","progress":0.0,"rate":0.0,"release":"","state":"working","step":"scan"})");
 }
 

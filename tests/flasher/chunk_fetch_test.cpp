@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "flasher/chunk_fetch.h"
 #include "manifest/layout.h"
@@ -88,6 +89,34 @@ TEST_F(ChunkFetch, AMissingChunkIsRetriedThenLeftToTheSwarm) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].chunk, 1u);
   EXPECT_EQ(f.failures(), static_cast<std::size_t>(ChunkFetcher::kMaxAttempts));
+}
+
+// Several seeders: each attempt goes to the next store, so one that fails costs one attempt.
+TEST_F(ChunkFetch, AFailedAttemptGoesToTheNextSource) {
+  const std::vector<std::string> missing(urls.size(), rig.seeder_url() + "/chunks/00/" + std::string(64, '0') + ".zst");
+  ChunkFetcher f({missing, urls}, sizes, 1, {});
+  f.want(0);
+  const auto got = drain(f);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].stored, stored(0));
+  EXPECT_EQ(f.failures(), 1u);
+}
+
+// Bytes of the signed size that the verify function refuses (a lying store) are never
+// handed out; after kMaxAttempts the chunk is given up, and only for a pause.
+TEST_F(ChunkFetch, BytesTheVerifierRefusesAreNeverHandedOutAndTheChunkIsPausedNotDropped) {
+  std::atomic<int> asked{0};
+  ChunkFetcher f({urls}, sizes, 1, [&](std::size_t, const std::string&) {
+    ++asked;
+    return std::string("not the signed chunk");
+  });
+  f.want(1);
+  EXPECT_TRUE(drain(f).empty());
+  EXPECT_EQ(asked.load(), ChunkFetcher::kMaxAttempts);
+  EXPECT_TRUE(f.given_up(1));
+  f.want(1);  // within the pause: still given up
+  EXPECT_TRUE(f.idle());
+  EXPECT_TRUE(f.given_up(1));
 }
 
 TEST_F(ChunkFetch, ACancelledChunkIsNotFetchedAndCanBeWantedAgain) {

@@ -111,7 +111,8 @@ static void four_flashers(Rig& rig, bool check_share) {
 
 // A peer serving corrupt chunk data (a libtorrent session seeding garbage without
 // checking it): every bad piece is caught by the piece hash, the peer is banned,
-// the flash completes from the seeder's web seed and the target holds the image.
+// the flash completes over HTTP from the seeder's chunk store (the fallback that took
+// the web seed's place, flasher/swarm_download.h) and the target holds the image.
 // The flasher runs as a process: with a v2-only torrent libtorrent 2.0.8 crashed here
 // (hash_picker::hashes_rejected after the block-hash request a failed piece causes; see
 // manifest/torrent.h), which must fail this test, not take the whole test binary down.
@@ -150,7 +151,8 @@ static void lying_peer(Rig& rig, bool in_memory) {
 }
 
 // The seeder's BitTorrent side is off and the only peer given is a port nobody
-// listens on: with --bittorrent-only the flash degrades to the web seed and completes.
+// listens on: with --bittorrent-only the flash degrades to HTTP (the fallback once
+// called the web seed: web_seed_used) and completes.
 TEST_F(Swarm, UnreachableSeederBitTorrentFallsBackToWebSeed) {
   const auto image = make_image(16, 3);
   auto pub = rig.publish(image, "1.0");

@@ -59,7 +59,10 @@ void fill_rack(Fleet& fleet, Fleet::Clock::time_point now) {
     fleet.record(event("rack1-n01", "download", "working", 0.2 + 0.5 * f, seeder / 2, peers / 2, 30e6), t);
     fleet.record(event("rack1-n02", "download", "working", 0.1 + 0.3 * f, seeder / 2, peers / 2, 25e6), t);
   }
-  fleet.record(event("rack1-n03", "linger", "done", 1, 800'000'000, 3'200'000'000, 0), now - 60s);
+  NodeEvent lied_to = event("rack1-n03", "linger", "done", 1, 800'000'000, 3'200'000'000, 0);
+  lied_to.bytes_from_banned_peers = 4'194'304;
+  lied_to.banned_peers = "10.0.0.66:6881 (sent data that failed the piece hash)";
+  fleet.record(lied_to, now - 60s);
   fleet.record(event("rack1-n04", "linger", "done", 1, 700'000'000, 3'300'000'000, 0), now - 500s);
   fleet.report(report("rack1-n04", "booted", "k8s-a04"), now - 300s);
   fleet.record(event("rack1-n05", "linger", "done", 1, 600'000'000, 3'400'000'000, 0), now - 550s);
@@ -123,6 +126,10 @@ TEST_F(Dashboard, ARackInMixedStatesRendersRowsStatesProgressChartAndHistory) {
   // Reasons: the boot timeout and the long error, in the wrapping cell.
   EXPECT_NE(dom.find("no first-boot report for 30 min"), std::string::npos);
   EXPECT_NE(dom.find("<td class=\"reason\">verify: chunk 1187 at offset 4978638848"), std::string::npos);
+  // A node that met a liar names it (and the bytes it sent, in the from-peers cell's title).
+  EXPECT_NE(dom.find("<td class=\"reason\">banned peers: 10.0.0.66:6881 (sent data that failed the piece hash)"),
+            std::string::npos);
+  EXPECT_NE(dom.find("4.0 MiB from banned peers: 10.0.0.66:6881"), std::string::npos) << dom.substr(0, 4000);
   // The counts, the estimate and the chart with both series.
   EXPECT_NE(dom.find("data-state=\"joined\">1 joined<"), std::string::npos);
   EXPECT_NE(dom.find("data-state=\"working\">2 working<"), std::string::npos);
