@@ -26,6 +26,7 @@
 #include "seeder/chunk_guard.h"
 #include "seeder/errc.h"
 #include "seeder/seeder.h"
+#include "seeder/upload_staging.h"
 #include "api/node_event.h"
 #include "util/hex.h"
 
@@ -406,6 +407,30 @@ void PeerFollower::fetch_firmware(const flasher::Release& rel, const fs::path& d
   }
 }
 
+// The release files the manifest lists (SBOM, recipe, build log: the audit trail, which no
+// flasher needs): fetched, checked against the signed size and hash, written. One the upstream
+// does not have is left out with a warning (`verify` on this store then names it); one with
+// other bytes is an error, as for firmware.
+void PeerFollower::fetch_release_files(const flasher::Release& rel, const fs::path& dir,
+                                       const flasher::SeederClient& upstream) {
+  const auto& m = rel.manifest.manifest();
+  for (const auto& [name, ref] : listed_release_files(m)) {
+    std::string bytes;
+    try {
+      bytes = upstream.get(api::release_dir_path(m.board, m.version) + name, ref->size);
+    } catch (const Error& e) {
+      spdlog::warn("peer: {}/{}: {} not fetched, the release is kept without it: {}", m.board, m.version, name,
+                   e.what());
+      continue;
+    }
+    auto data = std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    if (bytes.size() != ref->size || blake2b256(data) != ref->hash)
+      throw error(Errc::kStore, name + " of " + m.board + "/" + m.version +
+                                    ": fetched bytes do not match the signed size and hash");
+    write_atomic(dir / name, bytes);
+  }
+}
+
 void PeerFollower::write_release(const flasher::Release& rel, const std::string& channel,
                                  const flasher::SeederClient& upstream) {
   const auto& m = rel.manifest.manifest();
@@ -422,6 +447,7 @@ void PeerFollower::write_release(const flasher::Release& rel, const std::string&
     const auto& t = rel.torrent.bytes();
     write_atomic(staging / layout::kTorrentFile, std::string_view(t.data(), t.size()));
     fetch_firmware(rel, staging, upstream);
+    fetch_release_files(rel, staging, upstream);
     fs::rename(staging, dir);
   }
   const fs::path pointer = layout::channel_file(options_.store, m.board, channel);

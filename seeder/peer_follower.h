@@ -126,6 +126,8 @@ class PeerFollower {
   void fetch_chunks(const flasher::Release& release, const std::vector<bool>& wanted);
   void fetch_firmware(const flasher::Release& release, const std::filesystem::path& dir,
                       const flasher::SeederClient& upstream);
+  void fetch_release_files(const flasher::Release& release, const std::filesystem::path& dir,
+                           const flasher::SeederClient& upstream);
   void write_release(const flasher::Release& release, const std::string& channel,
                      const flasher::SeederClient& upstream);
   void changed();

@@ -104,6 +104,26 @@ class PeerMode : public ::testing::Test {
   Rig rig;
 };
 
+TEST_F(PeerMode, APeerKeepsTheReleasesAuditTrailCheckedAndServesIt) {
+  write_text(rig.dir() / "gold.spdx.json", R"({"spdxVersion":"SPDX-2.3","packages":[]})");
+  write_text(rig.dir() / "rpi5.yaml", "board: rpi5\n");
+  write_text(rig.dir() / "gold.log", "gold: step 1\n");
+  builder::PublishOptions o = rig.publish_options("1.0");
+  o.sbom = rig.dir() / "gold.spdx.json";
+  o.recipe = rig.dir() / "rpi5.yaml";
+  o.build_log = rig.dir() / "gold.log";
+  rig.publish(make_image(6, 31), o);
+  rig.start_seeder();
+  Peer a(rig.dir() / "peer-a", rig.seeder_url(), rig.public_key());
+  auto r = a.follower->poll_now();
+  ASSERT_TRUE(r.ok()) << r.errors.front();
+  for (const char* f : {"sbom.spdx.json", "recipe.yaml", "build.log"})
+    EXPECT_EQ(peer_file(rig.dir() / "peer-a", std::string("releases/rpi5/1.0/") + f),
+              upstream_file(std::string("releases/rpi5/1.0/") + f))
+        << f;
+  EXPECT_EQ(a.get("/v1/releases/rpi5/1.0/build.log"), "gold: step 1\n");
+}
+
 TEST_F(PeerMode, TwoPeersFollowingASeederServeANewReleaseWithoutRestart) {
   rig.publish(make_image(10, 1), "1.0");
   rig.start_seeder();
