@@ -111,29 +111,26 @@ void send_chunks(SeederLink& link, const Store& store, const manifest::Manifest&
   }
 }
 
-void send_firmware(SeederLink& link, const ReleaseRef& ref, const api::PushStatus& status, std::uint64_t total,
-                   PushResult& result, const PushOptions& o) {
-  for (const std::string& name : status.missing_firmware) {
-    const fs::path file = ref.dir / "firmware" / name;
-    const std::string body = read_file(file, api::kMaxPushFirmwareBytes);
-    link.send("PUT", api::upload_firmware_path(ref.board, ref.version, name), body, "application/octet-stream",
-              "firmware " + name + " (" + file.string() + ")");
-    ++result.firmware_sent;
-    result.bytes_sent += body.size();
-    if (o.progress) o.progress(result.bytes_sent, total);
-  }
-}
+// A kind of named file a release directory holds besides its chunks: where it lies, its
+// upload route, its size limit, the counter of those sent.
+struct NamedFiles {
+  const char* label;  // "firmware", "release file"
+  fs::path dir;
+  std::string (*upload_path)(std::string_view board, std::string_view version, std::string_view name);
+  std::size_t limit;
+  std::size_t PushResult::*sent;
+};
 
-// The release files the seeder lacks (SBOM, recipe, build log), each read from the release
-// directory; the seeder checks them against the signed manifest.
-void send_release_files(SeederLink& link, const ReleaseRef& ref, const api::PushStatus& status, std::uint64_t total,
-                        PushResult& result, const PushOptions& o) {
-  for (const std::string& name : status.missing_files) {
-    const fs::path file = ref.dir / name;
-    const std::string body = read_file(file, api::kMaxPushFileBytes);
-    link.send("PUT", api::upload_file_path(ref.board, ref.version, name), body, "application/octet-stream",
-              "release file " + name + " (" + file.string() + ")");
-    ++result.files_sent;
+// The files of `kind` the seeder lacks, each read from the release directory; the seeder
+// checks them against the signed manifest.
+void send_named(SeederLink& link, const ReleaseRef& ref, const std::vector<std::string>& names, const NamedFiles& kind,
+                std::uint64_t total, PushResult& result, const PushOptions& o) {
+  for (const std::string& name : names) {
+    const fs::path file = kind.dir / name;
+    const std::string body = read_file(file, kind.limit);
+    link.send("PUT", kind.upload_path(ref.board, ref.version, name), body, "application/octet-stream",
+              std::string(kind.label) + " " + name + " (" + file.string() + ")");
+    ++(result.*kind.sent);
     result.bytes_sent += body.size();
     if (o.progress) o.progress(result.bytes_sent, total);
   }
@@ -141,10 +138,8 @@ void send_release_files(SeederLink& link, const ReleaseRef& ref, const api::Push
 
 // The signed size of a release file the manifest lists, 0 for another name.
 std::uint64_t listed_size(const manifest::Manifest& m, const std::string& name) {
-  const auto size = [](const std::optional<manifest::FileRef>& ref) { return ref ? ref->size : 0; };
-  if (name == manifest::kSbomFile) return size(m.sbom);
-  if (name == manifest::kRecipeFile) return size(m.provenance.recipe);
-  if (name == manifest::kBuildLogFile) return size(m.provenance.build_log);
+  for (const auto& f : manifest::listed_release_files(m))
+    if (f.name == name) return f.ref->size;
   return 0;
 }
 
@@ -214,8 +209,13 @@ PushResult push_release(const PushOptions& o) {
   const std::uint64_t total = bytes_to_send(m, status);
   try {
     send_chunks(link, store, m, status, total, result, o);
-    send_firmware(link, ref, status, total, result, o);
-    send_release_files(link, ref, status, total, result, o);
+    send_named(link, ref, status.missing_firmware,
+               {"firmware", ref.dir / "firmware", api::upload_firmware_path, api::kMaxPushFirmwareBytes,
+                &PushResult::firmware_sent},
+               total, result, o);
+    send_named(link, ref, status.missing_files,
+               {"release file", ref.dir, api::upload_file_path, api::kMaxPushFileBytes, &PushResult::files_sent},
+               total, result, o);
   } catch (const Error&) {
     // The seeder refused what this store holds (a corrupt chunk): nothing of it stays there.
     if (link.last_status() == 400) {

@@ -123,12 +123,8 @@ void check_release_files(const ReleaseRef& r, const Manifest& m, const std::stri
   }
   for (const auto& fw : m.firmware)
     check_listed_file(r.dir / "firmware" / fw.name, name + "/firmware/" + fw.name, {fw.size, fw.hash}, report);
-  const auto listed = [&](const std::optional<manifest::FileRef>& ref, const char* file) {
-    if (ref) check_listed_file(r.dir / file, name + "/" + file, *ref, report);
-  };
-  listed(m.sbom, manifest::kSbomFile);
-  listed(m.provenance.recipe, manifest::kRecipeFile);
-  listed(m.provenance.build_log, manifest::kBuildLogFile);
+  for (const auto& f : manifest::listed_release_files(m))
+    check_listed_file(r.dir / f.name, name + "/" + f.name, *f.ref, report);
 }
 
 void check_release(const Store& store, const ReleaseRef& r, const VerifyOptions& opt, VerifyReport& report) {

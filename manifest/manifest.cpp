@@ -171,6 +171,14 @@ Chunk read_chunk(const json& value, const std::string& path, std::string_view so
 
 }  // namespace
 
+std::vector<ListedFile> listed_release_files(const Manifest& m) {
+  std::vector<ListedFile> out;
+  if (m.sbom) out.push_back({kSbomFile, &*m.sbom});
+  if (m.provenance.recipe) out.push_back({kRecipeFile, &*m.provenance.recipe});
+  if (m.provenance.build_log) out.push_back({kBuildLogFile, &*m.provenance.build_log});
+  return out;
+}
+
 Manifest parse_manifest(std::string_view bytes, std::string_view source) {
   if (bytes.size() > kMaxManifestBytes)
     throw error(Errc::kTooLarge, std::string(source) + ": " + std::to_string(bytes.size()) +

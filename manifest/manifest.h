@@ -121,6 +121,16 @@ struct Manifest {
   std::uint64_t data_bytes() const;
 };
 
+// The files of the release directory the manifest names by size and hash besides chunks and
+// firmware: its SBOM and its audit trail (kSbomFile, kRecipeFile, kBuildLogFile), those it lists,
+// in that order. `ref` points into `m`, which must outlive the result.
+struct ListedFile {
+  const char* name;
+  const FileRef* ref;
+};
+std::vector<ListedFile> listed_release_files(const Manifest& m);
+
+
 // Canonical JSON bytes of m. Deterministic: equal manifests give equal bytes.
 std::string serialize(const Manifest& m);
 

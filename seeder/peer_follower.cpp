@@ -26,7 +26,6 @@
 #include "seeder/chunk_guard.h"
 #include "seeder/errc.h"
 #include "seeder/seeder.h"
-#include "seeder/upload_staging.h"
 #include "api/node_event.h"
 #include "util/hex.h"
 
@@ -394,16 +393,26 @@ void PeerFollower::fetch_chunks(const flasher::Release& rel, const std::vector<b
   fs::remove_all(so.cache_dir);
 }
 
+namespace {
+
+// Fetched bytes of a file the manifest names by size and hash: written to `file` when they match.
+void write_checked(const std::string& bytes, const manifest::FileRef& want, const fs::path& file,
+                   const std::string& what) {
+  auto data = std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  if (bytes.size() != want.size || blake2b256(data) != want.hash)
+    throw error(Errc::kStore, what + ": fetched bytes do not match the signed size and hash");
+  write_atomic(file, bytes);
+}
+
+}  // namespace
+
 void PeerFollower::fetch_firmware(const flasher::Release& rel, const fs::path& dir,
                                   const flasher::SeederClient& upstream) {
   const auto& m = rel.manifest.manifest();
   for (const auto& fw : m.firmware) {
     const std::string bytes = upstream.firmware(m.board, m.version, fw.name, fw.size);
-    auto data = std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-    if (bytes.size() != fw.size || blake2b256(data) != fw.hash)
-      throw error(Errc::kStore, "firmware " + fw.name + " of " + m.board + "/" + m.version +
-                                    ": fetched bytes do not match the signed size and hash");
-    write_atomic(dir / "firmware" / fw.name, bytes);
+    write_checked(bytes, {fw.size, fw.hash}, dir / "firmware" / fw.name,
+                  "firmware " + fw.name + " of " + m.board + "/" + m.version);
   }
 }
 
@@ -414,20 +423,16 @@ void PeerFollower::fetch_firmware(const flasher::Release& rel, const fs::path& d
 void PeerFollower::fetch_release_files(const flasher::Release& rel, const fs::path& dir,
                                        const flasher::SeederClient& upstream) {
   const auto& m = rel.manifest.manifest();
-  for (const auto& [name, ref] : listed_release_files(m)) {
+  for (const auto& f : manifest::listed_release_files(m)) {
     std::string bytes;
     try {
-      bytes = upstream.get(api::release_dir_path(m.board, m.version) + name, ref->size);
+      bytes = upstream.get(api::release_dir_path(m.board, m.version) + f.name, f.ref->size);
     } catch (const Error& e) {
-      spdlog::warn("peer: {}/{}: {} not fetched, the release is kept without it: {}", m.board, m.version, name,
+      spdlog::warn("peer: {}/{}: {} not fetched, the release is kept without it: {}", m.board, m.version, f.name,
                    e.what());
       continue;
     }
-    auto data = std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-    if (bytes.size() != ref->size || blake2b256(data) != ref->hash)
-      throw error(Errc::kStore, name + " of " + m.board + "/" + m.version +
-                                    ": fetched bytes do not match the signed size and hash");
-    write_atomic(dir / name, bytes);
+    write_checked(bytes, *f.ref, dir / f.name, std::string(f.name) + " of " + m.board + "/" + m.version);
   }
 }
 

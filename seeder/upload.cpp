@@ -20,6 +20,10 @@ namespace fs = std::filesystem;
 
 static_assert(api::kMaxSignatureBytes == manifest::kMaxMinisignFileBytes, "one limit for signature files");
 static_assert(api::kMaxPushChunkBytes == manifest::kMaxChunkSize, "a pushed chunk is at most one chunk");
+static_assert(std::string_view(api::kReleaseFiles[0]) == manifest::kSbomFile &&
+                  std::string_view(api::kReleaseFiles[1]) == manifest::kRecipeFile &&
+                  std::string_view(api::kReleaseFiles[2]) == manifest::kBuildLogFile,
+              "api::kReleaseFiles names the files manifest::listed_release_files lists");
 static_assert(api::kMaxPushFileBytes >= manifest::kMaxSbomBytes && api::kMaxPushFileBytes >= manifest::kMaxAuditFileBytes,
               "a pushed release file may be as large as the manifest allows");
 
@@ -143,10 +147,21 @@ api::PushStatus missing(const fs::path& store, const UploadService::Upload& u) {
   for (const auto& fw : u.manifest().firmware) {
     if (!fs::exists(u.staging / "firmware" / fw.name, ec)) s.missing_firmware.push_back(fw.name);
   }
-  for (const auto& [name, ref] : listed_release_files(u.manifest())) {
-    if (!fs::exists(u.staging / "files" / name, ec)) s.missing_files.push_back(name);
+  for (const auto& f : manifest::listed_release_files(u.manifest())) {
+    if (!fs::exists(u.staging / "files" / f.name, ec)) s.missing_files.push_back(f.name);
   }
   return s;
+}
+
+// A pushed file the manifest names by size and hash: checked, then written to `staged`.
+void stage_signed_file(const std::string& where, std::string_view body, const manifest::FileRef& want,
+                       const fs::path& staged) {
+  if (body.size() != want.size)
+    throw error(Errc::kBadRequest, where + ": " + std::to_string(body.size()) + " bytes, the signed size is " +
+                                       std::to_string(want.size));
+  if (ironstone::blake2b256(as_bytes(body)) != want.hash)
+    throw error(Errc::kBadRequest, where + ": refused: BLAKE2b-256 does not match the signed hash");
+  write_file_replace(staged, body);
 }
 
 // The staging directory holds this manifest's upload: one of another manifest is cleared first.
@@ -268,12 +283,7 @@ void UploadService::put_firmware(const std::string& board, const std::string& ve
   const std::string where = "push " + u->key() + ": firmware " + name;
   for (const auto& fw : u->manifest().firmware) {
     if (fw.name != name) continue;
-    if (body.size() != fw.size)
-      throw error(Errc::kBadRequest, where + ": " + std::to_string(body.size()) + " bytes, the signed size is " +
-                                         std::to_string(fw.size));
-    if (ironstone::blake2b256(as_bytes(body)) != fw.hash)
-      throw error(Errc::kBadRequest, where + ": refused: BLAKE2b-256 does not match the signed hash");
-    write_file_replace(u->staging / "firmware" / name, body);
+    stage_signed_file(where, body, {fw.size, fw.hash}, u->staging / "firmware" / name);
     return;
   }
   throw error(Errc::kNotFound, where + " is not in the release");
@@ -283,14 +293,9 @@ void UploadService::put_file(const std::string& board, const std::string& versio
                              std::string_view body) {
   std::shared_ptr<Upload> u = find(board, version);
   const std::string where = "push " + u->key() + ": release file " + name;
-  for (const auto& [listed, ref] : listed_release_files(u->manifest())) {
-    if (listed != name) continue;
-    if (body.size() != ref->size)
-      throw error(Errc::kBadRequest, where + ": " + std::to_string(body.size()) + " bytes, the signed size is " +
-                                         std::to_string(ref->size));
-    if (ironstone::blake2b256(as_bytes(body)) != ref->hash)
-      throw error(Errc::kBadRequest, where + ": refused: BLAKE2b-256 does not match the signed hash");
-    write_file_replace(u->staging / "files" / name, body);
+  for (const auto& f : manifest::listed_release_files(u->manifest())) {
+    if (f.name != name) continue;
+    stage_signed_file(where, body, *f.ref, u->staging / "files" / name);
     return;
   }
   throw error(Errc::kNotFound, where + " is not listed in the signed manifest");

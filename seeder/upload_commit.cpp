@@ -93,7 +93,8 @@ void write_release_dir(const fs::path& tmp, UploadService::Upload& u) {
   write_file_replace(tmp / (std::string(manifest::layout::kManifestFile) + manifest::layout::kSignatureSuffix),
                      u.bundle.signature);
   write_file_replace(tmp / manifest::layout::kTorrentFile, u.bundle.torrent);
-  for (const auto& [name, ref] : listed_release_files(u.manifest())) rename_or_throw(u.staging / "files" / name, tmp / name);
+  for (const auto& f : manifest::listed_release_files(u.manifest()))
+    rename_or_throw(u.staging / "files" / f.name, tmp / f.name);
   if (u.manifest().firmware.empty()) return;
   fs::create_directories(tmp / "firmware", ec);
   if (ec) throw error(Errc::kStore, (tmp / "firmware").string() + ": cannot create: " + ec.message());
@@ -142,14 +143,6 @@ fs::path store_chunk_file(const fs::path& store, std::string_view hex) {
 
 fs::path staged_chunk_file(const fs::path& staging, std::string_view hex) {
   return staging / "chunks" / (std::string(hex) + ".zst");
-}
-
-std::vector<std::pair<std::string, const manifest::FileRef*>> listed_release_files(const manifest::Manifest& m) {
-  std::vector<std::pair<std::string, const manifest::FileRef*>> out;
-  if (m.sbom) out.emplace_back(manifest::kSbomFile, &*m.sbom);
-  if (m.provenance.recipe) out.emplace_back(manifest::kRecipeFile, &*m.provenance.recipe);
-  if (m.provenance.build_log) out.emplace_back(manifest::kBuildLogFile, &*m.provenance.build_log);
-  return out;
 }
 
 void write_file_replace(const fs::path& path, std::string_view data) {

@@ -41,10 +41,6 @@ struct UploadService::Upload {
 std::filesystem::path store_chunk_file(const std::filesystem::path& store, std::string_view hex);
 std::filesystem::path staged_chunk_file(const std::filesystem::path& staging, std::string_view hex);
 
-// The release files the signed manifest lists (api::kReleaseFiles: its SBOM, recipe and build
-// log), by name, with their signed sizes and hashes; pointers into `m`, which must outlive them.
-std::vector<std::pair<std::string, const manifest::FileRef*>> listed_release_files(const manifest::Manifest& m);
-
 // Writes `data` to a temporary name beside `path` and renames it into place (not fsynced: the
 // commit syncs the store). Throws Error(Errc::kStore) naming the path.
 void write_file_replace(const std::filesystem::path& path, std::string_view data);
