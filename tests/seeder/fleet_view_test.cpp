@@ -39,6 +39,15 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
+// What `ironstone-seeder fleet` prints once for the seeder on `port`.
+std::string fleet_view_once(std::uint16_t port) {
+  std::ostringstream out;
+  FleetViewOptions o;
+  o.url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  run_fleet_view(o, out);
+  return out.str();
+}
+
 TEST(FleetView, FormatsOneRowPerNodeAndTheSummary) {
   const std::string out = format_fleet(sample());
   const auto l = lines(out);
@@ -132,12 +141,9 @@ TEST(FleetView, PrintsTheFleetOfARunningSeeder) {
   post(seeder.http_port(), "n1",
        R"({"board":"rpi5","release":"1.0","step":"download","state":"working","progress":0.5,)"
        R"("bytes_from_seeder":2000000,"bytes_from_peers":6000000,"rate":3000000})");
-  std::ostringstream out;
-  FleetViewOptions o;
-  o.url = "http://127.0.0.1:" + std::to_string(seeder.http_port()) + "/";
-  run_fleet_view(o, out);
-  const auto l = lines(out.str());
-  ASSERT_EQ(l.size(), 3u) << out.str();
+  const std::string out = fleet_view_once(seeder.http_port());
+  const auto l = lines(out);
+  ASSERT_EQ(l.size(), 3u) << out;
   EXPECT_EQ(l[1].substr(0, 4), "n1  ");
   EXPECT_NE(l[1].find("download  working     50.0%        3.0        2.0       6.0  0s ago"), std::string::npos)
       << l[1];
@@ -152,12 +158,9 @@ TEST(FleetView, PrintsThePeersARunningSeederWasToldOf) {
                          R"({"url":"http://10.0.0.21:8080/","releases":["rpi5/1.0"],"bytes_served":5000000})")
                 .status,
             204);
-  std::ostringstream out;
-  FleetViewOptions o;
-  o.url = "http://127.0.0.1:" + std::to_string(seeder.http_port()) + "/";
-  run_fleet_view(o, out);
-  const auto l = lines(out.str());
-  ASSERT_EQ(l.size(), 4u) << out.str();
+  const std::string out = fleet_view_once(seeder.http_port());
+  const auto l = lines(out);
+  ASSERT_EQ(l.size(), 4u) << out;
   EXPECT_EQ(l[0], "no nodes have reported yet");
   EXPECT_EQ(l[2], "peers: 1");
   EXPECT_EQ(l[3], "  rack1-n01  http://10.0.0.21:8080/  1 releases (rpi5/1.0)  5.0 MB served  0s ago");

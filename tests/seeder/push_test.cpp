@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "api/paths.h"
 #include "builder/errc.h"
 #include "builder/verify.h"
@@ -67,6 +69,19 @@ class Push : public ::testing::Test {
     o.seeder = url();
     o.timeout = std::chrono::seconds(30);
     return o;
+  }
+  // One request of the upload protocol by hand, as a client other than push_release() sends it.
+  swarm::HttpResponse upload_request(const std::string& method, const std::string& path,
+                                     const std::string& body = {}) const {
+    swarm::RequestOptions o;
+    o.content_type = "application/octet-stream";
+    return swarm::http_send(swarm::parse_url(url() + path), method, body, o);
+  }
+  // POST /v1/uploads with the bundle of a release of the CI store (default: its highest).
+  swarm::HttpResponse begin_upload(const std::optional<std::string>& version = {}) const {
+    const builder::Store store(ci());
+    const auto bundle = builder::make_push_bundle(store, builder::select_push_release(store, {}, version));
+    return upload_request("POST", api::kUploadsPath, api::serialize_push_bundle(bundle));
   }
   // What the store shows, without the lock file a commit may create.
   builder::testing::Snapshot store_view() const {
@@ -137,25 +152,19 @@ TEST_F(Push, ATamperedBuildLogIsRefusedNamingItAndNothingIsLeftInTheStore) {
 TEST_F(Push, CommitWaitsForTheReleaseFilesTheManifestLists) {
   const auto published = publish_with_audit_trail();
   start_seeder();
-  const builder::Store store(ci());
-  const auto bundle = builder::make_push_bundle(store, builder::select_push_release(store, {}, {}));
-  swarm::RequestOptions o;
-  o.content_type = "application/octet-stream";
-  auto begun = swarm::http_send(swarm::parse_url(url() + api::kUploadsPath), "POST", api::serialize_push_bundle(bundle), o);
+  const auto begun = begin_upload();
   ASSERT_EQ(begun.status, 200u) << begun.body;
   EXPECT_THAT(api::parse_push_status(begun.body, "status").missing_files,
               ::testing::ElementsAre("sbom.spdx.json", "recipe.yaml", "build.log"));
   for (const auto& c : published.manifest.chunks) {
     const std::string body = read_text(ci() / manifest::layout::chunk_relpath(c.hash));
-    ASSERT_EQ(swarm::http_send(swarm::parse_url(url() + api::upload_chunk_path("rpi5", "1.0", c.hash.hex())), "PUT",
-                               body, o).status, 204u);
+    ASSERT_EQ(upload_request("PUT", api::upload_chunk_path("rpi5", "1.0", c.hash.hex()), body).status, 204u);
   }
-  const auto commit = swarm::http_send(swarm::parse_url(url() + api::upload_commit_path("rpi5", "1.0")), "POST", "", o);
+  const auto commit = upload_request("POST", api::upload_commit_path("rpi5", "1.0"));
   EXPECT_EQ(commit.status, 409u);
   EXPECT_THAT(commit.body, HasSubstr("0 chunks, 0 firmware and 3 release files missing (first file: sbom.spdx.json)"));
   EXPECT_FALSE(fs::exists(nas() / "releases/rpi5/1.0"));
-  const auto stray = swarm::http_send(swarm::parse_url(url() + api::upload_file_path("rpi5", "1.0", "notes.txt")), "PUT",
-                                      "x", o);
+  const auto stray = upload_request("PUT", api::upload_file_path("rpi5", "1.0", "notes.txt"), "x");
   EXPECT_EQ(stray.status, 404u);  // only the names of api::kReleaseFiles have a route
 }
 
@@ -211,19 +220,15 @@ TEST_F(Push, CorruptedChunkIsRefusedNamingItAndNothingIsLeftInTheStore) {
 TEST_F(Push, InterruptedPushResumesSendingOnlyTheMissingChunks) {
   const auto published = publish(key);
   start_seeder();
-  const builder::Store store(ci());
-  const auto bundle = builder::make_push_bundle(store, builder::select_push_release(store, {}, {}));
   // A first push that stopped after one chunk.
-  swarm::RequestOptions o;
-  o.content_type = "application/octet-stream";
-  auto begun = swarm::http_send(swarm::parse_url(url() + api::kUploadsPath), "POST", api::serialize_push_bundle(bundle), o);
+  const auto begun = begin_upload();
   ASSERT_EQ(begun.status, 200u) << begun.body;
   const auto status = api::parse_push_status(begun.body, "status");
   ASSERT_EQ(status.missing_chunks.size(), published.manifest.chunks.size());
   const std::string first = status.missing_chunks.front();
   const auto hash = Hash256::from_hex(first).value();
   const std::string body = read_text(ci() / manifest::layout::chunk_relpath(hash));
-  auto put = swarm::http_send(swarm::parse_url(url() + api::upload_chunk_path("rpi5", "1.0", first)), "PUT", body, o);
+  const auto put = upload_request("PUT", api::upload_chunk_path("rpi5", "1.0", first), body);
   ASSERT_EQ(put.status, 204u) << put.body;
   EXPECT_FALSE(fs::exists(nas() / "releases/rpi5/1.0"));  // staged, not visible
 
@@ -264,18 +269,15 @@ TEST_F(Push, OversizedChunkIsRefusedBeforeItsBodyIsRead) {
 TEST_F(Push, OnlyFourUploadsAreOpenAtOnce) {
   for (int i = 1; i <= 5; ++i) publish(key, "1." + std::to_string(i), static_cast<std::uint64_t>(i));
   start_seeder();
-  const builder::Store store(ci());
-  swarm::RequestOptions o;
-  o.content_type = "application/octet-stream";
   for (int i = 1; i <= 5; ++i) {
-    const auto ref = builder::select_push_release(store, std::string("rpi5"), "1." + std::to_string(i));
-    const auto r = swarm::http_send(swarm::parse_url(url() + api::kUploadsPath), "POST",
-                                    api::serialize_push_bundle(builder::make_push_bundle(store, ref)), o);
+    const auto r = begin_upload("1." + std::to_string(i));
     EXPECT_EQ(r.status, i <= 4 ? 200u : 503u) << i << ": " << r.body;
-    if (i == 5) EXPECT_THAT(r.body, HasSubstr("4 uploads already open"));
+    if (i == 5) {
+      EXPECT_THAT(r.body, HasSubstr("4 uploads already open"));
+    }
   }
   // Aborting one frees its slot.
-  EXPECT_EQ(swarm::http_send(swarm::parse_url(url() + api::upload_path("rpi5", "1.1")), "DELETE", {}, o).status, 204u);
+  EXPECT_EQ(upload_request("DELETE", api::upload_path("rpi5", "1.1")).status, 204u);
   EXPECT_EQ(builder::push_release(push_options()).state, "committed");  // the highest: 1.5
 }
 
