@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kFormat = "ironstone-debian-base/1";
+constexpr const char* kFormat = "ironstone-debian-base/2";  // 2: the initrd is made once (kDeferInitramfs)
 
 // ---------------------------------------------------------------- the host's apt sources
 
@@ -195,6 +195,24 @@ std::string hook_word(const fs::path& p) {
   return q + "'";
 }
 
+// The initrd is made once, after every package is in place. Left alone, dpkg makes it twice: the
+// kernel's postinst runs `update-initramfs -c`, then the update-initramfs trigger (activated by
+// udev, kmod, initramfs-tools itself...) runs `update-initramfs -u`. Each run is mkinitramfs with
+// MODULES=most under qemu-user. Measured on an idle 2-core x86-64 machine, the cold e2e recipe
+// build took ~50 min with both runs and 15.7 min with one (mmdebstrap 928 s). So: after the
+// essential packages, /usr/sbin/update-initramfs (shipped by
+// initramfs-tools) is diverted and a stub stands in for it; at the end the stub goes, the
+// diversion is removed (a node's `apt upgrade` runs the real one again) and the initrd is made
+// for the installed kernel.
+const std::vector<std::string> kDeferInitramfsHooks = {
+    "--essential-hook=chroot \"$1\" dpkg-divert --quiet --local --rename --divert "
+    "/usr/sbin/update-initramfs.ironstone-deferred --add /usr/sbin/update-initramfs"
+    " && printf '#!/bin/sh\\necho \"update-initramfs: deferred until the image is complete (ironstone-build)\"\\n'"
+    " > \"$1\"/usr/sbin/update-initramfs && chmod 0755 \"$1\"/usr/sbin/update-initramfs",
+    "--customize-hook=rm -f \"$1\"/usr/sbin/update-initramfs"
+    " && chroot \"$1\" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs"
+    " && chroot \"$1\" update-initramfs -c -k all"};
+
 }  // namespace
 
 std::vector<std::string> mmdebstrap_argv(const Recipe& recipe, const std::vector<std::string>& sources,
@@ -208,6 +226,7 @@ std::vector<std::string> mmdebstrap_argv(const Recipe& recipe, const std::vector
                                 "--dpkgopt=path-exclude=/usr/share/locale/*",
                                 "--dpkgopt=path-include=/usr/share/locale/locale.alias",
                                 "--aptopt=Acquire::Retries \"3\""};
+  argv.insert(argv.end(), kDeferInitramfsHooks.begin(), kDeferInitramfsHooks.end());
   if (!deb_cache.empty()) {
     const std::string dir = hook_word(deb_cache);
     argv.insert(argv.end(), {"--skip=essential/unlink", "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",

@@ -234,7 +234,7 @@ void build_debian_image(const DebianBuild& b, const fs::path& out) {
   WorkDir work(b.cache, b.ids.disk_guid.substr(0, 8));
   const fs::path root = work.path() / "root";
   log_to(b, "debian base: bootstrapping " + b.recipe.debian->suite + " arm64 into " + root.string() +
-                " (under qemu-user this takes ~20 min; the result is cached)");
+                " (under qemu-user this takes ~15 min; the result is cached)");
   bootstrap(b, root);
   finish_debian_image(b, root, work.path(), out);
 }

@@ -238,8 +238,11 @@ check_node() {
 seeder_pid= qemu_pid= http_port=
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/ironstone-e2e.XXXXXX")
 cleanup() {
-  [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
-  [ -n "$seeder_pid" ] && kill "$seeder_pid" 2>/dev/null && wait "$seeder_pid" 2>/dev/null
+  # No errexit here: a qemu that already exited makes kill fail, and under set -e that ended the
+  # trap before the seeder was stopped and the work directory removed (seen after a passing run).
+  set +e
+  if [ -n "$qemu_pid" ]; then kill "$qemu_pid" 2>/dev/null; fi
+  if [ -n "$seeder_pid" ] && kill "$seeder_pid" 2>/dev/null; then wait "$seeder_pid" 2>/dev/null; fi
   if [ -n "$keep" ]; then
     mkdir -p "$keep"
     cp --sparse=always "$work"/{nvme.img,vars.fd,serial-1.log,serial-2.log,fleet.json,inventory.json,seeder.log} "$keep"/ 2>/dev/null || true

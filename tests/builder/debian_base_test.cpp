@@ -111,6 +111,31 @@ TEST(MmdebstrapArgv, BootstrapsArm64WithTheWholePackageSetAndTheSources) {
             argv.end());
 }
 
+TEST(MmdebstrapArgv, TheInitrdIsMadeOnceAfterEveryPackageAndTheRealUpdateInitramfsIsPutBack) {
+  const auto argv = mmdebstrap_argv(debian_recipe(""), {"deb http://m.test/debian bookworm main"}, "/c/root");
+  auto find = [&](const std::string& prefix, const std::string& part) {
+    return std::find_if(argv.begin(), argv.end(), [&](const std::string& a) {
+      return a.rfind(prefix, 0) == 0 && a.find(part) != std::string::npos;
+    });
+  };
+  const auto divert = find("--essential-hook=", "dpkg-divert --quiet --local --rename --divert");
+  ASSERT_NE(divert, argv.end());
+  EXPECT_NE(divert->find("--add /usr/sbin/update-initramfs"), std::string::npos);
+  EXPECT_NE(divert->find("> \"$1\"/usr/sbin/update-initramfs"), std::string::npos);  // the stub
+  const auto restore = find("--customize-hook=", "--remove /usr/sbin/update-initramfs");
+  ASSERT_NE(restore, argv.end());
+  // The stub goes before the diversion is removed (--rename puts the real one back), then one run.
+  const auto rm = restore->find("rm -f \"$1\"/usr/sbin/update-initramfs");
+  const auto remove = restore->find("--remove");
+  const auto run = restore->find("update-initramfs -c -k all");
+  ASSERT_NE(rm, std::string::npos);
+  ASSERT_NE(run, std::string::npos);
+  EXPECT_LT(rm, remove);
+  EXPECT_LT(remove, run);
+  EXPECT_LT(divert - argv.begin(), restore - argv.begin());
+  EXPECT_EQ(argv[argv.size() - 3], "bookworm");
+}
+
 TEST(DebianBase, ADebCacheIsSyncedInBeforeAptAndOutAfterIt) {
   const auto argv = mmdebstrap_argv(debian_recipe(""), {"deb http://m.test/debian bookworm main"}, "/c/root",
                                     "/c/it's debs");
