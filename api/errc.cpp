@@ -9,6 +9,7 @@ const char* describe(int value) {
     case Errc::kTooLarge: return "document too large";
     case Errc::kEvent: return "malformed node report";
     case Errc::kPush: return "malformed push request";
+    case Errc::kOrder: return "malformed re-flash order";
   }
   return "unknown api error";
 }

@@ -11,6 +11,7 @@ enum class Errc {
   kTooLarge,      // a document exceeds its limit (api/limits.h)
   kEvent,         // a node event or lifecycle report (api/node_event.h) is malformed or out of range
   kPush,          // a push bundle or push status (api/push.h) is malformed
+  kOrder,         // a re-flash order or request (api/node_order.h) is malformed
 };
 
 const std::error_category& category();

@@ -1,4 +1,5 @@
 #include "api/node_event.h"
+#include "api/node_order.h"
 
 #include <cmath>
 #include <initializer_list>
@@ -144,8 +145,8 @@ void read_event_field(const Fields& f, const std::string& key, const json& v, No
 void read_lifecycle_field(const Fields& f, const std::string& key, const json& v, LifecycleReport& r) {
   if (key == "state") {
     r.state = f.str(v, key, 16);
-    if (r.state != "booted" && r.state != "joined" && r.state != "failed") {
-      f.bad(key, "must be \"booted\", \"joined\" or \"failed\"");
+    if (r.state != "booted" && r.state != "joined" && r.state != "failed" && r.state != "reflashing") {
+      f.bad(key, "must be \"booted\", \"joined\", \"failed\" or \"reflashing\"");
     }
   } else if (key == "hostname") {
     r.hostname = f.str(v, key, 253);
@@ -161,6 +162,9 @@ void read_lifecycle_field(const Fields& f, const std::string& key, const json& v
     if (!is_lower_name(r.stage, 32)) f.bad(key, "must match [a-z0-9-]{1,32}");
   } else if (key == "reason") {
     r.reason = f.str(v, key, kMaxLifecycleReasonBytes);
+  } else if (key == "order") {
+    r.order = f.str(v, key, 32);
+    if (!valid_order_id(r.order)) f.bad(key, "must be a re-flash order id (32 lower-case hex digits)");
   } else if (key == "join_expected") {
     if (!v.is_boolean()) f.bad(key, "must be true or false");
     r.join_expected = v.get<bool>();
@@ -229,6 +233,7 @@ NodeEvent parse_node_event(std::string_view node_id, std::string_view body) {
 json to_json(const LifecycleReport& r) {
   json j{{"state", r.state}, {"hostname", r.hostname}, {"board", r.board}, {"release", r.release},
          {"stage", r.stage}, {"reason", r.reason}};
+  if (!r.order.empty()) j["order"] = r.order;
   if (r.sequence) j["sequence"] = *r.sequence;
   if (r.join_expected) j["join_expected"] = true;
   return j;
@@ -252,6 +257,7 @@ LifecycleReport parse_lifecycle_report(std::string_view node_id, std::string_vie
   if (!doc.contains("state")) f.bad("state", "missing");
   if (r.state == "failed" && r.stage.empty()) f.bad("stage", "missing (required with \"failed\")");
   if (r.state == "failed" && r.reason.empty()) f.bad("reason", "missing (required with \"failed\")");
+  if (r.state == "reflashing" && r.order.empty()) f.bad("order", "missing (required with \"reflashing\")");
   return r;
 }
 

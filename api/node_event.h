@@ -51,7 +51,7 @@ struct NodeEvent {
 // A report of the gold image's first-boot units (CONTRACT-firstboot).
 struct LifecycleReport {
   std::string node_id;   // resolved by the seeder (Fleet::resolve_node_id)
-  std::string state;     // "booted" | "joined" | "failed"
+  std::string state;     // "booted" | "joined" | "failed" | "reflashing" (a re-flash order taken)
   std::string hostname;  // [A-Za-z0-9.-]{1,253}, may be empty
   std::string board;     // may be empty
   std::string release;   // the release the node runs, may be empty
@@ -61,6 +61,7 @@ struct LifecycleReport {
   // "join_expected" (with "booted"): the node will start k3s (a k3s binary in the image and a
   // role in its seed), so a "joined" report should follow; absent: false.
   bool join_expected = false;
+  std::string order;  // with "reflashing" (required): the order's id (api/node_order.h)
 };
 
 // A node id as it appears in the URL: [A-Za-z0-9][A-Za-z0-9._-]{0,63}.

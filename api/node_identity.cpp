@@ -1,4 +1,5 @@
 #include "api/node_identity.h"
+#include "api/node_order.h"
 
 #include "api/errc.h"
 #include "util/json_reader.h"
@@ -105,6 +106,7 @@ json to_json(const NodeIdentity& id) {
   if (!id.ssh_authorized_keys.empty()) out["ssh_authorized_keys"] = id.ssh_authorized_keys;
   if (!id.user_data.is_null()) out["user_data"] = id.user_data;
   if (!id.network_config.is_null()) out["network_config"] = id.network_config;
+  if (!id.order_key.empty()) out["order_key"] = id.order_key;
   return out;
 }
 
@@ -155,6 +157,10 @@ NodeIdentity parse_node_identity(std::string_view text, std::string_view source)
     if (!r.has(blob)) continue;
     (void)r.object(blob);  // must be an object
     (std::string_view(blob) == "user_data" ? id.user_data : id.network_config) = r.value(blob);
+  }
+  if (r.has("order_key")) {
+    id.order_key = r.string("order_key");
+    if (!valid_order_key(id.order_key)) r.fail("order_key", "expected 64 lower-case hex digits");
   }
   r.finish();
   return id;

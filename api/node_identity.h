@@ -7,9 +7,12 @@
 //    "labels":{"rack":"1"},
 //    "k3s":{"server":"https://10.0.0.10:6443","token":"K10…","cluster_init":false},
 //    "ssh_authorized_keys":["ssh-ed25519 AAAA… ops"],
-//    "user_data":{…},"network_config":{…}}
+//    "user_data":{…},"network_config":{…},"order_key":"<64 hex>"}
 //
-// `k3s`, `ssh_authorized_keys`, `user_data` and `network_config` are optional. The document is
+// `k3s`, `ssh_authorized_keys`, `user_data`, `network_config` and `order_key` are optional.
+// `order_key` (the key that authenticates this node's re-flash orders, api/node_order.h) is
+// sent only to a flasher that asks for it (node_identity_path(mac, true): "?with=order_key"),
+// so installer cards made before it existed, whose parsers refuse unknown fields, keep working. The document is
 // NOT signed: it carries no trust (README, "Trust model"); it is validated for form only.
 // parse_node_identity() is strict (unknown or duplicate fields, wrong types, bad names and
 // oversized values are api::Errc::kIdentity errors naming the field).
@@ -50,6 +53,7 @@ struct NodeIdentity {
   std::vector<std::string> ssh_authorized_keys;
   nlohmann::json user_data;       // null, or a #cloud-config object merged into the seed
   nlohmann::json network_config;  // null, or the NoCloud network-config (v1/v2) object
+  std::string order_key;          // empty, or 64 lower-case hex digits (a secret)
 
   bool operator==(const NodeIdentity&) const = default;
 };

@@ -42,7 +42,11 @@ std::string node_lifecycle_path(std::string_view node_id) { return join({"/v1/no
 
 std::string node_history_path(std::string_view node_id) { return join({"/v1/nodes/", node_id, "/history"}); }
 
-std::string node_identity_path(std::string_view mac) { return join({"/v1/nodes/", mac, "/identity"}); }
+std::string node_identity_path(std::string_view mac, bool with_order_key) {
+  return join({"/v1/nodes/", mac, "/identity", with_order_key ? "?" : "", with_order_key ? kWithOrderKeyQuery : ""});
+}
+
+std::string node_order_path(std::string_view node_id) { return join({"/v1/nodes/", node_id, "/order"}); }
 
 std::string upload_path(std::string_view board, std::string_view version) {
   return join({kUploadsPath, "/", board, "/", version});

@@ -44,8 +44,13 @@ std::string node_events_path(std::string_view node_id);
 std::string node_lifecycle_path(std::string_view node_id);
 // "/v1/nodes/node-dca632010203/history" (a MAC works too)
 std::string node_history_path(std::string_view node_id);
-// "/v1/nodes/dc:a6:32:01:02:03/identity"
-std::string node_identity_path(std::string_view mac);
+// "/v1/nodes/dc:a6:32:01:02:03/identity", with "?with=order_key" when asked (api/node_identity.h)
+std::string node_identity_path(std::string_view mac, bool with_order_key = false);
+inline constexpr std::string_view kWithOrderKeyQuery = "with=order_key";
+// Re-flash orders (api/node_order.h): "/v1/nodes/rack1-n03/order" (a node polls it), and the
+// operator's "/v1/fleet/reflash".
+std::string node_order_path(std::string_view node_id);
+inline constexpr const char* kFleetReflashPath = "/v1/fleet/reflash";
 
 // Pushing a release (api/push.h): "/v1/uploads" takes the bundle; the upload of a release
 // is then "/v1/uploads/rpi5/2026.11.1" (GET: its status, DELETE: abort), with
@@ -73,6 +78,7 @@ inline constexpr const char* kNodeEvents = "/v1/nodes/{node}/events";
 inline constexpr const char* kNodeIdentity = "/v1/nodes/{mac}/identity";
 inline constexpr const char* kNodeLifecycle = "/v1/nodes/{node_or_mac}/lifecycle";
 inline constexpr const char* kNodeHistory = "/v1/nodes/{node_or_mac}/history";
+inline constexpr const char* kNodeOrder = "/v1/nodes/{node_or_mac}/order";
 inline constexpr const char* kUpload = "/v1/uploads/{board}/{version}";
 inline constexpr const char* kUploadChunk = "/v1/uploads/{board}/{version}/chunks/{hex}.zst";
 inline constexpr const char* kUploadFirmware = "/v1/uploads/{board}/{version}/firmware/{firmware}";

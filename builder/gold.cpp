@@ -244,6 +244,10 @@ void plan_firstboot(const Ext4Image& ext, RootEdit& edit) {
     edit.add_text(std::string("/etc/systemd/system/") + unit, text, 0644);
     edit.add_link(std::string("/etc/systemd/system/cloud-init.target.wants/") + unit, std::string("../") + unit);
   }
+  edit.add_text(std::string(kLibDir) + "/orders.sh", orders_script_text(), 0755);
+  edit.add_text("/etc/systemd/system/ironstone-orders.service", orders_unit_text(), 0644);
+  edit.add_text("/etc/systemd/system/ironstone-orders.timer", orders_timer_text(), 0644);
+  edit.add_link("/etc/systemd/system/timers.target.wants/ironstone-orders.timer", "../ironstone-orders.timer");
 }
 
 void plan_k3s(const Inputs& in, RootEdit& edit) {

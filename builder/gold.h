@@ -14,7 +14,9 @@
 //     mount point, nothing else probed) and a cloud-init-local drop-in that waits for it;
 //   /usr/local/lib/ironstone/{report,firstboot,k3s-init}.sh and the units
 //     ironstone-firstboot.service, ironstone-k3s-init.service (CONTRACT-firstboot), enabled
-//     from cloud-init.target.wants;
+//     from cloud-init.target.wants; /usr/local/lib/ironstone/orders.sh with
+//     ironstone-orders.service and .timer (re-flash orders, every minute; enabled from
+//     timers.target.wants, skipped on a node without an order key);
 //   the recipe's files, users, units (enable/mask), modules and sysctls;
 //   with peer: (off by default) /usr/local/bin/ironstone-seeder, /etc/ironstone/release.pub,
 //     /etc/ironstone/peer.env and ironstone-peer.service, enabled from multi-user.target.wants;
@@ -71,6 +73,9 @@ std::string k3s_init_unit_text();
 std::string report_script_text();
 std::string firstboot_script_text(const std::string& seed_dir);
 std::string k3s_init_script_text();
+std::string orders_unit_text();
+std::string orders_timer_text();
+std::string orders_script_text();
 std::string k3s_unit_text(bool agent, const std::vector<std::string>& args);
 // Peer mode (recipe peer:): the unit (also packaging/ironstone-peer.service, byte for byte) and
 // the environment file it reads, /etc/ironstone/peer.env.

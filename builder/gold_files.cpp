@@ -75,6 +75,8 @@ ironstone_report() {
       body="$body,\"join_expected\":false"
     fi
   fi
+  # With "reflashing": the re-flash order taken (orders.sh sets IRONSTONE_ORDER_ID).
+  if [ -n "${IRONSTONE_ORDER_ID:-}" ]; then body="$body,\"order\":\"$(ironstone_json "$IRONSTONE_ORDER_ID")\""; fi
   body="$body}"
   printf '%s' "$body" | curl -fsS --retry 20 --retry-connrefused --retry-delay 3 --max-time 10 \
     -H 'Content-Type: application/json' --data @- \
@@ -132,6 +134,36 @@ else
   exit 1
 fi
 )SH";
+}
+
+std::string orders_unit_text() {
+  return "# Ironstone: carry out a re-flash order from the seeder (docs/first-boot.md \"Re-flash orders\").\n"
+         "# Skipped without the order key the flasher's seed gave this node.\n"
+         "[Unit]\n"
+         "Description=Ironstone re-flash order check\n"
+         "After=network-online.target ironstone-firstboot.service\n"
+         "Wants=network-online.target\n"
+         "ConditionPathExists=/etc/ironstone/order.key\n"
+         "ConditionPathExists=/etc/ironstone/node.env\n"
+         "\n"
+         "[Service]\n"
+         "Type=oneshot\n"
+         "ExecStart=/usr/local/lib/ironstone/orders.sh\n"
+         "StandardOutput=journal+console\n";
+}
+
+std::string orders_timer_text() {
+  return "# Ironstone: ask the seeder for a re-flash order every minute (docs/first-boot.md).\n"
+         "[Unit]\n"
+         "Description=Ironstone re-flash order check, every minute\n"
+         "\n"
+         "[Timer]\n"
+         "OnBootSec=90s\n"
+         "OnUnitActiveSec=60s\n"
+         "RandomizedDelaySec=15s\n"
+         "\n"
+         "[Install]\n"
+         "WantedBy=timers.target\n";
 }
 
 std::string k3s_unit_text(bool agent, const std::vector<std::string>& args) {

@@ -54,6 +54,10 @@ json cloud_config(const api::NodeIdentity& id, const SeedContext& ctx) {
   }
   cc["write_files"].push_back(
       {{"path", kNodeEnvPath}, {"owner", "root:root"}, {"permissions", "0644"}, {"content", node_env(id, ctx)}});
+  if (!id.order_key.empty()) {
+    cc["write_files"].push_back(
+        {{"path", kOrderKeyPath}, {"owner", "root:root"}, {"permissions", "0600"}, {"content", id.order_key + "\n"}});
+  }
   if (!id.user_data.is_object()) return cc;
   static const std::set<std::string> owned = {"hostname", "fqdn", "preserve_hostname", "prefer_fqdn_over_hostname"};
   for (const auto& [key, value] : id.user_data.items()) {

@@ -9,7 +9,9 @@
 //                   or cluster-init) when the identity has k3s, and /etc/ironstone/node.env
 //                   (0644, always: what the gold image's first-boot units read to report
 //                   booted/joined to the seeder and to pick the k3s role, see
-//                   CONTRACT-firstboot / docs/first-boot.md); no runcmd: the gold image's
+//                   CONTRACT-firstboot / docs/first-boot.md), /etc/ironstone/order.key (0600,
+//                   when the identity has an order_key: the gold image's re-flash order
+//                   check, docs/first-boot.md "Re-flash orders"); no runcmd: the gold image's
 //                   ironstone-k3s-init.service starts k3s exactly once. The identity's
 //                   user_data merged in (lists appended, the keys set here win)
 //   network-config  only when the identity has one (JSON, NoCloud v1/v2 format)
@@ -28,6 +30,9 @@ namespace ironstone::flasher {
 
 inline constexpr const char* kK3sConfigPath = "/etc/rancher/k3s/config.yaml";
 inline constexpr const char* kNodeEnvPath = "/etc/ironstone/node.env";
+// The node's re-flash order key (api/node_order.h), when the identity has one: 0600, read by the
+// gold image's ironstone-orders.service.
+inline constexpr const char* kOrderKeyPath = "/etc/ironstone/order.key";
 
 // What the node's first boot needs to know about the flash that made it.
 struct SeedContext {

@@ -84,7 +84,7 @@ std::optional<std::string> SeederClient::identity(const std::string& mac, std::s
   o.timeout = retry_.timeout;
   o.max_body = api::kMaxIdentityBytes * 2;  // base64 of a sealed box: 4/3 of the identity and 48 bytes
   o.accept_status = {403, 404};
-  const std::string url = this->url(api::node_identity_path(mac));
+  const std::string url = this->url(api::node_identity_path(mac, true));  // asks for the order key too
   swarm::HttpResponse r;
   std::optional<swarm::PreparedRequest> request;
   try {

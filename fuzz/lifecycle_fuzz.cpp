@@ -14,6 +14,7 @@
 #include "util/error.h"
 #include "seeder/fleet.h"
 #include "seeder/fleet_view.h"
+#include "api/node_order.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace ironstone::seeder;
@@ -25,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   if (input.size() > ironstone::api::kMaxLifecycleBytes) std::abort();
-  if (r.state != "booted" && r.state != "joined" && r.state != "failed") std::abort();
+  if (r.state != "booted" && r.state != "joined" && r.state != "failed" && r.state != "reflashing") std::abort();
+  if (r.state == "reflashing" && !ironstone::api::valid_order_id(r.order)) std::abort();
   if (r.reason.size() > ironstone::api::kMaxLifecycleReasonBytes || r.stage.size() > 32 || r.hostname.size() > 253) std::abort();
   if (r.state == "failed" && (r.stage.empty() || r.reason.empty())) std::abort();
 
@@ -57,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const LifecycleReport again = parse_lifecycle_report(r.node_id, entry.dump());
     if (again.state != r.state || again.hostname != r.hostname || again.board != r.board ||
         again.release != r.release || again.sequence != r.sequence || again.stage != r.stage ||
-        again.reason != r.reason) {
+        again.reason != r.reason || again.order != r.order) {
       std::abort();
     }
   } catch (const ironstone::Error&) {

@@ -83,6 +83,9 @@ struct SeederConfig {
   bool enable_uploads = true;
   // The upload token (second factor, seeder/routes.h read_upload_token); empty: none asked.
   std::filesystem::path upload_token_file;
+  // The operator token (seeder/routes.h read_token_file): re-flash orders (POST|DELETE
+  // /v1/fleet/reflash) must send it. Empty: no orders taken (403).
+  std::filesystem::path operator_token_file;
   // Peer mode (seeder/peer_follower.h): the upstream seeder's tracker ("http://nas:8080/announce"),
   // announced to besides this seeder's own. Empty: none.
   std::string upstream_tracker;

@@ -45,6 +45,7 @@ constexpr std::string_view kHtml = R"HTML(<!doctype html>
   .state-joined { background: #16a34a; color: #fff; }
   .state-failed { background: #dc2626; color: #fff; }
   .state-stale { background: #fef3c7; color: #92400e; }
+  .state-reflashing { background: #ede9fe; color: #5b21b6; }
   tr.history > td { background: #f8fafc; white-space: normal; }
   tr.history table { width: auto; margin: .2em 0 .4em 1.5em; }
   tr.history th, tr.history td { font-size: 12px; padding: .2em .5em; }
@@ -78,7 +79,7 @@ constexpr std::string_view kHtml = R"HTML(<!doctype html>
 <div id="log"></div>
 <script>
 "use strict";
-const STATES = ["working", "done", "booted", "joined", "failed", "stale"];
+const STATES = ["working", "done", "booted", "joined", "failed", "reflashing", "stale"];
 const expanded = new Set(location.hash.startsWith("#node=") ? [decodeURIComponent(location.hash.slice(6))] : []);
 const histories = new Map();
 function bytes(n) {
@@ -163,13 +164,15 @@ function historyRow(id) {
   t.appendChild(head);
   for (const e of h.history.slice().reverse()) {
     const r = el("tr", { class: "entry entry-" + e.kind });
-    cell(r, clock(e.time)); cell(r, e.kind === "flash" ? "flash " + e.outcome : e.kind);
+    cell(r, clock(e.time));
+    cell(r, e.kind === "flash" ? "flash " + e.outcome : e.kind === "order" ? "re-flash " + e.outcome : e.kind);
     cell(r, (e.board ? e.board + "/" : "") + (e.release || ""));
     cell(r, e.kind === "flash" ? bytes(e.bytes_from_seeder) : "", "num");
     cell(r, e.kind === "flash" ? bytes(e.bytes_from_peers) : "", "num");
     const d = e.kind === "flash" ? "took " + duration(e.time - e.started) + (e.error ? "; " + e.step + ": " + e.error : "")
             : [e.hostname && "host " + e.hostname, e.sequence !== undefined && "sequence " + e.sequence,
-               e.stage && e.stage + ": " + e.reason].filter(Boolean).join("; ");
+               e.stage && e.stage + ": " + e.reason, e.kind === "order" && "order " + e.id,
+               e.order && "order " + e.order].filter(Boolean).join("; ");
     cell(r, d, "reason");
     t.appendChild(r);
   }

@@ -95,14 +95,15 @@ void Fleet::record(NodeEvent event, Clock::time_point now) {
     // A "working" event after the flash ended (or after first-boot reports) is a new flash.
     const bool new_flash = event.state == "working" && (!node.flashed || terminal(last.state) || node.boot);
     const bool ended = terminal(event.state) && (!node.flashed || !terminal(last.state));
+    json entry;
     if (new_flash) {
       node.flash_started = now;
       node.boot.reset();
+      if (node.order) entry = carry_out_order(node, now);
     }
     node.flashed = true;
     node.last = std::move(event);
     node.last_seen = now;
-    json entry;
     if (ended) {
       node.flash_ended = now;
       const NodeEvent& e = node.last;
@@ -125,7 +126,7 @@ void Fleet::record(NodeEvent event, Clock::time_point now) {
     }
     sample_rates(now);
     durable = new_flash || ended;
-    ticket = persist(node, ended ? &entry : nullptr);
+    ticket = persist(node, entry.is_null() ? nullptr : &entry);
   }
   if (durable && store_) store_->wait(ticket);
 }
@@ -156,6 +157,12 @@ Fleet::Shown Fleet::shown(const Node& node, Clock::time_point now) const {
   if (node.boot) {
     const LifecycleReport& b = *node.boot;
     if (b.state == "failed") return {"failed", b.stage + ": " + b.reason};
+    if (b.state == "reflashing" && now - node.boot_at > options_.boot_timeout)
+      return {"stale", "took re-flash order " + b.order + " at " + utc_minute(node.boot_at) + ", no flash started for " +
+                           minutes(options_.boot_timeout)};
+    if (b.state == "reflashing")
+      return {"reflashing", "re-flash order " + b.order + " taken at " + utc_minute(node.boot_at) +
+                                "; waiting for the installer card to flash"};
     if (b.state == "booted" && b.join_expected && now - node.boot_at > options_.join_timeout)
       return {"stale", "booted at " + utc_minute(node.boot_at) + ", k3s has not reported joining for " +
                            minutes(options_.join_timeout)};
@@ -191,6 +198,8 @@ FleetCounts Fleet::counts_locked(Clock::time_point now) const {
       ++c.joined;
     } else if (state == "failed") {
       ++c.failed;
+    } else if (state == "reflashing") {
+      ++c.reflashing;
     } else {
       ++c.stale;
     }
@@ -233,6 +242,7 @@ json summary_json(const FleetCounts& c) {
               {"booted", c.booted},
               {"joined", c.joined},
               {"failed", c.failed},
+              {"reflashing", c.reflashing},
               {"stale", c.stale},
               {"still_flashing", c.working > 0},
               {"rate", c.rate},
@@ -253,6 +263,7 @@ json Fleet::node_json(const Node& node, Clock::time_point now) const {
   n["last_seen"] = unix_seconds(node.last_seen);
   if (node.flashed && terminal(node.last.state)) n["flashed_at"] = unix_seconds(node.flash_ended);
   if (node.boot) n["reported_at"] = unix_seconds(node.boot_at);
+  n["order"] = order_json(node, now);
   return n;
 }
 
@@ -291,7 +302,8 @@ json Fleet::summary(Clock::time_point now) const {
     if (node.last.release.empty()) continue;
     json& r = releases[node.last.board + "/" + node.last.release];
     if (r.is_null()) {
-      r = json{{"working", 0}, {"done", 0}, {"booted", 0}, {"joined", 0}, {"failed", 0}, {"stale", 0}};
+      r = json{{"working", 0}, {"done", 0},       {"booted", 0}, {"joined", 0},
+               {"failed", 0},  {"reflashing", 0}, {"stale", 0}};
     }
     const std::string state = shown(node, now).state;
     r[state] = r[state].get<int>() + 1;
@@ -364,6 +376,7 @@ LifecycleReport report_from_json(const json& b, const std::string& id) {
   r.stage = str(b, "stage");
   r.reason = str(b, "reason");
   r.join_expected = b.contains("join_expected") && b["join_expected"].is_boolean() && b["join_expected"].get<bool>();
+  r.order = str(b, "order");
   return r;
 }
 
@@ -379,7 +392,8 @@ std::uint64_t Fleet::persist(const Node& node, const json* history_entry) {
               {"flash_started", unix_seconds(node.flash_started)},
               {"flash_ended", unix_seconds(node.flash_ended)},
               {"boot", node.boot ? api::to_json(*node.boot) : json(nullptr)},
-              {"boot_at", unix_seconds(node.boot_at)}};
+              {"boot_at", unix_seconds(node.boot_at)},
+              {"order", node.order ? json::parse(api::serialize_node_order(*node.order)) : json(nullptr)}};
   return store_->put(node.last.node_id, std::move(record), history_entry);
 }
 
@@ -395,6 +409,14 @@ void Fleet::restore() {
     node.flash_ended = from_unix(r.value("flash_ended", json()));
     if (r.contains("boot") && r["boot"].is_object()) node.boot = report_from_json(r["boot"], stored.node_id);
     node.boot_at = from_unix(r.value("boot_at", json()));
+    if (r.contains("order") && r["order"].is_object()) {
+      try {
+        node.order = api::parse_node_order(r["order"].dump(), "order");
+      } catch (const Error& e) {
+        throw error(Errc::kDatabase, "fleet database " + store_->file().string() + ": node " + stored.node_id + ": " +
+                                         e.what());
+      }
+    }
     for (auto& e : stored.history) add_history(node, std::move(e));
     nodes_.emplace(stored.node_id, std::move(node));
   }

@@ -11,6 +11,11 @@
 // first-boot report within boot_timeout ("flashed at …, no first-boot report for 30 min").
 // A new flash (a "working" event after done/failed/booted/joined) starts over.
 //
+// Re-flash orders (api/node_order.h, fleet_orders.cpp): the operator orders nodes re-flashed;
+// the node's gold image polls open_order(), reports "reflashing" (lifecycle, shown as state
+// "reflashing", stale after boot_timeout without a flash) and reboots into its installer card;
+// the order is carried out when that node's next flash starts (a history entry says so).
+//
 // History: per node, every finished flash (release, start and end time, bytes from the
 // seeder and from peers, outcome) and every lifecycle report, newest last (at most
 // max_history kept in memory; the store keeps all).
@@ -37,6 +42,7 @@
 #include <vector>
 
 #include "api/node_event.h"
+#include "api/node_order.h"
 #include "api/peer_report.h"
 
 namespace ironstone::seeder {
@@ -58,6 +64,7 @@ struct FleetCounts {
   std::size_t booted = 0;
   std::size_t joined = 0;
   std::size_t failed = 0;
+  std::size_t reflashing = 0;  // took a re-flash order, no flash started yet (not stale)
   std::size_t stale = 0;
   std::uint64_t bytes_from_seeder = 0;
   std::uint64_t bytes_from_peers = 0;
@@ -107,6 +114,18 @@ class Fleet {
   // {"node_id", "node": {…as in view…}, "history": [...]}, nullopt for an unknown node.
   std::optional<nlohmann::json> history(std::string_view node_id, Clock::time_point now = Clock::now()) const;
 
+  // Orders each named node (id or MAC) re-flashed, all or nothing: a name that is no known
+  // node, or a node whose flash events never gave its MAC (its key derives from it), is
+  // Error(Errc::kNotFound) naming every such name, and nothing is ordered. A node with an
+  // order already gets a new one (the old id is void). Written to the store before it returns.
+  std::vector<api::NodeOrder> order_reflash(const std::vector<std::string>& ids_or_macs,
+                                            Clock::time_point now = Clock::now());
+  // Cancels the named nodes' orders (all names must be known nodes, else kNotFound and nothing
+  // changes); returns how many orders there were.
+  std::size_t cancel_orders(const std::vector<std::string>& ids_or_macs, Clock::time_point now = Clock::now());
+  // The node's order, while not expired; nullopt otherwise or for an unknown node.
+  std::optional<api::NodeOrder> open_order(std::string_view node_id, Clock::time_point now = Clock::now()) const;
+
  private:
   struct Node {
     NodeEvent last;  // the last flash event (only node_id set when none came yet)
@@ -118,6 +137,7 @@ class Fleet {
     std::optional<LifecycleReport> boot;
     Clock::time_point boot_at;
     std::deque<nlohmann::json> history;
+    std::optional<api::NodeOrder> order;  // the last re-flash order, until a flash starts or it is cancelled
   };
   struct Shown {
     std::string state;
@@ -132,6 +152,10 @@ class Fleet {
   void sample_rates(Clock::time_point now);
   std::uint64_t persist(const Node& node, const nlohmann::json* history_entry);
   void restore();
+  const Node* find_locked(std::string_view id_or_mac) const;
+  std::vector<std::string> resolve_all(const std::vector<std::string>& ids_or_macs, bool need_mac) const;
+  nlohmann::json order_json(const Node& node, Clock::time_point now) const;
+  nlohmann::json carry_out_order(Node& node, Clock::time_point now);
 
   Options options_;
   FleetStore* store_ = nullptr;

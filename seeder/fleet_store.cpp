@@ -3,7 +3,13 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <sodium.h>
+
+#include <span>
+
+#include "api/node_order.h"
 #include "seeder/errc.h"
+#include "util/hex.h"
 
 namespace ironstone::seeder {
 
@@ -18,6 +24,8 @@ constexpr const char* kMigrations[] = {
     "CREATE TABLE history (id INTEGER PRIMARY KEY AUTOINCREMENT, node_id TEXT NOT NULL, time REAL NOT NULL,"
     " kind TEXT NOT NULL, entry TEXT NOT NULL);"
     "CREATE INDEX history_by_node ON history (node_id, id);",
+    // 1 -> 2: the seeder's own settings; "order_secret" derives the nodes' re-flash order keys.
+    "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
 static_assert(std::size(kMigrations) == FleetStore::kSchemaVersion);
 
@@ -66,6 +74,7 @@ FleetStore::FleetStore(std::filesystem::path file, Options options)
     open_database();
     migrate();
     load();
+    load_order_secret();
   } catch (...) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
@@ -189,6 +198,32 @@ void FleetStore::load() {
     loaded_[it->second].history.push_back(std::move(entry));
   }
   if (rc != SQLITE_DONE) fail(file_, db_, rc, "reading history");
+}
+
+// The secret is made once, when the database is new (or older than schema 2), and kept: every
+// node's order key derives from it, so a new secret would orphan every node flashed before.
+void FleetStore::load_order_secret() {
+  {
+    Statement get(db_, "SELECT value FROM settings WHERE name = 'order_secret'");
+    if (get.prepared() != SQLITE_OK) fail(file_, db_, get.prepared(), "reading settings");
+    const int rc = get.step();
+    if (rc == SQLITE_ROW) {
+      order_secret_ = get.text(0);
+      if (!api::valid_order_key(order_secret_))
+        throw error(Errc::kDatabase, "fleet database " + file_.string() +
+                                         ": settings.order_secret is not 64 lower-case hex digits");
+      return;
+    }
+    if (rc != SQLITE_DONE) fail(file_, db_, rc, "reading settings");
+  }
+  unsigned char secret[32];
+  randombytes_buf(secret, sizeof secret);
+  order_secret_ = to_hex(std::span<const unsigned char>(secret, sizeof secret));
+  sodium_memzero(secret, sizeof secret);
+  Statement put(db_, "INSERT INTO settings (name, value) VALUES ('order_secret', ?1)");
+  if (put.prepared() != SQLITE_OK) fail(file_, db_, put.prepared(), "writing settings");
+  put.bind(1, order_secret_);
+  if (const int rc = put.step(); rc != SQLITE_DONE) fail(file_, db_, rc, "writing settings");
 }
 
 std::vector<FleetStore::StoredNode> FleetStore::take_loaded() { return std::move(loaded_); }

@@ -12,7 +12,7 @@
 //    pass another --fleet-db"
 //   "fleet database F: fails PRAGMA quick_check: <first problem>; …"
 //   "fleet database F: locked by another process (another ironstone-seeder?): database is locked"
-//   "fleet database F: schema version 9 is newer than this seeder's 1"
+//   "fleet database F: schema version 9 is newer than this seeder's 2"
 //
 // Threads: one writer thread owns the write connection and is the only one touching the
 // database after open. put() only queues (node records coalesce per node: the newest
@@ -57,7 +57,7 @@ class FleetStore {
     std::uint64_t errors = 0;   // batches that failed (logged; the changes are retried)
   };
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates `file` and loads it. Throws Error(Errc::kDatabase) as above.
   explicit FleetStore(std::filesystem::path file);
@@ -75,6 +75,10 @@ class FleetStore {
   void wait(std::uint64_t ticket);
   void flush();
 
+  // The secret the nodes' re-flash order keys derive from (seeder/order_keys.h): 64 hex
+  // digits, made at the first open and kept in the database (table settings).
+  const std::string& order_secret() const { return order_secret_; }
+
   Stats stats() const;
   const std::filesystem::path& file() const { return file_; }
 
@@ -87,6 +91,7 @@ class FleetStore {
   void open_database();
   void migrate();
   void load();
+  void load_order_secret();
   void writer_loop();
   bool write(const Batch& batch);
 
@@ -94,6 +99,7 @@ class FleetStore {
   Options options_;
   sqlite3* db_ = nullptr;
   std::vector<StoredNode> loaded_;
+  std::string order_secret_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;     // the writer: work or stop

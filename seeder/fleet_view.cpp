@@ -144,7 +144,7 @@ std::string format_summary(const json& fleet) {
   };
   return count("nodes") + " nodes: " + count("working") + " working, " + count("done") + " done, " +
          count("booted") + " booted, " + count("joined") + " joined, " + count("failed") + " failed, " +
-         count("stale") + " stale; " + fixed(std::max(0.0, number(summary, "rate")) / kMB, 1) +
+         (count("reflashing") == "0" ? "" : count("reflashing") + " reflashing, ") + count("stale") + " stale; " + fixed(std::max(0.0, number(summary, "rate")) / kMB, 1) +
          " MB/s; from seeder " + fixed(std::max(0.0, number(summary, "bytes_from_seeder")) / kMB, 1) +
          " MB, from peers " + fixed(std::max(0.0, number(summary, "bytes_from_peers")) / kMB, 1) + " MB\n";
 }

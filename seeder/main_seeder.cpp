@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   std::size_t max_body = ironstone::api::kMaxEventBytes, max_connections = 2048;
   bool no_bittorrent = false, open_tracker = false, super_seed = false, auto_super_seed = false;
   std::string upload_limit = "0";
-  std::string inventory, fleet_db, enrolment_keys, upload_token_file;
+  std::string inventory, fleet_db, enrolment_keys, upload_token_file, operator_token_file;
   int boot_timeout = 1800;
   int join_timeout = 1800;
   bool no_uploads = false;
@@ -115,6 +115,9 @@ int main(int argc, char** argv) {
   app.add_option("--upload-token-file", upload_token_file,
                  "File whose first line is a token every push must also send (a second factor besides the "
                  "release signature)");
+  app.add_option("--operator-token-file", operator_token_file,
+                 "File whose first line is the token an operator sends to order nodes re-flashed (POST "
+                 "/v1/fleet/reflash, docs/seeder.md \"Re-flashing nodes\"); without it no orders are taken");
   app.add_option("--upload-timeout", upload_timeout, "Seconds a client has to send one upload request")
       ->capture_default_str();
   std::string peer_of, max_store = "0";
@@ -186,6 +189,7 @@ int main(int argc, char** argv) {
     config.enrolment_keys = enrolment_keys;
     config.enable_uploads = !no_uploads;
     config.upload_token_file = upload_token_file;
+    config.operator_token_file = operator_token_file;
     config.upload_timeout = seconds_to_ms(upload_timeout);
 
     std::shared_ptr<ChunkGuard> guard;  // peer mode: every chunk checked before it is served

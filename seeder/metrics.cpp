@@ -94,6 +94,7 @@ void write_fleet(Writer& w, const MetricsSnapshot& s) {
   w.sample("ironstone_fleet_nodes", "state=\"booted\"", s.fleet.booted);
   w.sample("ironstone_fleet_nodes", "state=\"joined\"", s.fleet.joined);
   w.sample("ironstone_fleet_nodes", "state=\"failed\"", s.fleet.failed);
+  w.sample("ironstone_fleet_nodes", "state=\"reflashing\"", s.fleet.reflashing);
   w.sample("ironstone_fleet_nodes", "state=\"stale\"", s.fleet.stale);
   if (s.fleet_db) {
     w.header("ironstone_fleet_db_batches_total", "counter", "Transactions the fleet database's writer committed.");

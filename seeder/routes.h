@@ -27,6 +27,7 @@
 #include "seeder/http_server.h"
 #include "seeder/inventory_file.h"
 #include "seeder/metrics.h"
+#include "seeder/order_keys.h"
 #include "seeder/router.h"
 #include "seeder/tracker.h"
 #include "seeder/upload.h"
@@ -72,6 +73,7 @@ void add_identity_routes(Router& router, InventoryFile* inventory);
 struct IdentityContext {
   InventoryFile* inventory = nullptr;         // null: no inventory, every request is a 404
   EnrolmentKeysFile* enrolment_keys = nullptr;  // null: no POST; GET serves in clear
+  const OrderKeys* order_keys = nullptr;        // null: no "order_key" even when asked
 };
 void add_identity_routes(Router& router, IdentityContext context);
 
@@ -90,6 +92,24 @@ void add_upload_routes(Router& router, UploadContext context);
 // The upload token from its file: the first line, without surrounding blanks; at least 16 and at
 // most api::kMaxUploadTokenBytes bytes. Throws Error(Errc::kConfig) naming the file.
 std::string read_upload_token(const std::filesystem::path& file);
+// The same rules for any token file; errors name `flag` and the file.
+std::string read_token_file(const std::filesystem::path& file, std::string_view flag);
+// Throws Error(Errc::kUnauthorized) unless `r` carries "Authorization: Bearer <token>" (compared
+// in constant time); nothing asked when `token` is empty. `what` names it: "upload", "operator".
+void check_bearer_token(const Request& r, const std::string& token, std::string_view what);
+// The status of a seeder::Errc as the upload and order routes answer it (see add_upload_routes).
+http::status status_for(const std::error_code& code);
+
+// Re-flash orders (routes_orders.cpp, api/node_order.h, docs/http-api.md "Re-flash orders"):
+// POST|DELETE /v1/fleet/reflash {"nodes":[…]} with "Authorization: Bearer <operator token>"
+// (no --operator-token-file: 403, nothing ordered), answered {"orders":[…]} / {"cancelled":N};
+// GET /v1/nodes/<node-or-mac>/order: 204, or 200 with the order and its X-Ironstone-Order-Auth.
+struct OrderContext {
+  Fleet* fleet = nullptr;
+  const OrderKeys* keys = nullptr;
+  std::string operator_token;  // empty: orders refused
+};
+void add_order_routes(Router& router, OrderContext context);
 // The body rule of the upload routes (HttpServerOptions::body_rule): their limits (api/limits.h)
 // and `timeout` to send the body in, for "PUT|POST /v1/uploads..."; nullopt for other requests.
 std::optional<BodyRule> upload_body_rule(http::verb method, std::string_view target, std::chrono::milliseconds timeout);

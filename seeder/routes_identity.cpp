@@ -23,6 +23,15 @@ Response refuse(const Request& r, http::status status, const std::string& mac, c
   return error_response(status, "no identity for " + mac + ": " + why);
 }
 
+// The identity as served: with the node's order key when the flasher asks for it (api/node_identity.h).
+std::string served(const Request& r, const api::NodeIdentity& id, const IdentityContext& c) {
+  if (!c.order_keys || r.query.find(api::kWithOrderKeyQuery) == std::string_view::npos)
+    return api::serialize_node_identity(id);
+  api::NodeIdentity with_key = id;
+  with_key.order_key = c.order_keys->key_hex(id.mac);
+  return api::serialize_node_identity(with_key);
+}
+
 Response clear_identity(const Request& r, const std::string& mac, const IdentityContext& c) {
   if (c.enrolment_keys)
     return refuse(r, http::status::forbidden, mac,
@@ -31,7 +40,7 @@ Response clear_identity(const Request& r, const std::string& mac, const Identity
   const api::NodeIdentity* id = c.inventory->current()->find(mac);
   if (!id) return refuse(r, http::status::not_found, mac, "not in the inventory " + c.inventory->path().filename().string());
   spdlog::info("identity: served {} ({}) in clear to {}", id->hostname, mac, r.remote.to_string());
-  return json_response(api::serialize_node_identity(*id));
+  return json_response(served(r, *id, c));
 }
 
 Response sealed_identity(const Request& r, const std::string& mac, const IdentityContext& c) {
@@ -55,7 +64,7 @@ Response sealed_identity(const Request& r, const std::string& mac, const Identit
   const api::NodeIdentity* id = c.inventory->current()->find(mac);
   if (!id) return refuse(r, http::status::not_found, mac, "not in the inventory " + c.inventory->path().filename().string());
   spdlog::info("identity: served {} ({}) sealed, card '{}', to {}", id->hostname, mac, card, r.remote.to_string());
-  return json_response(swarm::seal_identity(api::serialize_node_identity(*id), req.ephemeral_key));
+  return json_response(swarm::seal_identity(served(r, *id, c), req.ephemeral_key));
 }
 
 }  // namespace

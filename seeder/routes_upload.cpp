@@ -9,8 +9,6 @@
 
 namespace ironstone::seeder {
 
-namespace {
-
 http::status status_for(const std::error_code& code) {
   if (code == Errc::kBadRequest) return http::status::bad_request;
   if (code == Errc::kUnauthorized) return http::status::unauthorized;
@@ -22,6 +20,8 @@ http::status status_for(const std::error_code& code) {
   return http::status::internal_server_error;
 }
 
+namespace {
+
 // Constant time in the token's bytes (its length is not secret).
 bool same_token(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -30,21 +30,26 @@ bool same_token(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-void check_token(const Request& r, const std::string& token) {
+}  // namespace
+
+void check_bearer_token(const Request& r, const std::string& token, std::string_view what) {
   if (token.empty()) return;
   const auto it = r.message.find(http::field::authorization);
   if (it == r.message.end())
-    throw error(Errc::kUnauthorized, "this seeder asks for an upload token: send 'Authorization: Bearer <token>'");
+    throw error(Errc::kUnauthorized,
+                "this seeder asks for an " + std::string(what) + " token: send 'Authorization: Bearer <token>'");
   const std::string_view value(it->value().data(), it->value().size());
   if (!value.starts_with("Bearer ") || !same_token(value.substr(7), token))
-    throw error(Errc::kUnauthorized, "wrong upload token");
+    throw error(Errc::kUnauthorized, "wrong " + std::string(what) + " token");
 }
+
+namespace {
 
 // Runs one upload request: token first, then the handler; an Error becomes its status.
 template <typename F>
 Response guarded(const Request& r, const UploadContext& c, F&& handler) {
   try {
-    check_token(r, c.token);
+    check_bearer_token(r, c.token, "upload");
     return handler();
   } catch (const Error& e) {
     const http::status status = status_for(e.code());
@@ -95,19 +100,22 @@ void add_upload_routes(Router& router, UploadContext context) {
   });
 }
 
-std::string read_upload_token(const std::filesystem::path& file) {
+std::string read_upload_token(const std::filesystem::path& file) { return read_token_file(file, "--upload-token-file"); }
+
+std::string read_token_file(const std::filesystem::path& file, std::string_view flag) {
+  const std::string where = std::string(flag) + " " + file.string();
   std::string why;
   auto text = util::read_small_file(file, api::kMaxUploadTokenBytes + 2, &why);
-  if (!text) throw error(Errc::kConfig, "--upload-token-file " + file.string() + ": " + why);
+  if (!text) throw error(Errc::kConfig, where + ": " + why);
   std::string token = text->substr(0, text->find('\n'));
   while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\r')) token.pop_back();
   while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.erase(0, 1);
   if (token.size() < 16 || token.size() > api::kMaxUploadTokenBytes)
-    throw error(Errc::kConfig, "--upload-token-file " + file.string() + ": the token must be 16 to " +
+    throw error(Errc::kConfig, where + ": the token must be 16 to " +
                                    std::to_string(api::kMaxUploadTokenBytes) + " bytes on its first line");
   for (char ch : token) {
     if (static_cast<unsigned char>(ch) <= 0x20 || static_cast<unsigned char>(ch) >= 0x7f)
-      throw error(Errc::kConfig, "--upload-token-file " + file.string() + ": the token must be printable ASCII");
+      throw error(Errc::kConfig, where + ": the token must be printable ASCII");
   }
   return token;
 }

@@ -85,7 +85,12 @@ void Seeder::start() {
     spdlog::warn("identity: no --enrolment-keys: GET /v1/nodes/<mac>/identity serves identities (with the "
                  "k3s join token) in clear to anyone who can reach this port");
   }
-  add_identity_routes(router_, IdentityContext{inventory_.get(), enrolment_keys_.get()});
+  order_keys_ = std::make_unique<OrderKeys>(fleet_store_->order_secret());
+  add_identity_routes(router_, IdentityContext{inventory_.get(), enrolment_keys_.get(), order_keys_.get()});
+  add_order_routes(router_, OrderContext{&fleet_, order_keys_.get(),
+                                         config_.operator_token_file.empty()
+                                             ? std::string()
+                                             : read_token_file(config_.operator_token_file, "--operator-token-file")});
   add_upload_routes(router_, make_uploads(store_keys));
 
   HttpServerOptions http;

@@ -23,6 +23,7 @@
 #include "seeder/http_server.h"
 #include "seeder/inventory_file.h"
 #include "seeder/metrics.h"
+#include "seeder/order_keys.h"
 #include "seeder/router.h"
 #include "seeder/routes.h"
 #include "seeder/swarm_seeder.h"
@@ -70,6 +71,7 @@ class Seeder {
   Router router_;
   std::unique_ptr<InventoryFile> inventory_;
   std::unique_ptr<EnrolmentKeysFile> enrolment_keys_;
+  std::unique_ptr<OrderKeys> order_keys_;  // from the fleet database's secret
   std::unique_ptr<UploadService> uploads_;  // null with --no-uploads
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<SwarmSeeder> swarm_;

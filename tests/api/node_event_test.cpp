@@ -99,7 +99,7 @@ TEST(LifecycleReport, ParsesTheContractsBodies) {
 }
 
 TEST(LifecycleReport, StrictParsingNamesTheField) {
-  EXPECT_EQ(lifecycle_message(R"({"state":"up"})"), "lifecycle: field 'state': must be \"booted\", \"joined\" or \"failed\"");
+  EXPECT_EQ(lifecycle_message(R"({"state":"up"})"), "lifecycle: field 'state': must be \"booted\", \"joined\", \"failed\" or \"reflashing\"");
   EXPECT_EQ(lifecycle_message(R"({"hostname":"a"})"), "lifecycle: field 'state': missing");
   EXPECT_EQ(lifecycle_message(R"({"state":"booted","hostname":"a b"})"),
             "lifecycle: field 'hostname': must be a host name [A-Za-z0-9.-]{1,253}");

@@ -202,7 +202,7 @@ TEST_F(LifecycleHttp, TheGoldImagesReportScriptIsAcceptedAndSaysWhetherAJoinFoll
 TEST_F(LifecycleHttp, BadReportsGetExactErrorsAndChangeNothing) {
   HttpReply r = post("/v1/nodes/node-1/lifecycle", R"({"state":"up"})");
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(json::parse(r.body)["error"], "lifecycle: field 'state': must be \"booted\", \"joined\" or \"failed\"");
+  EXPECT_EQ(json::parse(r.body)["error"], "lifecycle: field 'state': must be \"booted\", \"joined\", \"failed\" or \"reflashing\"");
   r = post("/v1/nodes/node-1/lifecycle", R"({"state":"booted","pad":")" + std::string(5000, 'x') + "\"}");
   EXPECT_EQ(r.status, 413);
   EXPECT_EQ(json::parse(r.body)["error"], "lifecycle: body larger than 4096 bytes");

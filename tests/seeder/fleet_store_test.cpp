@@ -148,7 +148,7 @@ TEST(FleetStore, ADatabaseOfANewerSchemaIsRefused) {
   { FleetStore store(file); }
   ASSERT_EQ(sql_int(file, "PRAGMA user_version=9"), -1);  // no row; sets it
   EXPECT_ERROR_EQ(FleetStore{file}, Errc::kDatabase,
-                  "fleet database " + file.string() + ": schema version 9 is newer than this seeder's 1");
+                  "fleet database " + file.string() + ": schema version 9 is newer than this seeder's 2");
 }
 
 TEST(FleetStore, TheSeederRefusesToStartOnACorruptDatabase) {
