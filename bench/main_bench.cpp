@@ -46,6 +46,11 @@ int main(int argc, char** argv) {
   auto* payload = rack->add_option("--payload", ro.image.payload_mib, "MiB of real files in the built image's ext4 root")
                       ->capture_default_str();
   rack->add_option("--methods", methods, "comma-separated: ironstone,http,multicast")->capture_default_str();
+  auto* peers = rack->add_option("--peers", ro.peers,
+                                 "the scenario with provisioned peers: the first P of the --nodes run "
+                                 "`ironstone-seeder --peer-of` the NAS and hold the release before the others "
+                                 "flash (methods: ironstone-peers, then ironstone: the same flashing nodes, no "
+                                 "peers); e.g. --nodes 8 --peers 4 --nas-link 25mbit");
   rack->add_option("--out", ro.out, "output prefix: writes OUT.json and OUT.svg")->capture_default_str();
   rack->add_option("--work", ro.image.work, "work directory for the runs (kept)");
   rack->add_option("--image-cache", ro.image.cache, "where built images and their releases are kept and reused")
@@ -95,8 +100,11 @@ int main(int argc, char** argv) {
     for (int n : ro.sweep)
       if (n < 1 || n > 64) throw std::runtime_error("nodes must be 1..64");
     ro.methods.clear();
+    if (peers->count() > 0) methods = "ironstone-peers,ironstone";
     std::stringstream ms(methods);
     for (std::string x; std::getline(ms, x, ',');) ro.methods.push_back(x);
+    for (int n : ro.sweep)
+      if (ro.peers < 0 || ro.peers >= n) throw std::runtime_error("--peers: 0..nodes-1 (a flashing node is needed)");
     if (image_size == "small") {
       ro.image.image_size = "2G";
       if (payload->count() == 0) ro.image.payload_mib = 600;

@@ -41,6 +41,9 @@ struct BenchEnv {
   bool perf = false;           // profile the Ironstone runs with perf record -a
   int timeout_s = 0;           // 0: from the floor
   std::vector<std::string> seeder_args, flasher_args;  // extra flags for the Ironstone binaries
+  // --peers P: the first P nodes of the rack are provisioned peers (method "ironstone-peers"
+  // runs `ironstone-seeder --peer-of` on them), the rest flash; "ironstone" flashes only the rest.
+  int peers = 0;
   double floor_seconds() const { return double(image.stored_bytes) * 8.0 / link_bps; }
   int timeout_for(int nodes) const;
 };
@@ -71,6 +74,9 @@ struct MethodResult {
   double nodes_user_s = 0, nodes_sys_s = 0;
   double floor_s = 0;
   std::vector<std::string> profile;             // perf summary lines (Ironstone, --perf)
+  std::uint64_t from_peers = 0;                 // payload the flashers report from peers
+  std::uint64_t peer_max_rss = 0;               // max VmHWM of the peer processes, bytes
+  int flashing = 0;                             // nodes that flashed (nodes minus peers)
 
   bool ok() const;
   double last() const;     // the last node's time (-1 if any failed)
@@ -78,6 +84,9 @@ struct MethodResult {
 };
 
 MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env);
+// --peers: P peers fetch the release from the NAS first (until each lists it in its own
+// GET /v1/releases), then the flashing nodes flash with the NAS and the peers as --seeders.
+MethodResult run_ironstone_peers(const RackNet& rack, const BenchEnv& env);
 MethodResult run_http(const RackNet& rack, const BenchEnv& env);
 MethodResult run_multicast(const RackNet& rack, const BenchEnv& env);
 

@@ -80,11 +80,12 @@ Child start_perf(const fs::path& data, int timeout, const fs::path& nas_dir) {
 
 // The flasher command line of node `h`, whose files go below `d`.
 std::vector<std::string> flasher_argv(const RackNet& rack, const BenchEnv& env, const Host& h, const fs::path& d,
-                                      const std::string& seeder_url, int timeout) {
+                                      const std::vector<std::string>& seeder_urls, int timeout) {
   std::vector<std::string> a = rack.exec(h);
-  for (std::string s : {env.bin.flasher,
-                        std::string("--seeder"),
-                        seeder_url,
+  a.push_back(env.bin.flasher);
+  for (std::size_t i = 1; i < seeder_urls.size(); ++i) a.insert(a.end(), {"--seeder", seeder_urls[i]});
+  for (std::string s : {std::string("--seeder"),
+                        seeder_urls.front(),
                         std::string("--board"),
                         env.image.board,
                         std::string("--public-key"),
@@ -111,16 +112,18 @@ std::vector<std::string> flasher_argv(const RackNet& rack, const BenchEnv& env, 
   return a;
 }
 
-// The running flashers, one per node in rack order, with their logs and targets.
+// The running flashers, one per flashing node (the nodes after env.peers) in rack order,
+// with their logs and targets.
 struct Flashers {
   std::vector<Child> children;
   std::vector<fs::path> logs, targets;
 };
 
 Flashers start_flashers(const RackNet& rack, const BenchEnv& env, const std::string& run_name,
-                        const std::string& seeder_url, int timeout) {
+                        const std::vector<std::string>& seeder_urls, int timeout) {
   Flashers f;
-  for (const auto& h : rack.nodes()) {
+  for (std::size_t i = std::size_t(env.peers); i < rack.nodes().size(); ++i) {
+    const Host& h = rack.nodes()[i];
     auto d = node_dir(env, run_name, h);
     fs::create_directories(d / "root" / "proc");
     // The fake root stands in for the board's hardware; its memory is this machine's, which
@@ -129,7 +132,7 @@ Flashers start_flashers(const RackNet& rack, const BenchEnv& env, const std::str
     fs::create_symlink("/proc/meminfo", d / "root" / "proc" / "meminfo", ec);
     f.logs.push_back(d / "flasher.log");
     f.targets.push_back(d / "disk.img");
-    f.children.emplace_back(flasher_argv(rack, env, h, d, seeder_url, timeout), f.logs.back().string());
+    f.children.emplace_back(flasher_argv(rack, env, h, d, seeder_urls, timeout), f.logs.back().string());
   }
   return f;
 }
@@ -225,12 +228,91 @@ std::vector<std::string> perf_profile(const fs::path& data) {
   return profile;
 }
 
+// The peer on node `h` (its files below `d`): `ironstone-seeder --peer-of NAS`, polling
+// every second. Returns its URL once it logs its ports (60 s), or nullopt with *note.
+std::optional<std::string> start_peer(const RackNet& rack, const BenchEnv& env, const Host& h, const fs::path& d,
+                                      const std::string& nas_url, Child& peer, std::string* note) {
+  std::vector<std::string> argv = rack.exec(h);
+  const std::string port = rack.netns() ? ":8080" : ":0", bt = rack.netns() ? ":6881" : ":0";
+  for (std::string a : {env.bin.seeder, std::string("--peer-of"), nas_url, std::string("--store"),
+                        (d / "store").string(), std::string("--public-key"), env.image.public_key.string(),
+                        std::string("--board"), env.image.board, std::string("--poll-interval"), std::string("1"),
+                        std::string("--listen"), h.ip + port, std::string("--bt-listen"), h.ip + bt})
+    argv.push_back(a);
+  if (rack.netns()) argv.insert(argv.end(), {"--public-url", "http://" + h.ip + ":8080/"});
+  fs::create_directories(d);
+  const auto log_path = d / "peer.log";
+  peer = Child(argv, log_path.string());
+  static const std::regex re(R"(HTTP port (\d+), BitTorrent port (\d+))");
+  std::string log;
+  const auto p = wait_for_log(log_path, re, peer, std::chrono::seconds(60), std::chrono::milliseconds(50), &log);
+  if (!p) {
+    *note = "peer " + h.name + " did not start: " + tail_line(log);
+    return std::nullopt;
+  }
+  return "http://" + h.ip + ":" + *p;
+}
+
+// Polls the peer's own GET /v1/releases (curl in its namespace) until it lists the bench
+// release, which it does only once every chunk is verified on its disk. false on timeout
+// or when the peer exits.
+bool wait_peer_holds(const RackNet& rack, const BenchEnv& env, const Host& h, const std::string& url, Child& peer,
+                     int timeout) {
+  const auto deadline = Clock::now() + std::chrono::seconds(timeout);
+  const std::string needle = "\"version\":\"" + env.image.version + "\"";
+  std::vector<std::string> argv = rack.exec(h);
+  argv.insert(argv.end(), {"curl", "-sf", "--max-time", "5", url + "/v1/releases"});
+  while (Clock::now() < deadline && !peer.poll()) {
+    std::string out;
+    if (run(argv, std::chrono::seconds(10), &out) == 0 && out.find(needle) != std::string::npos) return true;
+    throw_if_interrupted();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return false;
+}
+
+// The peers: one per node before env.peers, each holding the release before this returns.
+// Returns their URLs; empty with *note when one did not get there.
+std::vector<std::string> start_peers(const RackNet& rack, const BenchEnv& env, const std::string& run_name,
+                                     const std::string& nas_url, std::vector<Child>& peers, std::string* note) {
+  std::vector<std::string> urls;
+  peers.resize(std::size_t(env.peers));
+  for (int i = 0; i < env.peers; ++i) {
+    const Host& h = rack.nodes()[std::size_t(i)];
+    auto url = start_peer(rack, env, h, node_dir(env, run_name, h), nas_url, peers[std::size_t(i)], note);
+    if (!url) return {};
+    urls.push_back(*url);
+  }
+  for (int i = 0; i < env.peers; ++i)
+    if (!wait_peer_holds(rack, env, rack.nodes()[std::size_t(i)], urls[std::size_t(i)], peers[std::size_t(i)],
+                         env.timeout_for(env.peers))) {
+      *note = "peer " + rack.nodes()[std::size_t(i)].name + " did not list " + env.image.version + " in time";
+      return {};
+    }
+  return urls;
+}
+
+// The peak resident memory (VmHWM of /proc/<pid>/status) of a live process, in bytes; 0
+// when it is gone.
+std::uint64_t peak_rss(const Child& c) {
+  if (!c.running()) return 0;
+  const std::string st = read_file("/proc/" + std::to_string(c.pid()) + "/status");
+  static const std::regex re(R"(VmHWM:\s+(\d+) kB)");
+  std::smatch m;
+  return std::regex_search(st, m, re) ? std::stoull(m[1]) * 1024 : 0;
+}
+
 }  // namespace
 
-MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env) {
+namespace {
+
+// One Ironstone run: the NAS seeder, with_peers: the peers (holding the release first),
+// then the flashing nodes with the NAS and the peers as their --seeders.
+MethodResult run_flash(const RackNet& rack, const BenchEnv& env, bool with_peers) {
   MethodResult r;
-  r.method = "ironstone";
+  r.method = with_peers ? "ironstone-peers" : "ironstone";
   r.nodes = int(rack.nodes().size());
+  r.flashing = r.nodes - env.peers;
   r.floor_s = env.floor_seconds();
   const int timeout = env.timeout_for(r.nodes);
   const std::string run_name = r.method + "-" + std::to_string(r.nodes);
@@ -241,6 +323,13 @@ MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env) {
   Child seeder;
   const auto seeder_url = start_seeder(rack, env, nas_dir, seeder, &r.note);
   if (!seeder_url) return r;
+  std::vector<std::string> seeder_urls{*seeder_url};
+  std::vector<Child> peers;
+  if (with_peers) {
+    const auto urls = start_peers(rack, env, run_name, *seeder_url, peers, &r.note);
+    if (urls.empty()) return r;
+    seeder_urls.insert(seeder_urls.end(), urls.begin(), urls.end());
+  }
   const auto perf_data = env.work / ("perf-ironstone-" + std::to_string(r.nodes) + ".data");
   Child perf;
   if (env.perf) perf = start_perf(perf_data, timeout, nas_dir);
@@ -248,12 +337,9 @@ MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env) {
   const std::vector<Counters> before = rack_counters(rack);
   const auto cpu0 = CpuSample::now();
   const auto t0 = Clock::now();
-  Flashers flashers = start_flashers(rack, env, run_name, *seeder_url, timeout);
-  for (const auto& h : rack.nodes()) {
-    NodeResult n;
-    n.host = h.name;
-    r.per_node.push_back(n);
-  }
+  Flashers flashers = start_flashers(rack, env, run_name, seeder_urls, timeout);
+  for (std::size_t i = std::size_t(env.peers); i < rack.nodes().size(); ++i) r.per_node.push_back({});
+  for (std::size_t i = 0; i < r.per_node.size(); ++i) r.per_node[i].host = rack.nodes()[i + env.peers].name;
 
   const std::size_t remaining = wait_for_flashers(flashers, t0, timeout, r.per_node);
   r.cpu_busy = busy_percent(cpu0, CpuSample::now());
@@ -263,6 +349,9 @@ MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env) {
   r.nodes_cpu_s = reap_flashers(flashers, remaining, r.per_node);
   for (const auto& n : r.per_node) r.nodes_user_s += n.user_s, r.nodes_sys_s += n.sys_s;
   const std::vector<Counters> after = rack_counters(rack);
+  for (const auto& p : peers) r.peer_max_rss = std::max(r.peer_max_rss, peak_rss(p));
+  for (const auto& n : r.per_node) r.from_peers += n.from_peers;
+  for (auto& p : peers) p.kill();
   seeder.kill();
 
   count_bytes(rack, before, after, r);
@@ -270,5 +359,10 @@ MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env) {
   check_targets(env, r, flashers.targets);
   return r;
 }
+
+}  // namespace
+
+MethodResult run_ironstone(const RackNet& rack, const BenchEnv& env) { return run_flash(rack, env, false); }
+MethodResult run_ironstone_peers(const RackNet& rack, const BenchEnv& env) { return run_flash(rack, env, true); }
 
 }  // namespace ironstone::bench

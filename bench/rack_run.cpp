@@ -66,6 +66,7 @@ BenchEnv make_env(RackOptions& o, const RunInfo& info) {
   env.seeder_args = o.seeder_args;
   env.flasher_args = o.flasher_args;
   env.timeout_s = o.timeout_s;
+  env.peers = o.peers;
   return env;
 }
 
@@ -77,6 +78,8 @@ MethodResult run_method(const RackNet& rack, const BenchEnv& env, const std::str
   fs::remove_all(env.work / "run" / (m + "-" + std::to_string(n)), ec);
   MethodResult r;
   if (m == "ironstone") r = run_ironstone(rack, env);
+  else if (m == "ironstone-peers") r = run_ironstone_peers(rack, env);
+  else if (env.peers > 0) throw std::runtime_error("--peers: method " + m + " flashes every node; use ironstone");
   else if (m == "http") r = run_http(rack, env);
   else if (m == "multicast") r = run_multicast(rack, env);
   else throw std::runtime_error("unknown method " + m);

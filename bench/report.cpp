@@ -39,7 +39,9 @@ double stage_sum(const MethodResult& r, const std::string& key) {
   return s;
 }
 
-double per_node(const MethodResult& r, double total) { return r.nodes ? total / r.nodes : 0.0; }
+double per_node(const MethodResult& r, double total) {
+  return r.per_node.empty() ? 0.0 : total / double(r.per_node.size());
+}
 double gb(std::uint64_t bytes) { return double(bytes) / 1e9; }
 
 // One method's nodes' CPU: user and system, per node and per GB of image; for Ironstone the
@@ -71,13 +73,27 @@ nlohmann::json cpu_json(const RunInfo& info, const MethodResult& r) {
                    {"sys_s_per_node", sys},
                    {"user_s_per_gb_image", user / gb(info.image.size)},
                    {"sys_s_per_gb_image", sys / gb(info.image.size)}};
-  if (r.method == "ironstone") {
+  if (r.method.rfind("ironstone", 0) == 0) {
     nlohmann::json st;
     for (const char* k : kCpuStages) st[k] = per_node(r, stage_sum(r, k));
     for (const char* k : {"copied_in", "copied_out", "bytes_written"}) st[k] = per_node(r, stage_sum(r, k));
     j["stages_per_node"] = st;
   }
   return j;
+}
+
+// --peers: per method, the flashing nodes, the NAS's copies of the release, the bytes the
+// flashers took from peers and the peers' peak resident memory.
+void print_peers(const RunInfo& info, const std::vector<MethodResult>& results) {
+  for (const auto& r : results) {
+    if (r.skipped || r.flashing <= 0 || r.flashing == r.nodes) continue;
+    const double stored = double(std::max<std::uint64_t>(info.image.stored_bytes, 1));
+    std::printf("peers scenario %-15s: %d flashing of %d; NAS sent %.2f copies (%s MiB); from peers %s MiB; "
+                "peer max RSS %s MiB; flasher CPU %.1f s per node\n",
+                r.method.c_str(), r.flashing, r.nodes, double(r.nas_bytes) / stored, mib(r.nas_bytes).c_str(),
+                mib(r.from_peers).c_str(), r.peer_max_rss ? mib(r.peer_max_rss).c_str() : "-",
+                per_node(r, r.nodes_cpu_s));
+  }
 }
 
 }  // namespace
@@ -118,6 +134,7 @@ void print_table(const RunInfo& info, const std::vector<MethodResult>& results) 
     print_cpu(info, r);
     for (const auto& l : r.profile) std::printf("    %s\n", l.c_str());
   }
+  print_peers(info, results);
   std::printf("bytes: %s\n", results.empty() ? "" :
               (std::any_of(results.begin(), results.end(), [](const auto& r) { return r.bytes_source == "wire"; })
                    ? "wire bytes sent on each host's port (interface counters, incl. headers and ACKs)"
@@ -147,6 +164,12 @@ void write_json(const std::filesystem::path& path, const RunInfo& info, const st
                      {"bytes_source", r.bytes_source}, {"nas_cpu_s", r.nas_cpu_s}, {"nodes_cpu_s", r.nodes_cpu_s},
                      {"nodes_user_s", r.nodes_user_s}, {"nodes_sys_s", r.nodes_sys_s}};
     if (!r.skipped && !r.per_node.empty()) m["cpu"] = cpu_json(info, r);
+    if (r.flashing > 0 && r.flashing != r.nodes) {
+      m["flashing"] = r.flashing;
+      m["nas_copies"] = double(r.nas_bytes) / double(std::max<std::uint64_t>(info.image.stored_bytes, 1));
+      m["from_peers"] = r.from_peers;
+      m["peer_max_rss"] = r.peer_max_rss;
+    }
     if (r.ok()) {
       m["last_s"] = r.last();
       m["p50_s"] = r.pct(50);
