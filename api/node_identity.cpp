@@ -115,9 +115,8 @@ std::string serialize_node_identity(const NodeIdentity& id) {
 }
 
 NodeIdentity parse_node_identity(std::string_view text, std::string_view source) {
-  if (text.size() > kMaxIdentityBytes)
-    throw identity_error(std::string(source) + ": larger than " + std::to_string(kMaxIdentityBytes) + " bytes");
-  const json doc = strict_json::parse_strict(text, source, identity_error, 16, "malformed JSON: ");
+  const json doc =
+      strict_json::parse_strict_within(text, kMaxIdentityBytes, source, identity_error, 16, "malformed JSON: ");
   strict_json::ObjectReader r(doc, "", source, identity_error);
   NodeIdentity id;
   const std::string mac = r.string("mac");

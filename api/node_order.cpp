@@ -6,6 +6,7 @@
 #include "api/errc.h"
 #include "api/node_event.h"
 #include "api/node_identity.h"
+#include "util/hex.h"
 #include "util/json_reader.h"
 
 namespace ironstone::api {
@@ -16,20 +17,14 @@ using json = nlohmann::json;
 
 Error order_error(const std::string& message) { return error(Errc::kOrder, message); }
 
-bool lower_hex(std::string_view s, std::size_t n) {
-  return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
 std::int64_t seconds(strict_json::ObjectReader& r, const char* key) {
   return static_cast<std::int64_t>(r.uint(key, 1ull << 40));
 }
 
 }  // namespace
 
-bool valid_order_id(std::string_view id) { return lower_hex(id, 32); }
-bool valid_order_key(std::string_view key) { return lower_hex(key, 64); }
+bool valid_order_id(std::string_view id) { return is_lower_hex(id, 32); }
+bool valid_order_key(std::string_view key) { return is_lower_hex(key, 64); }
 
 std::string serialize_node_order(const NodeOrder& o) {
   const json doc{{"action", o.action}, {"expires", o.expires}, {"id", o.id},
@@ -38,9 +33,7 @@ std::string serialize_node_order(const NodeOrder& o) {
 }
 
 NodeOrder parse_node_order(std::string_view body, std::string_view source) {
-  if (body.size() > kMaxOrderBytes)
-    throw order_error(std::string(source) + ": larger than " + std::to_string(kMaxOrderBytes) + " bytes");
-  const json doc = strict_json::parse_strict(body, source, order_error, 4, "malformed JSON: ");
+  const json doc = strict_json::parse_strict_within(body, kMaxOrderBytes, source, order_error, 4, "malformed JSON: ");
   strict_json::ObjectReader r(doc, "", source, order_error);
   NodeOrder o;
   o.action = r.string("action");
@@ -60,9 +53,8 @@ NodeOrder parse_node_order(std::string_view body, std::string_view source) {
 
 std::vector<std::string> parse_reflash_request(std::string_view body) {
   const std::string source = "re-flash request";
-  if (body.size() > kMaxReflashRequestBytes)
-    throw order_error(source + ": larger than " + std::to_string(kMaxReflashRequestBytes) + " bytes");
-  const json doc = strict_json::parse_strict(body, source, order_error, 4, "malformed JSON: ");
+  const json doc =
+      strict_json::parse_strict_within(body, kMaxReflashRequestBytes, source, order_error, 4, "malformed JSON: ");
   strict_json::ObjectReader r(doc, "", source, order_error);
   const json& nodes = r.array("nodes");
   if (nodes.empty()) r.fail("nodes", "names no node");

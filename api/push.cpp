@@ -5,6 +5,7 @@
 
 #include "api/errc.h"
 #include "api/limits.h"
+#include "util/hex.h"
 #include "util/json_reader.h"
 
 namespace ironstone::api {
@@ -22,7 +23,6 @@ bool version_char(char c) {
          c == '+' || c == '-';
 }
 bool firmware_char(char c) { return version_char(c) && c != '+'; }
-bool hex_char(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 // Reads the bundle front to back; every error names the source and what was being read.
 class BundleReader {
@@ -101,7 +101,7 @@ bool valid_push_board(std::string_view s) { return !s.empty() && s.size() <= 64 
 bool valid_push_version(std::string_view s) {
   return !s.empty() && s.size() <= 64 && s[0] != '.' && all_of(s, version_char);
 }
-bool valid_chunk_hex(std::string_view s) { return s.size() == 64 && all_of(s, hex_char); }
+bool valid_chunk_hex(std::string_view s) { return is_lower_hex(s, 64); }
 bool valid_release_file_name(std::string_view s) {
   for (const char* name : kReleaseFiles)
     if (s == name) return true;

@@ -136,9 +136,8 @@ const NodeIdentity* Inventory::find(std::string_view mac) const {
 }
 
 Inventory parse_inventory(std::string_view text, std::string_view source, const fs::path& base_dir) {
-  if (text.size() > kMaxInventoryBytes)
-    throw config_error(std::string(source) + ": larger than " + std::to_string(kMaxInventoryBytes) + " bytes");
-  const json doc = strict_json::parse_strict(text, source, config_error, 16, "malformed JSON: ");
+  const json doc =
+      strict_json::parse_strict_within(text, kMaxInventoryBytes, source, config_error, 16, "malformed JSON: ");
   ObjectReader root(doc, "", source, config_error);
   if (root.uint("format_version") != 1) root.fail("format_version", "unsupported (this seeder reads version 1)");
   Inventory inv;

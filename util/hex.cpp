@@ -19,6 +19,13 @@ static int hex_value(char c) {
   return -1;
 }
 
+bool is_lower_hex(std::string_view s, std::size_t digits) {
+  if (s.size() != digits) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
 bool from_hex(std::string_view hex, std::span<std::uint8_t> out) {
   if (hex.size() != out.size() * 2) return false;
   for (std::size_t i = 0; i < out.size(); ++i) {

@@ -4,6 +4,13 @@
 
 namespace ironstone::strict_json {
 
+nlohmann::json parse_strict_within(std::string_view text, std::size_t max_bytes, std::string_view source,
+                                   ErrorFactory make_error, int max_depth, std::string_view syntax_prefix) {
+  if (text.size() > max_bytes)
+    throw make_error(std::string(source) + ": larger than " + std::to_string(max_bytes) + " bytes");
+  return parse_strict(text, source, make_error, max_depth, syntax_prefix);
+}
+
 nlohmann::json parse_strict(std::string_view text, std::string_view source, ErrorFactory make_error,
                             int max_depth, std::string_view syntax_prefix) {
   // nlohmann's lexer takes a NUL byte for the end of the input, so "{…}\0junk" would parse.

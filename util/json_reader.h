@@ -26,6 +26,11 @@ using ErrorFactory = Error (*)(const std::string& message);
 nlohmann::json parse_strict(std::string_view text, std::string_view source, ErrorFactory make_error,
                             int max_depth = 16, std::string_view syntax_prefix = {});
 
+// parse_strict() of a document of at most max_bytes; a larger one is refused before anything is
+// parsed: "<source>: larger than <max_bytes> bytes".
+nlohmann::json parse_strict_within(std::string_view text, std::size_t max_bytes, std::string_view source,
+                                   ErrorFactory make_error, int max_depth = 16, std::string_view syntax_prefix = {});
+
 // Reads an object's fields one by one; finish() rejects fields never read.
 class ObjectReader {
  public:

@@ -33,6 +33,13 @@ TEST(Hex, RoundTripsAndRejectsWrongLengthOrDigits) {
   EXPECT_FALSE(from_hex("00ab7g", out));
 }
 
+TEST(Hex, LowerHexIsExactlyThatManyLowerCaseDigits) {
+  EXPECT_TRUE(is_lower_hex("00ab7f", 6));
+  EXPECT_FALSE(is_lower_hex("00AB7f", 6));
+  EXPECT_FALSE(is_lower_hex("00ab7f", 8));
+  EXPECT_FALSE(is_lower_hex("00ab7g", 6));
+}
+
 TEST(Error, WithContextPutsContextInFrontAndKeepsTheCode) {
   const Error e(std::make_error_code(std::errc::io_error), "hash mismatch");
   const Error outer = e.with_context("flash: chunk 3");
