@@ -46,7 +46,7 @@ std::string node_lifecycle_path(std::string_view node_id);
 std::string node_history_path(std::string_view node_id);
 // "/v1/nodes/dc:a6:32:01:02:03/identity", with "?with=order_key" when asked (api/node_identity.h)
 std::string node_identity_path(std::string_view mac, bool with_order_key = false);
-inline constexpr std::string_view kWithOrderKeyQuery = "with=order_key";
+inline constexpr std::string_view kWithOrderKeyQuery = "with=order_key";  // the seeder reads with=order_key
 // Re-flash orders (api/node_order.h): "/v1/nodes/rack1-n03/order" (a node polls it), and the
 // operator's "/v1/fleet/reflash".
 std::string node_order_path(std::string_view node_id);

@@ -51,9 +51,7 @@ std::string Fleet::resolve_node_id(std::string_view id_or_mac) const {
   const auto mac = api::canonical_mac(id_or_mac);
   if (!mac) return std::string(id_or_mac);
   std::lock_guard lock(mutex_);
-  for (const auto& [id, node] : nodes_) {
-    if (node.last.mac == *mac) return id;
-  }
+  if (const Node* node = find_by_mac_locked(*mac)) return node->last.node_id;
   std::string id = "node-";
   for (char c : *mac)
     if (c != ':') id += c;

@@ -152,7 +152,8 @@ class Fleet {
   void sample_rates(Clock::time_point now);
   std::uint64_t persist(const Node& node, const nlohmann::json* history_entry);
   void restore();
-  const Node* find_locked(std::string_view id_or_mac) const;
+  const Node* find_locked(std::string_view id_or_mac) const;       // by id, else by MAC
+  const Node* find_by_mac_locked(const std::string& mac) const;    // REQUIRES: mac canonical
   std::vector<std::string> resolve_all(const std::vector<std::string>& ids_or_macs, bool need_mac) const;
   nlohmann::json order_json(const Node& node, Clock::time_point now) const;
   nlohmann::json carry_out_order(Node& node, Clock::time_point now);

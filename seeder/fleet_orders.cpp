@@ -38,9 +38,12 @@ json order_entry(const api::NodeOrder& o, const char* outcome, Fleet::Clock::tim
 const Fleet::Node* Fleet::find_locked(std::string_view id_or_mac) const {
   if (const auto it = nodes_.find(std::string(id_or_mac)); it != nodes_.end()) return &it->second;
   const auto mac = api::canonical_mac(id_or_mac);
-  if (!mac) return nullptr;
+  return mac ? find_by_mac_locked(*mac) : nullptr;
+}
+
+const Fleet::Node* Fleet::find_by_mac_locked(const std::string& mac) const {
   for (const auto& [id, node] : nodes_)
-    if (node.last.mac == *mac) return &node;
+    if (node.last.mac == mac) return &node;
   return nullptr;
 }
 

@@ -9,6 +9,7 @@
 
 #include <chrono>
 
+#include "seeder/query.h"
 #include "seeder/routes.h"
 #include "swarm/enrolment.h"
 #include "api/node_identity.h"
@@ -25,8 +26,8 @@ Response refuse(const Request& r, http::status status, const std::string& mac, c
 
 // The identity as served: with the node's order key when the flasher asks for it (api/node_identity.h).
 std::string served(const Request& r, const api::NodeIdentity& id, const IdentityContext& c) {
-  if (!c.order_keys || r.query.find(api::kWithOrderKeyQuery) == std::string_view::npos)
-    return api::serialize_node_identity(id);
+  const auto query = parse_query(r.query);
+  if (!c.order_keys || !query || find_param(*query, "with") != "order_key") return api::serialize_node_identity(id);
   api::NodeIdentity with_key = id;
   with_key.order_key = c.order_keys->key_hex(id.mac);
   return api::serialize_node_identity(with_key);
