@@ -43,6 +43,22 @@ std::string tail_line(const std::string& log) {
                     end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
+// Starts a seeder (`argv`, logging to `log_path`) into `child` and waits up to 60 s until it
+// logs its ports. Returns http://IP:PORT, or nullopt with *note = "<what> did not start: …".
+std::optional<std::string> start_seeder_process(Child& child, const std::vector<std::string>& argv,
+                                                const fs::path& log_path, const std::string& ip,
+                                                const std::string& what, std::string* note) {
+  child = Child(argv, log_path.string());
+  static const std::regex re(R"(HTTP port (\d+), BitTorrent port (\d+))");
+  std::string log;
+  const auto port = wait_for_log(log_path, re, child, std::chrono::seconds(60), std::chrono::milliseconds(50), &log);
+  if (!port) {
+    *note = what + " did not start: " + tail_line(log);
+    return std::nullopt;
+  }
+  return "http://" + ip + ":" + *port;
+}
+
 // Starts the seeder of one run into `seeder` (a fleet of its own: nodes of an earlier run,
 // same ids, must not count in this one's stripes) and waits up to 60 s until it logs its
 // ports. Returns its URL, or nullopt with *note saying why it did not start.
@@ -58,17 +74,7 @@ std::optional<std::string> start_seeder(const RackNet& rack, const BenchEnv& env
   for (const char* f : {"fleet.sqlite", "fleet.sqlite-wal", "fleet.sqlite-shm"}) fs::remove(nas_dir / f);
   argv.insert(argv.end(), {"--fleet-db", (nas_dir / "fleet.sqlite").string()});
   argv.insert(argv.end(), env.seeder_args.begin(), env.seeder_args.end());
-  const auto seeder_log = nas_dir / "seeder.log";
-  seeder = Child(argv, seeder_log.string());
-
-  static const std::regex re(R"(HTTP port (\d+), BitTorrent port (\d+))");
-  std::string log;
-  const auto port = wait_for_log(seeder_log, re, seeder, std::chrono::seconds(60), std::chrono::milliseconds(50), &log);
-  if (!port) {
-    *note = "the seeder did not start: " + tail_line(log);
-    return std::nullopt;
-  }
-  return "http://" + rack.nas().ip + ":" + *port;
+  return start_seeder_process(seeder, argv, nas_dir / "seeder.log", rack.nas().ip, "the seeder", note);
 }
 
 // perf, system-wide, for "which part of Ironstone spends the CPU": records into `data` for
@@ -241,16 +247,7 @@ std::optional<std::string> start_peer(const RackNet& rack, const BenchEnv& env, 
     argv.push_back(a);
   if (rack.netns()) argv.insert(argv.end(), {"--public-url", "http://" + h.ip + ":8080/"});
   fs::create_directories(d);
-  const auto log_path = d / "peer.log";
-  peer = Child(argv, log_path.string());
-  static const std::regex re(R"(HTTP port (\d+), BitTorrent port (\d+))");
-  std::string log;
-  const auto p = wait_for_log(log_path, re, peer, std::chrono::seconds(60), std::chrono::milliseconds(50), &log);
-  if (!p) {
-    *note = "peer " + h.name + " did not start: " + tail_line(log);
-    return std::nullopt;
-  }
-  return "http://" + h.ip + ":" + *p;
+  return start_seeder_process(peer, argv, d / "peer.log", h.ip, "peer " + h.name, note);
 }
 
 // Polls the peer's own GET /v1/releases (curl in its namespace) until it lists the bench
@@ -338,8 +335,11 @@ MethodResult run_flash(const RackNet& rack, const BenchEnv& env, bool with_peers
   const auto cpu0 = CpuSample::now();
   const auto t0 = Clock::now();
   Flashers flashers = start_flashers(rack, env, run_name, seeder_urls, timeout);
-  for (std::size_t i = std::size_t(env.peers); i < rack.nodes().size(); ++i) r.per_node.push_back({});
-  for (std::size_t i = 0; i < r.per_node.size(); ++i) r.per_node[i].host = rack.nodes()[i + env.peers].name;
+  for (std::size_t i = std::size_t(env.peers); i < rack.nodes().size(); ++i) {
+    NodeResult n;
+    n.host = rack.nodes()[i].name;
+    r.per_node.push_back(n);
+  }
 
   const std::size_t remaining = wait_for_flashers(flashers, t0, timeout, r.per_node);
   r.cpu_busy = busy_percent(cpu0, CpuSample::now());

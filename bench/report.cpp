@@ -82,15 +82,19 @@ nlohmann::json cpu_json(const RunInfo& info, const MethodResult& r) {
   return j;
 }
 
+// The copies of the release the NAS sent.
+double nas_copies(const RunInfo& info, const MethodResult& r) {
+  return double(r.nas_bytes) / double(std::max<std::uint64_t>(info.image.stored_bytes, 1));
+}
+
 // --peers: per method, the flashing nodes, the NAS's copies of the release, the bytes the
 // flashers took from peers and the peers' peak resident memory.
 void print_peers(const RunInfo& info, const std::vector<MethodResult>& results) {
   for (const auto& r : results) {
     if (r.skipped || r.flashing <= 0 || r.flashing == r.nodes) continue;
-    const double stored = double(std::max<std::uint64_t>(info.image.stored_bytes, 1));
     std::printf("peers scenario %-15s: %d flashing of %d; NAS sent %.2f copies (%s MiB); from peers %s MiB; "
                 "peer max RSS %s MiB; flasher CPU %.1f s per node\n",
-                r.method.c_str(), r.flashing, r.nodes, double(r.nas_bytes) / stored, mib(r.nas_bytes).c_str(),
+                r.method.c_str(), r.flashing, r.nodes, nas_copies(info, r), mib(r.nas_bytes).c_str(),
                 mib(r.from_peers).c_str(), r.peer_max_rss ? mib(r.peer_max_rss).c_str() : "-",
                 per_node(r, r.nodes_cpu_s));
   }
@@ -166,7 +170,7 @@ void write_json(const std::filesystem::path& path, const RunInfo& info, const st
     if (!r.skipped && !r.per_node.empty()) m["cpu"] = cpu_json(info, r);
     if (r.flashing > 0 && r.flashing != r.nodes) {
       m["flashing"] = r.flashing;
-      m["nas_copies"] = double(r.nas_bytes) / double(std::max<std::uint64_t>(info.image.stored_bytes, 1));
+      m["nas_copies"] = nas_copies(info, r);
       m["from_peers"] = r.from_peers;
       m["peer_max_rss"] = r.peer_max_rss;
     }
