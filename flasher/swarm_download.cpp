@@ -47,7 +47,18 @@ struct SwarmDownload::Impl {
   // Hides the seeder's BitTorrent pieces while the stripe comes over HTTP; null: not hidden.
   std::shared_ptr<SeederFilterSwitch> seeder_hidden;
   // Pieces checked on an in-memory copy by the disk I/O, taken instead of read_piece().
-  std::shared_ptr<swarm::ProvenPieces> proven = std::make_shared<swarm::ProvenPieces>();
+  std::shared_ptr<swarm::ProvenPieces> proven = std::make_shared<swarm::ProvenPieces>(opt.max_held_bytes);
+  static constexpr int kMaxReadsInFlight = 4;
+  int reads_in_flight = 0;  // read_piece() calls not answered yet (at most kMaxReadsInFlight)
+  // Asks libtorrent for the passed chunks not yet delivered, up to kMaxReadsInFlight at a time:
+  // each answer carries a whole piece buffer, so a consumer slower than the network must not
+  // have every passed piece read at once.
+  void read_passed();
+  void read(ChunkState& c, lt::piece_index_t pi) {
+    c.reading = true;
+    ++reads_in_flight;
+    handle.read_piece(pi);
+  }
   std::unique_ptr<lt::session> session;
   lt::torrent_handle handle;
   SwarmStats stats;
@@ -117,12 +128,14 @@ lt::session_params session_params(const SwarmOptions& opt, const lt::add_torrent
   swarm::LanOptions lan;
   lan.listen_interfaces = opt.listen_interfaces;
   lan.user_agent = std::string("ironstone-flasher/") + IRONSTONE_VERSION;
+  lan.bounded_memory = opt.bounded_memory;
   lan.alert_mask |= lt::alert_category::piece_progress | lt::alert_category::peer |
                     lt::alert_category::block_progress;  // block_finished: the bytes of peers banned later
   lt::session_params params(swarm::lan_settings(lan));
   // Pieces proven by their v2 tree skip the SHA-1 of the padded piece and the read-back
   // (swarm/proving_disk_io.h).
-  params.disk_io_constructor = swarm::proving_disk_io(atp.ti, std::move(proven), opt.cache_in_memory);
+  params.disk_io_constructor =
+      swarm::proving_disk_io(atp.ti, std::move(proven), opt.cache_in_memory, opt.disk_backend);
   return params;
 }
 
@@ -222,10 +235,15 @@ void SwarmDownload::Impl::request_have_pieces() {
   for (int p = 0; p < static_cast<int>(chunks.size()); ++p) {
     lt::piece_index_t pi(p);
     ChunkState& c = chunks[static_cast<std::size_t>(p)];
-    if (c.missing() && !c.reading && st.pieces.size() > p && st.pieces.get_bit(pi)) {
-      c.reading = true;
-      handle.read_piece(pi);
-    }
+    if (c.missing() && st.pieces.size() > p && st.pieces.get_bit(pi)) c.passed = true;
+  }
+  read_passed();
+}
+
+void SwarmDownload::Impl::read_passed() {
+  for (std::size_t p = 0; p < chunks.size() && reads_in_flight < kMaxReadsInFlight; ++p) {
+    ChunkState& c = chunks[p];
+    if (c.passed && c.missing() && !c.reading) read(c, lt::piece_index_t(static_cast<int>(p)));
   }
 }
 
@@ -300,21 +318,23 @@ void SwarmDownload::Impl::piece_finished(const lt::piece_finished_alert& pf, con
   if (!c || !c->missing()) return;
   if (kept) {
     deliver(p, std::move(kept), sink);
-  } else if (!c->reading) {
-    c->reading = true;
-    handle.read_piece(pf.piece_index);
+  } else if (!c->reading && reads_in_flight < kMaxReadsInFlight) {
+    read(*c, pf.piece_index);
   }
 }
 
 void SwarmDownload::Impl::piece_read(const lt::read_piece_alert& rp, const ChunkSink& sink) {
   const int p = static_cast<int>(rp.piece);
   ChunkState* c = chunks.piece(p);
-  if (c) c->reading = false;
+  if (c && c->reading) {
+    c->reading = false;
+    --reads_in_flight;
+  }
   if (rp.error) {
     spdlog::warn("swarm: reading back chunk {} failed: {}; retrying", p, rp.error.message());
     return;  // request_have_pieces() asks again
   }
-  if (!c || c->delivered) return;  // a piece may pass twice (v2, <2.0.12)
+  if (!c || c->delivered) return read_passed();  // a piece may pass twice (v2, <2.0.12)
   const auto& mc = m.chunks[static_cast<std::size_t>(p)];
   if (rp.size < static_cast<int>(mc.stored_size))
     throw error(Errc::kSwarm, "swarm: chunk " + std::to_string(p) + " read back " + std::to_string(rp.size) +
@@ -323,6 +343,7 @@ void SwarmDownload::Impl::piece_read(const lt::read_piece_alert& rp, const Chunk
   deliver(p,
           std::make_shared<const std::vector<std::uint8_t>>(rp.buffer.get(), rp.buffer.get() + mc.stored_size),
           sink);
+  read_passed();  // the next ones, up to the bound
 }
 
 void SwarmDownload::Impl::handle_alert(lt::alert* a, const ChunkSink& sink) {

@@ -54,6 +54,7 @@
 #include "flasher/stripe.h"
 #include "manifest/manifest.h"
 #include "manifest/trust.h"
+#include "swarm/disk_backend.h"
 
 namespace ironstone::flasher {
 
@@ -73,6 +74,14 @@ struct SwarmOptions {
   std::vector<std::string> seeder_endpoints;  // "ip:port" of the seeder's BitTorrent side (for stats)
   std::filesystem::path cache_dir;            // where libtorrent keeps the stored chunks it seeds
   bool cache_in_memory = false;               // keep them in memory instead (flasher/chunk_cache.h)
+  // How libtorrent reads and writes cache_dir (swarm/disk_backend.h): a peer seeder's follower
+  // takes kPosix, so its resident memory does not grow with the release.
+  swarm::DiskBackend disk_backend = swarm::DiskBackend::kMmap;
+  // At most this many bytes of proven pieces wait in memory for the sink (swarm::ProvenPieces);
+  // passed pieces beyond it are read back from cache_dir, a few at a time, as the sink takes
+  // them. With cache_in_memory every piece is held anyway (the caller checked it fits).
+  std::size_t max_held_bytes = std::size_t{256} << 20;
+  bool bounded_memory = false;  // swarm::LanOptions::bounded_memory (a peer seeder's follower)
   std::chrono::milliseconds web_seed_after{3000};
   std::chrono::milliseconds stall_timeout{120000};  // no progress at all for this long: give up
   std::chrono::milliseconds progress_interval{500};

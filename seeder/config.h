@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "api/limits.h"
+#include "swarm/disk_backend.h"
 
 namespace ironstone::seeder {
 
@@ -92,6 +93,10 @@ struct SeederConfig {
   // Peer mode: this seeder is a provisioned node's, not the NAS's (its BitTorrent peer id says
   // so: flashers take pieces from it as from any node; seeder/swarm_seeder.h).
   bool peer_mode = false;
+  // How the BitTorrent side reads the store (swarm/disk_backend.h, --disk-io): mmap (the NAS:
+  // fastest, but the store's pages it serves stay mapped, so its RSS grows with the releases) or
+  // posix (pread on one thread; a peer's default: memory bounded whatever the release size).
+  swarm::DiskBackend disk_backend = swarm::DiskBackend::kMmap;
   // Peer mode: every chunk the HTTP chunk store serves is first read whole and passed to this
   // check (the peer's PeerFollower::check_chunk: BLAKE2b against the signed manifests); a chunk
   // it refuses is answered 404. Empty: chunks are served from the file unchecked (the NAS).

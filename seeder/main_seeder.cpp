@@ -138,6 +138,12 @@ int main(int argc, char** argv) {
   app.add_option("--scrub-interval", scrub_interval,
                  "Peer mode: seconds between re-verifications of the whole store (0 = only at start)")
       ->capture_default_str();
+  std::string disk_io;
+  app.add_option("--disk-io", disk_io,
+                 "How BitTorrent reads the store: mmap (fast; served pages stay mapped, so resident memory grows "
+                 "with the releases) or posix (pread, one thread, bounded memory). Default: posix with --peer-of, "
+                 "else mmap")
+      ->check(CLI::IsMember({"mmap", "posix"}));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
   std::string fleet_url = "http://127.0.0.1:8080";
@@ -191,6 +197,8 @@ int main(int argc, char** argv) {
     config.upload_token_file = upload_token_file;
     config.operator_token_file = operator_token_file;
     config.upload_timeout = seconds_to_ms(upload_timeout);
+    if (disk_io.empty()) disk_io = peer_of.empty() ? "mmap" : "posix";
+    config.disk_backend = *ironstone::swarm::parse_disk_backend(disk_io);
 
     std::shared_ptr<ChunkGuard> guard;  // peer mode: every chunk checked before it is served
     if (!peer_of.empty()) {
@@ -222,6 +230,7 @@ int main(int argc, char** argv) {
       po.bytes_served = [&seeder] { return bytes_served_by(seeder); };
       po.guard = guard;
       po.scrub_interval = seconds_to_ms(scrub_interval);
+      po.disk_backend = config.disk_backend;
       follower = std::make_unique<PeerFollower>(po);
       spdlog::info("peer: re-verifying the store: {} bad chunks dropped", follower->verify_store());
     }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -217,6 +218,7 @@ void lower_own_priority() {
   constexpr int kWhoProcess = 1, kClassBestEffort = 2, kClassShift = 13;
   if (::syscall(SYS_ioprio_set, kWhoProcess, 0, (kClassBestEffort << kClassShift) | 7) != 0)
     spdlog::warn("peer: ioprio_set(best-effort 7): {}", std::strerror(errno));
+  if (::mallopt(M_MMAP_THRESHOLD, 1 << 20) != 1) spdlog::warn("peer: mallopt(M_MMAP_THRESHOLD) refused");
 }
 
 PeerFollower::PeerFollower(PeerFollowerOptions options) : options_(std::move(options)) {
@@ -375,6 +377,9 @@ void PeerFollower::fetch_chunks(const flasher::Release& rel, const std::vector<b
   so.cache_dir = options_.store / ".peer-download" / (m.board + "-" + m.version);
   so.web_seed_after = options_.web_seed_after;
   so.stall_timeout = options_.stall_timeout;
+  so.disk_backend = options_.disk_backend;
+  so.max_held_bytes = options_.max_held_bytes;
+  so.bounded_memory = true;
   fs::create_directories(so.cache_dir);
   {
     flasher::SwarmDownload download(rel.torrent, m, wanted, so);

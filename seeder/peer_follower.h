@@ -71,6 +71,14 @@ struct PeerFollowerOptions {
   std::chrono::milliseconds max_backoff{300'000};
   std::chrono::milliseconds web_seed_after{3'000};
   std::chrono::milliseconds stall_timeout{120'000};
+  // How the download session reads and writes (swarm/disk_backend.h): posix, so fetching a
+  // release does not map it into the peer's memory.
+  swarm::DiskBackend disk_backend = swarm::DiskBackend::kPosix;
+  // Proven pieces waiting in memory for the follower's check and write (flasher::SwarmOptions).
+  // None: each is read back (pread) when the follower takes it, a few at a time, so a fast LAN
+  // does not fill the node's memory with the release (measured: 32 MiB here raised the peak
+  // by 15-30 MiB, docs/performance.md "Rack with provisioned peers").
+  std::size_t max_held_bytes = 0;
   flasher::RetryPolicy retry{3, std::chrono::milliseconds(200), std::chrono::milliseconds(2'000),
                              std::chrono::milliseconds(10'000)};
   // Called (from the polling thread) after releases were added or removed: the Seeder's rescan.
@@ -162,7 +170,10 @@ std::string default_peer_id();
 std::uint64_t bytes_served_by(class Seeder& seeder);
 
 // Lowers this process's CPU (nice 10) and I/O priority (best-effort class, level 7); logs
-// and goes on when the kernel refuses.
+// and goes on when the kernel refuses. Also gives memory back as soon as it is freed: glibc
+// serves allocations of 1 MiB and more (piece buffers) from mmap and unmaps them on free,
+// instead of raising its threshold and keeping freed pieces in the heap (measured: a peer kept
+// 45-85 MiB resident after a fetch, against 24 MiB with the fixed threshold).
 void lower_own_priority();
 
 }  // namespace ironstone::seeder

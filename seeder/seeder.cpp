@@ -39,6 +39,7 @@ SwarmSeederOptions swarm_options(const SeederConfig& c, const fs::path& store, c
   bt.tracker_url = base_url + "announce";
   if (!c.upstream_tracker.empty()) bt.extra_trackers.push_back(c.upstream_tracker);
   bt.peer_mode = c.peer_mode;
+  bt.disk_backend = c.disk_backend;
   bt.scan_interval = c.scan_interval;
   bt.upload_limit = c.upload_limit;
   bt.super_seed = c.super_seed;
@@ -162,6 +163,7 @@ nlohmann::json Seeder::info() const {
   // Absent, not 0, when BitTorrent is off: clients test for an integer port.
   if (const auto bt = bittorrent_port(); bt != 0) out["bt_port"] = bt;
   out["upload_limit"] = swarm_ ? swarm_->upload_budget() : 0;  // as libtorrent holds it
+  if (swarm_) out["disk_io"] = std::string(swarm::disk_backend_name(config_.disk_backend));
   out["super_seed"] = swarm_ != nullptr && config_.super_seed;
   out["auto_super_seed"] = swarm_ != nullptr && !config_.super_seed && config_.auto_super_seed;
   return out;

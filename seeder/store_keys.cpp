@@ -8,6 +8,7 @@
 #include "manifest/manifest.h"
 #include "manifest/torrent.h"
 #include "seeder/errc.h"
+#include "util/file.h"
 
 namespace ironstone::seeder {
 
@@ -17,14 +18,10 @@ namespace {
 
 // The whole file, at most `max` bytes (more is an error).
 std::string read_bounded(const fs::path& path, std::size_t max) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw error(Errc::kStore, path.string() + ": cannot read");
-  std::string out(max + 1, '\0');
-  in.read(out.data(), static_cast<std::streamsize>(out.size()));
-  if (in.bad()) throw error(Errc::kStore, path.string() + ": read error");
-  out.resize(static_cast<std::size_t>(in.gcount()));
-  if (out.size() > max) throw error(Errc::kStore, path.string() + ": larger than " + std::to_string(max) + " bytes");
-  return out;
+  std::string why;
+  auto bytes = util::read_small_file(path, max, &why);
+  if (!bytes) throw error(Errc::kStore, path.string() + ": " + why);
+  return std::move(*bytes);
 }
 
 }  // namespace

@@ -74,11 +74,13 @@ void SwarmSeeder::start() {
   // A flasher counts a peer named "ironstone-seeder/…" as the NAS (flasher/peer_accounting.cpp).
   lan.user_agent = std::string(options_.peer_mode ? "ironstone-peer/" : "ironstone-seeder/") + IRONSTONE_VERSION;
   lan.alert_mask = lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage;
+  lan.bounded_memory = options_.peer_mode;
   lt::session_params params(swarm::lan_settings(lan));
   // Each tracker is a tier of its own (a peer's own and its upstream's): announce to all of them.
   params.settings.set_bool(lt::settings_pack::announce_to_all_tiers, true);
   if (options_.peer_mode)
     params.settings.set_str(lt::settings_pack::peer_fingerprint, swarm::peer_seeder_fingerprint(IRONSTONE_VERSION));
+  params.disk_io_constructor = swarm::disk_io_constructor(options_.disk_backend);
   session_ = std::make_unique<lt::session>(std::move(params));
   swarm::apply_lan_peer_classes(*session_);
   apply_upload_limit();

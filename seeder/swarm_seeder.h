@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "manifest/minisign.h"
+#include "swarm/disk_backend.h"
 #include "seeder/tracker.h"
 
 namespace ironstone::seeder {
@@ -67,6 +68,7 @@ struct SwarmSeederOptions {
   // "ironstone-peer/<version>", not the NAS seeder's, so the flashers take pieces from this peer
   // (flasher/seeder_filter.h hides the NAS's) and count them as from peers (peer_accounting.h).
   bool peer_mode = false;
+  swarm::DiskBackend disk_backend = swarm::DiskBackend::kMmap;  // swarm/disk_backend.h
   std::chrono::milliseconds scan_interval{2000};
   std::chrono::milliseconds stats_interval{1000};
   std::int64_t upload_limit = 0;  // bytes/s over all peers and torrents; 0 = unlimited

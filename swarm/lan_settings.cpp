@@ -113,13 +113,26 @@ void set_seeder_policy(lt::settings_pack& s) {
 
 }  // namespace
 
+// What bounded_memory changes (lan_settings.h): every queue that holds piece data in memory.
+void set_bounded_memory(lt::settings_pack& s) {
+  s.set_int(sp::max_out_request_queue, 256);  // 256 blocks of 16 KiB in flight
+  s.set_int(sp::max_queued_disk_bytes, 4 * 1024 * 1024);
+  s.set_int(sp::send_buffer_watermark, 512 * 1024);
+  s.set_int(sp::send_buffer_low_watermark, 128 * 1024);
+  s.set_int(sp::send_buffer_watermark_factor, 50);
+  s.set_int(sp::send_socket_buffer_size, 256 * 1024);
+  s.set_int(sp::recv_socket_buffer_size, 256 * 1024);
+}
+
 lt::settings_pack lan_settings(const LanOptions& options) {
-  lt::settings_pack s = options.role == Role::kSeeder ? lt::high_performance_seed() : lt::settings_pack{};
+  const bool fast_seed = options.role == Role::kSeeder && !options.bounded_memory;
+  lt::settings_pack s = fast_seed ? lt::high_performance_seed() : lt::settings_pack{};
   set_identity(s, options);
   set_lan_connections(s);
   set_throughput(s);
   if (options.role == Role::kLeecher) set_leecher_queues(s);
   if (options.role == Role::kSeeder) set_seeder_policy(s);
+  if (options.bounded_memory) set_bounded_memory(s);
   return s;
 }
 

@@ -32,6 +32,12 @@ struct LanOptions {
   // errors, status, storage and tracker alerts; not per-block or peer-level noise.
   lt::alert_category_t alert_mask = lt::alert_category::error | lt::alert_category::status |
                                     lt::alert_category::storage | lt::alert_category::tracker;
+  // A provisioned node's peer seeder (seeder --peer-of) and its follower's downloads: memory
+  // before throughput. Short queues (requests of 4 MiB in flight, 4 MiB of queued disk writes,
+  // 512 KiB send buffers a peer) and, for kSeeder, not high_performance_seed()'s caches. With
+  // kPosix disk I/O (swarm/disk_backend.h) this keeps a peer's resident memory bounded whatever
+  // the release size (docs/performance.md "Rack with provisioned peers").
+  bool bounded_memory = false;
 };
 
 // The first bytes of the BitTorrent peer id of each role ("-IS0100-…" for the seeder of

@@ -21,17 +21,31 @@ ProvenPieces::Bytes ProvenPieces::take(lt::piece_index_t p) {
   if (it == pieces_.end()) return nullptr;
   Bytes out = std::move(it->second);
   pieces_.erase(it);
+  bytes_ -= out->size();
   return out;
 }
 
-void ProvenPieces::put(lt::piece_index_t p, Bytes bytes) {
+bool ProvenPieces::put(lt::piece_index_t p, Bytes bytes, bool always) {
   std::lock_guard lock(mu_);
+  auto it = pieces_.find(p);
+  const std::size_t replaced = it == pieces_.end() ? 0 : it->second->size();
+  if (!always && bytes_ - replaced + bytes->size() > max_bytes_) {
+    ++over_budget;
+    return false;
+  }
+  bytes_ = bytes_ - replaced + bytes->size();
   pieces_.insert_or_assign(p, std::move(bytes));
+  return true;
 }
 
 std::size_t ProvenPieces::held() const {
   std::lock_guard lock(mu_);
   return pieces_.size();
+}
+
+std::size_t ProvenPieces::held_bytes() const {
+  std::lock_guard lock(mu_);
+  return bytes_;
 }
 
 namespace {
@@ -237,9 +251,8 @@ class ProvingDiskIo final : public lt::disk_interface {
             handler = std::move(handler)]() mutable {
         if (ok) {
           ++out_->proven;
-          ++out_->kept;
           if (in_memory(st)) pieces_[piece].passed = true;
-          out_->put(piece, std::move(bytes));
+          if (out_->put(piece, std::move(bytes), in_memory(st))) ++out_->kept;
           handler(piece, ti_->hash_for_piece(piece), lt::storage_error{});
           return;
         }
@@ -397,11 +410,11 @@ class ProvingDiskIo final : public lt::disk_interface {
 }  // namespace
 
 lt::disk_io_constructor_type proving_disk_io(std::shared_ptr<const lt::torrent_info> ti,
-                                             std::shared_ptr<ProvenPieces> out, bool in_memory) {
-  return [ti = std::move(ti), out = std::move(out), in_memory](
+                                             std::shared_ptr<ProvenPieces> out, bool in_memory, DiskBackend inner) {
+  return [ti = std::move(ti), out = std::move(out), in_memory, make_inner = disk_io_constructor(inner)](
              lt::io_context& ioc, lt::settings_interface const& sett, lt::counters& cnt) {
-    return std::unique_ptr<lt::disk_interface>(std::make_unique<ProvingDiskIo>(
-        ioc, lt::default_disk_io_constructor(ioc, sett, cnt), ti, out, in_memory));
+    return std::unique_ptr<lt::disk_interface>(
+        std::make_unique<ProvingDiskIo>(ioc, make_inner(ioc, sett, cnt), ti, out, in_memory));
   };
 }
 

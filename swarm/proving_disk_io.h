@@ -50,19 +50,30 @@
 #include <optional>
 #include <vector>
 
+#include "swarm/disk_backend.h"
 #include "util/cpu_clock.h"
 
 namespace ironstone::swarm {
 
 // Pieces proven from their in-memory copy, until taken; and how pieces were settled.
+// The copies held are bounded by `max_bytes`: when libtorrent proves pieces faster than the
+// consumer takes them (a fast LAN, a slow writer or verifier), the copies over the budget are
+// not kept (disk mode: the consumer reads those pieces back through libtorrent instead), so
+// memory stays bounded whatever the release size. Measured (docs/performance.md, "Rack with
+// provisioned peers"): a peer fetching the 214 MiB release on loopback held ~400 MiB unbounded.
 class ProvenPieces {
  public:
   using Bytes = std::shared_ptr<const std::vector<std::uint8_t>>;
+  explicit ProvenPieces(std::size_t max_bytes = SIZE_MAX) : max_bytes_(max_bytes) {}
   // The proven bytes of piece p (exactly its file's size), once; null when not held. They
   // never change (in memory mode the disk I/O keeps serving them to peers).
   Bytes take(lt::piece_index_t p);
-  void put(lt::piece_index_t p, Bytes bytes);
+  // Keeps `bytes` for take(): true. false (nothing kept, over_budget counted) when holding
+  // them would go over max_bytes, unless `always` (memory mode: the only copy there is).
+  bool put(lt::piece_index_t p, Bytes bytes, bool always = false);
   std::size_t held() const;
+  std::size_t held_bytes() const;
+  std::atomic<std::uint64_t> over_budget{0};  // proven pieces not kept: read back instead
 
   std::atomic<std::uint64_t> proven{0};      // by the v2 tree, SHA-1 skipped
   std::atomic<std::uint64_t> not_proven{0};  // the tree did not match: hashed with SHA-1 too
@@ -75,15 +86,18 @@ class ProvenPieces {
   std::atomic<std::uint64_t> copied_in{0}, copied_out{0};
 
  private:
+  const std::size_t max_bytes_;
   mutable std::mutex mu_;
   std::map<lt::piece_index_t, Bytes> pieces_;
+  std::size_t bytes_ = 0;  // sum of pieces_' sizes
 };
 
-// A session_params::disk_io_constructor giving the default disk I/O with proving for the
-// torrent `ti`. `out` receives the proven pieces; it must not be null. With `in_memory`
-// (and every piece of ti one whole file) the torrent's pieces are kept in memory only:
-// nothing of it goes to the inner disk I/O or to files.
+// A session_params::disk_io_constructor giving the `inner` disk I/O (swarm/disk_backend.h) with
+// proving for the torrent `ti`. `out` receives the proven pieces; it must not be null. With
+// `in_memory` (and every piece of ti one whole file) the torrent's pieces are kept in memory
+// only: nothing of it goes to the inner disk I/O or to files.
 lt::disk_io_constructor_type proving_disk_io(std::shared_ptr<const lt::torrent_info> ti,
-                                             std::shared_ptr<ProvenPieces> out, bool in_memory = false);
+                                             std::shared_ptr<ProvenPieces> out, bool in_memory = false,
+                                             DiskBackend inner = DiskBackend::kMmap);
 
 }  // namespace ironstone::swarm

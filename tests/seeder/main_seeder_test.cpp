@@ -99,5 +99,15 @@ TEST(SeederBinary, DaemonStillRequiresStoreAndChecksTheUploadLimit) {
   EXPECT_NE(out.find("--upload-limit '12X'"), std::string::npos) << out;
 }
 
+TEST(SeederBinary, DiskIoIsMmapOrPosixAndAnythingElseIsRefusedNamingTheFlag) {
+  const auto bin = binary("ironstone-seeder");
+  if (!std::filesystem::exists(bin)) GTEST_SKIP() << "ironstone-seeder not built: " << bin;
+  TempDir dir;
+  std::string out;
+  EXPECT_NE(run_command(bin.string() + " --store " + dir.path().string() + " --listen 127.0.0.1:0 --disk-io aio", &out),
+            0);
+  EXPECT_NE(out.find("--disk-io: aio not in {mmap,posix}"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace ironstone::seeder

@@ -173,6 +173,21 @@ TEST(SwarmDownload, ClientDownloadsFromTheSeederOverBitTorrent) {
       << seeder.swarm()->stats().at(0).uploaded;
 }
 
+TEST(SwarmDownload, ASeederOnPosixDiskIoServesTheSameBytesAndSaysSoInItsInfo) {
+  TempDir dir;
+  const fs::path store = dir.path() / "store";
+  const auto release = make_release(store, "rpi5", "1.0", 4, 200 * 1024, 8);
+  SeederConfig config = loopback_config(store, true);
+  config.disk_backend = swarm::DiskBackend::kPosix;  // a peer seeder's: pread, nothing mapped
+  Seeder seeder(config);
+  seeder.start();
+  EXPECT_EQ(seeder.info()["disk_io"], "posix");
+  ASSERT_TRUE(wait_until([&] { return seeded_releases(seeder).size() == 1; }));
+  std::string log;
+  ASSERT_TRUE(client_download(release, dir.path() / "client", {seeder.base_url() + "announce"}, {}, log)) << log;
+  expect_same_files(release, store, dir.path() / "client");
+}
+
 TEST(SwarmDownload, ClientDownloadsFromTheWebSeedAloneWhenBitTorrentIsUnreachable) {
   TempDir dir;
   const fs::path store = dir.path() / "store";

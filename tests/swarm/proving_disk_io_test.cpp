@@ -129,6 +129,50 @@ class ProvingDiskIo : public ::testing::TestWithParam<bool> {
   lt::torrent_handle handle;
 };
 
+TEST(ProvenPieces, HoldsNoMoreThanItsBudgetAndATakenPieceFreesItsShare) {
+  ProvenPieces held(100);
+  auto bytes = [](std::size_t n) { return std::make_shared<const std::vector<std::uint8_t>>(n, 7); };
+  EXPECT_TRUE(held.put(lt::piece_index_t(0), bytes(60)));
+  EXPECT_FALSE(held.put(lt::piece_index_t(1), bytes(60))) << "60 + 60 > 100";
+  EXPECT_EQ(held.over_budget, 1u);
+  EXPECT_EQ(held.held_bytes(), 60u);
+  EXPECT_FALSE(held.take(lt::piece_index_t(1))) << "what was refused is not held";
+  EXPECT_TRUE(held.put(lt::piece_index_t(0), bytes(90))) << "replacing a piece counts its new size only";
+  EXPECT_EQ(held.held_bytes(), 90u);
+  ASSERT_TRUE(held.take(lt::piece_index_t(0)));
+  EXPECT_EQ(held.held_bytes(), 0u);
+  EXPECT_TRUE(held.put(lt::piece_index_t(1), bytes(60)));
+  EXPECT_TRUE(held.put(lt::piece_index_t(2), bytes(60), /*always=*/true)) << "memory mode: the only copy";
+  EXPECT_EQ(held.held_bytes(), 120u);
+  EXPECT_EQ(held.held(), 2u);
+}
+
+TEST_P(ProvingDiskIo, PiecesOverTheBudgetAreNotKeptOnDiskButStayReadableAndMemoryModeKeepsThemAll) {
+  counters = std::make_shared<ProvenPieces>(m.chunks[0].stored_size);  // room for the first chunk only
+  start(ti);
+  for (std::size_t i = 0; i < m.chunks.size(); ++i) EXPECT_TRUE(add(i, piece(i)).passed) << "chunk " << i;
+  EXPECT_EQ(counters->proven, m.chunks.size()) << "the budget changes what is kept, not what is proven";
+  EXPECT_LE(counters->held_bytes(), in_memory() ? SIZE_MAX : m.chunks[0].stored_size);
+  EXPECT_EQ(counters->kept, in_memory() ? m.chunks.size() : 1u);
+  EXPECT_EQ(counters->over_budget, in_memory() ? 0u : m.chunks.size() - 1);
+  // Disk mode: a piece not kept is read back through libtorrent, and reads the signed bytes.
+  const lt::piece_index_t last(static_cast<int>(m.chunks.size() - 1));
+  handle.read_piece(last);
+  std::vector<char> read;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (read.empty() && std::chrono::steady_clock::now() < deadline) {
+    session->wait_for_alert(std::chrono::milliseconds(100));
+    std::vector<lt::alert*> alerts;
+    session->pop_alerts(&alerts);
+    for (lt::alert* a : alerts)
+      if (auto* rp = lt::alert_cast<lt::read_piece_alert>(a); rp && rp->piece == last && !rp->error)
+        read.assign(rp->buffer.get(), rp->buffer.get() + rp->size);
+  }
+  auto want = piece(m.chunks.size() - 1);
+  ASSERT_GE(read.size(), m.chunks.back().stored_size) << "no read_piece answer in 10 s";
+  EXPECT_EQ(std::memcmp(read.data(), want.data(), m.chunks.back().stored_size), 0);
+}
+
 TEST_P(ProvingDiskIo, RightPiecesPassWithoutSha1AndAreKeptExactly) {
   start(ti);
   for (std::size_t i = 0; i < m.chunks.size(); ++i) {
