@@ -14,7 +14,11 @@
 # 4. waits for the flasher to power the VM off, boots it again with the installer still attached,
 #    checks that it booted the NVMe (no second flash), that cloud-init applied the identity and the
 #    first-boot unit ran, and that the seeder's fleet shows the node `booted` with its host name;
-# 5. prints a timeline; --keep DIR leaves nvme.img, vars.fd, serial-1.log, serial-2.log, fleet.json,
+# 5. boots it a third time and orders it re-flashed from the seeder (POST /v1/fleet/reflash with the
+#    operator token): the node's orders timer takes the signed order, reports `reflashing`, wipes its
+#    disk's partition table and reboots; on the fourth power-on the installer card flashes again and
+#    the fleet history shows the order carried out;
+# 6. prints a timeline; --keep DIR leaves nvme.img, vars.fd, serial-{1..4}.log, fleet.json,
 #    inventory.json (and the seeder log) there.
 #
 # Needs: root (the Debian image build, unless cached); qemu-system-arm, qemu-efi-aarch64, socat, e2fsprogs, fdisk,
@@ -103,9 +107,10 @@ EOF
 }
 
 start_seeder() {
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/operator-token"
   "$build/seeder/ironstone-seeder" --store "$work/store" --listen 127.0.0.1:0 --bt-listen 127.0.0.1:0 \
     --public-url "$SEEDER_GUEST_URL/" --inventory "$work/inventory.json" --fleet-db "$work/fleet.sqlite" \
-    --enrolment-keys "$work/enrolment-keys" \
+    --enrolment-keys "$work/enrolment-keys" --operator-token-file "$work/operator-token" \
     > "$work/seeder.log" 2>&1 &
   seeder_pid=$!
   local i
@@ -189,6 +194,46 @@ second_boot() {
   mark "powered off"
 }
 
+# --- stage: a re-flash order from the seeder (docs/seeder.md "Re-flashing nodes") ---------------
+third_boot() {  # booted from its NVMe, the node takes the order: wipes its disk, reboots into the card
+  qemu_boot 3
+  mark "power on 3 (installer still attached)"
+  curl -fsS -X POST -H "Authorization: Bearer $(cat "$work/operator-token")" --data "{\"nodes\":[\"$MAC\"]}" \
+    "http://127.0.0.1:$http_port/v1/fleet/reflash" > "$work/order.json" || die "POST /v1/fleet/reflash was refused"
+  mark "re-flash ordered"
+  wait_for "the node to take the order" 900 node_is reflashing || true
+  [ "$(node_field state)" = reflashing ] ||
+    die "the node did not take the order: state '$(node_field state)' (serial: $work/serial-3.log)"
+  mark "node reflashing"
+  wait_for "the reboot" 300 qemu_exited || true  # -no-reboot: the guest's reboot ends QEMU
+  qemu_exited || die "the node did not reboot after taking the order (serial: $work/serial-3.log)"
+  wait "$qemu_pid" || true
+  mark "rebooted"
+}
+
+fourth_boot() {  # the firmware finds no bootable NVMe, boots the card, which flashes and carries the order out
+  qemu_boot 4
+  mark "power on 4 (the NVMe's partition table wiped)"
+  wait_for "the second flash" $(( timeout_min * 60 )) node_is done || true
+  [ "$(node_field state)" = done ] || die "the second flash did not finish: state '$(node_field state)' (serial: $work/serial-4.log)"
+  mark "second flash done"
+  wait_for "power off" 300 qemu_exited || true
+  qemu_exited || die "the flasher did not power the VM off (serial: $work/serial-4.log)"
+  wait "$qemu_pid" || true
+  mark "powered off"
+}
+
+check_order() {
+  local fails=0 history
+  check() { if eval "$2"; then echo "  ok    $1"; else echo "  FAIL  $1"; fails=$((fails + 1)); fi; }
+  history=$(curl -fsS "http://127.0.0.1:$http_port/v1/nodes/$MAC/history")
+  check "the seeder ordered this node" 'grep -qi "$MAC" "$work/order.json"'
+  check "the fleet history shows the order carried out" 'grep -q "carried out" <<<"$history"'
+  check "the fleet history shows two flashes" '[ "$(grep -o "\"kind\":\"flash\"" <<<"$history" | wc -l)" -ge 2 ]'
+  check "the re-flashed NVMe has a partition table again" 'sfdisk -d "$work/nvme.img" >/dev/null 2>&1'
+  return $fails
+}
+
 # --- stage: what the node holds after its first boot ----------------------------------------------
 root_fs() {  # the NVMe's root filesystem as a debugfs device spec: FILE?offset=BYTES
   local start
@@ -245,28 +290,32 @@ cleanup() {
   if [ -n "$seeder_pid" ] && kill "$seeder_pid" 2>/dev/null; then wait "$seeder_pid" 2>/dev/null; fi
   if [ -n "$keep" ]; then
     mkdir -p "$keep"
-    cp --sparse=always "$work"/{nvme.img,vars.fd,serial-1.log,serial-2.log,fleet.json,inventory.json,seeder.log} "$keep"/ 2>/dev/null || true
+    cp --sparse=always "$work"/{nvme.img,vars.fd,serial-1.log,serial-2.log,serial-3.log,serial-4.log,fleet.json,inventory.json,seeder.log} "$keep"/ 2>/dev/null || true
     echo "e2e: artifacts in $keep"
   fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-say "1/5 tools, the arm64 flasher and the images"
+say "1/6 tools, the arm64 flasher and the images"
 check_tools
 build_flasher
 build_images
-say "2/5 the release, the installer card, the seeder"
+say "2/6 the release, the installer card, the seeder"
 publish_release
 write_inventory
 start_seeder
-say "3/5 first power-on: the installer flashes the NVMe"
+say "3/6 first power-on: the installer flashes the NVMe"
 first_boot
-say "4/5 second power-on, installer still attached"
+say "4/6 second power-on, installer still attached"
 second_boot
-say "5/5 what the node holds"
+say "5/6 what the node holds"
 result=0
 check_node || result=$?
+say "6/6 a re-flash order from the seeder: third and fourth power-on"
+third_boot
+fourth_boot
+check_order || result=$(( result + $? ))
 curl -fsS "http://127.0.0.1:$http_port/v1/fleet" > "$work/fleet.json" || true
 printf '\ntimeline:\n'; printf '  %s\n' "${timeline[@]}"
 [ "$result" = 0 ] && echo "e2e: OK" || { echo "e2e: FAILED ($result checks)"; exit 1; }
