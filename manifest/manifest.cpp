@@ -218,8 +218,12 @@ Manifest parse_manifest(std::string_view bytes, std::string_view source) {
   }
   m.sbom = read_file_ref(r, "sbom", kMaxSbomBytes, "an SBOM");
   auto p = r.object("provenance");
-  m.provenance = {p.string("source_name"),  read_hash(p, "source_hash"), p.string("git_commit"),
-                  p.string("ci_run"),       p.string("builder_host"),    p.string("tool_version")};
+  m.provenance.source_name = p.string("source_name");
+  m.provenance.source_hash = read_hash(p, "source_hash");
+  m.provenance.git_commit = p.string("git_commit");
+  m.provenance.ci_run = p.string("ci_run");
+  m.provenance.builder_host = p.string("builder_host");
+  m.provenance.tool_version = p.string("tool_version");
   m.provenance.recipe = read_file_ref(p, "recipe", kMaxAuditFileBytes, "a recipe");
   m.provenance.build_log = read_file_ref(p, "build_log", kMaxAuditFileBytes, "a build log");
   m.provenance.unknown_fields = p.unread();  // open to newer builders' fields (manifest.h, Provenance)
