@@ -171,11 +171,16 @@ first_boot() {
   mark "power on 1 (installer + empty NVMe)"
   wait_for "the flasher to start" 600 node_is working || die "the node never reported (serial: $work/serial-1.log)"
   mark "flasher working"
-  wait_for "the flash" $(( timeout_min * 60 )) node_is done || true
-  [ "$(node_field state)" = done ] || die "the flash did not finish: state '$(node_field state)' (serial: $work/serial-1.log)"
-  mark "flash done"
+  flashed_and_off 1 "flash"
+}
+
+flashed_and_off() {  # flashed_and_off N WHAT: waits for `done`, then for the flasher's power-off
+  local n=$1 what=$2
+  wait_for "the $what" $(( timeout_min * 60 )) node_is done || true
+  [ "$(node_field state)" = done ] || die "the $what did not finish: state '$(node_field state)' (serial: $work/serial-$n.log)"
+  mark "$what done"
   wait_for "power off" 300 qemu_exited || true
-  qemu_exited || die "the flasher did not power the VM off (serial: $work/serial-1.log)"
+  qemu_exited || die "the flasher did not power the VM off (serial: $work/serial-$n.log)"
   wait "$qemu_pid" || true
   mark "powered off"
 }
@@ -214,13 +219,7 @@ third_boot() {  # booted from its NVMe, the node takes the order: wipes its disk
 fourth_boot() {  # the firmware finds no bootable NVMe, boots the card, which flashes and carries the order out
   qemu_boot 4
   mark "power on 4 (the NVMe's partition table wiped)"
-  wait_for "the second flash" $(( timeout_min * 60 )) node_is done || true
-  [ "$(node_field state)" = done ] || die "the second flash did not finish: state '$(node_field state)' (serial: $work/serial-4.log)"
-  mark "second flash done"
-  wait_for "power off" 300 qemu_exited || true
-  qemu_exited || die "the flasher did not power the VM off (serial: $work/serial-4.log)"
-  wait "$qemu_pid" || true
-  mark "powered off"
+  flashed_and_off 4 "second flash"
 }
 
 check_order() {
