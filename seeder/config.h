@@ -77,8 +77,12 @@ struct SeederConfig {
   std::filesystem::path inventory;
   // The installer cards' enrolment keys (seeder/enrolment_keys.h): identities are then served
   // only sealed, to cards listed there (POST /v1/nodes/<mac>/identity); GET is refused.
-  // Empty: GET serves identities in clear (README "Trust model").
+  // Empty: no identity is served (403), unless insecure_open_identity.
   std::filesystem::path enrolment_keys;
+  // --insecure-open-identity, for labs only: without enrolment_keys, GET serves identities (with
+  // the k3s join token) in clear to anyone who can reach the port; warned at start-up and on
+  // every answer (README "Trust model"). Ignored when enrolment_keys is set (GET stays refused).
+  bool insecure_open_identity = false;
   // Pushed releases (seeder/upload.h, ironstone-build push): accepted when they verify against
   // the store's keys/*.pub. false (--no-uploads): no /v1/uploads routes.
   bool enable_uploads = true;

@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   std::string inventory, fleet_db, enrolment_keys, upload_token_file, operator_token_file;
   int boot_timeout = 1800;
   int join_timeout = 1800;
-  bool no_uploads = false;
+  bool no_uploads = false, insecure_open_identity = false;
   double upload_timeout = 600;
 
   // Required unless a subcommand is given (checked after parsing).
@@ -108,7 +108,11 @@ int main(int argc, char** argv) {
                  "GET /v1/nodes/<mac>/identity; reloaded when it changes");
   app.add_option("--enrolment-keys", enrolment_keys,
                  "Installer cards' enrolment public keys (\"<hex> <name>\" a line; remove a line to revoke; "
-                 "reloaded when it changes): identities are then served only sealed to those cards");
+                 "reloaded when it changes): identities are served only sealed to those cards; without it, "
+                 "none is served");
+  app.add_flag("--insecure-open-identity", insecure_open_identity,
+               "LABS ONLY: without --enrolment-keys, serve identities (with the k3s join token) in clear to "
+               "anyone who can reach the port (GET /v1/nodes/<mac>/identity)");
   app.add_flag("--no-uploads", no_uploads,
                "Refuse pushed releases (ironstone-build push); by default they are accepted when they verify "
                "against the store's keys/*.pub");
@@ -193,6 +197,7 @@ int main(int argc, char** argv) {
     config.auto_super_seed = auto_super_seed;
     config.inventory = inventory;
     config.enrolment_keys = enrolment_keys;
+    config.insecure_open_identity = insecure_open_identity;
     config.enable_uploads = !no_uploads;
     config.upload_token_file = upload_token_file;
     config.operator_token_file = operator_token_file;

@@ -69,11 +69,12 @@ void add_fleet_routes(Router& router, Fleet& fleet);
 void add_identity_routes(Router& router, InventoryFile* inventory);
 // /v1/nodes/<mac>/identity (seeder/routes_identity.cpp, docs/http-api.md): POST, an enrolled
 // card's signed request (swarm/enrolment.h) answered sealed; GET, the identity in clear, only
-// without enrolment keys. 404 when the MAC is not in the inventory or there is no inventory.
+// with open_identity and no enrolment keys; otherwise 403 (kNoEnrolmentKeys when there are none). 404 when the MAC is not in the inventory or there is no inventory.
 struct IdentityContext {
   InventoryFile* inventory = nullptr;         // null: no inventory, every request is a 404
-  EnrolmentKeysFile* enrolment_keys = nullptr;  // null: no POST; GET serves in clear
+  EnrolmentKeysFile* enrolment_keys = nullptr;  // null: POST refused; GET only if open_identity
   const OrderKeys* order_keys = nullptr;        // null: no "order_key" even when asked
+  bool open_identity = false;                   // --insecure-open-identity: GET in clear without keys
 };
 void add_identity_routes(Router& router, IdentityContext context);
 

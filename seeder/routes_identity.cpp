@@ -2,9 +2,10 @@
 //
 // POST /v1/nodes/<mac>/identity: an installer card's signed request (swarm/enrolment.h); the
 // answer is the identity sealed to the request's ephemeral key, so the join token is never
-// readable on the wire. GET /v1/nodes/<mac>/identity: the identity in clear, for seeders without
-// --enrolment-keys only (README "Trust model"); with enrolment keys it is refused. Every answer
-// and every refusal is logged with the client's address.
+// readable on the wire. GET /v1/nodes/<mac>/identity: the identity in clear, only for seeders
+// started with --insecure-open-identity and without --enrolment-keys (labs; README "Trust
+// model"); otherwise refused (403). A seeder without --enrolment-keys refuses both (fail
+// closed). Every answer and every refusal is logged with the client's address.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -33,20 +34,26 @@ std::string served(const Request& r, const api::NodeIdentity& id, const Identity
   return api::serialize_node_identity(with_key);
 }
 
+const char* const kNoEnrolmentKeys =
+    "this seeder gives identities only to enrolled installer cards and has no --enrolment-keys; make the "
+    "cards with ironstone-build installer --enrolment-keys <file> and start the seeder with "
+    "--enrolment-keys <the same file>";
+
 Response clear_identity(const Request& r, const std::string& mac, const IdentityContext& c) {
+  if (!c.enrolment_keys && !c.open_identity) return refuse(r, http::status::forbidden, mac, kNoEnrolmentKeys);
   if (c.enrolment_keys)
     return refuse(r, http::status::forbidden, mac,
                   "this seeder serves identities only to enrolled installer cards (POST, signed with the card's "
                   "enrolment key); make the card again with ironstone-build installer");
   const api::NodeIdentity* id = c.inventory->current()->find(mac);
   if (!id) return refuse(r, http::status::not_found, mac, "not in the inventory " + c.inventory->path().filename().string());
-  spdlog::info("identity: served {} ({}) in clear to {}", id->hostname, mac, r.remote.to_string());
+  spdlog::warn("identity: served {} ({}) IN CLEAR to {} (--insecure-open-identity: the k3s join token is "
+               "readable by anyone on the network)", id->hostname, mac, r.remote.to_string());
   return json_response(served(r, *id, c));
 }
 
 Response sealed_identity(const Request& r, const std::string& mac, const IdentityContext& c) {
-  if (!c.enrolment_keys)
-    return refuse(r, http::status::not_found, mac, "this seeder has no --enrolment-keys");
+  if (!c.enrolment_keys) return refuse(r, http::status::forbidden, mac, kNoEnrolmentKeys);
   swarm::IdentityRequest req;
   std::string card;
   try {

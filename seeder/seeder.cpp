@@ -82,12 +82,16 @@ void Seeder::start() {
   add_api_routes(router_, ApiContext{tracker_, fleet_, [this] { return metrics(); }, [this] { return info(); }});
   if (!config_.enrolment_keys.empty()) {
     enrolment_keys_ = std::make_unique<EnrolmentKeysFile>(config_.enrolment_keys);
+  } else if (inventory_ && config_.insecure_open_identity) {
+    spdlog::warn("identity: --insecure-open-identity: GET /v1/nodes/<mac>/identity serves identities (with the "
+                 "k3s join token) in clear to anyone who can reach this port; labs only");
   } else if (inventory_) {
-    spdlog::warn("identity: no --enrolment-keys: GET /v1/nodes/<mac>/identity serves identities (with the "
-                 "k3s join token) in clear to anyone who can reach this port");
+    spdlog::warn("identity: no --enrolment-keys: no identity is served; make installer cards with "
+                 "ironstone-build installer --enrolment-keys and give the seeder the same file");
   }
   order_keys_ = std::make_unique<OrderKeys>(fleet_store_->order_secret());
-  add_identity_routes(router_, IdentityContext{inventory_.get(), enrolment_keys_.get(), order_keys_.get()});
+  add_identity_routes(router_, IdentityContext{inventory_.get(), enrolment_keys_.get(), order_keys_.get(),
+                                                config_.insecure_open_identity});
   add_order_routes(router_, OrderContext{&fleet_, order_keys_.get(),
                                          config_.operator_token_file.empty()
                                              ? std::string()

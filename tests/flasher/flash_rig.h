@@ -222,6 +222,7 @@ class Rig {
   seeder::Seeder& start_seeder(bool bittorrent = true, std::int64_t upload_limit = 0) {
     seeder::SeederConfig c;
     c.inventory = inventory_;
+    c.insecure_open_identity = true;  // the flasher's GET (tests/flasher/enrolment_client_test.cpp: sealed)
     c.upload_limit = upload_limit;
     c.store = store_;
     c.http = {"127.0.0.1", 0};

@@ -200,9 +200,10 @@ TEST(InventoryReload, BadInventoryAtStartUpIsAConfigError) {
 
 class IdentityEndpoint : public LoopbackSeederTest {
  protected:
-  void start(bool with_inventory) {
+  void start(bool with_inventory, bool open_identity = true) {
     fs::create_directories(dir_ / "store");
     SeederConfig c = loopback_config(dir_ / "store", false);
+    c.insecure_open_identity = open_identity;
     if (with_inventory) {
       write_text(dir_ / "inventory.json", kGood);
       c.inventory = dir_ / "inventory.json";
@@ -210,6 +211,24 @@ class IdentityEndpoint : public LoopbackSeederTest {
     LoopbackSeederTest::start(c);
   }
 };
+
+// Fail closed: without --enrolment-keys (and without --insecure-open-identity) no identity
+// leaves the seeder, neither by GET nor by POST, and the refusal says how to fix it.
+TEST_F(IdentityEndpoint, WithoutEnrolmentKeysTheIdentityIsRefusedAndTheTokenNeverSent) {
+  start(true, false);
+  const std::string want =
+      "no identity for dc:a6:32:01:02:04: this seeder gives identities only to enrolled installer cards and has "
+      "no --enrolment-keys; make the cards with ironstone-build installer --enrolment-keys <file> and start the "
+      "seeder with --enrolment-keys <the same file>";
+  for (const HttpReply& r : {http_get(port_, "/v1/nodes/dc:a6:32:01:02:04/identity"),
+                             http_get(port_, "/v1/nodes/dc:a6:32:01:02:04/identity?with=order_key"),
+                             http_request(port_, "POST", "/v1/nodes/dc:a6:32:01:02:04/identity", {}, "{}")}) {
+    EXPECT_EQ(r.status, 403) << r.body;
+    EXPECT_EQ(json::parse(r.body)["error"], want);
+    EXPECT_EQ(r.body.find("rack1-n02"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("K10secret"), std::string::npos) << r.body;  // the join token
+  }
+}
 
 TEST_F(IdentityEndpoint, KnownMacGetsItsIdentityDocument) {
   start(true);

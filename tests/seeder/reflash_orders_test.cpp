@@ -49,6 +49,7 @@ class ReflashOrders : public LoopbackSeederTest {
   SeederConfig config(bool with_token) {
     SeederConfig c = loopback_config(dir_.path() / "store", false);
     c.inventory = dir_.path() / "inventory.json";
+    c.insecure_open_identity = true;  // the order key read by a plain GET (not what this tests)
     if (with_token) c.operator_token_file = dir_.path() / "operator-token";
     return c;
   }
