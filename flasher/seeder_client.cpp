@@ -2,9 +2,13 @@
 
 #include <sys/stat.h>
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +17,7 @@
 #include "flasher/errc.h"
 #include "manifest/manifest.h"
 #include "manifest/minisign.h"
+#include "swarm/errc.h"
 #include "swarm/http_client.h"
 #include "api/node_identity.h"
 #include "swarm/url.h"
@@ -79,6 +84,42 @@ swarm::CardSecretKey load_enrolment_key(const std::filesystem::path& path) {
   }
 }
 
+namespace {
+
+// What a later attempt may fix: no route or connection, a timeout, the seeder busy or failing.
+bool transient(const std::error_code& code) {
+  return code == swarm::Errc::kResolve || code == swarm::Errc::kConnect || code == swarm::Errc::kTimeout;
+}
+bool transient(int status) { return status == 429 || status / 100 == 5; }
+
+}  // namespace
+
+swarm::HttpResponse SeederClient::post_identity(const std::string& url, const std::string& mac,
+                                                const swarm::RequestOptions& o,
+                                                std::optional<swarm::PreparedRequest>* request) const {
+  auto backoff = retry_.initial_backoff;
+  const int attempts = std::max(retry_.attempts, 1);
+  for (int attempt = 1;; ++attempt) {
+    // A fresh request each time: its time must be within the seeder's skew, its ephemeral key unused.
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    *request = swarm::make_identity_request(*card_key_, mac, now);
+    std::string failure;
+    try {
+      swarm::HttpResponse r = swarm::http_post_json(url, (*request)->json, o);
+      if (!transient(r.status) || attempt == attempts) return r;
+      failure = "HTTP " + std::to_string(r.status);
+    } catch (const Error& e) {
+      if (!transient(e.code()) || attempt == attempts) throw;
+      failure = e.what();
+    }
+    spdlog::warn("identity: POST {}: attempt {}/{} failed: {}; retrying in {} ms", url, attempt, attempts, failure,
+                 backoff.count());
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::max(retry_.max_backoff, retry_.initial_backoff));
+  }
+}
+
 std::optional<std::string> SeederClient::identity(const std::string& mac, std::string* why) const {
   swarm::RequestOptions o;
   o.timeout = retry_.timeout;
@@ -89,10 +130,7 @@ std::optional<std::string> SeederClient::identity(const std::string& mac, std::s
   std::optional<swarm::PreparedRequest> request;
   try {
     if (card_key_) {
-      const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch()).count();
-      request = swarm::make_identity_request(*card_key_, mac, now);
-      r = swarm::http_post_json(url, request->json, o);  // one attempt: a retry needs a fresh request anyway
+      r = post_identity(url, mac, o, &request);
     } else {
       r = swarm::get_with_retry(url, retry_.attempts, retry_.initial_backoff, retry_.max_backoff, o);
     }

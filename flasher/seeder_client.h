@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "swarm/enrolment.h"
+#include "swarm/http_client.h"
 
 namespace ironstone::flasher {
 
@@ -51,6 +52,10 @@ class SeederClient {
   // was refused); *why gets the seeder's reason. With an enrolment key
   // (set_enrolment_key()): POST /v1/nodes/<mac>/identity signed with it, the answer opened with
   // the request's ephemeral key (swarm/enrolment.h); throws kSeeder when it does not open.
+  // Retried under the RetryPolicy, each attempt freshly signed: no connection, a timeout, 429
+  // and 5xx (the seeder restarting, busy). A refusal (403, 404) is final at once; retries run
+  // out: throws kSeeder, and the flash fails at its identity step rather than a node booting
+  // without its identity.
   // Without: GET /v1/nodes/<mac>/identity (answered only by seeders without --enrolment-keys).
   std::optional<std::string> identity(const std::string& mac, std::string* why = nullptr) const;
   // The installer card's enrolment secret key (load_enrolment_key()).
@@ -75,6 +80,10 @@ class SeederClient {
  private:
   std::string base_;
   std::string host_;
+  // The signed POST, retried (identity() above); *request: the last attempt's, whose key opens the answer.
+  swarm::HttpResponse post_identity(const std::string& url, const std::string& mac, const swarm::RequestOptions& o,
+                                    std::optional<swarm::PreparedRequest>* request) const;
+
   RetryPolicy retry_;
   std::optional<swarm::CardSecretKey> card_key_;
 };

@@ -4,6 +4,9 @@
 // refused before anything is sent.
 #include <sys/stat.h>
 
+#include <mutex>
+#include <set>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -13,6 +16,7 @@
 #include "swarm/enrolment.h"
 #include "api/node_identity.h"
 #include "tests/testutil/expect_error.h"
+#include "tests/testutil/test_http_server.h"
 #include "tests/testutil/testutil.h"
 
 namespace ironstone::flasher {
@@ -84,6 +88,75 @@ TEST_F(EnrolledSeeder, UnlistedCardIsToldWhy) {
   EXPECT_FALSE(c.identity(kMac, &why));
   EXPECT_EQ(why, "no identity for " + kMac + ": card key " + swarm::card_public_hex(other.public_key) +
                      " is not in the enrolment keys");
+}
+
+// A seeder that answers `failures` requests with `status`, then passes the requests on to the
+// real one: a seeder restarting, or busy.
+class FlakySeeder {
+ public:
+  FlakySeeder(std::uint16_t real_port, int failures, int status)
+      : real_("http://127.0.0.1:" + std::to_string(real_port)),
+        server_([this, failures, status](const std::string& request, int n) {
+          {
+            std::lock_guard lock(mutex_);
+            bodies_.insert(request.substr(request.find("\r\n\r\n") + 4));
+          }
+          if (n <= failures) return ironstone::testing::response(status, "Unavailable", "{\"error\":\"busy\"}");
+          const auto path = request.substr(5, request.find(' ', 5) - 5);  // "POST /v1/… HTTP/1.1"
+          const auto r = swarm::http_post_json(real_ + path, request.substr(request.find("\r\n\r\n") + 4), {});
+          return ironstone::testing::response(r.status, r.reason, r.body);
+        }) {}
+  std::string url() const { return server_.url(""); }
+  int requests() const { return server_.requests(); }
+  std::size_t distinct_bodies() const {
+    std::lock_guard lock(mutex_);
+    return bodies_.size();
+  }
+
+ private:
+  std::string real_;
+  mutable std::mutex mutex_;
+  std::set<std::string> bodies_;
+  ironstone::testing::TestServer server_;
+};
+
+TEST_F(EnrolledSeeder, ASeederFailingTwiceIsAskedAgainFreshlySignedAndTheThirdAnswerOpens) {
+  FlakySeeder flaky(seeder_->http_port(), 2, 503);
+  RetryPolicy retry{4, std::chrono::milliseconds(1), std::chrono::milliseconds(1), std::chrono::milliseconds(5000)};
+  SeederClient c(flaky.url(), retry);
+  c.set_enrolment_key(load_enrolment_key(key_file_));
+  std::string why;
+  const auto body = c.identity(kMac, &why);
+  ASSERT_TRUE(body) << why;
+  EXPECT_EQ(api::parse_node_identity(*body, "identity").hostname, "rack1-n02");
+  EXPECT_EQ(flaky.requests(), 3);
+  EXPECT_EQ(flaky.distinct_bodies(), 3u) << "each attempt signs a new request with a new ephemeral key";
+}
+
+TEST_F(EnrolledSeeder, ASeederStillFailingWhenTheRetriesRunOutFailsTheIdentityNamingTheStatus) {
+  FlakySeeder flaky(seeder_->http_port(), 100, 503);
+  RetryPolicy retry{3, std::chrono::milliseconds(1), std::chrono::milliseconds(1), std::chrono::milliseconds(5000)};
+  SeederClient c(flaky.url(), retry);
+  c.set_enrolment_key(load_enrolment_key(key_file_));
+  try {
+    c.identity(kMac);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(Errc::kSeeder));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("HTTP 503"));
+  }
+  EXPECT_EQ(flaky.requests(), 3);
+}
+
+TEST_F(EnrolledSeeder, ARefusalIsFinalAtOnceAndNotAskedAgain) {
+  FlakySeeder flaky(seeder_->http_port(), 0, 503);  // passes everything on: the real seeder refuses
+  RetryPolicy retry{4, std::chrono::milliseconds(1), std::chrono::milliseconds(1), std::chrono::milliseconds(5000)};
+  SeederClient c(flaky.url(), retry);
+  c.set_enrolment_key(swarm::make_card_key().secret_key);  // a card the seeder does not list
+  std::string why;
+  EXPECT_FALSE(c.identity(kMac, &why));
+  EXPECT_THAT(why, ::testing::HasSubstr("is not in the enrolment keys"));
+  EXPECT_EQ(flaky.requests(), 1);
 }
 
 TEST_F(EnrolledSeeder, KeyFileOthersCanReadIsRefused) {
