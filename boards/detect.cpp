@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "boards/errc.h"
+#include "util/file.h"
 
 namespace ironstone::boards {
 
@@ -22,10 +23,8 @@ std::string quoted_list(const std::vector<std::string>& items) {
 std::optional<std::string> read_bounded(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
-  std::string data(kMaxCompatibleBytes + 1, '\0');
-  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  std::string data = util::read_up_to(in, kMaxCompatibleBytes + 1);
   if (in.bad()) throw error(Errc::kIo, path.string() + ": read failed");
-  data.resize(static_cast<std::size_t>(in.gcount()));
   if (data.size() > kMaxCompatibleBytes) {
     throw error(Errc::kTooLarge, path.string() + ": larger than " + std::to_string(kMaxCompatibleBytes) + " bytes");
   }

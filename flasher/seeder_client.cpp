@@ -21,6 +21,7 @@
 #include "swarm/http_client.h"
 #include "api/node_identity.h"
 #include "swarm/url.h"
+#include "util/file.h"
 
 namespace ironstone::flasher {
 
@@ -73,10 +74,8 @@ swarm::CardSecretKey load_enrolment_key(const std::filesystem::path& path) {
     throw error(Errc::kIdentity, "enrolment key " + path.string() +
                                      ": readable by group or others (it is a secret: chmod 600 it)");
   std::ifstream in(path, std::ios::binary);
-  std::string text(1025, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  const std::string text = util::read_up_to(in, 1025);
   if (in.bad() || !in.eof()) throw error(Errc::kIdentity, "enrolment key " + path.string() + ": cannot read it whole");
-  text.resize(static_cast<std::size_t>(in.gcount()));
   try {
     return swarm::parse_card_secret(text, path.string());
   } catch (const Error& e) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "manifest/manifest.h"
+#include "util/file.h"
 
 namespace ironstone::flasher {
 namespace fs = std::filesystem;
@@ -162,10 +163,8 @@ SeenState load_state(const fs::path& path) {
     if (!fs::exists(path, ec) && !ec) return {};
     throw error(Errc::kIo, path.string() + ": cannot read: " + errno_text(errno));
   }
-  std::string text(kMaxStateFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  const std::string text = util::read_up_to(in, kMaxStateFileBytes + 1);  // parse_state names a larger one
   if (in.bad()) throw error(Errc::kIo, path.string() + ": read failed");
-  text.resize(static_cast<std::size_t>(in.gcount()));
   return parse_state(text, path.string());
 }
 

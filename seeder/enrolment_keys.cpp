@@ -6,6 +6,7 @@
 
 #include "seeder/errc.h"
 #include "swarm/enrolment.h"
+#include "util/file.h"
 
 namespace ironstone::seeder {
 
@@ -18,9 +19,7 @@ constexpr std::size_t kMaxKeysFileBytes = 4 << 20;
 EnrolmentKeysFile::File::Loaded EnrolmentKeysFile::load(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw seeder::error(Errc::kConfig, "--enrolment-keys " + path.string() + ": cannot read");
-  std::string text(kMaxKeysFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  const std::string text = util::read_up_to(in, kMaxKeysFileBytes + 1);
   if (text.size() > kMaxKeysFileBytes)
     throw seeder::error(Errc::kConfig, "--enrolment-keys " + path.string() + ": larger than 4 MiB");
   try {

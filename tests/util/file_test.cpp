@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "tests/testutil/testutil.h"
@@ -46,6 +47,25 @@ TEST(ReadSmallFile, OneByteOverTheLimitIsRefusedNamingTheLimit) {
   EXPECT_EQ(why, "larger than 70000 bytes");
   EXPECT_FALSE(read_small_file(dir.path() / "absent", 10, &why));
   EXPECT_EQ(why, "cannot open: No such file or directory");
+}
+
+TEST(ReadUpTo, StopsAtTheLimitAndSetsEofOnlyWhenTheStreamHadFewerBytes) {
+  {
+    std::istringstream in(pattern(70000));
+    EXPECT_EQ(read_up_to(in, 70000), pattern(70000));
+    EXPECT_FALSE(in.eof()) << "exactly the limit: one read() of that many bytes does not reach the end";
+  }
+  {
+    std::istringstream in(pattern(70001));
+    EXPECT_EQ(read_up_to(in, 70000), pattern(70000));
+    EXPECT_FALSE(in.eof());
+  }
+  {
+    std::istringstream in(pattern(500));
+    EXPECT_EQ(read_up_to(in, 70000), pattern(500));
+    EXPECT_TRUE(in.eof());
+    EXPECT_FALSE(in.bad());
+  }
 }
 
 }  // namespace
