@@ -17,7 +17,6 @@
 #include "flasher/errc.h"
 #include "manifest/manifest.h"
 #include "manifest/minisign.h"
-#include "swarm/errc.h"
 #include "swarm/http_client.h"
 #include "api/node_identity.h"
 #include "swarm/url.h"
@@ -85,10 +84,7 @@ swarm::CardSecretKey load_enrolment_key(const std::filesystem::path& path) {
 
 namespace {
 
-// What a later attempt may fix: no route or connection, a timeout, the seeder busy or failing.
-bool transient(const std::error_code& code) {
-  return code == swarm::Errc::kResolve || code == swarm::Errc::kConnect || code == swarm::Errc::kTimeout;
-}
+// Besides swarm::retryable() failures, the answers a later attempt may change: the seeder busy or failing.
 bool transient(int status) { return status == 429 || status / 100 == 5; }
 
 }  // namespace
@@ -109,7 +105,7 @@ swarm::HttpResponse SeederClient::post_identity(const std::string& url, const st
       if (!transient(r.status) || attempt == attempts) return r;
       failure = "HTTP " + std::to_string(r.status);
     } catch (const Error& e) {
-      if (!transient(e.code()) || attempt == attempts) throw;
+      if (!swarm::retryable(e.code()) || attempt == attempts) throw;
       failure = e.what();
     }
     spdlog::warn("identity: POST {}: attempt {}/{} failed: {}; retrying in {} ms", url, attempt, attempts, failure,

@@ -246,11 +246,11 @@ std::string describe_status(const HttpResponse& r) {
   return s;
 }
 
+}  // namespace
+
 bool retryable(const std::error_code& code) {
   return code == Errc::kResolve || code == Errc::kConnect || code == Errc::kTimeout;
 }
-
-}  // namespace
 
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
   for (const auto& [n, v] : headers) {

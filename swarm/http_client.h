@@ -80,4 +80,8 @@ HttpResponse http_send(const Url& url, std::string_view method, std::string_view
 HttpResponse get_with_retry(std::string_view url, int attempts, std::chrono::milliseconds initial_backoff,
                             std::chrono::milliseconds max_backoff, const RequestOptions& options = {});
 
+// The request failures a later attempt may fix (what get_with_retry() retries): the host did not
+// resolve, the connection failed or broke (kConnect), the exchange timed out.
+bool retryable(const std::error_code& code);
+
 }  // namespace ironstone::swarm
