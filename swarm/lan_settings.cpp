@@ -111,8 +111,6 @@ void set_seeder_policy(lt::settings_pack& s) {
   s.set_int(sp::active_limit, -1);
 }
 
-}  // namespace
-
 // What bounded_memory changes (lan_settings.h): every queue that holds piece data in memory.
 void set_bounded_memory(lt::settings_pack& s) {
   s.set_int(sp::max_out_request_queue, 256);  // 256 blocks of 16 KiB in flight
@@ -123,6 +121,8 @@ void set_bounded_memory(lt::settings_pack& s) {
   s.set_int(sp::send_socket_buffer_size, 256 * 1024);
   s.set_int(sp::recv_socket_buffer_size, 256 * 1024);
 }
+
+}  // namespace
 
 lt::settings_pack lan_settings(const LanOptions& options) {
   const bool fast_seed = options.role == Role::kSeeder && !options.bounded_memory;
