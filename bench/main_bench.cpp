@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
   rack->add_option("--image-size", image_size,
                    "size of the built image: default 4G with 1150 MiB of files (realistic); 'small' is 2G with 600 "
                    "MiB; another size keeps the payload within it");
+  rack->add_option("--release-format", ro.image.release_format,
+                   "release format to publish (ironstone-build publish --format-version): 2, or 1 to compare")
+      ->check(CLI::Range(1, 2))
+      ->capture_default_str();
   auto* payload = rack->add_option("--payload", ro.image.payload_mib, "MiB of real files in the built image's ext4 root")
                       ->capture_default_str();
   rack->add_option("--methods", methods, "comma-separated: ironstone,http,multicast")->capture_default_str();

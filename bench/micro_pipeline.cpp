@@ -25,7 +25,8 @@ namespace fs = std::filesystem;
 
 struct Data {
   std::vector<std::vector<std::uint8_t>> raw, stored;  // several chunks, raw and zstd -3
-  std::vector<manifest::Chunk> entries;
+  std::vector<manifest::Chunk> entries;     // format 1: no stored_hash (the decoded bytes are hashed)
+  std::vector<manifest::Chunk> entries_v2;  // format 2: with stored_hash (the stored bytes are hashed)
   std::uint64_t raw_bytes = 0, stored_bytes = 0;
   std::string write_dir;
 };
@@ -65,6 +66,8 @@ void load(const MicroOptions& o, int count) {
     g.raw.push_back(std::move(raw));
     g.stored.push_back(std::move(stored));
     g.entries.push_back(c);
+    c.stored_hash = c.compression == manifest::Compression::kRaw ? c.hash : blake2b256(stored);
+    g.entries_v2.push_back(c);
   }
 }
 
@@ -85,6 +88,16 @@ void BM_Blake2b(benchmark::State& st) {
   set_rates(st);
 }
 
+// The format-2 check: BLAKE2b-256 of the stored bytes.
+void BM_Blake2bStored(benchmark::State& st) {
+  std::size_t i = 0;
+  for (auto _ : st) {
+    auto h = blake2b256(g.stored[i++ % g.stored.size()]);
+    benchmark::DoNotOptimize(h);
+  }
+  set_rates(st);
+}
+
 void BM_ZstdDecompress(benchmark::State& st) {
   ZSTD_DCtx* d = ZSTD_createDCtx();
   std::vector<std::uint8_t> out(g.raw[0].size());
@@ -99,7 +112,7 @@ void BM_ZstdDecompress(benchmark::State& st) {
   set_rates(st);
 }
 
-// ChunkDecoder::decode (zstd with the signed length as limit + BLAKE2b check) then
+// ChunkDecoder::decode of a format-2 entry (BLAKE2b of the stored bytes, zstd with the signed length as limit) then
 // write_at into a file target, as ChunkWriter's workers do; threads share the target.
 std::unique_ptr<flasher::Target> g_target;
 std::mutex g_target_mu;
@@ -127,7 +140,7 @@ void BM_VerifyWrite(benchmark::State& st) {
   std::uint64_t i = std::uint64_t(st.thread_index()) * 7;
   for (auto _ : st) {
     std::size_t k = i % g.stored.size();
-    dec.decode(g.stored[k], g.entries[k], &out);
+    dec.decode(g.stored[k], g.entries_v2[k], &out);
     g_target->write_at((i % slots) * g.raw[0].size(), out);
     ++i;
   }
@@ -150,8 +163,10 @@ void BM_PieceHash(benchmark::State& st) {
 }
 
 // The whole per-chunk pipeline of one flasher on one core: piece hash of the stored bytes,
-// decode (zstd + BLAKE2b, one pass), write, read back and compare (ChunkWriter).
+// decode (format 1: zstd + BLAKE2b of the decoded bytes, one pass; format 2: BLAKE2b of the
+// stored bytes, then zstd), write, read back and compare (ChunkWriter). Arg: the format.
 void BM_Pipeline(benchmark::State& st) {
+  const auto& entries = st.range(0) == 1 ? g.entries : g.entries_v2;
   auto target = scratch_target("p");
   manifest::ChunkDecoder dec;
   std::vector<std::uint8_t> out, back;
@@ -161,7 +176,7 @@ void BM_Pipeline(benchmark::State& st) {
     const std::size_t k = i % g.stored.size();
     auto root = manifest::merkle_root(manifest::block_hashes(g.stored[k]));
     benchmark::DoNotOptimize(root);
-    dec.decode(g.stored[k], g.entries[k], &out);
+    dec.decode(g.stored[k], entries[k], &out);
     const std::uint64_t off = (i % slots) * g.raw[0].size();
     target->write_at(off, out);
     back.resize(out.size());
@@ -191,8 +206,9 @@ int run_micro(const MicroOptions& o) {
               double(g.stored_bytes) / 1048576.0, double(g.raw_bytes) / double(g.stored_bytes));
   benchmark::RegisterBenchmark("BLAKE2b-256/chunk", BM_Blake2b)->UseRealTime();
   benchmark::RegisterBenchmark("zstd_decompress/chunk", BM_ZstdDecompress)->UseRealTime();
+  benchmark::RegisterBenchmark("BLAKE2b-256_stored/chunk", BM_Blake2bStored)->UseRealTime();
   benchmark::RegisterBenchmark("piece_hash/chunk", BM_PieceHash)->UseRealTime();
-  benchmark::RegisterBenchmark("pipeline/chunk", BM_Pipeline)->UseRealTime();
+  benchmark::RegisterBenchmark("pipeline/chunk/format", BM_Pipeline)->Arg(1)->Arg(2)->UseRealTime();
   benchmark::RegisterBenchmark("decode+verify+write/chunk", BM_VerifyWrite)->Threads(1)->Threads(2)->UseRealTime();
   std::vector<std::string> args{"ironstone-bench-micro"};
   args.insert(args.end(), o.benchmark_args.begin(), o.benchmark_args.end());

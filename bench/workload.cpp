@@ -59,17 +59,23 @@ fs::path find_make_image() {
 namespace {
 
 // The cache subdirectory of the image `o` describes, and its parameters line.
+// A release format other than 2 has an entry of its own (suffix -f1), so both can stay cached.
 std::pair<fs::path, std::string> cache_entry(const ImageOptions& o) {
+  const std::string suffix = o.release_format == 2 ? "" : "-f" + std::to_string(o.release_format);
+  const std::string format = " format " + std::to_string(o.release_format);
   if (o.image_file.empty())
-    return {o.cache / ("built-" + o.image_size + "-p" + std::to_string(o.payload_mib)),
-            "built " + o.image_size + " payload " + std::to_string(o.payload_mib)};
+    return {o.cache / ("built-" + o.image_size + "-p" + std::to_string(o.payload_mib) + suffix),
+            "built " + o.image_size + " payload " + std::to_string(o.payload_mib) + format};
   const auto size = std::to_string(fs::file_size(o.image_file));
-  return {o.cache / ("file-" + fs::path(o.image_file).filename().string() + "-" + size),
-          "file " + fs::absolute(o.image_file).string() + " " + size};
+  return {o.cache / ("file-" + fs::path(o.image_file).filename().string() + "-" + size + suffix),
+          "file " + fs::absolute(o.image_file).string() + " " + size + format};
 }
 
+// The image part of the parameters (what the gold image depends on; not the release format).
+std::string gold_params_of(const std::string& params) { return params.substr(0, params.rfind(" format ")); }
+
 // Signs the image as a release into img.store and writes zstd -T0 -3 of it to img.zst.
-void publish_image(const Image& img, const fs::path& dir, const Binaries& bin) {
+void publish_image(const Image& img, const fs::path& dir, const Binaries& bin, int format) {
   std::cerr << "bench: publishing it as a signed release, and zstd -T0 -3 of the whole image (into " << dir
             << ")\n";
   fs::remove_all(img.store);
@@ -78,7 +84,8 @@ void publish_image(const Image& img, const fs::path& dir, const Binaries& bin) {
   run_checked({bin.build, "keygen", "--secret-key", (dir / "release.key").string(), "--public-key",
                img.public_key.string()});
   run_checked({bin.build, "publish", "--store", img.store.string(), "--board", img.board, "--version", img.version,
-               "--secret-key", (dir / "release.key").string(), "--quiet", img.gold.string()},
+               "--secret-key", (dir / "release.key").string(), "--format-version", std::to_string(format), "--quiet",
+               img.gold.string()},
               std::chrono::seconds(1200));
   run_checked({"zstd", "-T0", "-3", "-q", "-f", img.gold.string(), "-o", img.zst.string()},
               std::chrono::seconds(1200));
@@ -103,14 +110,14 @@ Image prepare_image(const ImageOptions& o, const Binaries& bin) {
     fs::remove(params_file);
     const auto gold_params = dir / "gold.params";
     if (o.image_file.empty() && !(fs::exists(img.gold) && fs::exists(gold_params) &&
-                                  read_file(gold_params.string()) == params)) {
+                                  read_file(gold_params.string()) == gold_params_of(params))) {
       std::cerr << "bench: building a " << o.image_size << " image with " << o.payload_mib
                 << " MiB of real files in its ext4 root (tools/make-image.sh) into " << dir << "\n";
       run_checked({"bash", o.make_image.string(), img.gold.string(), o.image_size, std::to_string(o.payload_mib)},
                   std::chrono::seconds(1200));
-      std::ofstream(gold_params) << params;
+      std::ofstream(gold_params) << gold_params_of(params);
     }
-    publish_image(img, dir, bin);
+    publish_image(img, dir, bin, o.release_format);
     std::ofstream(params_file) << params;
   }
   img.size = fs::file_size(img.gold);

@@ -20,6 +20,9 @@ struct ImageOptions {
   // Debian arm64 root with containerd and k3s); `--image-size small` is the quick 2G/600 one.
   std::string image_size = "4G";    // image size for the built one
   int payload_mib = 1150;           // real files in its ext4 root
+  // The release's format (ironstone-build publish --format-version): 2 by default; 1 to
+  // measure the flasher on a release without stored hashes, side by side (its own cache entry).
+  int release_format = 2;
   std::filesystem::path cache = "/var/tmp/ironstone-bench-cache";  // built images and releases
   std::filesystem::path work;       // runs (node targets and logs)
   std::filesystem::path make_image; // tools/make-image.sh

@@ -126,6 +126,11 @@ const Hash256& Pipeline::zero_hash(std::size_t length) {
   return it->second;
 }
 
+// The signed stored_hash (format 2): a raw chunk's stored bytes are its bytes, hashed already.
+Hash256 stored_hash_of(const Chunk& c, std::span<const std::uint8_t> stored) {
+  return c.compression == Compression::kRaw ? c.hash : blake2b256(stored);
+}
+
 void Pipeline::store_chunk(Chunk& c, std::span<const std::uint8_t> data, WorkerTools& tools) {
   fs::path path = opt_.store / manifest::layout::chunk_relpath(c.hash);
   std::error_code ec;
@@ -137,7 +142,8 @@ void Pipeline::store_chunk(Chunk& c, std::span<const std::uint8_t> data, WorkerT
     try {
       std::string bytes = read_text_file(path, c.length);
       std::span<const std::uint8_t> stored(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-      tools.dec.decode(stored, c, &tools.tmp);
+      c.stored_hash = stored_hash_of(c, stored);
+      tools.dec.decode(stored, c, &tools.tmp, nullptr, manifest::RawCheck::kAlways);  // `hash` must hold too
       const manifest::PieceHashes piece = manifest::piece_hashes(stored, opt_.chunk_size);
       std::lock_guard lock(mu_);
       ++reused_;
@@ -149,6 +155,7 @@ void Pipeline::store_chunk(Chunk& c, std::span<const std::uint8_t> data, WorkerT
   }
   const std::span<const std::uint8_t> stored = tools.enc.encode(data, &c.compression);
   c.stored_size = static_cast<std::uint32_t>(stored.size());
+  c.stored_hash = stored_hash_of(c, stored);
   if (opt_.dry_run) {
     const manifest::PieceHashes piece = manifest::piece_hashes(stored, opt_.chunk_size);
     std::lock_guard lock(mu_);
@@ -201,6 +208,7 @@ void Pipeline::process(std::uint64_t position, std::span<const std::uint8_t> dat
   Chunk& slot = unique_[h];
   slot.stored_size = c.stored_size;
   slot.compression = c.compression;
+  slot.stored_hash = c.stored_hash;
 }
 
 template <class Body>

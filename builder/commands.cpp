@@ -74,6 +74,7 @@ static PublishOptions publish_options(const PublishArgs& a) {
   o.version = a.version;
   o.channel = a.channel;
   o.level = a.level;
+  o.format_version = a.format_version;
   o.threads = a.threads;
   o.sequence = a.sequence;
   o.web_seeds = a.web_seeds;

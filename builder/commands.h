@@ -25,6 +25,7 @@ struct PublishArgs {
   std::optional<std::string> expires;
   std::optional<std::uint64_t> sequence;
   int level = 3;
+  std::uint32_t format_version = manifest::kFormatVersion;
   int threads = 0;
   std::vector<std::string> web_seeds;
   std::vector<std::string> firmware;  // "FILE" or "KIND:FILE"

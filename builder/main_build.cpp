@@ -33,6 +33,9 @@ int main(int argc, char** argv) {
   pub->add_option("--expires", pa.expires, "expiry: duration (90d, 12h) or UTC time; default 180d");
   pub->add_option("--sequence", pa.sequence, "monotonic sequence; default: highest in store + 1");
   pub->add_option("--level", pa.level, "zstd level (1..19)")->capture_default_str();
+  pub->add_option("--format-version", pa.format_version,
+                  "release format to write: 2, or 1 for flashers (installer cards) older than format 2")
+      ->capture_default_str();
   pub->add_option("--threads", pa.threads, "worker threads (0 = every core)")->capture_default_str();
   pub->add_option("--web-seed", pa.web_seeds, "web seed URL to put into the torrent");
   pub->add_option("--firmware", pa.firmware, "firmware payload to ship, [KIND:]FILE");

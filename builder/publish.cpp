@@ -63,6 +63,10 @@ void check_options(const PublishOptions& o) {
   if (cs < manifest::kMinChunkSize || cs > manifest::kMaxChunkSize || (cs & (cs - 1)) != 0)
     throw error(Errc::kUsage, "--chunk-size " + std::to_string(cs) + ": expected a power of two from 64 KiB to 64 MiB");
   if (o.level < 1 || o.level > 19) throw error(Errc::kUsage, "--level " + std::to_string(o.level) + ": expected 1..19");
+  if (o.format_version < manifest::kOldestFormatVersion || o.format_version > manifest::kFormatVersion)
+    throw error(Errc::kUsage, "--format-version " + std::to_string(o.format_version) + ": expected " +
+                                  std::to_string(manifest::kOldestFormatVersion) + ".." +
+                                  std::to_string(manifest::kFormatVersion));
 }
 
 // Copies firmware payloads into the temporary release directory and lists them.
@@ -210,7 +214,10 @@ Manifest describe_release(const PublishOptions& opt, const ReleasePlan& plan, Pi
   m.image_size = chunks.image_size;
   m.image_hash = chunks.image_hash;
   m.chunk_size = opt.chunk_size;
+  m.format_version = opt.format_version;
   m.chunks = std::move(chunks.chunks);
+  if (m.format_version < 2)
+    for (auto& c : m.chunks) c.stored_hash.reset();
   m.zero_ranges = std::move(chunks.zero_ranges);
   m.provenance = provenance_from_environment();
   const auto& given = opt.provenance;

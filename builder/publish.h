@@ -42,6 +42,9 @@ struct PublishOptions {
   std::string channel = "stable";
   std::uint32_t chunk_size = manifest::kDefaultChunkSize;
   int level = 3;
+  // The manifest's format (manifest.h): 2 signs each chunk's stored_hash; 1 is what flashers
+  // before format 2 read (no stored_hash: they hash the decoded bytes).
+  std::uint32_t format_version = manifest::kFormatVersion;
   int threads = 0;                         // 0 = every core
   std::int64_t now = 0;                    // 0 = current time
   std::int64_t expires = 0;                // unix seconds; 0 = now + default_validity

@@ -43,7 +43,7 @@ void check_chunks(const fs::path& store, const Manifest& m, const std::string& n
       std::string problem;
       try {
         std::string stored = read_text_file(store / rel, c.length);
-        dec.decode(bytes_of(stored), c, &out);
+        dec.decode(bytes_of(stored), c, &out, nullptr, manifest::RawCheck::kAlways);
       } catch (const Error& e) {
         problem = e.what();
       }

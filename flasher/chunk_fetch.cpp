@@ -140,9 +140,10 @@ std::string ChunkFetcher::get(std::size_t i, FetchedChunk* got) {
     if (r.body.size() != size)
       return "GET " + url + ": " + std::to_string(r.body.size()) + " bytes, the manifest says " +
              std::to_string(size);
+    FetchedChunk fetched{i, std::move(r.body), std::nullopt};
     if (verify_)
-      if (std::string why = verify_(i, r.body); !why.empty()) return "GET " + url + ": " + why;
-    *got = FetchedChunk{i, std::move(r.body)};
+      if (std::string why = verify_(fetched); !why.empty()) return "GET " + url + ": " + why;
+    *got = std::move(fetched);
     return {};
   } catch (const std::exception& e) {
     return e.what();

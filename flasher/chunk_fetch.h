@@ -11,8 +11,9 @@
 //
 // Nothing here is trusted: a body must be 200 and exactly the chunk's signed
 // stored_size (the response limit, so nothing larger is ever read into memory), and,
-// with a `verify` function (SwarmDownload gives one: decompress + BLAKE2b against the
-// signed manifest), pass it before it is handed out; the ChunkWriter checks it again.
+// with a `verify` function (HttpHandoff gives one: the torrent's piece hash and the signed
+// stored_hash, and it hands the proof on, so the ChunkWriter only decodes), pass it before
+// it is handed out.
 // A failed or refused request is retried after a pause, each attempt at the next source
 // (several seeders: sources[0], sources[1], ...), up to kMaxAttempts per chunk; then the
 // chunk is given up for kGiveUpPause (given_up() says so, and the swarm takes it over),
@@ -32,24 +33,34 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "manifest/chunk_codec.h"
 
 namespace ironstone::flasher {
 
 struct FetchedChunk {
   std::size_t chunk = 0;
-  std::string stored;  // exactly the chunk's stored_size bytes, unverified
+  std::string stored;  // exactly the chunk's stored_size bytes, unverified (empty once `proven` holds them)
+  std::optional<manifest::ProvenStored> proven;  // set by a `verify` that proved them (HttpHandoff's)
+  // The stored bytes, wherever they are now.
+  std::span<const std::uint8_t> bytes() const {
+    if (proven) return *proven->bytes();
+    return {reinterpret_cast<const std::uint8_t*>(stored.data()), stored.size()};
+  }
 };
 
 class ChunkFetcher {
  public:
   static constexpr int kMaxAttempts = 5;
   static constexpr std::chrono::seconds kGiveUpPause{5};
-  // "" when `stored` (exactly the signed size) is chunk i, else why not. Called on the
-  // worker threads, concurrently: must be thread-safe.
-  using Verify = std::function<std::string(std::size_t i, const std::string& stored)>;
+  // "" when got.stored (exactly the signed size) is chunk i, else why not; it may move the
+  // bytes into got.proven. Called on the worker threads, concurrently: must be thread-safe.
+  using Verify = std::function<std::string(FetchedChunk& got)>;
 
   // urls[i], sizes[i]: where chunk i is and its signed stored size.
   ChunkFetcher(std::vector<std::string> urls, std::vector<std::uint64_t> sizes, unsigned connections);

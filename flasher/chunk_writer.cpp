@@ -71,13 +71,22 @@ void ChunkWriter::throw_if_failed() {
 }
 
 void ChunkWriter::submit(std::size_t i, std::shared_ptr<const std::vector<std::uint8_t>> stored) {
+  enqueue({i, std::move(stored), std::nullopt});
+}
+
+void ChunkWriter::submit(std::size_t i, manifest::ProvenStored proven) {
+  enqueue({i, nullptr, std::move(proven)});
+}
+
+void ChunkWriter::enqueue(Item item) {
+  const std::size_t i = item.chunk;
   std::unique_lock lock(mu_);
   throw_if_failed();
   if (i >= accepted_.size() || accepted_[i] || pending_[i].empty()) return;
   cv_space_.wait(lock, [&] { return queue_.size() < queue_limit_ || failure_ || stopping_; });
   throw_if_failed();
   accepted_[i] = true;
-  queue_.push_back({i, std::move(stored)});
+  queue_.push_back(std::move(item));
   cv_item_.notify_one();
 }
 
@@ -108,7 +117,10 @@ void ChunkWriter::process(Item& item, ChunkDecoderHolder& dec) {
   const std::string where =
       "flash: chunk " + std::to_string(item.chunk) + " @ " + hex_offset(offsets.front());
   try {
-    dec.decoder.decode(*item.stored, c, &dec.out, &cpu_.decode);  // throws before anything is written
+    if (item.proven)  // throws before anything is written
+      dec.decoder.decode_proven(*item.proven, c, &dec.out, &cpu_.decode);
+    else
+      dec.decoder.decode(*item.stored, c, &dec.out, &cpu_.decode);
   } catch (const Error& e) {
     throw e.with_context(where);
   }

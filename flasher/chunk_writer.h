@@ -1,8 +1,10 @@
 // ChunkWriter: verify-then-write of downloaded chunks (docs/design.md, "Trust rules", rule 2).
 //
 // submit() takes a chunk's stored bytes as they came through libtorrent's piece
-// hash; worker threads decompress them with the signed length as the hard limit,
-// check BLAKE2b-256 against the signed hash, and only then write the result at
+// hash; worker threads check them against the signed manifest and decompress them with
+// the signed length as the hard limit (manifest::ChunkDecoder::decode(): BLAKE2b-256 of
+// the stored bytes for a format-2 release, of the decoded bytes for format 1; bytes
+// proven already, fetched over HTTP, are not hashed again), and only then write the result at
 // every offset of that chunk that the target does not already hold. Nothing that
 // fails verification is ever written. Each write is read back at once and compared
 // with the verified bytes (Errc::kVerify on a difference), so when finish() returns,
@@ -31,6 +33,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -61,6 +64,9 @@ class ChunkWriter {
   void submit(std::size_t i, std::vector<std::uint8_t> stored) {
     submit(i, std::make_shared<const std::vector<std::uint8_t>>(std::move(stored)));
   }
+  // The same for stored bytes proven against the signed entry already (fetched over HTTP):
+  // decoded within the signed length, not hashed again. The proof must be chunk i's.
+  void submit(std::size_t i, manifest::ProvenStored proven);
   // Chunks verified and written (or queued to be written last) so far.
   std::size_t chunks_done() const;
   std::size_t chunks_wanted() const { return wanted_count_; }
@@ -81,7 +87,9 @@ class ChunkWriter {
   struct Item {
     std::size_t chunk;
     std::shared_ptr<const std::vector<std::uint8_t>> stored;  // shared with the swarm, never changed
+    std::optional<manifest::ProvenStored> proven;              // instead of `stored`, when proven
   };
+  void enqueue(Item item);
   void worker();
   void process(Item& item, class ChunkDecoderHolder& dec);
   void throw_if_failed();

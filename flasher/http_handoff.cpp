@@ -9,6 +9,8 @@
 
 #include "manifest/chunk_codec.h"
 #include "manifest/layout.h"
+#include "manifest/torrent.h"
+#include "util/hex.h"
 
 namespace ironstone::flasher {
 namespace {
@@ -26,15 +28,22 @@ std::vector<std::vector<std::string>> chunk_urls(const std::vector<std::string>&
   return sources;
 }
 
-// Decompresses and hashes what a store sent against the signed chunk entry, on the
-// fetcher's threads (one decoder each).
-ChunkFetcher::Verify signed_chunks(const manifest::Manifest& m) {
-  return [&m](std::size_t i, const std::string& stored) -> std::string {
+// Proves what a store sent, on the fetcher's threads (one decoder each), before anything
+// is written: the torrent's piece hash (the v2 root of the chunk's file, SHA-256 over its
+// 16 KiB blocks, as libtorrent checks a piece from a peer), then the signed chunk entry: its
+// stored_hash (format 2), or decoding and the decoded bytes' hash (format 1). The proof goes
+// with the bytes, so the writer decodes them without hashing them again.
+ChunkFetcher::Verify signed_chunks(const manifest::Manifest& m, std::vector<lt::sha256_hash> roots) {
+  return [&m, roots = std::move(roots)](FetchedChunk& got) -> std::string {
     thread_local manifest::ChunkDecoder decoder;
-    thread_local std::vector<std::uint8_t> out;
     try {
-      const auto* p = reinterpret_cast<const std::uint8_t*>(stored.data());
-      decoder.decode(std::span<const std::uint8_t>(p, stored.size()), m.chunks[i], &out);
+      const auto root = manifest::merkle_root(manifest::block_hashes(got.bytes()));
+      if (got.chunk >= roots.size() || root != roots[got.chunk])
+        return "not the torrent's piece " + std::to_string(got.chunk) + ": SHA-256 root " +
+               to_hex(std::span(reinterpret_cast<const std::uint8_t*>(root.data()), root.size()));
+      auto bytes = std::make_shared<const std::vector<std::uint8_t>>(got.stored.begin(), got.stored.end());
+      got.proven = decoder.proven(std::move(bytes), m.chunks[got.chunk]);
+      std::string().swap(got.stored);  // the bytes are in the proof now
       return {};
     } catch (const std::exception& e) {
       return std::string("not the signed chunk: ") + e.what();
@@ -46,7 +55,7 @@ ChunkFetcher::Verify signed_chunks(const manifest::Manifest& m) {
 
 HttpHandoff::HttpHandoff(const std::vector<std::string>& bases, const manifest::Manifest& m,
                          const ChunkTable& chunks, bool stripes, unsigned connections, std::int64_t upload_limit)
-    : fetcher_(chunk_urls(bases, m), chunks.stored_sizes(), connections, signed_chunks(m)),
+    : fetcher_(chunk_urls(bases, m), chunks.stored_sizes(), connections, signed_chunks(m, chunks.piece_roots())),
       stripes_(stripes),
       connections_(connections),
       upload_limit_(upload_limit) {}
@@ -87,7 +96,7 @@ void HttpHandoff::request(const ChunkTable& chunks, bool fallback) {
   }
 }
 
-const char* HttpHandoff::padded_piece(const std::string& stored, std::size_t piece_size) {
+const char* HttpHandoff::padded_piece(std::span<const std::uint8_t> stored, std::size_t piece_size) {
   if (padded_.size() < piece_size) padded_.resize(piece_size, '\0');
   const std::size_t n = std::min(stored.size(), piece_size);
   std::memcpy(padded_.data(), stored.data(), n);
@@ -115,7 +124,7 @@ std::vector<FetchedChunk> HttpHandoff::hand_over(lt::torrent_handle& handle, con
     if (f.chunk >= chunks.size() || chunks[f.chunk].passed) continue;
     // For seeding: libtorrent checks the piece hash (v1 and v2) of what is added, as of what a peer sends.
     handle.add_piece(lt::piece_index_t(static_cast<int>(f.chunk)),
-                     padded_piece(f.stored, static_cast<std::size_t>(chunks[f.chunk].piece_size)));
+                     padded_piece(f.bytes(), static_cast<std::size_t>(chunks[f.chunk].piece_size)));
   }
   unadded_.clear();
   return arrived;

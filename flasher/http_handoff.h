@@ -1,7 +1,8 @@
 // The HTTP side of one SwarmDownload (swarm_download.h): chunks fetched whole from the
-// seeders' HTTP chunk stores (ChunkFetcher, chunk_fetch.h), each verified against the
-// signed manifest (decompressed, BLAKE2b) before it is handed out, then also given to
-// libtorrent (add_piece) so that this node seeds it like any piece.
+// seeders' HTTP chunk stores (ChunkFetcher, chunk_fetch.h), each proven before it is
+// handed out (the torrent's piece hash, then the signed stored_hash, or for a format-1
+// release the decoded bytes' BLAKE2b), then also given to libtorrent (add_piece) so that
+// this node seeds it like any piece.
 //
 // Two uses. With HTTP stripes (`stripes`), this node's stripe comes from here from the
 // start: request() asks the fetcher, every poll, for what should come from the seeder
@@ -24,6 +25,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,7 +66,7 @@ class HttpHandoff {
   // reused for every chunk: add_piece() copies it before it returns. Growing each chunk's
   // string to the padded piece instead cost a fresh 4 MiB allocation, its page faults and
   // its zero-filling per chunk (docs/performance.md).
-  const char* padded_piece(const std::string& stored, std::size_t piece_size);
+  const char* padded_piece(std::span<const std::uint8_t> stored, std::size_t piece_size);
   std::vector<char> padded_;
   std::size_t padded_dirty_ = 0;  // padded_[0, padded_dirty_) may hold non-zero bytes
   ChunkFetcher fetcher_;

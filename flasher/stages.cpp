@@ -129,8 +129,11 @@ std::unique_ptr<SwarmDownload> fetch_chunks(const Release& release, const Downlo
   auto download = std::make_unique<SwarmDownload>(release.torrent, release.manifest.manifest(), plan.wanted,
                                                   std::move(swarm));
   download->run(
-      [&](std::size_t i, std::shared_ptr<const std::vector<std::uint8_t>> stored) {
-        writer.submit(i, std::move(stored));
+      [&](SwarmDownload::Arrived a) {
+        if (a.proven)
+          writer.submit(a.chunk, std::move(*a.proven));
+        else
+          writer.submit(a.chunk, std::move(a.stored));
       },
       progress);
   return download;

@@ -6,6 +6,7 @@
 // (SwarmDownload::run()/linger()); nothing here is shared with other threads.
 #pragma once
 
+#include <libtorrent/sha1_hash.hpp>
 #include <libtorrent/units.hpp>
 
 #include <cstddef>
@@ -24,6 +25,7 @@ struct ChunkState {
   int applied = -1;         // the file priority last given to libtorrent (-1: none yet)
   bool has_file = false;    // the torrent has a file for it (always, for a checked torrent)
   lt::file_index_t file{};  // its file in the torrent
+  lt::sha256_hash root{};   // the torrent's v2 hash of that file (its piece: one file is one piece)
   int piece_size = 0;       // libtorrent's piece size (add_piece() takes the piece padded to it)
   std::uint64_t stored_size = 0;  // the signed stored size
 
@@ -63,6 +65,12 @@ class ChunkTable {
     std::vector<std::uint64_t> out;
     out.reserve(chunks_.size());
     for (const auto& c : chunks_) out.push_back(c.stored_size);
+    return out;
+  }
+  std::vector<lt::sha256_hash> piece_roots() const {
+    std::vector<lt::sha256_hash> out;
+    out.reserve(chunks_.size());
+    for (const auto& c : chunks_) out.push_back(c.root);
     return out;
   }
 

@@ -82,7 +82,8 @@ struct SwarmDownload::Impl {
   void piece_finished(const lt::piece_finished_alert& pf, const ChunkSink& sink);
   void piece_read(const lt::read_piece_alert& rp, const ChunkSink& sink);
   // Hands chunk p's stored bytes (checked against the signed size) to the sink, once.
-  void deliver(int p, std::shared_ptr<const std::vector<std::uint8_t>> stored, const ChunkSink& sink);
+  void deliver(int p, std::shared_ptr<const std::vector<std::uint8_t>> stored, const ChunkSink& sink,
+               std::optional<manifest::ProvenStored> proven = std::nullopt);
   void poll_peers() { peers.poll(handle, chunks, stats); }
   void request_have_pieces();
   bool complete() const { return stats.chunks_received >= stats.chunks_wanted; }
@@ -178,7 +179,11 @@ SwarmDownload::SwarmDownload(const manifest::CheckedTorrent& torrent, const mani
   const auto files = manifest::chunk_files(*atp.ti);
   for (std::size_t i = 0; i < s.chunks.size(); ++i) {
     s.chunks[i].piece_size = atp.ti->piece_size(lt::piece_index_t(static_cast<int>(i)));
-    if (i < files.size()) s.chunks[i].has_file = true, s.chunks[i].file = files[i];
+    if (i < files.size()) {
+      s.chunks[i].has_file = true;
+      s.chunks[i].file = files[i];
+      s.chunks[i].root = atp.ti->files().root(files[i]);
+    }
   }
   std::vector<std::string> stores = s.opt.web_seeds;
   if (!s.opt.chunk_store.empty()) {
@@ -295,7 +300,7 @@ void SwarmDownload::Impl::reconnect_seeder(Clock::time_point now) {
 }
 
 void SwarmDownload::Impl::deliver(int p, std::shared_ptr<const std::vector<std::uint8_t>> stored,
-                                  const ChunkSink& sink) {
+                                  const ChunkSink& sink, std::optional<manifest::ProvenStored> proven) {
   const auto& c = m.chunks[static_cast<std::size_t>(p)];
   if (stored->size() != c.stored_size)
     throw error(Errc::kSwarm, "swarm: chunk " + std::to_string(p) + " came with " +
@@ -305,7 +310,7 @@ void SwarmDownload::Impl::deliver(int p, std::shared_ptr<const std::vector<std::
   if (http) http->cancel(static_cast<std::size_t>(p));
   ++stats.chunks_received;
   last_progress = last_delivery = Clock::now();
-  sink(static_cast<std::size_t>(p), std::move(stored));
+  sink({static_cast<std::size_t>(p), std::move(stored), std::move(proven)});
 }
 
 void SwarmDownload::Impl::piece_finished(const lt::piece_finished_alert& pf, const ChunkSink& sink) {
@@ -416,13 +421,18 @@ void SwarmDownload::Impl::maybe_fall_back() {
 void SwarmDownload::Impl::add_fetched(const ChunkSink& sink) {
   if (!http) return;
   for (auto& f : http->hand_over(handle, chunks)) {
-    stats.from_seeder += f.stored.size();
+    stats.from_seeder += f.bytes().size();
     last_progress = Clock::now();
     if (f.chunk >= chunks.size() || !chunks[f.chunk].missing()) continue;
-    // Verified against the signed manifest by the fetcher: delivered as it is, whole, from
+    // Proven against the signed manifest by the fetcher: delivered as it is, whole, from
     // one source (whatever libtorrent then makes of it with blocks from peers).
-    deliver(static_cast<int>(f.chunk),
-            std::make_shared<const std::vector<std::uint8_t>>(f.stored.begin(), f.stored.end()), sink);
+    if (f.proven) {
+      auto bytes = f.proven->bytes();
+      deliver(static_cast<int>(f.chunk), std::move(bytes), sink, std::move(f.proven));
+    } else {
+      deliver(static_cast<int>(f.chunk),
+              std::make_shared<const std::vector<std::uint8_t>>(f.stored.begin(), f.stored.end()), sink);
+    }
   }
 }
 
@@ -439,7 +449,7 @@ void SwarmDownload::Impl::pump(const ChunkSink* sink, std::chrono::milliseconds 
   session->wait_for_alert(wait);
   std::vector<lt::alert*> alerts;
   session->pop_alerts(&alerts);
-  static const ChunkSink ignore = [](std::size_t, std::shared_ptr<const std::vector<std::uint8_t>>) {};
+  static const ChunkSink ignore = [](Arrived) {};
   for (lt::alert* a : alerts) handle_alert(a, sink ? *sink : ignore);
 }
 

@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "flasher/stripe.h"
+#include "manifest/chunk_codec.h"
 #include "manifest/manifest.h"
 #include "manifest/trust.h"
 #include "swarm/disk_backend.h"
@@ -138,8 +139,16 @@ class SwarmDownload {
   SwarmDownload(const SwarmDownload&) = delete;
   SwarmDownload& operator=(const SwarmDownload&) = delete;
 
-  using ChunkSink =
-      std::function<void(std::size_t chunk, std::shared_ptr<const std::vector<std::uint8_t>> stored)>;
+  // A chunk as it arrives: its stored bytes (exactly the signed stored_size), which passed
+  // the torrent's piece hash (BitTorrent), or were fetched over HTTP and proven against the
+  // signed manifest already: then `proven` holds the same bytes, and the sink need not hash
+  // them again (manifest::ChunkDecoder::decode_proven()).
+  struct Arrived {
+    std::size_t chunk = 0;
+    std::shared_ptr<const std::vector<std::uint8_t>> stored;
+    std::optional<manifest::ProvenStored> proven;
+  };
+  using ChunkSink = std::function<void(Arrived chunk)>;
   using ProgressSink = std::function<void(const SwarmStats&)>;
   // Returns once every wanted chunk went to `sink`. Throws flasher::Errc::kSwarm when
   // nothing arrived for stall_timeout, or on a libtorrent storage/torrent error;

@@ -99,11 +99,44 @@ std::uint64_t ChunkDecoder::decompress_hashing(std::span<const std::uint8_t> sto
   return hash_ns;
 }
 
-void ChunkDecoder::decode(std::span<const std::uint8_t> stored, const Chunk& entry, std::vector<std::uint8_t>* out,
-                          DecodeCpu* cpu) {
+namespace {
+void check_stored_size(std::span<const std::uint8_t> stored, const Chunk& entry) {
   if (stored.size() != entry.stored_size)
     throw error(Errc::kCompression, "stored size " + std::to_string(stored.size()) + " is not the signed " +
                                         std::to_string(entry.stored_size));
+}
+
+// The stored bytes against the signed stored_hash (REQUIRES: entry.stored_hash).
+void check_stored_hash(std::span<const std::uint8_t> stored, const Chunk& entry, DecodeCpu* cpu) {
+  const std::uint64_t t0 = cpu ? thread_cpu_ns() : 0;
+  const Hash256 h = blake2b256(stored);
+  if (cpu) cpu->blake2b.add(thread_cpu_ns() - t0);
+  if (h != *entry.stored_hash)
+    throw error(Errc::kHashMismatch,
+                "hash mismatch: stored bytes' BLAKE2b " + h.hex() + ", signed stored_hash " + entry.stored_hash->hex());
+}
+}  // namespace
+
+void ChunkDecoder::decompress_proven(std::span<const std::uint8_t> stored, const Chunk& entry,
+                                     std::vector<std::uint8_t>* out, DecodeCpu* cpu) {
+  const std::uint64_t t0 = cpu ? thread_cpu_ns() : 0;
+  out->resize(entry.length);
+  if (entry.compression == Compression::kRaw) {
+    std::memcpy(out->data(), stored.data(), stored.size());
+  } else {
+    // One call, the signed length as the capacity: zstd cannot write past it, and a frame that
+    // would be longer is an error (dstSize_tooSmall), as is one that ends short (checked below).
+    const std::size_t n = ZSTD_decompressDCtx(ctx_->dctx, out->data(), out->size(), stored.data(), stored.size());
+    if (ZSTD_isError(n)) throw zstd_error(n, out->size());
+    if (n != out->size())
+      throw error(Errc::kCompression,
+                  "decompressed to " + std::to_string(n) + " bytes, signed length is " + std::to_string(out->size()));
+  }
+  if (cpu) cpu->zstd.add(thread_cpu_ns() - t0);
+}
+
+void ChunkDecoder::decode_hashing(std::span<const std::uint8_t> stored, const Chunk& entry,
+                                  std::vector<std::uint8_t>* out, DecodeCpu* cpu) {
   const std::uint64_t t0 = cpu ? thread_cpu_ns() : 0;
   out->resize(entry.length);
   Blake2b256 hasher;
@@ -123,6 +156,36 @@ void ChunkDecoder::decode(std::span<const std::uint8_t> stored, const Chunk& ent
   }
   if (h != entry.hash)
     throw error(Errc::kHashMismatch, "hash mismatch: BLAKE2b " + h.hex() + ", signed " + entry.hash.hex());
+}
+
+void ChunkDecoder::decode(std::span<const std::uint8_t> stored, const Chunk& entry, std::vector<std::uint8_t>* out,
+                          DecodeCpu* cpu, RawCheck raw) {
+  check_stored_size(stored, entry);
+  if (!entry.stored_hash) return decode_hashing(stored, entry, out, cpu);
+  check_stored_hash(stored, entry, cpu);  // before zstd sees a byte
+  if (raw == RawCheck::kAlways && entry.compression != Compression::kRaw)
+    return decode_hashing(stored, entry, out, cpu);
+  decompress_proven(stored, entry, out, cpu);
+}
+
+void ChunkDecoder::prove(std::span<const std::uint8_t> stored, const Chunk& entry, DecodeCpu* cpu) {
+  check_stored_size(stored, entry);
+  if (entry.stored_hash) return check_stored_hash(stored, entry, cpu);
+  decode_hashing(stored, entry, &scratch_, cpu);
+}
+
+void ChunkDecoder::decode_proven(const ProvenStored& proven, const Chunk& entry, std::vector<std::uint8_t>* out,
+                                 DecodeCpu* cpu) {
+  if (proven.chunk() != entry.hash || !proven.bytes())
+    throw error(Errc::kHashMismatch, "stored bytes proven for chunk " + proven.chunk().hex() + ", not for " +
+                                         entry.hash.hex());
+  decompress_proven(*proven.bytes(), entry, out, cpu);
+}
+
+ProvenStored ChunkDecoder::proven(std::shared_ptr<const std::vector<std::uint8_t>> stored, const Chunk& entry,
+                                  DecodeCpu* cpu) {
+  prove(*stored, entry, cpu);
+  return ProvenStored(std::move(stored), entry.hash);
 }
 
 }  // namespace ironstone::manifest

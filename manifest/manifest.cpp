@@ -77,6 +77,7 @@ std::string serialize(const Manifest& m) {
                       {"stored_size", c.stored_size},
                       {"compression", to_string(c.compression)},
                       {"offsets", c.offsets}});
+    if (c.stored_hash) chunks.back()["stored_hash"] = c.stored_hash->hex();
   }
   json zeros = json::array();
   for (const auto& z : m.zero_ranges) zeros.push_back({{"offset", z.offset}, {"length", z.length}});
@@ -145,10 +146,12 @@ std::int64_t read_time(strict_json::ObjectReader& r, const char* key) {
   return *t;
 }
 
-Chunk read_chunk(const json& value, const std::string& path, std::string_view source) {
+// Format 1 has no stored_hash (an unknown field there); from format 2 on every chunk has one.
+Chunk read_chunk(const json& value, const std::string& path, std::string_view source, std::uint32_t format) {
   strict_json::ObjectReader r(value, path, source, field_error);
   Chunk c;
   c.hash = read_hash(r, "hash");
+  if (format >= 2) c.stored_hash = read_hash(r, "stored_hash");
   c.length = static_cast<std::uint32_t>(r.uint("length", kMaxChunkSize));
   c.stored_size = static_cast<std::uint32_t>(r.uint("stored_size", kMaxChunkSize));
   std::string comp = r.string("compression");
@@ -187,9 +190,9 @@ Manifest parse_manifest(std::string_view bytes, std::string_view source) {
   strict_json::ObjectReader r(doc, "", source, field_error);
   Manifest m;
   m.format_version = static_cast<std::uint32_t>(r.uint("format_version", UINT32_MAX));
-  if (m.format_version != kFormatVersion)
+  if (m.format_version < kOldestFormatVersion || m.format_version > kFormatVersion)
     r.fail("format_version", "unsupported version " + std::to_string(m.format_version) + " (this build reads " +
-                                 std::to_string(kFormatVersion) + ")");
+                                 std::to_string(kOldestFormatVersion) + " to " + std::to_string(kFormatVersion) + ")");
   m.board = r.string("board");
   m.version = r.string("version");
   m.sequence = r.uint("sequence");
@@ -202,7 +205,7 @@ Manifest parse_manifest(std::string_view bytes, std::string_view source) {
   const auto& chunks = r.array("chunks");
   m.chunks.reserve(chunks.size());
   for (std::size_t i = 0; i < chunks.size(); ++i)
-    m.chunks.push_back(read_chunk(chunks[i], strict_json::element("chunks", i), source));
+    m.chunks.push_back(read_chunk(chunks[i], strict_json::element("chunks", i), source, m.format_version));
   const auto& zeros = r.array("zero_ranges");
   for (std::size_t i = 0; i < zeros.size(); ++i) {
     strict_json::ObjectReader z(zeros[i], strict_json::element("zero_ranges", i), source, field_error);

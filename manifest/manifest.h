@@ -27,7 +27,13 @@
 
 namespace ironstone::manifest {
 
-inline constexpr std::uint32_t kFormatVersion = 1;
+// The format this build writes, and the oldest it still reads. Version 2 adds each chunk's
+// stored_hash (BLAKE2b-256 of its stored bytes): a flasher proves what it received with one
+// hash over the compressed bytes, then decompresses it, instead of hashing the decompressed
+// bytes, ~3x as many (docs/release-format.md, docs/performance.md). Version 1 releases
+// (no stored_hash) are still read, and flashed with the raw-hash check.
+inline constexpr std::uint32_t kFormatVersion = 2;
+inline constexpr std::uint32_t kOldestFormatVersion = 1;
 inline constexpr std::uint32_t kMinChunkSize = 64 * 1024;
 inline constexpr std::uint32_t kMaxChunkSize = 64 * 1024 * 1024;
 inline constexpr std::uint32_t kDefaultChunkSize = 4 * 1024 * 1024;
@@ -37,11 +43,13 @@ enum class Compression { kRaw, kZstd };
 std::string_view to_string(Compression c);
 
 struct Chunk {
-  Hash256 hash;                        // BLAKE2b-256 of the uncompressed bytes
+  Hash256 hash;                        // BLAKE2b-256 of the uncompressed bytes: the chunk's name
   std::uint32_t length = 0;            // uncompressed bytes (chunk_size, or less for the image's tail)
   std::uint32_t stored_size = 0;       // bytes of the stored file (<= length when raw, < length when zstd)
   Compression compression = Compression::kZstd;
   std::vector<std::uint64_t> offsets;  // ascending image offsets holding these bytes, each chunk-aligned
+  std::optional<Hash256> stored_hash;  // BLAKE2b-256 of the stored bytes (format 2 and later; for a
+                                       // raw chunk the same as `hash`); none in format 1
 };
 
 struct ZeroRange {

@@ -34,7 +34,8 @@ struct Claim {
 
 // The scalar fields: format, names, times, chunk size, image size, info hash.
 void check_header(const Manifest& m, const Checker& check) {
-  check.require(m.format_version == kFormatVersion, Errc::kField, "format_version", "unsupported version");
+  check.require(m.format_version >= kOldestFormatVersion && m.format_version <= kFormatVersion, Errc::kField,
+                "format_version", "unsupported version");
   check.require(valid_board_name(m.board), Errc::kField, "board", "expected [a-z0-9-]{1,64}");
   check.require(valid_board_name(m.channel), Errc::kField, "channel", "expected [a-z0-9-]{1,64}");
   check.require(valid_version_name(m.version), Errc::kField, "version", "expected [A-Za-z0-9._+-]{1,64}");
@@ -58,6 +59,18 @@ void check_chunk_sizes(const Chunk& c, std::uint64_t cs, const std::string& f, c
   else
     check.require(c.stored_size < c.length, Errc::kInconsistent, f + ".stored_size",
                   "zstd chunk must be smaller than its length (else it is stored raw)");
+}
+
+// One chunk's stored_hash: there from format 2 on, and a raw chunk's is its hash (the same bytes).
+void check_stored_hash(const Manifest& m, const Chunk& c, const std::string& f, const Checker& check) {
+  if (m.format_version < 2) {
+    check.require(!c.stored_hash, Errc::kField, f + ".stored_hash", "not in format version 1");
+    return;
+  }
+  check.require(c.stored_hash.has_value(), Errc::kField, f + ".stored_hash", "missing");
+  if (c.stored_hash && c.compression == Compression::kRaw)
+    check.require(*c.stored_hash == c.hash, Errc::kInconsistent, f + ".stored_hash",
+                  "a raw chunk's stored bytes are its bytes: must equal 'hash'");
 }
 
 // One chunk's offsets: aligned, in the image, ascending, each fitting the chunk's length.
@@ -91,6 +104,7 @@ void check_chunks(const Manifest& m, const Checker& check, std::vector<Claim>& c
     if (i > 0) check.require(m.chunks[i - 1].hash < c.hash, Errc::kInconsistent, f + ".hash",
                              "chunk table not sorted by hash, or hash listed twice");
     check_chunk_sizes(c, cs, f, check);
+    check_stored_hash(m, c, f, check);
     check.require(!c.offsets.empty(), Errc::kInconsistent, f + ".offsets", "empty");
     total_offsets += c.offsets.size();
     check.require(total_offsets <= positions, Errc::kInconsistent, f + ".offsets",

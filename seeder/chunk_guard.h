@@ -31,8 +31,9 @@
 
 namespace ironstone::seeder {
 
-// The flasher's check of a chunk's stored bytes: the signed stored size, then decoding with
-// the signed length as the limit and BLAKE2b-256 against the signed hash. Throws
+// The check of a chunk's stored bytes before a peer keeps or serves them: the signed stored
+// size, then BLAKE2b-256 of the stored bytes against the signed stored_hash (format 2), or
+// decoding with the signed length as the limit and the decoded bytes' hash (format 1). Throws
 // Error(Errc::kStore) "chunk <hex>: …" naming what differs.
 void verify_stored_chunk(std::span<const std::uint8_t> stored, const manifest::Chunk& chunk,
                          manifest::ChunkDecoder& decoder);

@@ -385,10 +385,10 @@ void PeerFollower::fetch_chunks(const flasher::Release& rel, const std::vector<b
     flasher::SwarmDownload download(rel.torrent, m, wanted, so);
     manifest::ChunkDecoder dec;
     download.run(
-        [&](std::size_t i, std::shared_ptr<const std::vector<std::uint8_t>> stored) {
-          const auto& c = m.chunks[i];
-          verify_stored_chunk(*stored, c, dec);
-          write_atomic(options_.store / layout::chunk_relpath(c.hash), as_text(*stored));
+        [&](flasher::SwarmDownload::Arrived a) {
+          const auto& c = m.chunks[a.chunk];
+          if (!a.proven) verify_stored_chunk(*a.stored, c, dec);  // else proven by the HTTP fetch already
+          write_atomic(options_.store / layout::chunk_relpath(c.hash), as_text(*a.stored));
         },
         [](const flasher::SwarmStats&) {});
     const auto st = download.stats();

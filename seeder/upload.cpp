@@ -270,7 +270,9 @@ void UploadService::put_chunk(const std::string& board, const std::string& versi
   thread_local manifest::ChunkDecoder decoder;
   thread_local std::vector<std::uint8_t> plain;
   try {
-    decoder.decode(as_bytes(body), chunk, &plain);
+    // Both hashes: the stored bytes are the signed ones, and they decode to the chunk's `hash`
+    // (its name in the store, and what a flasher's scan of a disk compares).
+    decoder.decode(as_bytes(body), chunk, &plain, nullptr, manifest::RawCheck::kAlways);
   } catch (const Error& e) {
     throw error(Errc::kBadRequest, where + ": refused: " + e.what());
   }

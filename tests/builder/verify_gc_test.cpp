@@ -138,8 +138,9 @@ TEST_F(VerifyTest, FlippedByteInARawChunkNamesFileChunkAndOffset) {
   auto bad = read_file(chunk_file(i));
   VerifyReport r = run();
   EXPECT_FALSE(r.ok());
-  EXPECT_THAT(r.problems, ElementsAre(chunk_prefix(i) + "hash mismatch: BLAKE2b " + blake2b256(bad).hex() +
-                                     ", signed " + m.chunks[i].hash.hex()));
+  // Format 2: the stored bytes' hash fails first (a raw chunk's stored_hash is its hash).
+  EXPECT_THAT(r.problems, ElementsAre(chunk_prefix(i) + "hash mismatch: stored bytes' BLAKE2b " +
+                                     blake2b256(bad).hex() + ", signed stored_hash " + m.chunks[i].hash.hex()));
 }
 
 TEST_F(VerifyTest, FlippedByteInAZstdChunkIsAProblem) {

@@ -106,7 +106,7 @@ TEST_F(ChunkFetch, AFailedAttemptGoesToTheNextSource) {
 // handed out; after kMaxAttempts the chunk is given up, and only for a pause.
 TEST_F(ChunkFetch, BytesTheVerifierRefusesAreNeverHandedOutAndTheChunkIsPausedNotDropped) {
   std::atomic<int> asked{0};
-  ChunkFetcher f({urls}, sizes, 1, [&](std::size_t, const std::string&) {
+  ChunkFetcher f({urls}, sizes, 1, [&](FetchedChunk&) {
     ++asked;
     return std::string("not the signed chunk");
   });

@@ -34,22 +34,26 @@ class FlippingTarget final : public Target {
   std::uint64_t flip_at_;
 };
 
+// Two chunks, chunk 0 at two offsets. format 1: no stored_hash; format 2: with one, and
+// compressible bytes (zstd chunks).
 struct Fixture {
   manifest::Manifest m;
   std::vector<std::vector<std::uint8_t>> raw, stored;
-  Fixture() {
+  explicit Fixture(int format = 1) {
     init_crypto();
     m.chunk_size = kChunk;
     m.image_size = 4 * kChunk;
+    m.format_version = static_cast<std::uint32_t>(format);
     manifest::ChunkEncoder enc(3);
     for (std::uint64_t i = 0; i < 2; ++i) {
-      auto bytes = testing::pseudo_random(kChunk, 40 + i);
+      auto bytes = testing::pseudo_random(kChunk, 40 + i, /*compressible=*/format == 2);
       manifest::Chunk c;
       c.hash = blake2b256(bytes);
       c.length = kChunk;
       std::vector<std::uint8_t> s;
       c.compression = enc.encode(bytes, &s);
       c.stored_size = static_cast<std::uint32_t>(s.size());
+      if (format == 2) c.stored_hash = blake2b256(s);
       raw.push_back(bytes);
       stored.push_back(s);
       m.chunks.push_back(c);
@@ -59,6 +63,9 @@ struct Fixture {
   }
   std::vector<std::vector<std::uint64_t>> all_pending() const {
     return {m.chunks[0].offsets, m.chunks[1].offsets};
+  }
+  std::shared_ptr<const std::vector<std::uint8_t>> shared(std::size_t i) const {
+    return std::make_shared<const std::vector<std::uint8_t>>(stored[i]);
   }
 };
 
@@ -125,6 +132,49 @@ TEST(ChunkWriter, FirstChunkIsWrittenOnlyByFinishAndReadBackToo) {
                   "flash: chunk 0 @ 0x0: the target does not read back the verified bytes just written");
   EXPECT_EQ(t.inner_.bytes(2 * kChunk, kChunk), f.raw[0]);  // the other copy went first
   EXPECT_EQ(w.positions_verified(), 2u);                   // all but offset 0
+}
+
+TEST(ChunkWriter, FormatTwoStoredBytesFailingTheStoredHashAreNeverWritten) {
+  Fixture f(2);
+  ASSERT_EQ(f.m.chunks[1].compression, manifest::Compression::kZstd);
+  MemoryTarget t(f.m.image_size);
+  ChunkWriter w(t, f.m, f.all_pending(), 1);
+  auto bad = f.stored[1];
+  bad[bad.size() / 2] ^= 0x01;
+  w.submit(1, bad);
+  EXPECT_ERROR_HAS(w.finish(), manifest::Errc::kHashMismatch,
+                   "flash: chunk 1 @ 0x30000: hash mismatch: stored bytes' BLAKE2b ");
+  EXPECT_EQ(t.writes(), 0u);
+}
+
+// Fetched over HTTP, a chunk comes proven: the writer decodes it and hashes nothing.
+TEST(ChunkWriter, ProvenChunksAreDecodedWithoutASecondHashAndLandAtEveryOffset) {
+  Fixture f(2);
+  MemoryTarget t(f.m.image_size);
+  ChunkWriter w(t, f.m, f.all_pending(), 2);
+  manifest::ChunkDecoder dec;
+  w.begin();
+  w.submit(1, dec.proven(f.shared(1), f.m.chunks[1]));
+  w.submit(0, dec.proven(f.shared(0), f.m.chunks[0]));
+  w.finish();
+  EXPECT_EQ(t.bytes(0, kChunk), f.raw[0]);
+  EXPECT_EQ(t.bytes(2 * kChunk, kChunk), f.raw[0]);
+  EXPECT_EQ(t.bytes(3 * kChunk, kChunk), f.raw[1]);
+  EXPECT_EQ(w.positions_verified(), 3u);
+  EXPECT_EQ(w.cpu().decode.blake2b.ns.load(), 0u);
+  EXPECT_GT(w.cpu().decode.zstd.ns.load(), 0u);
+}
+
+TEST(ChunkWriter, AProofForAnotherChunkIsRefusedAndNothingIsWritten) {
+  Fixture f(2);
+  MemoryTarget t(f.m.image_size);
+  ChunkWriter w(t, f.m, f.all_pending(), 1);
+  manifest::ChunkDecoder dec;
+  w.submit(1, dec.proven(f.shared(0), f.m.chunks[0]));
+  EXPECT_ERROR_EQ(w.finish(), manifest::Errc::kHashMismatch,
+                  "flash: chunk 1 @ 0x30000: stored bytes proven for chunk " + f.m.chunks[0].hash.hex() +
+                      ", not for " + f.m.chunks[1].hash.hex());
+  EXPECT_EQ(t.writes(), 0u);
 }
 
 }  // namespace

@@ -30,17 +30,22 @@ using json = nlohmann::json;
 [[maybe_unused]] const bool kCryptoReady = (init_crypto(), true);
 
 std::string hex_of(char c) { return std::string(64, c); }
+std::string repeat(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
 
 // The canonical bytes of sample_manifest(): keys sorted, no whitespace, one final newline.
 const std::string kSampleJson =
     "{\"board\":\"rpi5\",\"channel\":\"stable\",\"chunk_size\":65536,\"chunks\":["
     "{\"compression\":\"zstd\",\"hash\":\"" + hex_of('1') + "\",\"length\":65536,\"offsets\":[0,131072],"
-    "\"stored_size\":1000},"
+    "\"stored_hash\":\"" + repeat("12", 32) + "\",\"stored_size\":1000},"
     "{\"compression\":\"raw\",\"hash\":\"" + hex_of('2') + "\",\"length\":100,\"offsets\":[262144],"
-    "\"stored_size\":100}],"
+    "\"stored_hash\":\"" + hex_of('2') + "\",\"stored_size\":100}],"
     "\"created\":\"2026-01-01T00:00:00Z\",\"expires\":\"2030-01-01T00:00:00Z\","
     "\"firmware\":[{\"hash\":\"" + hex_of('c') + "\",\"kind\":\"rpi-eeprom\",\"name\":\"pieeprom.bin\",\"size\":524288}],"
-    "\"format_version\":1,\"image_hash\":\"" + hex_of('a') + "\",\"image_size\":262244,"
+    "\"format_version\":2,\"image_hash\":\"" + hex_of('a') + "\",\"image_size\":262244,"
     "\"info_hash_v2\":\"" + hex_of('b') + "\","
     "\"provenance\":{\"builder_host\":\"ci-1\",\"ci_run\":\"github:42\",\"git_commit\":\"0123abc\","
     "\"source_hash\":\"" + hex_of('d') + "\",\"source_name\":\"gold.img\",\"tool_version\":\"ironstone-build 0.1.0\"},"
@@ -63,7 +68,7 @@ TEST(ManifestFormat, SerializeGivesTheCanonicalKnownAnswerBytes) { EXPECT_EQ(ser
 
 TEST(ManifestFormat, ParseOfCanonicalBytesRoundTripsEveryField) {
   Manifest m = parse(kSampleJson);
-  EXPECT_EQ(m.format_version, 1u);
+  EXPECT_EQ(m.format_version, 2u);
   EXPECT_EQ(m.board, "rpi5");
   EXPECT_EQ(m.version, "1.0.0");
   EXPECT_EQ(m.sequence, 7u);
@@ -189,10 +194,33 @@ TEST(ManifestParser, UnknownNestedFieldIsRejectedWithItsPath) {
 }
 
 TEST(ManifestParser, UnknownFormatVersionIsRejected) {
-  EXPECT_ERROR_EQ(parse_edited([](json& d) { d["format_version"] = 2; }), Errc::kField,
-                  "manifest.json: field 'format_version': unsupported version 2 (this build reads 1)");
+  EXPECT_ERROR_EQ(parse_edited([](json& d) { d["format_version"] = 3; }), Errc::kField,
+                  "manifest.json: field 'format_version': unsupported version 3 (this build reads 1 to 2)");
   EXPECT_ERROR_EQ(parse_edited([](json& d) { d["format_version"] = 0; }), Errc::kField,
-                  "manifest.json: field 'format_version': unsupported version 0 (this build reads 1)");
+                  "manifest.json: field 'format_version': unsupported version 0 (this build reads 1 to 2)");
+}
+
+TEST(ManifestParser, FormatOneIsReadWithoutStoredHashesAndRefusesOne) {
+  const Manifest m = parse_edited([](json& d) {
+    d["format_version"] = 1;
+    for (auto& c : d["chunks"]) c.erase("stored_hash");
+  });
+  EXPECT_EQ(m.format_version, 1u);
+  ASSERT_EQ(m.chunks.size(), 2u);
+  EXPECT_FALSE(m.chunks[0].stored_hash.has_value());
+  EXPECT_ERROR_EQ(parse_edited([](json& d) { d["format_version"] = 1; }), Errc::kField,
+                  "manifest.json: field 'chunks[0].stored_hash': unknown field");
+}
+
+TEST(ManifestParser, FormatTwoRequiresEveryChunksStoredHashAndARawOneIsItsHash) {
+  EXPECT_ERROR_EQ(parse_edited([](json& d) { d["chunks"][1].erase("stored_hash"); }), Errc::kField,
+                  "manifest.json: field 'chunks[1].stored_hash': missing");
+  EXPECT_ERROR_EQ(parse_edited([](json& d) { d["chunks"][1]["stored_hash"] = std::string(64, '3'); }),
+                  Errc::kInconsistent,
+                  "manifest.json: field 'chunks[1].stored_hash': a raw chunk's stored bytes are its bytes: must "
+                  "equal 'hash'");
+  EXPECT_ERROR_EQ(parse_edited([](json& d) { d["chunks"][0]["stored_hash"] = std::string(64, 'A'); }), Errc::kField,
+                  "manifest.json: field 'chunks[0].stored_hash': expected 64 lower-case hex digits");
 }
 
 TEST(ManifestParser, MissingFieldIsRejectedNamingTheField) {
@@ -502,7 +530,7 @@ TEST(ChunkCodec, CompressibleChunkIsStoredZstdAndDecodesBack) {
   std::vector<std::uint8_t> stored, out;
   ASSERT_EQ(enc.encode(data, &stored), Compression::kZstd);
   EXPECT_LT(stored.size(), data.size());
-  Chunk c{blake2b256(data), 65536, static_cast<std::uint32_t>(stored.size()), Compression::kZstd, {0}};
+  Chunk c{blake2b256(data), 65536, static_cast<std::uint32_t>(stored.size()), Compression::kZstd, {0}, std::nullopt};
   ChunkDecoder dec;
   dec.decode(stored, c, &out);
   EXPECT_EQ(out, data);
@@ -541,7 +569,7 @@ TEST(ChunkCodec, DecoderRejectsWrongStoredSizeTruncationAndFlippedBytes) {
   ChunkEncoder enc(3);
   std::vector<std::uint8_t> stored, out;
   enc.encode(data, &stored);
-  Chunk c{blake2b256(data), 65536, static_cast<std::uint32_t>(stored.size()), Compression::kZstd, {0}};
+  Chunk c{blake2b256(data), 65536, static_cast<std::uint32_t>(stored.size()), Compression::kZstd, {0}, std::nullopt};
   ChunkDecoder dec;
   std::vector<std::uint8_t> truncated(stored.begin(), stored.end() - 1);
   EXPECT_ERROR_EQ(dec.decode(truncated, c, &out), Errc::kCompression,
@@ -550,7 +578,7 @@ TEST(ChunkCodec, DecoderRejectsWrongStoredSizeTruncationAndFlippedBytes) {
   Chunk c2 = c;
   c2.stored_size -= 1;
   EXPECT_ERROR_HAS(dec.decode(truncated, c2, &out), Errc::kCompression, "zstd: ");
-  Chunk raw{blake2b256(data), 65536, 65536, Compression::kRaw, {0}};
+  Chunk raw{blake2b256(data), 65536, 65536, Compression::kRaw, {0}, std::nullopt};
   auto flipped = data;
   flipped[1234] ^= 1;
   EXPECT_ERROR_EQ(dec.decode(flipped, raw, &out), Errc::kHashMismatch,
@@ -564,7 +592,7 @@ TEST(ChunkCodec, DecoderNeverProducesMoreThanTheSignedLength) {
   std::vector<std::uint8_t> stored, out;
   ASSERT_EQ(enc.encode(big, &stored), Compression::kZstd);
   Chunk c{blake2b256(std::span(big).first(65536)), 65536, static_cast<std::uint32_t>(stored.size()),
-          Compression::kZstd, {0}};
+          Compression::kZstd, {0}, std::nullopt};
   ChunkDecoder dec;
   EXPECT_ERROR_HAS(dec.decode(stored, c, &out), Errc::kCompression, "zstd: ");
   EXPECT_LE(out.size(), 65536u);
@@ -575,7 +603,7 @@ TEST(ChunkCodec, ShortFrameIsRejectedAsNotTheSignedLength) {
   ChunkEncoder enc(3);
   std::vector<std::uint8_t> stored, out;
   ASSERT_EQ(enc.encode(small, &stored), Compression::kZstd);
-  Chunk c{blake2b256(small), 65536, static_cast<std::uint32_t>(stored.size()), Compression::kZstd, {0}};
+  Chunk c{blake2b256(small), 65536, static_cast<std::uint32_t>(stored.size()), Compression::kZstd, {0}, std::nullopt};
   ChunkDecoder dec;
   EXPECT_ERROR_EQ(dec.decode(stored, c, &out), Errc::kCompression,
                   "decompressed to 1000 bytes, signed length is 65536");
@@ -584,7 +612,7 @@ TEST(ChunkCodec, ShortFrameIsRejectedAsNotTheSignedLength) {
 // The decoder works one zstd block (<= 128 KiB) at a time, hashing each as it is produced.
 Chunk zstd_entry(std::span<const std::uint8_t> data, const std::vector<std::uint8_t>& stored) {
   return Chunk{blake2b256(data), static_cast<std::uint32_t>(data.size()), static_cast<std::uint32_t>(stored.size()),
-               Compression::kZstd, {0}};
+               Compression::kZstd, {0}, std::nullopt};
 }
 
 TEST(ChunkCodec, ManyBlockChunksDecodeBlockByBlockToTheSignedBytesWithOneDecoder) {

@@ -75,10 +75,10 @@ constexpr std::string_view kKatPublicKey =
     "RWQQERITFBUWFyFS+NGbeR0kRTJC4V8uq2y3z/p7al7TAJeWDgaYgdsS\n";
 constexpr std::string_view kKatSignature =
     "untrusted comment: signature from ironstone secret key\n"
-    "RUQQERITFBUWF3SS/pby/0xBbRFzyRkg9hf9mw/t4LNDdrTcVr9FNYWmjrjbUkslFTsfAnFrdsK8VKLqaYHymlrCy9tmhVnqLw0=\n"
+    "RUQQERITFBUWF8blM93VHChxy+vomCTtyAldjHWu5N7BPSvCW8nddOPyl9ukReCFl3TzKKhdbIxxw8J0c3cQuY02m7yWj+Yqpwg=\n"
     "trusted comment: ironstone-manifest board=rpi5 channel=stable version=1.0.0 sequence=7 "
     "expires=2030-01-01T00:00:00Z\n"
-    "1QG34G9/1zcLPKz8VKKdR/hz8EF5PQmYGa7DB/N1o/bPay8HACe6s05SprFYaSD2IzZbR3n72oVesD6BkMOlCA==\n";
+    "dXOya7avktbCcc/cHhueEjJsf+PJqcIaSzDFxU6YVAH4lJyt7JPrAjEpBEab81I3aoki+CJJ4dv80Cek7FYdCw==\n";
 
 TEST(ManifestSignature, KnownAnswerVectorForTheFixedKeyAndManifest) {
   EXPECT_EQ(serialize_public_key(kKey.public_key()), kKatPublicKey);

@@ -51,8 +51,8 @@ Manifest sample_manifest() {
   Manifest m = sample_release_header();
   m.image_size = 4 * 65536 + 100;
   m.image_hash = filled(0xaa);
-  m.chunks.push_back({filled(0x11), 65536, 1000, Compression::kZstd, {0, 0x20000}});
-  m.chunks.push_back({filled(0x22), 100, 100, Compression::kRaw, {0x40000}});
+  m.chunks.push_back({filled(0x11), 65536, 1000, Compression::kZstd, {0, 0x20000}, filled(0x12)});
+  m.chunks.push_back({filled(0x22), 100, 100, Compression::kRaw, {0x40000}, filled(0x22)});
   m.zero_ranges = {{0x10000, 0x10000}, {0x30000, 0x10000}};
   m.info_hash_v2 = std::string(64, 'b');
   m.firmware.push_back({"pieeprom.bin", "rpi-eeprom", 524288, filled(0xcc)});
@@ -64,7 +64,7 @@ Manifest single_chunk_manifest() {
   Manifest m = sample_release_header();
   m.image_size = 2 * 65536;
   m.image_hash = filled(0xaa);
-  m.chunks.push_back({filled(0x11), 65536, 1000, Compression::kZstd, {0}});
+  m.chunks.push_back({filled(0x11), 65536, 1000, Compression::kZstd, {0}, filled(0x12)});
   m.zero_ranges = {{0x10000, 0x10000}};
   m.info_hash_v2 = std::string(64, 'b');
   m.provenance = {"gold.img", filled(0xdd), "", "", "ci-1", "ironstone-build 0.1.0"};
@@ -80,6 +80,7 @@ void add_stored_chunks(const fs::path& store, const std::vector<std::vector<std:
     std::vector<std::uint8_t> stored;
     c.compression = enc.encode(blocks[i], &stored);
     c.stored_size = static_cast<std::uint32_t>(stored.size());
+    if (m->format_version >= 2) c.stored_hash = c.compression == Compression::kRaw ? c.hash : blake2b256(stored);
     c.offsets = {i * m->chunk_size};
     fs::path p = store / manifest::layout::chunk_relpath(c.hash);
     fs::create_directories(p.parent_path());
