@@ -123,15 +123,20 @@ void add_swarm_stats(FlashResult& r, const SwarmStats& s) {
   r.seeder_bittorrent_used = s.seeder_bittorrent_used;
   spdlog::debug("swarm: {} pieces proven by their v2 tree ({} of them from memory), {} hashed with SHA-1 as well",
                 s.pieces_proven_by_v2, s.pieces_kept_in_memory, s.pieces_not_proven_by_v2);
-  r.cpu.piece_hash = s.piece_hash_cpu_s;
+  // Pieces hashed by libtorrent's disk I/O and by the HTTP fetcher's proofs, which also hash
+  // the stored bytes (and, for a format-1 release, decode them); the writer's stages add to these.
+  r.cpu.piece_hash = s.piece_hash_cpu_s + s.http_piece_hash_cpu_s;
+  r.cpu.blake2b = s.http_blake2b_cpu_s;
+  r.cpu.zstd = s.http_zstd_cpu_s;
   r.cpu.copied_in = s.copied_in;
   r.cpu.copied_out = s.copied_out;
 }
 
-// The writer's CPU by stage into r.cpu, and the "cpu by stage" line (ironstone-bench reads it).
+// The writer's CPU by stage added to r.cpu (after add_swarm_stats()), and the "cpu by stage"
+// line (ironstone-bench reads it).
 void add_writer_cpu(FlashResult& r, const ChunkWriter& w) {
-  r.cpu.zstd = w.cpu().decode.zstd.seconds();
-  r.cpu.blake2b = w.cpu().decode.blake2b.seconds();
+  r.cpu.zstd += w.cpu().decode.zstd.seconds();
+  r.cpu.blake2b += w.cpu().decode.blake2b.seconds();
   r.cpu.write = w.cpu().write.seconds();
   r.cpu.read_back = w.cpu().read_back.seconds();
   spdlog::info("cpu by stage (s): piece_hash={:.3f} zstd={:.3f} blake2b={:.3f} write={:.3f} read_back={:.3f}; "

@@ -33,16 +33,21 @@ std::vector<std::vector<std::string>> chunk_urls(const std::vector<std::string>&
 // 16 KiB blocks, as libtorrent checks a piece from a peer), then the signed chunk entry: its
 // stored_hash (format 2), or decoding and the decoded bytes' hash (format 1). The proof goes
 // with the bytes, so the writer decodes them without hashing them again.
-ChunkFetcher::Verify signed_chunks(const manifest::Manifest& m, std::vector<lt::sha256_hash> roots) {
-  return [&m, roots = std::move(roots)](FetchedChunk& got) -> std::string {
+ChunkFetcher::Verify signed_chunks(const manifest::Manifest& m, std::vector<lt::sha256_hash> roots,
+                                   HttpHandoff::ProofCpu* cpu) {
+  return [&m, roots = std::move(roots), cpu](FetchedChunk& got) -> std::string {
     thread_local manifest::ChunkDecoder decoder;
     try {
-      const auto root = manifest::merkle_root(manifest::block_hashes(got.bytes()));
+      lt::sha256_hash root;
+      {
+        CpuTimer timer(cpu->piece_hash);
+        root = manifest::merkle_root(manifest::block_hashes(got.bytes()));
+      }
       if (got.chunk >= roots.size() || root != roots[got.chunk])
         return "not the torrent's piece " + std::to_string(got.chunk) + ": SHA-256 root " +
                to_hex(std::span(reinterpret_cast<const std::uint8_t*>(root.data()), root.size()));
       auto bytes = std::make_shared<const std::vector<std::uint8_t>>(got.stored.begin(), got.stored.end());
-      got.proven = decoder.proven(std::move(bytes), m.chunks[got.chunk]);
+      got.proven = decoder.proven(std::move(bytes), m.chunks[got.chunk], &cpu->decode);
       std::string().swap(got.stored);  // the bytes are in the proof now
       return {};
     } catch (const std::exception& e) {
@@ -55,7 +60,9 @@ ChunkFetcher::Verify signed_chunks(const manifest::Manifest& m, std::vector<lt::
 
 HttpHandoff::HttpHandoff(const std::vector<std::string>& bases, const manifest::Manifest& m,
                          const ChunkTable& chunks, bool stripes, unsigned connections, std::int64_t upload_limit)
-    : fetcher_(chunk_urls(bases, m), chunks.stored_sizes(), connections, signed_chunks(m, chunks.piece_roots())),
+    : proof_cpu_(std::make_unique<ProofCpu>()),
+      fetcher_(chunk_urls(bases, m), chunks.stored_sizes(), connections,
+               signed_chunks(m, chunks.piece_roots(), proof_cpu_.get())),
       stripes_(stripes),
       connections_(connections),
       upload_limit_(upload_limit) {}

@@ -32,7 +32,9 @@
 #include "flasher/chunk_fetch.h"
 #include "flasher/stripe.h"
 #include "flasher/swarm_chunks.h"
+#include "manifest/chunk_codec.h"
 #include "manifest/manifest.h"
+#include "util/cpu_clock.h"
 
 namespace ironstone::flasher {
 
@@ -57,6 +59,14 @@ class HttpHandoff {
   // Some missing chunk failed at every attempt lately (chunk_fetch.h given_up()).
   bool any_given_up(const ChunkTable& chunks) const;
 
+  // CPU time of the fetcher's threads proving what they fetched, by stage (the piece hash;
+  // BLAKE2b and, for a format-1 release, zstd), summed over the threads.
+  struct ProofCpu {
+    CpuStage piece_hash;
+    manifest::DecodeCpu decode;
+  };
+  const ProofCpu& proof_cpu() const { return *proof_cpu_; }
+
   // Takes what arrived (verified) since the last call: returned for delivery, and added to
   // libtorrent, for seeding, once it has checked the torrent (held till then).
   std::vector<FetchedChunk> hand_over(lt::torrent_handle& handle, const ChunkTable& chunks);
@@ -69,6 +79,7 @@ class HttpHandoff {
   const char* padded_piece(std::span<const std::uint8_t> stored, std::size_t piece_size);
   std::vector<char> padded_;
   std::size_t padded_dirty_ = 0;  // padded_[0, padded_dirty_) may hold non-zero bytes
+  std::unique_ptr<ProofCpu> proof_cpu_;  // before fetcher_: its threads add to it until it is destroyed
   ChunkFetcher fetcher_;
   const bool stripes_;
   const unsigned connections_;

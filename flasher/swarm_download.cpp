@@ -229,6 +229,12 @@ SwarmStats SwarmDownload::stats() const {
   st.pieces_not_proven_by_v2 = impl_->proven->not_proven;
   st.pieces_kept_in_memory = impl_->proven->kept;
   st.piece_hash_cpu_s = impl_->proven->piece_hash.seconds();
+  if (impl_->http) {
+    const auto& proof = impl_->http->proof_cpu();
+    st.http_piece_hash_cpu_s = proof.piece_hash.seconds();
+    st.http_blake2b_cpu_s = proof.decode.blake2b.seconds();
+    st.http_zstd_cpu_s = proof.decode.zstd.seconds();
+  }
   st.copied_in = impl_->proven->copied_in;
   st.copied_out = impl_->proven->copied_out;
   return st;

@@ -125,6 +125,8 @@ struct SwarmStats {
   // CPU seconds proving pieces (their SHA-256 block hashes, on the disk I/O's hash thread),
   // and bytes copied into the pieces' in-memory copies / out of them for peers.
   double piece_hash_cpu_s = 0;
+  // The HTTP fetcher's proofs (http_handoff.h): piece hash, BLAKE2b, and zstd (format 1 only).
+  double http_piece_hash_cpu_s = 0, http_blake2b_cpu_s = 0, http_zstd_cpu_s = 0;
   std::uint64_t copied_in = 0, copied_out = 0;
 };
 

@@ -36,6 +36,10 @@ TEST_P(ReleaseFormat, AReleaseFlashesByteForByteOverHttp) {
   const FlashResult r = run_flash(o);
   EXPECT_EQ(read_file(o.target), image);
   EXPECT_EQ(r.chunks_downloaded, pub.manifest.chunks.size());
+  // The fetcher's proofs count in the stages: piece hash and BLAKE2b (format 1: zstd too).
+  EXPECT_GT(r.cpu.piece_hash, 0.0);
+  EXPECT_GT(r.cpu.blake2b, 0.0);
+  EXPECT_GT(r.cpu.zstd, 0.0);
 }
 
 // With the HTTP stripe off and the seeder's BitTorrent on, every chunk comes through the
