@@ -66,7 +66,7 @@ void load(const MicroOptions& o, int count) {
     g.raw.push_back(std::move(raw));
     g.stored.push_back(std::move(stored));
     g.entries.push_back(c);
-    c.stored_hash = c.compression == manifest::Compression::kRaw ? c.hash : blake2b256(stored);
+    c.stored_hash = c.compression == manifest::Compression::kRaw ? c.hash : blake2b256(g.stored.back());
     g.entries_v2.push_back(c);
   }
 }
