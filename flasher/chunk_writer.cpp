@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "flasher/read_back.h"
 #include "manifest/chunk_codec.h"
 
 namespace ironstone::flasher {
@@ -16,18 +17,14 @@ class ChunkDecoderHolder {
 
 namespace {
 // Reads back what was just written at `off` and compares it with the verified bytes.
-void read_back(Target& target, std::size_t chunk, std::uint64_t off, std::span<const std::uint8_t> expected,
-               std::vector<std::uint8_t>& buffer, CpuStage& cpu) {
+void read_back_chunk(Target& target, std::size_t chunk, std::uint64_t off, std::span<const std::uint8_t> expected,
+                     std::vector<std::uint8_t>& buffer, CpuStage& cpu) {
   CpuTimer timer(cpu);
-  const std::string where = "flash: chunk " + std::to_string(chunk) + " @ " + hex_offset(off);
-  buffer.resize(expected.size());
   try {
-    target.read_at(off, buffer);
+    read_back(target, off, expected, buffer);
   } catch (const Error& e) {
-    throw e.with_context(where + ": reading back");
+    throw e.with_context("flash: chunk " + std::to_string(chunk) + " @ " + hex_offset(off));
   }
-  if (std::memcmp(buffer.data(), expected.data(), expected.size()) != 0)
-    throw error(Errc::kVerify, where + ": the target does not read back the verified bytes just written");
 }
 }  // namespace
 
@@ -140,7 +137,7 @@ void ChunkWriter::process(Item& item, ChunkDecoderHolder& dec) {
     } catch (const Error& e) {
       throw e.with_context("flash: chunk " + std::to_string(item.chunk) + " @ " + hex_offset(off));
     }
-    read_back(target_, item.chunk, off, dec.out, dec.readback, cpu_.read_back);
+    read_back_chunk(target_, item.chunk, off, dec.out, dec.readback, cpu_.read_back);
     written += dec.out.size();
     ++verified;
   }
@@ -188,7 +185,7 @@ void ChunkWriter::finish() {
       throw e.with_context("flash: first chunk @ 0x0");
     }
     std::vector<std::uint8_t> buffer;
-    read_back(target_, first_index_, 0, first_chunk_, buffer, cpu_.read_back);
+    read_back_chunk(target_, first_index_, 0, first_chunk_, buffer, cpu_.read_back);
     written_ += first_chunk_.size();
     ++verified_;
     first_pending_ = false;

@@ -118,7 +118,8 @@ TEST(ChunkWriter, WriteThatReadsBackDifferentlyFailsNamingChunkAndOffset) {
   ChunkWriter w(t, f.m, f.all_pending(), 1);
   w.submit(1, f.stored[1]);
   EXPECT_ERROR_EQ(w.finish(), Errc::kVerify,
-               "flash: chunk 1 @ 0x30000: the target does not read back the verified bytes just written");
+               "flash: chunk 1 @ 0x30000: the target does not read back the verified bytes just written "
+                  "(first difference @ 0x30064)");
   EXPECT_EQ(w.positions_verified(), 0u);
 }
 
@@ -129,7 +130,8 @@ TEST(ChunkWriter, FirstChunkIsWrittenOnlyByFinishAndReadBackToo) {
   w.submit(0, f.stored[0]);
   w.submit(1, f.stored[1]);
   EXPECT_ERROR_EQ(w.finish(), Errc::kVerify,
-                  "flash: chunk 0 @ 0x0: the target does not read back the verified bytes just written");
+                  "flash: chunk 0 @ 0x0: the target does not read back the verified bytes just written "
+                  "(first difference @ 0x5)");
   EXPECT_EQ(t.inner_.bytes(2 * kChunk, kChunk), f.raw[0]);  // the other copy went first
   EXPECT_EQ(w.positions_verified(), 2u);                   // all but offset 0
 }
