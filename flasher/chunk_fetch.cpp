@@ -58,6 +58,14 @@ bool ChunkFetcher::given_up(std::size_t i) const {
   return i < state_.size() && state_[i] == State::kGivenUp;
 }
 
+std::vector<std::size_t> ChunkFetcher::given_up_chunks() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < state_.size(); ++i)
+    if (state_[i] == State::kGivenUp) out.push_back(i);
+  return out;
+}
+
 void ChunkFetcher::cancel(std::size_t i) {
   std::lock_guard lock(mu_);
   if (i >= state_.size() || state_[i] != State::kQueued) return;

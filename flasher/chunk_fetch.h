@@ -77,6 +77,8 @@ class ChunkFetcher {
   void want(std::size_t i);
   // Chunk i failed kMaxAttempts times in a row (and want() has not queued it again since).
   bool given_up(std::size_t i) const;
+  // Every chunk given_up() now, in index order (one lock, for a caller asking about all).
+  std::vector<std::size_t> given_up_chunks() const;
   // Chunk i is no longer wanted from here (it arrived another way, or left the stripe):
   // drop it from the queue; want() may queue it again. An in-flight one still lands.
   void cancel(std::size_t i);

@@ -113,8 +113,8 @@ const char* HttpHandoff::padded_piece(std::span<const std::uint8_t> stored, std:
 }
 
 bool HttpHandoff::any_given_up(const ChunkTable& chunks) const {
-  for (std::size_t i = 0; i < chunks.size(); ++i)
-    if (chunks[i].missing() && fetcher_.given_up(i)) return true;
+  for (std::size_t i : fetcher_.given_up_chunks())
+    if (i < chunks.size() && chunks[i].missing()) return true;
   return false;
 }
 

@@ -119,6 +119,19 @@ TEST_F(ChunkFetch, BytesTheVerifierRefusesAreNeverHandedOutAndTheChunkIsPausedNo
   EXPECT_TRUE(f.given_up(1));
 }
 
+TEST_F(ChunkFetch, GivenUpChunksListsExactlyTheChunksGivenUp) {
+  ChunkFetcher f({urls}, sizes, 1, [](FetchedChunk& c) {
+    return c.chunk == 1 ? std::string("not the signed chunk") : std::string();
+  });
+  EXPECT_TRUE(f.given_up_chunks().empty());
+  f.want(0);
+  f.want(1);
+  const auto got = drain(f);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].chunk, 0u);
+  EXPECT_EQ(f.given_up_chunks(), std::vector<std::size_t>{1});
+}
+
 TEST_F(ChunkFetch, ACancelledChunkIsNotFetchedAndCanBeWantedAgain) {
   ChunkFetcher f(urls, sizes, 1);
   for (std::size_t i = 0; i < urls.size(); ++i) f.want(i);
