@@ -4,7 +4,6 @@
 #include <zstd.h>
 
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>

@@ -1,7 +1,6 @@
 #include "flasher/chunk_writer.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "flasher/read_back.h"
 #include "manifest/chunk_codec.h"

@@ -9,7 +9,7 @@
 //
 // Errors: Errc::kVerify when the target holds other bytes, naming the first differing
 // byte's offset on the target ("... first difference @ 0x30005"); a read failure rises with
-// its own offset. The caller adds which chunk and position ("flash: chunk 3 @ 0x30000: ").
+// its own offset ("reading back: /dev/nvme0n1: read @ 0x30000: ..."). The caller adds which chunk and position ("flash: chunk 3 @ 0x30000: ").
 //
 // Thread safety: as Target::read_at(); each thread uses its own scratch buffer.
 #pragma once

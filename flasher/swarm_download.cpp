@@ -484,7 +484,7 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
   s.fetch_from_seeder();
   // Chunks fetched over HTTP wait for this loop to hand them to libtorrent: turn it faster.
   const auto wait = s.http ? std::chrono::milliseconds(20) : std::chrono::milliseconds(100);
-  auto last_payload_check = Clock::now();
+  auto last_housekeeping = Clock::now();
   while (!s.complete()) {
     s.pump(&sink, wait);
     s.add_fetched(sink);
@@ -494,8 +494,8 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
     // status (a call into its thread) and looks at every chunk, so it runs every
     // kHousekeeping at most: 10x fewer times, -2 to -4 % user CPU a node, about the noise
     // (docs/performance.md, "The download loop's bookkeeping"). Progress is judged in seconds.
-    if (now - last_payload_check < kHousekeeping) continue;
-    last_payload_check = now;
+    if (now - last_housekeeping < kHousekeeping) continue;
+    last_housekeeping = now;
     s.note_payload();
     if (now - last_have_check > std::chrono::seconds(1)) {
       s.request_have_pieces();

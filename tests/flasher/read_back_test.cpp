@@ -47,7 +47,7 @@ TEST(ReadBack, AReadErrorRisesWithItsOffset) {
   Written w;
   w.t.inject_error(MemoryTarget::Op::kRead, kOff + 2 * kReadBackSlice + 5);
   std::vector<std::uint8_t> scratch;
-  EXPECT_ERROR_HAS(read_back(w.t, kOff, w.bytes, scratch), Errc::kIo, "memory: read @ 0x900005");
+  EXPECT_ERROR_HAS(read_back(w.t, kOff, w.bytes, scratch), Errc::kIo, "reading back: memory: read @ 0x900005");
 }
 
 TEST(ReadBack, ARangeShorterThanASliceIsReadOnceWithAScratchOfItsSize) {
