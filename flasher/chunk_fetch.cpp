@@ -20,10 +20,7 @@ ChunkFetcher::ChunkFetcher(std::vector<std::vector<std::string>> sources, std::v
     : sources_(std::move(sources)),
       sizes_(std::move(sizes)),
       verify_(std::move(verify)),
-      state_(sizes_.size(), State::kNone),
-      attempts_(sizes_.size(), 0),
-      tried_(sizes_.size(), 0),
-      given_up_at_(sizes_.size()) {
+      slots_(sizes_.size()) {
   connections = std::max(1u, connections);
   parallel_ = connections;
   for (unsigned t = 0; t < connections; ++t) threads_.emplace_back([this] { work(); });
@@ -41,13 +38,14 @@ ChunkFetcher::~ChunkFetcher() {
 void ChunkFetcher::want(std::size_t i) {
   {
     std::lock_guard lock(mu_);
-    if (i >= state_.size()) return;
-    if (state_[i] == State::kGivenUp && std::chrono::steady_clock::now() - given_up_at_[i] >= kGiveUpPause) {
-      state_[i] = State::kNone;  // paused long enough: the sources get another round
-      attempts_[i] = 0;
+    if (i >= slots_.size()) return;
+    Slot& s = slots_[i];
+    if (s.state == State::kGivenUp && std::chrono::steady_clock::now() - s.given_up_at >= kGiveUpPause) {
+      s.state = State::kNone;  // paused long enough: the sources get another round
+      s.attempts = 0;
     }
-    if (state_[i] != State::kNone) return;
-    state_[i] = State::kQueued;
+    if (s.state != State::kNone) return;
+    s.state = State::kQueued;
     queue_.push_back(i);
   }
   cv_.notify_one();
@@ -55,34 +53,35 @@ void ChunkFetcher::want(std::size_t i) {
 
 bool ChunkFetcher::given_up(std::size_t i) const {
   std::lock_guard lock(mu_);
-  return i < state_.size() && state_[i] == State::kGivenUp;
+  return i < slots_.size() && slots_[i].state == State::kGivenUp;
 }
 
 std::vector<std::size_t> ChunkFetcher::given_up_chunks() const {
   std::lock_guard lock(mu_);
   std::vector<std::size_t> out;
-  for (std::size_t i = 0; i < state_.size(); ++i)
-    if (state_[i] == State::kGivenUp) out.push_back(i);
+  for (std::size_t i = 0; i < slots_.size(); ++i)
+    if (slots_[i].state == State::kGivenUp) out.push_back(i);
   return out;
 }
 
 void ChunkFetcher::cancel(std::size_t i) {
   std::lock_guard lock(mu_);
-  if (i >= state_.size() || state_[i] != State::kQueued) return;
-  state_[i] = State::kNone;  // may be wanted again (a stripe that changed back, the fallback)
+  if (i >= slots_.size() || slots_[i].state != State::kQueued) return;
+  slots_[i].state = State::kNone;  // may be wanted again (a stripe that changed back, the fallback)
   queue_.erase(std::remove(queue_.begin(), queue_.end(), i), queue_.end());
 }
 
 void ChunkFetcher::retry(std::size_t i) {
   {
     std::lock_guard lock(mu_);
-    if (i >= state_.size() || state_[i] != State::kDone) return;
-    if (++attempts_[i] >= kMaxAttempts) {
-      state_[i] = State::kGivenUp;
-      given_up_at_[i] = std::chrono::steady_clock::now();
+    if (i >= slots_.size() || slots_[i].state != State::kDone) return;
+    Slot& s = slots_[i];
+    if (++s.attempts >= kMaxAttempts) {
+      s.state = State::kGivenUp;
+      s.given_up_at = std::chrono::steady_clock::now();
       return;
     }
-    state_[i] = State::kQueued;
+    s.state = State::kQueued;
     queue_.push_back(i);
   }
   cv_.notify_one();
@@ -114,10 +113,11 @@ bool ChunkFetcher::idle() const {
 void ChunkFetcher::fail(std::size_t i, const std::string& why) {
   ++failures_;
   std::unique_lock lock(mu_);
-  const int attempt = ++attempts_[i];
+  Slot& s = slots_[i];
+  const int attempt = ++s.attempts;
   if (attempt >= kMaxAttempts) {
-    state_[i] = State::kGivenUp;
-    given_up_at_[i] = std::chrono::steady_clock::now();
+    s.state = State::kGivenUp;
+    s.given_up_at = std::chrono::steady_clock::now();
     lock.unlock();
     spdlog::warn("fetch: chunk {}: {}; pausing after {} attempts, leaving it to the swarm meanwhile", i, why,
                  attempt);
@@ -126,7 +126,7 @@ void ChunkFetcher::fail(std::size_t i, const std::string& why) {
   spdlog::warn("fetch: chunk {}: {}; trying again", i, why);
   // A pause before the next attempt, so a restarting seeder is not hammered.
   cv_.wait_for(lock, std::chrono::milliseconds(250 * attempt), [this] { return stop_; });
-  state_[i] = State::kQueued;
+  s.state = State::kQueued;
   queue_.push_back(i);
 }
 
@@ -134,7 +134,7 @@ std::string ChunkFetcher::get(std::size_t i, FetchedChunk* got) {
   std::string url;
   {
     std::lock_guard lock(mu_);
-    url = sources_[static_cast<std::size_t>(tried_[i]++) % sources_.size()][i];
+    url = sources_[static_cast<std::size_t>(slots_[i].tried++) % sources_.size()][i];
   }
   const std::uint64_t size = sizes_[i];
   swarm::RequestOptions ro;
@@ -167,7 +167,7 @@ void ChunkFetcher::work() {
       if (stop_) return;
       i = queue_.front();
       queue_.pop_front();
-      state_[i] = State::kInFlight;
+      slots_[i].state = State::kInFlight;
       ++in_flight_;
       if (rate_ > 0) {
         const auto now = std::chrono::steady_clock::now();
@@ -183,7 +183,7 @@ void ChunkFetcher::work() {
     if (error.empty()) {
       bytes_ += sizes_[i];
       std::lock_guard lock(mu_);
-      state_[i] = State::kDone;
+      slots_[i].state = State::kDone;
       --in_flight_;
       done_.push_back(std::move(got));
       cv_.notify_one();

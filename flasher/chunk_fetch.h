@@ -98,6 +98,12 @@ class ChunkFetcher {
 
  private:
   enum class State : std::uint8_t { kNone, kQueued, kInFlight, kDone, kGivenUp };
+  struct Slot {  // one chunk's fetch state
+    State state = State::kNone;
+    int attempts = 0;  // failed in a row (reset when a paused chunk is wanted again)
+    int tried = 0;     // requests made so far: the next goes to source tried % sources
+    std::chrono::steady_clock::time_point given_up_at;
+  };
   void work();
   std::string get(std::size_t i, FetchedChunk* got);
   void fail(std::size_t i, const std::string& why);
@@ -108,10 +114,7 @@ class ChunkFetcher {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::size_t> queue_;
-  std::vector<State> state_;
-  std::vector<int> attempts_;
-  std::vector<int> tried_;  // requests made for chunk i so far: the next goes to source tried_ % sources
-  std::vector<std::chrono::steady_clock::time_point> given_up_at_;
+  std::vector<Slot> slots_;  // by chunk index
   std::vector<FetchedChunk> done_;
   std::size_t in_flight_ = 0;
   std::size_t parallel_ = 1;

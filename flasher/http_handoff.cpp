@@ -63,6 +63,7 @@ HttpHandoff::HttpHandoff(const std::vector<std::string>& bases, const manifest::
     : proof_cpu_(std::make_unique<ProofCpu>()),
       fetcher_(chunk_urls(bases, m), chunks.stored_sizes(), connections,
                signed_chunks(m, chunks.piece_roots(), proof_cpu_.get())),
+      order_(fetch_order(chunks.stored_sizes())),
       stripes_(stripes),
       connections_(connections),
       upload_limit_(upload_limit) {}
@@ -83,7 +84,7 @@ void HttpHandoff::on_stripe(const Stripe& stripe, const ChunkTable& chunks) {
 
 void HttpHandoff::request(const ChunkTable& chunks, bool fallback) {
   if (!stripes_ && !everything_) return;
-  for (std::size_t i = 0; i < chunks.size(); ++i) {
+  for (std::size_t i : order_) {  // the fetcher asks in the order it is given
     const ChunkState& c = chunks[i];
     if (!c.wanted || c.delivered || c.passed) continue;
     if (everything_) {

@@ -53,7 +53,8 @@ class HttpHandoff {
   // From now on request() asks for every chunk still missing, whatever its source.
   void take_everything() { everything_ = true; }
   bool taking_everything() const { return everything_; }
-  // Queues or cancels every chunk still missing (not delivered, not passed) by chunk_source();
+  // Queues or cancels every chunk still missing (not delivered, not passed) by chunk_source(),
+  // in fetch_order() (stripe.h);
   // every missing one after take_everything(); nothing in BitTorrent-only mode before it.
   void request(const ChunkTable& chunks, bool fallback);
   // Some missing chunk failed at every attempt lately (chunk_fetch.h given_up()).
@@ -81,6 +82,7 @@ class HttpHandoff {
   std::size_t padded_dirty_ = 0;  // padded_[0, padded_dirty_) may hold non-zero bytes
   std::unique_ptr<ProofCpu> proof_cpu_;  // before fetcher_: its threads add to it until it is destroyed
   ChunkFetcher fetcher_;
+  const std::vector<std::size_t> order_;  // fetch_order() of the chunks (stripe.h): small ones first and last
   const bool stripes_;
   const unsigned connections_;
   const std::int64_t upload_limit_;

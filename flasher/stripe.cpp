@@ -43,6 +43,19 @@ std::vector<std::uint32_t> stripe_table(std::span<const std::uint64_t> stored_si
   return table;
 }
 
+std::vector<std::size_t> fetch_order(std::span<const std::uint64_t> stored_sizes) {
+  std::vector<std::size_t> by_size(stored_sizes.size());
+  for (std::size_t i = 0; i < by_size.size(); ++i) by_size[i] = i;
+  std::stable_sort(by_size.begin(), by_size.end(),
+                   [&](std::size_t a, std::size_t b) { return stored_sizes[a] < stored_sizes[b]; });
+  std::vector<std::size_t> order;
+  order.reserve(by_size.size());
+  for (std::size_t r = 0; r < by_size.size(); r += 2) order.push_back(by_size[r]);  // ascending
+  for (std::size_t r = by_size.size(); r-- > 0;)
+    if (r % 2 == 1) order.push_back(by_size[r]);  // descending
+  return order;
+}
+
 std::uint8_t stripe_priority(bool own, std::size_t count, bool a_peer_holds_it, bool fallback) {
   if (count <= 1) return 4;
   if (own) return 7;

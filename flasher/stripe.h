@@ -44,6 +44,17 @@ std::optional<Stripe> stripe_from_fleet(std::string_view fleet_json, const std::
 // from the signed chunk table. count 0 is taken as 1.
 std::vector<std::uint32_t> stripe_table(std::span<const std::uint64_t> stored_sizes, std::size_t count);
 
+// The order in which a node asks the seeder's HTTP store for chunks: the smallest at both
+// ends, the largest in the middle (sorted by stored size, ties by index: the 1st, 3rd, 5th...
+// smallest first, ascending, then the rest, descending). A node's stripe is the subsequence
+// of its own chunks, so it too starts and ends small. At the start a small first chunk
+// reaches its node sooner, which can then pass it on while the NAS sends the next; at the
+// end the NAS's last chunks are the smallest, so the rack's tail is short: a chunk the NAS
+// sends last must still go out through its one holder's port to every other node (at 50
+// Mbit/s, 7 x 4 MiB takes 4.7 s). Index order ended with whatever chunks the image has last
+// (measured: docs/performance.md, "The fetch order"). A permutation of 0..n-1.
+std::vector<std::size_t> fetch_order(std::span<const std::uint64_t> stored_sizes);
+
 // libtorrent piece priority of a chunk. Strict stripes: the seeder has every chunk,
 // so a node asking libtorrent for other stripes got them from the NAS too (measured, 2
 // nodes on 100 Mbit/s ports: the NAS sent 1.5 copies and the nodes' ports idled). A

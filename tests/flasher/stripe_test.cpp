@@ -123,5 +123,48 @@ TEST(StripeTable, OneNodeOrNoCountIsOneStripe) {
   EXPECT_TRUE(stripe_table({}, 4).empty());
 }
 
+TEST(FetchOrder, SmallestChunksAtBothEndsLargestInTheMiddle) {
+  //                                   0   1   2   3   4   5   6
+  const std::vector<std::uint64_t> sizes = {50, 10, 70, 30, 20, 60, 40};
+  // By size: 1(10) 4(20) 3(30) 6(40) 0(50) 5(60) 2(70); ranks 0,2,4,6 ascending, then 5,3,1 descending.
+  EXPECT_EQ(fetch_order(sizes), (std::vector<std::size_t>{1, 3, 0, 2, 5, 6, 4}));
+  const std::vector<std::uint64_t> even = {4, 3, 2, 1};
+  EXPECT_EQ(fetch_order(even), (std::vector<std::size_t>{3, 1, 0, 2}));
+}
+
+TEST(FetchOrder, EqualSizesKeepIndexOrderAndEveryChunkComesOnce) {
+  EXPECT_EQ(fetch_order(std::vector<std::uint64_t>(5, 7)), (std::vector<std::size_t>{0, 2, 4, 3, 1}));
+  EXPECT_EQ(fetch_order(std::vector<std::uint64_t>{9}), (std::vector<std::size_t>{0}));
+  EXPECT_TRUE(fetch_order({}).empty());
+  std::vector<std::uint64_t> sizes;
+  std::uint64_t x = 777;
+  for (int i = 0; i < 1000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    sizes.push_back((x >> 33) % 5000);
+  }
+  auto order = fetch_order(sizes);
+  std::sort(order.begin(), order.end());
+  for (std::size_t i = 0; i < order.size(); ++i) ASSERT_EQ(order[i], i);
+}
+
+TEST(FetchOrder, AStripesOwnChunksAlsoStartAndEndWithItsSmallest) {
+  std::vector<std::uint64_t> sizes;
+  std::uint64_t x = 4242;
+  for (int i = 0; i < 400; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    sizes.push_back(1000 + (x >> 33) % (4 * 1024 * 1024));
+  }
+  const auto table = stripe_table(sizes, 8);
+  for (std::uint32_t s = 0; s < 8; ++s) {
+    std::vector<std::uint64_t> mine;  // the stripe's sizes in fetch order
+    for (std::size_t c : fetch_order(sizes))
+      if (table[c] == s) mine.push_back(sizes[c]);
+    ASSERT_GE(mine.size(), 4u);
+    const auto peak = std::max_element(mine.begin(), mine.end()) - mine.begin();
+    EXPECT_TRUE(std::is_sorted(mine.begin(), mine.begin() + peak + 1)) << "stripe " << s;
+    EXPECT_TRUE(std::is_sorted(mine.rbegin(), mine.rend() - peak)) << "stripe " << s;
+  }
+}
+
 }  // namespace
 }  // namespace ironstone::flasher
