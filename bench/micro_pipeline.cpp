@@ -3,7 +3,10 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -189,6 +192,56 @@ void BM_Pipeline(benchmark::State& st) {
   set_rates(st);
 }
 
+// The read-back of a written chunk, two ways (issue #17: is O_DIRECT + one verify cheaper, and
+// as strong?). Each iteration writes one raw chunk through the Target (buffered pwrite, as
+// ChunkWriter does) and reads it back: Arg 0 as ChunkWriter does (flasher::read_back: pread
+// through the page cache, memcmp); Arg 1 with pread on a second, O_DIRECT descriptor, for which
+// the kernel first writes the range back to the device and then reads the device, then memcmp.
+// The CPU time is the thread's, so the writeback an O_DIRECT read forces is charged to it. The
+// write dir must support O_DIRECT (tmpfs does not): skipped with the reason otherwise.
+void BM_ReadBack(benchmark::State& st) {
+  const std::size_t size = g.raw[0].size();
+  const auto p = fs::path(g.write_dir) / ("ironstone-microbench-rb" + std::to_string(getpid()) + ".img");
+  fs::remove(p);
+  flasher::TargetOptions to;
+  to.image_size = kTargetBytes;
+  auto target = flasher::open_target(p, to);
+  const int direct = st.range(0) == 1 ? ::open(p.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC) : -1;
+  const int open_errno = errno;
+  fs::remove(p);
+  if (st.range(0) == 1 && (direct < 0 || size % 4096 != 0)) {
+    st.SkipWithError(direct < 0 ? (g.write_dir + ": O_DIRECT: " + std::strerror(open_errno) +
+                                   " (tmpfs has none: --write-dir on a disk filesystem)").c_str()
+                                : "O_DIRECT needs a chunk size that is a multiple of 4 KiB");
+    if (direct >= 0) ::close(direct);
+    return;
+  }
+  std::unique_ptr<void, decltype(&std::free)> aligned(direct >= 0 ? std::aligned_alloc(4096, size) : nullptr,
+                                                      &std::free);
+  std::vector<std::uint8_t> back;
+  const std::uint64_t slots = kTargetBytes / size;
+  std::uint64_t i = 0;
+  for (auto _ : st) {
+    const auto& chunk = g.raw[i % g.raw.size()];
+    const std::uint64_t off = (i++ % slots) * size;
+    target->write_at(off, chunk);
+    if (direct < 0) {
+      try {
+        flasher::read_back(*target, off, chunk, back);
+      } catch (const Error& e) {
+        st.SkipWithError(e.what());
+        break;
+      }
+    } else if (::pread(direct, aligned.get(), size, static_cast<off_t>(off)) != static_cast<ssize_t>(size) ||
+               std::memcmp(aligned.get(), chunk.data(), size) != 0) {
+      st.SkipWithError("O_DIRECT read-back: short read or a difference");
+      break;
+    }
+  }
+  if (direct >= 0) ::close(direct);
+  set_rates(st);
+}
+
 struct Capture : benchmark::ConsoleReporter {
   std::vector<Run> runs;
   void ReportRuns(const std::vector<Run>& r) override {
@@ -212,6 +265,7 @@ int run_micro(const MicroOptions& o) {
   benchmark::RegisterBenchmark("piece_hash/chunk", BM_PieceHash)->UseRealTime();
   benchmark::RegisterBenchmark("pipeline/chunk/format", BM_Pipeline)->Arg(1)->Arg(2)->UseRealTime();
   benchmark::RegisterBenchmark("decode+verify+write/chunk", BM_VerifyWrite)->Threads(1)->Threads(2)->UseRealTime();
+  benchmark::RegisterBenchmark("write+read_back/chunk/o_direct", BM_ReadBack)->Arg(0)->Arg(1)->UseRealTime();
   std::vector<std::string> args{"ironstone-bench-micro"};
   args.insert(args.end(), o.benchmark_args.begin(), o.benchmark_args.end());
   std::vector<char*> argv;
