@@ -120,6 +120,23 @@ class ProvingDiskIo : public ::testing::TestWithParam<bool> {
     return o;
   }
 
+  // Piece i as libtorrent reads it back (read_piece), empty when no answer came in 10 s.
+  std::vector<char> read_piece(std::size_t i) {
+    const lt::piece_index_t p(static_cast<int>(i));
+    handle.read_piece(p);
+    std::vector<char> read;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (read.empty() && std::chrono::steady_clock::now() < deadline) {
+      session->wait_for_alert(std::chrono::milliseconds(100));
+      std::vector<lt::alert*> alerts;
+      session->pop_alerts(&alerts);
+      for (lt::alert* a : alerts)
+        if (auto* rp = lt::alert_cast<lt::read_piece_alert>(a); rp && rp->piece == p && !rp->error)
+          read.assign(rp->buffer.get(), rp->buffer.get() + rp->size);
+    }
+    return read;
+  }
+
   TempDir store, cache;
   manifest::Manifest m;
   std::vector<char> torrent;
@@ -156,18 +173,7 @@ TEST_P(ProvingDiskIo, PiecesOverTheBudgetAreNotKeptOnDiskButStayReadableAndMemor
   EXPECT_EQ(counters->kept, in_memory() ? m.chunks.size() : 1u);
   EXPECT_EQ(counters->over_budget, in_memory() ? 0u : m.chunks.size() - 1);
   // Disk mode: a piece not kept is read back through libtorrent, and reads the signed bytes.
-  const lt::piece_index_t last(static_cast<int>(m.chunks.size() - 1));
-  handle.read_piece(last);
-  std::vector<char> read;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (read.empty() && std::chrono::steady_clock::now() < deadline) {
-    session->wait_for_alert(std::chrono::milliseconds(100));
-    std::vector<lt::alert*> alerts;
-    session->pop_alerts(&alerts);
-    for (lt::alert* a : alerts)
-      if (auto* rp = lt::alert_cast<lt::read_piece_alert>(a); rp && rp->piece == last && !rp->error)
-        read.assign(rp->buffer.get(), rp->buffer.get() + rp->size);
-  }
+  const std::vector<char> read = read_piece(m.chunks.size() - 1);
   auto want = piece(m.chunks.size() - 1);
   ASSERT_GE(read.size(), m.chunks.back().stored_size) << "no read_piece answer in 10 s";
   EXPECT_EQ(std::memcmp(read.data(), want.data(), m.chunks.back().stored_size), 0);
@@ -204,13 +210,24 @@ TEST_P(ProvingDiskIo, CorruptPieceFailsItsHashIsNotKeptAndTheRightOneThenPasses)
   EXPECT_EQ(counters->not_proven, 1u);
   EXPECT_FALSE(counters->take(lt::piece_index_t(1)));
 
-  o = add(1, piece(1));
+  const auto right = piece(1);
+  o = add(1, right);
   EXPECT_TRUE(o.passed) << o.torrent_error;
   EXPECT_EQ(counters->proven, 1u);
-  auto kept = counters->take(lt::piece_index_t(1));
-  ASSERT_TRUE(kept);
-  EXPECT_EQ(kept->size(), m.chunks[1].stored_size);
   EXPECT_FALSE(handle.status().errc);
+  // Kept from its copy, or (disk mode) not kept: when add_piece() comes while libtorrent is
+  // still clearing the failed piece, it keeps the blocks it counts as finished, which are on
+  // disk, and the piece passes from there without a complete copy in memory (seen in ~5 %
+  // of runs). Either way what the consumer gets is the signed bytes.
+  if (auto kept = counters->take(lt::piece_index_t(1))) {
+    ASSERT_EQ(kept->size(), m.chunks[1].stored_size);
+    EXPECT_EQ(std::memcmp(kept->data(), right.data(), kept->size()), 0);
+  } else {
+    EXPECT_FALSE(in_memory()) << "memory mode keeps every piece it proves";
+    const std::vector<char> read = read_piece(1);
+    ASSERT_GE(read.size(), m.chunks[1].stored_size) << "no read_piece answer in 10 s";
+    EXPECT_EQ(std::memcmp(read.data(), right.data(), m.chunks[1].stored_size), 0);
+  }
 }
 
 // Pieces already in the cache from an earlier session have no copy in memory: the inner
