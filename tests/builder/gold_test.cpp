@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -284,10 +283,11 @@ TEST_F(Gold, ABaseWithLocalesKeepsCloudInitsLocaleModule) {
 }
 
 TEST_F(Gold, TwoBuildsWithTheSameSourceDateEpochAreByteIdentical) {
-  ::setenv("SOURCE_DATE_EPOCH", "1767225600", 1);
-  build_gold(options("a.img"));
-  build_gold(options("b.img"));
-  ::unsetenv("SOURCE_DATE_EPOCH");
+  {
+    const ironstone::testing::ScopedEnv epoch("SOURCE_DATE_EPOCH", "1767225600");
+    build_gold(options("a.img"));
+    build_gold(options("b.img"));
+  }
   std::string out;
   EXPECT_EQ(run_command("cmp '" + (t / "a.img").string() + "' '" + (t / "b.img").string() + "' | head -3", &out), 0);
   EXPECT_EQ(out, "") << "the two images differ";

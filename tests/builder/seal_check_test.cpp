@@ -3,8 +3,6 @@
 // --require-sealed), an image without an ext4 root gets a one-line note.
 #include "builder/seal_check.h"
 
-#include <cstdlib>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -142,14 +140,7 @@ TEST_F(SealCheck, CompressedInputIsCheckedAfterDecompressionAndRequireSealedRefu
   // below sees only it (other tests publishing at the same time have copies of their own).
   const fs::path tmp = t / "tmp";
   fs::create_directories(tmp);
-  const char* old_tmpdir = std::getenv("TMPDIR");
-  const std::string saved = old_tmpdir ? old_tmpdir : "";
-  ::setenv("TMPDIR", tmp.c_str(), 1);
-  struct Restore {
-    const char* had;
-    std::string value;
-    ~Restore() { had ? ::setenv("TMPDIR", value.c_str(), 1) : ::unsetenv("TMPDIR"); }
-  } restore{old_tmpdir, saved};
+  const ironstone::testing::ScopedEnv tmpdir("TMPDIR", tmp.string());
   ASSERT_EQ(fs::temp_directory_path(), tmp);
   PublishOptions o = options(t / "store");
   o.raw = false;

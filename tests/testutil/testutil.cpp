@@ -9,11 +9,24 @@
 #include <fstream>
 #include <random>
 #include <stdexcept>
+#include <utility>
 #include <sys/wait.h>
 
 namespace ironstone::testing {
 
 namespace fs = std::filesystem;
+
+ScopedEnv::ScopedEnv(std::string name, const std::string& value) : name_(std::move(name)) {
+  if (const char* old = std::getenv(name_.c_str())) old_ = old;
+  ::setenv(name_.c_str(), value.c_str(), 1);
+}
+
+ScopedEnv::~ScopedEnv() {
+  if (old_)
+    ::setenv(name_.c_str(), old_->c_str(), 1);
+  else
+    ::unsetenv(name_.c_str());
+}
 
 TempDir::TempDir() {
   std::string tmpl = (fs::temp_directory_path() / "ironstone-test-XXXXXX").string();

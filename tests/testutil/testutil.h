@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,20 @@ class TempDir {
 
  private:
   std::filesystem::path path_;
+};
+
+// Sets environment variable `name` to `value` for its lifetime, then restores what was there
+// (the old value, or unset). Not thread-safe (setenv): for a test's own thread.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, const std::string& value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
 };
 
 std::vector<std::uint8_t> read_file(const std::filesystem::path& path);
