@@ -122,12 +122,19 @@ std::mutex g_target_mu;
 constexpr std::uint64_t kTargetBytes = 512ull << 20;
 
 // A kTargetBytes file target in the write dir, unlinked at once (its space returns when closed).
-std::unique_ptr<flasher::Target> scratch_target(const std::string& tag) {
+// With `direct`, also a second descriptor of the same file opened with O_DIRECT (-1 and errno
+// kept in *direct_errno when the filesystem refuses it); the caller closes it.
+std::unique_ptr<flasher::Target> scratch_target(const std::string& tag, int* direct = nullptr,
+                                                int* direct_errno = nullptr) {
   auto p = fs::path(g.write_dir) / ("ironstone-microbench-" + tag + std::to_string(getpid()) + ".img");
   fs::remove(p);
   flasher::TargetOptions to;
   to.image_size = kTargetBytes;
   auto t = flasher::open_target(p, to);
+  if (direct) {
+    *direct = ::open(p.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+    if (direct_errno) *direct_errno = errno;
+  }
   fs::remove(p);
   return t;
 }
@@ -201,14 +208,8 @@ void BM_Pipeline(benchmark::State& st) {
 // write dir must support O_DIRECT (tmpfs does not): skipped with the reason otherwise.
 void BM_ReadBack(benchmark::State& st) {
   const std::size_t size = g.raw[0].size();
-  const auto p = fs::path(g.write_dir) / ("ironstone-microbench-rb" + std::to_string(getpid()) + ".img");
-  fs::remove(p);
-  flasher::TargetOptions to;
-  to.image_size = kTargetBytes;
-  auto target = flasher::open_target(p, to);
-  const int direct = st.range(0) == 1 ? ::open(p.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC) : -1;
-  const int open_errno = errno;
-  fs::remove(p);
+  int direct = -1, open_errno = 0;
+  auto target = st.range(0) == 1 ? scratch_target("rb", &direct, &open_errno) : scratch_target("rb");
   if (st.range(0) == 1 && (direct < 0 || size % 4096 != 0)) {
     st.SkipWithError(direct < 0 ? (g.write_dir + ": O_DIRECT: " + std::strerror(open_errno) +
                                    " (tmpfs has none: --write-dir on a disk filesystem)").c_str()

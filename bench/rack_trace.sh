@@ -3,7 +3,7 @@
 # the NAS port and the received and transmitted bytes of every node's port (interface counters: wire
 # bytes, headers included), one line a sample: "t nas_tx n1_rx n1_tx n2_rx n2_tx ...", t in seconds
 # from the first sample. Waits (200 s at most) for the rack's namespaces (isb<pid>-nas, -n1..) to appear
-# and stops when they are gone (400 s at most). It only reads counters: it changes nothing.
+# and stops when they are gone (800 samples at most). It only reads counters: it changes nothing.
 #
 #   usage: bench/rack_trace.sh OUT NODES     (start it just before the rack; see docs/performance.md)
 set -u
