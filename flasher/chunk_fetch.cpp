@@ -148,7 +148,7 @@ std::string ChunkFetcher::get(std::size_t i, FetchedChunk* got) {
     if (r.body.size() != size)
       return "GET " + url + ": " + std::to_string(r.body.size()) + " bytes, the manifest says " +
              std::to_string(size);
-    FetchedChunk fetched{i, std::move(r.body), std::nullopt};
+    FetchedChunk fetched{i, std::move(r.body), std::nullopt, std::nullopt};
     if (verify_)
       if (std::string why = verify_(fetched); !why.empty()) return "GET " + url + ": " + why;
     *got = std::move(fetched);

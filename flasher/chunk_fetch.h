@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "manifest/chunk_codec.h"
+#include "swarm/hashed_piece.h"
 
 namespace ironstone::flasher {
 
@@ -47,6 +48,7 @@ struct FetchedChunk {
   std::size_t chunk = 0;
   std::string stored;  // exactly the chunk's stored_size bytes, unverified (empty once `proven` holds them)
   std::optional<manifest::ProvenStored> proven;  // set by a `verify` that proved them (HttpHandoff's)
+  std::optional<swarm::HashedPiece> hashed;      // and their block hashes, the same bytes as `proven`
   // The stored bytes, wherever they are now.
   std::span<const std::uint8_t> bytes() const {
     if (proven) return *proven->bytes();

@@ -121,8 +121,10 @@ void add_swarm_stats(FlashResult& r, const SwarmStats& s) {
   for (const auto& b : s.banned) r.banned.push_back(b.endpoint + " (" + b.reason + ")");
   r.web_seed_used = s.web_seed_used;
   r.seeder_bittorrent_used = s.seeder_bittorrent_used;
-  spdlog::debug("swarm: {} pieces proven by their v2 tree ({} of them from memory), {} hashed with SHA-1 as well",
-                s.pieces_proven_by_v2, s.pieces_kept_in_memory, s.pieces_not_proven_by_v2);
+  spdlog::debug(
+      "swarm: {} pieces proven by their v2 tree ({} of them from memory, {} by the HTTP fetcher's block hashes), "
+      "{} hashed with SHA-1 as well",
+      s.pieces_proven_by_v2, s.pieces_kept_in_memory, s.pieces_vouched, s.pieces_not_proven_by_v2);
   // Pieces hashed by libtorrent's disk I/O and by the HTTP fetcher's proofs, which also hash
   // the stored bytes (and, for a format-1 release, decode them); the writer's stages add to these.
   r.cpu.piece_hash = s.piece_hash_cpu_s + s.http_piece_hash_cpu_s;

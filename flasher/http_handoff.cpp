@@ -10,6 +10,7 @@
 #include "manifest/chunk_codec.h"
 #include "manifest/layout.h"
 #include "manifest/torrent.h"
+#include "swarm/proving_disk_io.h"
 #include "util/hex.h"
 
 namespace ironstone::flasher {
@@ -38,17 +39,20 @@ ChunkFetcher::Verify signed_chunks(const manifest::Manifest& m, std::vector<lt::
   return [&m, roots = std::move(roots), cpu](FetchedChunk& got) -> std::string {
     thread_local manifest::ChunkDecoder decoder;
     try {
+      auto bytes = std::make_shared<const std::vector<std::uint8_t>>(got.stored.begin(), got.stored.end());
+      std::string().swap(got.stored);  // the bytes are in `bytes` now
+      std::optional<swarm::HashedPiece> hashed;
       lt::sha256_hash root;
       {
         CpuTimer timer(cpu->piece_hash);
-        root = manifest::merkle_root(manifest::block_hashes(got.bytes()));
+        hashed = swarm::HashedPiece::hash(bytes);
+        root = hashed->root();
       }
       if (got.chunk >= roots.size() || root != roots[got.chunk])
         return "not the torrent's piece " + std::to_string(got.chunk) + ": SHA-256 root " +
                to_hex(std::span(reinterpret_cast<const std::uint8_t*>(root.data()), root.size()));
-      auto bytes = std::make_shared<const std::vector<std::uint8_t>>(got.stored.begin(), got.stored.end());
       got.proven = decoder.proven(std::move(bytes), m.chunks[got.chunk], &cpu->decode);
-      std::string().swap(got.stored);  // the bytes are in the proof now
+      got.hashed = std::move(hashed);
       return {};
     } catch (const std::exception& e) {
       return std::string("not the signed chunk: ") + e.what();
@@ -119,7 +123,8 @@ bool HttpHandoff::any_given_up(const ChunkTable& chunks) const {
   return false;
 }
 
-std::vector<FetchedChunk> HttpHandoff::hand_over(lt::torrent_handle& handle, const ChunkTable& chunks) {
+std::vector<FetchedChunk> HttpHandoff::hand_over(lt::torrent_handle& handle, const ChunkTable& chunks,
+                                                 swarm::ProvenPieces* vouch_to) {
   std::vector<FetchedChunk> arrived = fetcher_.take();
   for (const auto& f : arrived)
     if (f.chunk < chunks.size() && !chunks[f.chunk].passed) unadded_.push_back(f);
@@ -130,9 +135,12 @@ std::vector<FetchedChunk> HttpHandoff::hand_over(lt::torrent_handle& handle, con
   if (!checked_) return arrived;
   for (auto& f : unadded_) {
     if (f.chunk >= chunks.size() || chunks[f.chunk].passed) continue;
-    // For seeding: libtorrent checks the piece hash (v1 and v2) of what is added, as of what a peer sends.
-    handle.add_piece(lt::piece_index_t(static_cast<int>(f.chunk)),
-                     padded_piece(f.bytes(), static_cast<std::size_t>(chunks[f.chunk].piece_size)));
+    // For seeding: libtorrent checks the piece hash of what is added, as of what a peer sends;
+    // vouched for, the disk I/O takes the fetcher's block hashes of these very bytes.
+    const lt::piece_index_t piece(static_cast<int>(f.chunk));
+    if (vouch_to && f.hashed) vouch_to->vouch(piece, *f.hashed);
+    handle.add_piece(piece, padded_piece(f.bytes(), static_cast<std::size_t>(chunks[f.chunk].piece_size)));
+    if (vouch_to && f.hashed) vouch_to->withdraw(piece);
   }
   unadded_.clear();
   return arrived;

@@ -36,6 +36,10 @@
 #include "manifest/manifest.h"
 #include "util/cpu_clock.h"
 
+namespace ironstone::swarm {
+class ProvenPieces;
+}
+
 namespace ironstone::flasher {
 
 class HttpHandoff {
@@ -70,7 +74,10 @@ class HttpHandoff {
 
   // Takes what arrived (verified) since the last call: returned for delivery, and added to
   // libtorrent, for seeding, once it has checked the torrent (held till then).
-  std::vector<FetchedChunk> hand_over(lt::torrent_handle& handle, const ChunkTable& chunks);
+  // A chunk the fetcher hashed is vouched for to `vouch_to` (the session's disk I/O, may be
+  // null) while it is added, so that libtorrent's piece check does not hash it again.
+  std::vector<FetchedChunk> hand_over(lt::torrent_handle& handle, const ChunkTable& chunks,
+                                      swarm::ProvenPieces* vouch_to = nullptr);
 
  private:
   // The piece buffer add_piece() reads (the stored bytes, then zeros up to the piece size),

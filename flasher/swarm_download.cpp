@@ -232,6 +232,7 @@ SwarmStats SwarmDownload::stats() const {
   st.pieces_proven_by_v2 = impl_->proven->proven;
   st.pieces_not_proven_by_v2 = impl_->proven->not_proven;
   st.pieces_kept_in_memory = impl_->proven->kept;
+  st.pieces_vouched = impl_->proven->vouched;
   st.piece_hash_cpu_s = impl_->proven->piece_hash.seconds();
   if (impl_->http) {
     const auto& proof = impl_->http->proof_cpu();
@@ -430,7 +431,7 @@ void SwarmDownload::Impl::maybe_fall_back() {
 
 void SwarmDownload::Impl::add_fetched(const ChunkSink& sink) {
   if (!http) return;
-  for (auto& f : http->hand_over(handle, chunks)) {
+  for (auto& f : http->hand_over(handle, chunks, proven.get())) {
     stats.from_seeder += f.bytes().size();
     last_progress = Clock::now();
     if (f.chunk >= chunks.size() || !chunks[f.chunk].missing()) continue;

@@ -122,6 +122,7 @@ struct SwarmStats {
   std::uint64_t pieces_proven_by_v2 = 0;
   std::uint64_t pieces_not_proven_by_v2 = 0;
   std::uint64_t pieces_kept_in_memory = 0;
+  std::uint64_t pieces_vouched = 0;  // of the proven: by the HTTP fetcher's block hashes, not hashed again
   // CPU seconds proving pieces (their SHA-256 block hashes, on the disk I/O's hash thread),
   // and bytes copied into the pieces' in-memory copies / out of them for peers.
   double piece_hash_cpu_s = 0;

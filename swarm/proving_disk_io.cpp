@@ -38,6 +38,25 @@ bool ProvenPieces::put(lt::piece_index_t p, Bytes bytes, bool always) {
   return true;
 }
 
+void ProvenPieces::vouch(lt::piece_index_t p, HashedPiece hashed) {
+  std::lock_guard lock(mu_);
+  vouched_.insert_or_assign(p, std::move(hashed));
+}
+
+void ProvenPieces::withdraw(lt::piece_index_t p) {
+  std::lock_guard lock(mu_);
+  vouched_.erase(p);
+}
+
+std::optional<HashedPiece> ProvenPieces::claim(lt::piece_index_t p) {
+  std::lock_guard lock(mu_);
+  auto it = vouched_.find(p);
+  if (it == vouched_.end()) return std::nullopt;
+  std::optional<HashedPiece> out(std::move(it->second));
+  vouched_.erase(it);
+  return out;
+}
+
 std::size_t ProvenPieces::held() const {
   std::lock_guard lock(mu_);
   return pieces_.size();
@@ -171,7 +190,7 @@ class ProvingDiskIo final : public lt::disk_interface {
     }
     // The file's bytes, then the pad zeros up to the piece size.
     char* buf = new char[static_cast<std::size_t>(r.length)];
-    const std::vector<std::uint8_t>& bytes = *it->second.bytes;
+    const std::vector<std::uint8_t>& bytes = *it->second.data();
     const std::int64_t from_file = std::clamp<std::int64_t>(size - r.start, 0, r.length);
     if (from_file > 0) std::memcpy(buf, bytes.data() + r.start, static_cast<std::size_t>(from_file));
     out_->copied_out.fetch_add(std::uint64_t(std::max<std::int64_t>(from_file, 0)), std::memory_order_relaxed);
@@ -189,19 +208,8 @@ class ProvingDiskIo final : public lt::disk_interface {
         size > 0 && r.start % kBlock == 0 && r.start < size) {
       Piece& c = pieces_[r.piece];
       if (!c.passed) {  // a proven piece never changes
-        if (!c.bytes) {
-          c.bytes = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(size));
-          c.have.assign(static_cast<std::size_t>((size + kBlock - 1) / kBlock), false);
-          c.missing = c.have.size();
-        }
-        const std::size_t n = static_cast<std::size_t>(std::min<std::int64_t>(r.length, size - r.start));
-        std::memcpy(c.bytes->data() + r.start, buf, n);
-        out_->copied_in.fetch_add(n, std::memory_order_relaxed);
-        const auto block = static_cast<std::size_t>(r.start / kBlock);
-        if (!c.have[block]) {
-          c.have[block] = true;
-          --c.missing;
-        }
+        if (!c.data()) start_copy(c, r.piece, size);
+        keep_block(c, r, buf, size);
       }
     }
     if (!in_memory(st)) return inner_->async_write(st, r, buf, std::move(o), std::move(handler), flags);
@@ -218,27 +226,30 @@ class ProvingDiskIo final : public lt::disk_interface {
       return;
     }
     auto it = pieces_.find(piece);
-    const bool complete = it != pieces_.end() && it->second.bytes && it->second.missing == 0;
+    const bool complete = it != pieces_.end() && it->second.data() && it->second.missing == 0;
     if (!in_memory(st) && !complete) {
       if (it != pieces_.end()) pieces_.erase(it);
       hash_by_inner_v2_first(st, piece, v2, flags, std::move(handler));
       return;
     }
-    std::shared_ptr<std::vector<std::uint8_t>> bytes;
+    ProvenPieces::Bytes bytes;
+    std::optional<HashedPiece> known;  // the block hashes of the vouched bytes
     if (complete) {
-      bytes = it->second.bytes;
+      bytes = it->second.shared();
+      known = it->second.vouched;
     } else {  // memory mode, blocks missing: hash what there is (it fails), as a disk would
-      bytes = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(size));
-      if (it != pieces_.end() && it->second.bytes) *bytes = *it->second.bytes;
+      auto zeros = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(size));
+      if (it != pieces_.end() && it->second.data()) *zeros = *it->second.data();
+      bytes = std::move(zeros);
     }
     if (!in_memory(st)) pieces_.erase(it);  // disk mode: the copy goes with the job
     const int piece_size = ti_->orig_files().piece_size(piece);
     // The span points into the caller's vector, which its handler owns: valid until the
     // handler has run. The result goes back to the network thread by post().
-    hasher_.push([this, st, piece, v2, flags, piece_size, bytes = std::move(bytes),
+    hasher_.push([this, st, piece, v2, flags, piece_size, bytes = std::move(bytes), known = std::move(known),
                   handler = std::move(handler)]() mutable {
       CpuTimer timer(out_->piece_hash);
-      const std::vector<lt::sha256_hash> blocks = manifest::block_hashes(*bytes);
+      const std::vector<lt::sha256_hash> blocks = known ? known->blocks() : manifest::block_hashes(*bytes);
       const bool fits = static_cast<long>(blocks.size()) == v2.size();
       if (fits) std::copy(blocks.begin(), blocks.end(), v2.begin());
       const bool ok = fits && proves(piece, v2);
@@ -247,10 +258,11 @@ class ProvingDiskIo final : public lt::disk_interface {
       if (!ok && memory_ && (flags & lt::disk_interface::v1_hash))
         sha1 = manifest::v1_piece_hash(*bytes, static_cast<std::uint32_t>(piece_size));
       timer.stop();
-      post([this, st, piece, v2, flags, ok, sha1, bytes = std::move(bytes),
+      post([this, st, piece, v2, flags, ok, sha1, by_vouch = known.has_value(), bytes = std::move(bytes),
             handler = std::move(handler)]() mutable {
         if (ok) {
           ++out_->proven;
+          if (by_vouch) ++out_->vouched;
           if (in_memory(st)) pieces_[piece].passed = true;
           if (out_->put(piece, std::move(bytes), in_memory(st))) ++out_->kept;
           handler(piece, ti_->hash_for_piece(piece), lt::storage_error{});
@@ -277,9 +289,9 @@ class ProvingDiskIo final : public lt::disk_interface {
     lt::sha256_hash h;
     auto it = pieces_.find(piece);
     const std::int64_t size = provable(st, piece);
-    if (it != pieces_.end() && it->second.bytes && offset >= 0 && offset < size) {
+    if (it != pieces_.end() && it->second.data() && offset >= 0 && offset < size) {
       const auto n = static_cast<int>(std::min<std::int64_t>(kBlock, size - offset));
-      h = lt::hasher256(reinterpret_cast<const char*>(it->second.bytes->data()) + offset, n).final();
+      h = lt::hasher256(reinterpret_cast<const char*>(it->second.data()->data()) + offset, n).final();
     }
     post([hd = std::move(handler), piece, h] { hd(piece, h, lt::storage_error{}); });
   }
@@ -347,12 +359,45 @@ class ProvingDiskIo final : public lt::disk_interface {
   void settings_updated() override { inner_->settings_updated(); }
 
  private:
+  // A piece's copy: our own bytes, or the bytes vouched for (shared, never written to).
   struct Piece {
     std::shared_ptr<std::vector<std::uint8_t>> bytes;  // the file's bytes as written
+    std::optional<HashedPiece> vouched;                // or: the blocks written matched these
     std::vector<bool> have;                            // per 16 KiB block
     std::size_t missing = 0;
     bool passed = false;  // memory mode: proven; immutable from then on and served to peers
+    const std::vector<std::uint8_t>* data() const { return vouched ? vouched->bytes().get() : bytes.get(); }
+    ProvenPieces::Bytes shared() const { return vouched ? vouched->bytes() : ProvenPieces::Bytes(bytes); }
   };
+
+  // The piece's first block: the vouched bytes if the caller vouched for exactly the file's
+  // bytes, else a copy of our own.
+  void start_copy(Piece& c, lt::piece_index_t piece, std::int64_t size) {
+    c.vouched = out_->claim(piece);
+    if (c.vouched && c.vouched->bytes()->size() != static_cast<std::size_t>(size)) c.vouched.reset();
+    if (!c.vouched) c.bytes = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(size));
+    c.have.assign(static_cast<std::size_t>((size + kBlock - 1) / kBlock), false);
+    c.missing = c.have.size();
+  }
+
+  // One block written (REQUIRES: r.start a block start inside the file; c has a copy).
+  void keep_block(Piece& c, lt::peer_request const& r, char const* buf, std::int64_t size) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::int64_t>(r.length, size - r.start));
+    if (c.vouched && std::memcmp(c.vouched->bytes()->data() + r.start, buf, n) != 0) {
+      // Not the vouched bytes: our own copy of what matched so far, hashed for real.
+      c.bytes = std::make_shared<std::vector<std::uint8_t>>(*c.vouched->bytes());
+      c.vouched.reset();
+    }
+    if (!c.vouched) {
+      std::memcpy(c.bytes->data() + r.start, buf, n);
+      out_->copied_in.fetch_add(n, std::memory_order_relaxed);
+    }
+    const auto block = static_cast<std::size_t>(r.start / kBlock);
+    if (!c.have[block]) {
+      c.have[block] = true;
+      --c.missing;
+    }
+  }
 
   template <class F>
   void post(F&& f) {

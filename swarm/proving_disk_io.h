@@ -20,7 +20,12 @@
 //     copy goes to ProvenPieces, where the consumer takes it instead of reading the piece
 //     back. No match: the copy is dropped and the inner disk I/O hashes the piece for real
 //     (SHA-1 too), so libtorrent fails it on its own terms;
-//   - async_clear_piece() (the hash-failed path) drops the copy.
+//   - async_clear_piece() (the hash-failed path) drops the copy;
+//   - a piece whose bytes the caller vouched for (ProvenPieces::vouch, a HashedPiece) while
+//     it hands them to add_piece(): the copy is those bytes, shared, each block written is
+//     compared with them instead of copied, and async_hash() takes their block hashes
+//     instead of hashing them again (the merkle root is still compared with the torrent's).
+//     A block that differs ends the vouch: the piece is copied and hashed as any other.
 // A piece without a complete copy (blocks from an earlier run) is hashed by the inner
 // disk I/O, SHA-1 skipped when its block hashes prove it; its bytes are not kept.
 //
@@ -51,6 +56,7 @@
 #include <vector>
 
 #include "swarm/disk_backend.h"
+#include "swarm/hashed_piece.h"
 #include "util/cpu_clock.h"
 
 namespace ironstone::swarm {
@@ -73,6 +79,17 @@ class ProvenPieces {
   bool put(lt::piece_index_t p, Bytes bytes, bool always = false);
   std::size_t held() const;
   std::size_t held_bytes() const;
+
+  // The caller is about to hand piece p's file bytes to libtorrent (add_piece) and has their
+  // block hashes: the disk I/O uses `hashed` for that piece (see the file comment) if its
+  // bytes are exactly the file's size. withdraw(p) after add_piece() returns drops it if
+  // libtorrent wrote nothing (add_piece() is blocking: its writes have been made by then),
+  // so at most the pieces being added are held here.
+  void vouch(lt::piece_index_t p, HashedPiece hashed);
+  void withdraw(lt::piece_index_t p);
+  // The disk I/O's side: what was vouched for p, once.
+  std::optional<HashedPiece> claim(lt::piece_index_t p);
+  std::atomic<std::uint64_t> vouched{0};  // pieces proven by vouched block hashes, not hashed again
   std::atomic<std::uint64_t> over_budget{0};  // proven pieces not kept: read back instead
 
   std::atomic<std::uint64_t> proven{0};      // by the v2 tree, SHA-1 skipped
@@ -90,6 +107,7 @@ class ProvenPieces {
   mutable std::mutex mu_;
   std::map<lt::piece_index_t, Bytes> pieces_;
   std::size_t bytes_ = 0;  // sum of pieces_' sizes
+  std::map<lt::piece_index_t, HashedPiece> vouched_;
 };
 
 // A session_params::disk_io_constructor giving the `inner` disk I/O (swarm/disk_backend.h) with

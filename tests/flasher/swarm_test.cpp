@@ -208,6 +208,7 @@ TEST_F(Swarm, ANodeThatNeverJoinsCostsTimeNotTheFlash) {
   EXPECT_EQ(r.from_peers, 0u);
   EXPECT_GE(r.from_seeder, pub.manifest.stored_bytes());
   EXPECT_FALSE(r.web_seed_used);  // the fallback is the HTTP stripe fetcher, before the web seed's wait
+  EXPECT_EQ(r.cpu.copied_in, 0u) << "HTTP chunks are vouched for to the disk I/O: compared, not copied";
   EXPECT_GE(took, std::chrono::seconds(2)) << "the fallback waits 2 s of quiet after the own stripe";
   EXPECT_GE(seeder.metrics().chunk_bytes_served, pub.manifest.stored_bytes());
 }
