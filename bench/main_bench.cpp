@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
                    "release format to publish (ironstone-build publish --format-version): 2, or 1 to compare")
       ->check(CLI::Range(1, 2))
       ->capture_default_str();
+  rack->add_option("--release-chunk-size", ro.image.chunk_size,
+                   "chunk size of the release (ironstone-build publish --chunk-size): one torrent piece each")
+      ->capture_default_str();
   auto* payload = rack->add_option("--payload", ro.image.payload_mib, "MiB of real files in the built image's ext4 root")
                       ->capture_default_str();
   rack->add_option("--methods", methods, "comma-separated: ironstone,http,multicast")->capture_default_str();

@@ -59,10 +59,13 @@ fs::path find_make_image() {
 namespace {
 
 // The cache subdirectory of the image `o` describes, and its parameters line.
-// A release format other than 2 has an entry of its own (suffix -f1), so both can stay cached.
+// A release format other than 2 has an entry of its own (suffix -f1), and so has a chunk size
+// other than 4M (suffix -c1M), so that they all stay cached.
 std::pair<fs::path, std::string> cache_entry(const ImageOptions& o) {
-  const std::string suffix = o.release_format == 2 ? "" : "-f" + std::to_string(o.release_format);
-  const std::string format = " format " + std::to_string(o.release_format);
+  const bool chunk4m = o.chunk_size == "4M";
+  const std::string suffix = (o.release_format == 2 ? "" : "-f" + std::to_string(o.release_format)) +
+                             (chunk4m ? "" : "-c" + o.chunk_size);
+  const std::string format = " format " + std::to_string(o.release_format) + (chunk4m ? "" : " chunk " + o.chunk_size);
   if (o.image_file.empty())
     return {o.cache / ("built-" + o.image_size + "-p" + std::to_string(o.payload_mib) + suffix),
             "built " + o.image_size + " payload " + std::to_string(o.payload_mib) + format};
@@ -75,7 +78,7 @@ std::pair<fs::path, std::string> cache_entry(const ImageOptions& o) {
 std::string gold_params_of(const std::string& params) { return params.substr(0, params.rfind(" format ")); }
 
 // Signs the image as a release into img.store and writes zstd -T0 -3 of it to img.zst.
-void publish_image(const Image& img, const fs::path& dir, const Binaries& bin, int format) {
+void publish_image(const Image& img, const fs::path& dir, const Binaries& bin, const ImageOptions& o) {
   std::cerr << "bench: publishing it as a signed release, and zstd -T0 -3 of the whole image (into " << dir
             << ")\n";
   fs::remove_all(img.store);
@@ -84,7 +87,7 @@ void publish_image(const Image& img, const fs::path& dir, const Binaries& bin, i
   run_checked({bin.build, "keygen", "--secret-key", (dir / "release.key").string(), "--public-key",
                img.public_key.string()});
   run_checked({bin.build, "publish", "--store", img.store.string(), "--board", img.board, "--version", img.version,
-               "--secret-key", (dir / "release.key").string(), "--format-version", std::to_string(format), "--quiet",
+               "--secret-key", (dir / "release.key").string(), "--format-version", std::to_string(o.release_format), "--chunk-size", o.chunk_size, "--quiet",
                img.gold.string()},
               std::chrono::seconds(1200));
   run_checked({"zstd", "-T0", "-3", "-q", "-f", img.gold.string(), "-o", img.zst.string()},
@@ -117,7 +120,7 @@ Image prepare_image(const ImageOptions& o, const Binaries& bin) {
                   std::chrono::seconds(1200));
       std::ofstream(gold_params) << gold_params_of(params);
     }
-    publish_image(img, dir, bin, o.release_format);
+    publish_image(img, dir, bin, o);
     std::ofstream(params_file) << params;
   }
   img.size = fs::file_size(img.gold);

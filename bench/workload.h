@@ -23,6 +23,9 @@ struct ImageOptions {
   // The release's format (ironstone-build publish --format-version): 2 by default; 1 to
   // measure the flasher on a release without stored hashes, side by side (its own cache entry).
   int release_format = 2;
+  // The release's chunk size (ironstone-build publish --chunk-size): one torrent piece each,
+  // so also how soon a node can pass a chunk on. Other than 4M: its own cache entry.
+  std::string chunk_size = "4M";
   std::filesystem::path cache = "/var/tmp/ironstone-bench-cache";  // built images and releases
   std::filesystem::path work;       // runs (node targets and logs)
   std::filesystem::path make_image; // tools/make-image.sh
