@@ -47,6 +47,10 @@ TEST(LanSettings, BoundedMemoryCapsEveryQueueThatHoldsPieceData) {
     const lt::settings_pack s = lan_settings(options(role, true));
     EXPECT_EQ(s.get_int(sp::max_out_request_queue), 256);
     EXPECT_EQ(s.get_int(sp::max_queued_disk_bytes), 4 * 1024 * 1024);
+    EXPECT_EQ(s.get_int(sp::send_buffer_watermark), 512 * 1024);
+    EXPECT_EQ(s.get_int(sp::send_buffer_low_watermark), 128 * 1024);
+    EXPECT_EQ(s.get_int(sp::send_buffer_watermark_factor), 50);
+    EXPECT_EQ(s.get_int(sp::send_socket_buffer_size), 256 * 1024);
     EXPECT_EQ(s.get_int(sp::recv_socket_buffer_size), 256 * 1024);
   }
 }
