@@ -169,6 +169,7 @@ class ProvingDiskIo final : public lt::disk_interface {
     if (ours_ == idx) {
       ours_.reset();
       pieces_.clear();
+      flushing_.clear();  // the torrent is gone: its verdicts are not wanted
     }
     inner_holders_.erase(idx);  // the inner holder releases the inner storage
   }
@@ -212,7 +213,10 @@ class ProvingDiskIo final : public lt::disk_interface {
         keep_block(c, r, buf, size);
       }
     }
-    if (!in_memory(st)) return inner_->async_write(st, r, buf, std::move(o), std::move(handler), flags);
+    if (!in_memory(st)) {
+      if (ours_ == st) handler = count_write(r.piece, std::move(handler));
+      return inner_->async_write(st, r, buf, std::move(o), std::move(handler), flags);
+    }
     post([h = std::move(handler)] { h(lt::storage_error{}); });  // pad blocks: nothing to keep
     return false;
   }
@@ -221,6 +225,7 @@ class ProvingDiskIo final : public lt::disk_interface {
                   lt::disk_job_flags_t flags, HashHandler handler) override {
     const std::int64_t size = provable(st, piece);
     const long blocks = static_cast<long>((size + kBlock - 1) / kBlock);
+    if (!in_memory(st) && ours_ == st) handler = after_writes(piece, std::move(handler));
     if (!in_memory(st) && (!(flags & lt::disk_interface::v1_hash) || size == 0 || v2.size() != blocks)) {
       inner_->async_hash(st, piece, v2, flags, std::move(handler));
       return;
@@ -399,6 +404,41 @@ class ProvingDiskIo final : public lt::disk_interface {
     }
   }
 
+  // Disk mode: a hash verdict on a piece reaches libtorrent only once no write of that
+  // piece is in flight. libtorrent marks a block finished when its write
+  // completes, even after a failed hash has restored the piece (torrent.cpp,
+  // on_disk_write_complete); add_piece() and the peers then skip that block, and the piece
+  // fails again with its old bytes. The copy is hashed faster than the inner disk I/O
+  // writes, so without this a failed piece retried at once failed again (~1 % of runs of
+  // ProvingDiskIo.*TheRightOneThenPasses/OnDisk).
+  struct Flushing {
+    int writes = 0;                           // issued, handler not yet run
+    std::vector<std::function<void()>> after;  // verdicts waiting for them, in order
+  };
+  std::function<void(lt::storage_error const&)> count_write(lt::piece_index_t piece,
+                                                            std::function<void(lt::storage_error const&)> h) {
+    ++flushing_[piece].writes;
+    return [this, piece, h = std::move(h)](lt::storage_error const& e) {
+      h(e);
+      written(piece);
+    };
+  }
+  void written(lt::piece_index_t piece) {
+    auto it = flushing_.find(piece);
+    if (it == flushing_.end() || --it->second.writes > 0) return;
+    std::vector<std::function<void()>> after = std::move(it->second.after);
+    flushing_.erase(it);
+    for (auto& f : after) f();
+  }
+  HashHandler after_writes(lt::piece_index_t piece, HashHandler h) {
+    return [this, piece, h = std::move(h)](lt::piece_index_t p, lt::sha1_hash const& sha1,
+                                           lt::storage_error const& e) {
+      auto it = flushing_.find(piece);
+      if (it == flushing_.end()) return h(p, sha1, e);
+      it->second.after.push_back([h, p, sha1, e] { h(p, sha1, e); });
+    };
+  }
+
   template <class F>
   void post(F&& f) {
     boost::asio::post(ioc_, std::forward<F>(f));
@@ -449,6 +489,7 @@ class ProvingDiskIo final : public lt::disk_interface {
   std::optional<lt::storage_index_t> ours_;
   // Disk mode: the pieces being downloaded. Memory mode: every piece, kept once proven.
   std::map<lt::piece_index_t, Piece> pieces_;
+  std::map<lt::piece_index_t, Flushing> flushing_;  // disk mode: pieces with writes in flight
   HashThread hasher_;  // last: its thread stops before the members it uses go
 };
 
