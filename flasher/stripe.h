@@ -52,7 +52,7 @@ std::vector<std::uint32_t> stripe_table(std::span<const std::uint64_t> stored_si
 // end the NAS's last chunks are the smallest, so the rack's tail is short: a chunk the NAS
 // sends last must still go out through its one holder's port to every other node (at 50
 // Mbit/s, 7 x 4 MiB takes 4.7 s). Index order ended with whatever chunks the image has last
-// (measured: docs/performance.md, "The fetch order"). A permutation of 0..n-1.
+// (measured: docs/performance-realistic-image.md, "The fetch order"). A permutation of 0..n-1.
 std::vector<std::size_t> fetch_order(std::span<const std::uint64_t> stored_sizes);
 
 // libtorrent piece priority of a chunk. Strict stripes: the seeder has every chunk,

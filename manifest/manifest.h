@@ -30,7 +30,7 @@ namespace ironstone::manifest {
 // The format this build writes, and the oldest it still reads. Version 2 adds each chunk's
 // stored_hash (BLAKE2b-256 of its stored bytes): a flasher proves what it received with one
 // hash over the compressed bytes, then decompresses it, instead of hashing the decompressed
-// bytes, ~3x as many (docs/release-format.md, docs/performance.md). Version 1 releases
+// bytes, ~3x as many (docs/release-format.md, docs/performance-realistic-image.md). Version 1 releases
 // (no stored_hash) are still read, and flashed with the raw-hash check.
 inline constexpr std::uint32_t kFormatVersion = 2;
 inline constexpr std::uint32_t kOldestFormatVersion = 1;
