@@ -21,6 +21,9 @@
 //     back. No match: the copy is dropped and the inner disk I/O hashes the piece for real
 //     (SHA-1 too), so libtorrent fails it on its own terms;
 //   - async_clear_piece() (the hash-failed path) drops the copy;
+//   - on disk, a hash verdict is handed to libtorrent only once no write of that piece is
+//     in flight: libtorrent marks a block finished when its write completes, even after a
+//     failed piece was restored, and would then skip that block when it comes again;
 //   - a piece whose bytes the caller vouched for (ProvenPieces::vouch, a HashedPiece) while
 //     it hands them to add_piece(): the copy is those bytes, shared, each block written is
 //     compared with them instead of copied, and async_hash() takes their block hashes
