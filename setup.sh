@@ -62,9 +62,10 @@ case "${1:-build}" in
     cd build-asan && exec ctest --output-on-failure -j "${IRONSTONE_JOBS:-$(nproc)}" --timeout 600
     ;;
   e2e)
+    shift; tools/e2e.sh --preflight "$@"
     build build -DCMAKE_BUILD_TYPE=Release -DIRONSTONE_TESTS=OFF -DIRONSTONE_BENCH=OFF
     tools/cross-arm64.sh --target ironstone-flasher
-    shift; exec tools/e2e.sh --build build "$@"
+    exec tools/e2e.sh --build build "$@"
     ;;
   *)
     echo "usage: $0 [build|demo|test|e2e]" >&2; exit 2

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The end-to-end run: zero touch, proven on an emulated arm64 UEFI machine (./setup.sh e2e).
 #
-#   tools/e2e.sh [--build DIR] [--keep DIR] [--cache DIR] [--timeout-min N]
+#   tools/e2e.sh [--build DIR] [--keep DIR] [--cache DIR] [--timeout-min N] [--preflight]
+#
+# --preflight only checks the host tools and, without a cached gold image, the qemu-aarch64 binfmt
+# handler, then exits (./setup.sh e2e runs it before building, so a missing piece shows in seconds).
 #
 # 1. builds (or takes from --cache) the gold image from recipes/e2e.yaml (Debian bookworm arm64 from
 #    mmdebstrap, cached by its inputs), and turns the same image into the uefi-arm64 installer card
@@ -29,7 +32,7 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 repo=$PWD
-build=build keep= cache=${IRONSTONE_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ironstone/e2e} timeout_min=40
+build=build keep= preflight= cache=${IRONSTONE_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ironstone/e2e} timeout_min=40
 usage() { sed -n '4,4p' "$0" | sed 's/^#  *//'; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
     --keep) keep=${2:?--keep needs a directory}; shift 2 ;;
     --cache) cache=${2:?}; shift 2 ;;
     --timeout-min) timeout_min=${2:?}; shift 2 ;;
+    --preflight) preflight=1; shift ;;
     -h|--help) usage ;;
     *) echo "e2e: unknown argument: $1" >&2; usage ;;
   esac
@@ -61,6 +65,20 @@ check_tools() {
     command -v "${t%%:*}" >/dev/null || die "${t%%:*} not found: apt-get install ${t#*:} (or run ./setup.sh e2e)"
   done
   [ -r "$AAVMF_CODE" ] && [ -r "$AAVMF_VARS" ] || die "$AAVMF_CODE missing: apt-get install qemu-efi-aarch64"
+  check_binfmt
+}
+
+# Building the gold image runs arm64 programs: without a cached image, the handler must be on.
+# Checked, never changed here (it is the host's, shared with everything else on it).
+check_binfmt() {
+  [ -s "$cache/gold.img" ] && return 0
+  local h=/proc/sys/fs/binfmt_misc/qemu-aarch64
+  [ -r "$h" ] && [ "$(head -1 "$h")" = enabled ] && return 0
+  die "no cached gold image in $cache, and building one needs the qemu-aarch64 binfmt handler ($h is not enabled): apt-get install qemu-user-static binfmt-support; mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; update-binfmts --enable qemu-aarch64"
+}
+
+check_binaries() {
+  local b
   for b in builder/ironstone-build seeder/ironstone-seeder; do
     [ -x "$build/$b" ] || die "$build/$b missing: run ./setup.sh (or ./setup.sh e2e)"
   done
@@ -279,6 +297,11 @@ check_node() {
 }
 
 # --- the run --------------------------------------------------------------------------------------
+if [ -n "$preflight" ]; then
+  check_tools
+  echo "e2e: preflight OK (host tools$([ -s "$cache/gold.img" ] && echo ", cached gold image" || echo ", qemu-aarch64 binfmt handler"))"
+  exit 0
+fi
 seeder_pid= qemu_pid= http_port=
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/ironstone-e2e.XXXXXX")
 cleanup() {
@@ -298,6 +321,7 @@ trap cleanup EXIT
 
 say "1/6 tools, the arm64 flasher and the images"
 check_tools
+check_binaries
 build_flasher
 build_images
 say "2/6 the release, the installer card, the seeder"
