@@ -494,8 +494,8 @@ void SwarmDownload::run(const ChunkSink& sink, const ProgressSink& progress) {
     // 400 turns a second at N=8, 100 Mbit). The bookkeeping below asks libtorrent for its
     // status (a call into its thread) and looks at every chunk, so it runs every
     // kHousekeeping at most: 10x fewer times, -2 to -4 % user CPU a node, about the noise
-    // (docs/performance-realistic-image.md, "The download loop's
-    // bookkeeping"). Progress is judged in seconds.
+    // (docs/performance-realistic-image.md, "The download loop's bookkeeping"). Progress is
+    // judged in seconds.
     if (now - last_housekeeping < kHousekeeping) continue;
     last_housekeeping = now;
     s.note_payload();

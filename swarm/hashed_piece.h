@@ -10,8 +10,8 @@
 // same bytes again. With a HashedPiece vouched for (ProvenPieces::vouch), the disk I/O
 // compares the blocks written with these bytes and takes these hashes instead of hashing
 // again: measured on a node fetching everything over HTTP (the 4 GiB bench image), piece
-// hashing 0.40 -> 0.21 CPU-s and the node's user CPU -11 % (docs/performance-realistic-
-// image.md, "HTTP chunks hashed once").
+// hashing 0.40 -> 0.21 CPU-s and the node's user CPU -11 %
+// (docs/performance-realistic-image.md, "HTTP chunks hashed once").
 //
 // Thread safety: immutable once made; copies share the bytes.
 #pragma once

@@ -410,7 +410,7 @@ class ProvingDiskIo final : public lt::disk_interface {
   // on_disk_write_complete); add_piece() and the peers then skip that block, and the piece
   // fails again with its old bytes. The copy is hashed faster than the inner disk I/O
   // writes, so without this a failed piece retried at once failed again (~1 % of runs of
-  // ProvingDiskIo.*TheRightOneThenPasses/OnDisk).
+  // the two retry tests in ProvingDiskIo, OnDisk).
   struct Flushing {
     int writes = 0;                           // issued, handler not yet run
     std::vector<std::function<void()>> after;  // verdicts waiting for them, in order
